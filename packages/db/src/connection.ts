@@ -1,0 +1,90 @@
+import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2'
+import mysql from 'mysql2/promise'
+import { InvalidDatabaseUrlError } from './errors.js'
+import * as schema from './schema.js'
+
+export type Schema = typeof schema
+export type Db = MySql2Database<Schema>
+
+export interface Database {
+  db: Db
+  pool: mysql.Pool
+  close(): Promise<void>
+}
+
+export interface DatabaseSettings {
+  DATABASE_URL?: string | undefined
+  DB_HOST?: string | undefined
+  DB_PORT?: number | undefined
+  DB_USER?: string | undefined
+  DB_PASSWORD?: string | undefined
+  DB_NAME?: string | undefined
+}
+
+/** `DATABASE_URL`, or one built from the `DB_*` keys; null when neither is configured. */
+export function databaseUrlFrom(settings: DatabaseSettings): string | null {
+  if (settings.DATABASE_URL) return settings.DATABASE_URL
+  if (!settings.DB_HOST) return null
+  const auth = settings.DB_USER
+    ? `${encodeURIComponent(settings.DB_USER)}${settings.DB_PASSWORD ? `:${encodeURIComponent(settings.DB_PASSWORD)}` : ''}@`
+    : ''
+  return `mysql://${auth}${settings.DB_HOST}:${settings.DB_PORT ?? 3306}/${settings.DB_NAME ?? 'jetmon'}`
+}
+
+/** The URL with its password masked, safe for logs and error messages. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '(unparseable database URL)'
+  }
+}
+
+/**
+ * Pool options from `mysql://user:pass@host:port/db?socket=/path&ssl=true&connectionLimit=20`.
+ * Every connection runs in UTC and returns BIGINTs that exceed 2^53 as strings, never rounded.
+ */
+export function poolOptionsFromUrl(url: string): mysql.PoolOptions {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new InvalidDatabaseUrlError(
+      'DATABASE_URL is not a valid URL; expected mysql://user:password@host:3306/database',
+    )
+  }
+  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') {
+    throw new InvalidDatabaseUrlError(`DATABASE_URL must start with mysql:// or mariadb://, not ${parsed.protocol}//`)
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
+  if (!database) throw new InvalidDatabaseUrlError('DATABASE_URL names no database (mysql://…/<database>)')
+  const params = parsed.searchParams
+  const socketPath = params.get('socket') ?? undefined
+  return {
+    ...(socketPath ? { socketPath } : { host: parsed.hostname || '127.0.0.1', port: Number(parsed.port || 3306) }),
+    user: decodeURIComponent(parsed.username || 'root'),
+    password: decodeURIComponent(parsed.password),
+    database,
+    connectionLimit: Number(params.get('connectionLimit') ?? 10),
+    ...(params.get('ssl') === 'true' ? { ssl: {} } : {}),
+    timezone: 'Z',
+    supportBigNumbers: true,
+    dateStrings: false,
+    charset: 'utf8mb4_unicode_ci',
+    enableKeepAlive: true,
+    connectTimeout: 5_000,
+  }
+}
+
+/** Opens a pool and the drizzle handle over it. Nothing connects until the first query. */
+export function createDatabase(url: string, overrides: Partial<mysql.PoolOptions> = {}): Database {
+  const pool = mysql.createPool({ ...poolOptionsFromUrl(url), ...overrides })
+  // The session time zone matters for NOW() and CURRENT_TIMESTAMP defaults: all times are UTC.
+  pool.pool.on('connection', (connection) => {
+    connection.query("SET time_zone = '+00:00'")
+  })
+  const db = drizzle(pool, { schema, mode: 'default' })
+  return { db, pool, close: () => pool.end() }
+}

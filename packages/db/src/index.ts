@@ -1,0 +1,33 @@
+export {
+  createDatabase,
+  type Database,
+  type DatabaseSettings,
+  type Db,
+  databaseUrlFrom,
+  poolOptionsFromUrl,
+  redactDatabaseUrl,
+  type Schema,
+} from './connection.js'
+export {
+  type EmbeddedMariadb,
+  type EmbeddedMariadbOptions,
+  findMariadbd,
+  runningEmbeddedMariadb,
+  startEmbeddedMariadb,
+  stopEmbeddedMariadb,
+} from './embedded.js'
+export * from './errors.js'
+export { type Logger, noopLogger } from './logger.js'
+export {
+  defaultMigrationsDir,
+  loadMigrations,
+  MIGRATIONS_TABLE,
+  type MigrateOptions,
+  type Migration,
+  type MigrationStatus,
+  migrate,
+  migrationStatus,
+} from './migrate.js'
+export * from './schema.js'
+export { createScratchDatabase, type ScratchDatabase } from './scratch.js'
+export { type DbOrTx, type Tx, withTransaction } from './transaction.js'

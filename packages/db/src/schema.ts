@@ -1,0 +1,370 @@
+/**
+ * The Jetmon data model (spec/data-model.md) as a drizzle schema. This file is the source of the
+ * SQL migrations in `migrations/` (`pnpm schema:generate`); a test proves the two agree.
+ *
+ * Conventions: ids are `BIGINT UNSIGNED` and surface as `bigint` (blog ids reach ~9e15, beyond
+ * 2^53); times are UTC `DATETIME(3)`; JSON columns parse on read whichever engine stored them.
+ */
+import { sql } from 'drizzle-orm'
+import {
+  bigint,
+  boolean,
+  char,
+  check,
+  index,
+  int,
+  mysqlEnum,
+  mysqlTable,
+  primaryKey,
+  smallint,
+  tinyint,
+  uniqueIndex,
+  varchar,
+} from 'drizzle-orm/mysql-core'
+import { datetime3, datetimeSec, jsonColumn, mediumblob, varbinaryBuffer } from './_columns.js'
+
+const id = (name = 'id') => bigint(name, { mode: 'bigint', unsigned: true })
+const createdAt = () => datetime3('created_at').notNull().default(sql`CURRENT_TIMESTAMP(3)`)
+const updatedAt = () => datetime3('updated_at').notNull().default(sql`CURRENT_TIMESTAMP(3)`)
+
+// ── Sites and endpoints ─────────────────────────────────────────────────────────────────────────
+
+/** Legacy v1 table, shared with old readers: its name and shape are frozen (no new columns). */
+export const monitorSites = mysqlTable(
+  'jetpack_monitor_sites',
+  {
+    endpointId: id('jetpack_monitor_site_id').autoincrement().primaryKey(),
+    blogId: id('blog_id').notNull(),
+    bucketNo: smallint('bucket_no', { unsigned: true }).notNull().default(0),
+    monitorUrl: varchar('monitor_url', { length: 2083 }).notNull(),
+    monitorActive: tinyint('monitor_active', { unsigned: true }).notNull().default(1),
+    siteStatus: tinyint('site_status').notNull().default(1),
+    lastStatusChange: datetimeSec('last_status_change'),
+    checkInterval: smallint('check_interval', { unsigned: true }).notNull().default(5),
+  },
+  (t) => [
+    // A 191-character prefix keeps the key within InnoDB's 3072-byte limit under utf8mb4.
+    index('idx_blog_url').on(t.blogId, sql`monitor_url(191)`),
+    index('idx_bucket_active').on(t.bucketNo, t.monitorActive),
+  ],
+)
+
+export const endpointConfig = mysqlTable('jetmon_endpoint_config', {
+  endpointId: id('endpoint_id').primaryKey(),
+  checkIntervalSec: int('check_interval_sec', { unsigned: true }),
+  timeoutMs: int('timeout_ms', { unsigned: true }),
+  requestMethod: mysqlEnum('request_method', ['GET', 'HEAD']),
+  redirectPolicy: mysqlEnum('redirect_policy', ['follow', 'alert', 'fail']),
+  maxRedirects: tinyint('max_redirects', { unsigned: true }),
+  checkKeyword: varchar('check_keyword', { length: 500 }),
+  forbiddenKeywords: jsonColumn<string[]>('forbidden_keywords'),
+  keywordCaseSensitive: tinyint('keyword_case_sensitive', { unsigned: true }),
+  customHeaders: jsonColumn<Record<string, string>>('custom_headers'),
+  latencyThresholdMs: int('latency_threshold_ms', { unsigned: true }),
+  tlsExpiryWarnDays: smallint('tls_expiry_warn_days', { unsigned: true }),
+  alertCooldownMinutes: smallint('alert_cooldown_minutes', { unsigned: true }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+})
+
+export const endpointState = mysqlTable('jetmon_endpoint_state', {
+  endpointId: id('endpoint_id').primaryKey(),
+  lastCheckedAt: datetime3('last_checked_at'),
+  lastHttpCode: smallint('last_http_code', { unsigned: true }),
+  lastErrorCode: smallint('last_error_code', { unsigned: true }),
+  sslExpiresAt: datetimeSec('ssl_expires_at'),
+  tlsVersion: varchar('tls_version', { length: 16 }),
+  lastAlertSentAt: datetimeSec('last_alert_sent_at'),
+  updatedAt: updatedAt(),
+})
+
+export const maintenanceWindows = mysqlTable(
+  'jetmon_maintenance_windows',
+  {
+    id: id().autoincrement().primaryKey(),
+    blogId: id('blog_id').notNull(),
+    endpointId: id('endpoint_id'),
+    startsAt: datetime3('starts_at').notNull(),
+    endsAt: datetime3('ends_at').notNull(),
+    reason: varchar('reason', { length: 255 }),
+    createdBy: varchar('created_by', { length: 128 }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('idx_blog_ends').on(t.blogId, t.endsAt), check('chk_maintenance_order', sql`starts_at < ends_at`)],
+)
+
+export const siteTenants = mysqlTable(
+  'jetmon_site_tenants',
+  {
+    tenantId: varchar('tenant_id', { length: 128 }).notNull(),
+    blogId: id('blog_id').notNull(),
+    source: varchar('source', { length: 64 }).notNull().default('gateway'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.blogId] }), index('idx_blog').on(t.blogId)],
+)
+
+// ── Incidents (written only by @jetmon/eventstore) ──────────────────────────────────────────────
+
+export const events = mysqlTable(
+  'jetmon_events',
+  {
+    id: id().autoincrement().primaryKey(),
+    blogId: id('blog_id').notNull(),
+    endpointId: id('endpoint_id'),
+    checkType: varchar('check_type', { length: 64 }).notNull(),
+    discriminator: varchar('discriminator', { length: 128 }),
+    severity: tinyint('severity', { unsigned: true }).notNull(),
+    state: varchar('state', { length: 32 }).notNull(),
+    startedAt: datetime3('started_at').notNull(),
+    endedAt: datetime3('ended_at'),
+    resolutionReason: varchar('resolution_reason', { length: 64 }),
+    causeEventId: id('cause_event_id'),
+    metadata: jsonColumn<Record<string, unknown>>('metadata'),
+    // Set explicitly by the store: an ON UPDATE clause would also fire on no-op writes.
+    updatedAt: datetime3('updated_at').notNull(),
+    // NULL once the event closes, so the unique index admits one open event per identity.
+    dedupKey: varchar('dedup_key', { length: 255 }).generatedAlwaysAs(
+      sql`IF(ended_at IS NULL, CONCAT_WS(':', blog_id, COALESCE(endpoint_id, 0), check_type, COALESCE(discriminator, '')), NULL)`,
+      { mode: 'stored' },
+    ),
+  },
+  (t) => [
+    uniqueIndex('uk_open_dedup').on(t.dedupKey),
+    index('idx_blog_ended').on(t.blogId, t.endedAt),
+    index('idx_blog_started').on(t.blogId, t.startedAt),
+    index('idx_endpoint_ended').on(t.endpointId, t.endedAt),
+    index('idx_type_started').on(t.checkType, t.startedAt),
+    index('idx_cause').on(t.causeEventId),
+  ],
+)
+
+/** Append-only; its `id` is the delivery cursor. */
+export const eventTransitions = mysqlTable(
+  'jetmon_event_transitions',
+  {
+    id: id().autoincrement().primaryKey(),
+    eventId: id('event_id').notNull(),
+    blogId: id('blog_id').notNull(),
+    endpointId: id('endpoint_id'),
+    severityBefore: tinyint('severity_before', { unsigned: true }),
+    severityAfter: tinyint('severity_after', { unsigned: true }),
+    stateBefore: varchar('state_before', { length: 32 }),
+    stateAfter: varchar('state_after', { length: 32 }),
+    reason: varchar('reason', { length: 64 }).notNull(),
+    source: varchar('source', { length: 255 }).notNull(),
+    metadata: jsonColumn<Record<string, unknown>>('metadata'),
+    changedAt: datetime3('changed_at').notNull(),
+  },
+  (t) => [
+    index('idx_event_id').on(t.eventId, t.id),
+    index('idx_blog_changed').on(t.blogId, t.changedAt),
+    index('idx_changed').on(t.changedAt),
+  ],
+)
+
+export const checkHistory = mysqlTable(
+  'jetmon_check_history',
+  {
+    id: id().autoincrement().primaryKey(),
+    endpointId: id('endpoint_id').notNull(),
+    blogId: id('blog_id').notNull(),
+    checkedAt: datetime3('checked_at').notNull(),
+    vantage: varchar('vantage', { length: 64 }).notNull(),
+    method: varchar('method', { length: 8 }).notNull(),
+    httpCode: smallint('http_code', { unsigned: true }),
+    errorCode: smallint('error_code', { unsigned: true }).notNull(),
+    rttMs: int('rtt_ms', { unsigned: true }),
+    dnsMs: int('dns_ms', { unsigned: true }),
+    tcpMs: int('tcp_ms', { unsigned: true }),
+    tlsMs: int('tls_ms', { unsigned: true }),
+    ttfbMs: int('ttfb_ms', { unsigned: true }),
+  },
+  (t) => [
+    index('idx_endpoint_checked').on(t.endpointId, t.checkedAt),
+    index('idx_blog_checked').on(t.blogId, t.checkedAt),
+  ],
+)
+
+export const checkRollups = mysqlTable(
+  'jetmon_check_rollups',
+  {
+    endpointId: id('endpoint_id').notNull(),
+    hourStart: datetimeSec('hour_start').notNull(),
+    blogId: id('blog_id').notNull(),
+    checks: int('checks', { unsigned: true }).notNull().default(0),
+    failures: int('failures', { unsigned: true }).notNull().default(0),
+    rttSumMs: bigint('rtt_sum_ms', { mode: 'number', unsigned: true }).notNull().default(0),
+    /** Counts per fixed log-scale bucket; every row uses the same edges so histograms add up. */
+    rttHist: jsonColumn<number[]>('rtt_hist'),
+  },
+  (t) => [primaryKey({ columns: [t.endpointId, t.hourStart] }), index('idx_blog_hour').on(t.blogId, t.hourStart)],
+)
+
+export const auditLog = mysqlTable(
+  'jetmon_audit_log',
+  {
+    id: id().autoincrement().primaryKey(),
+    blogId: id('blog_id'),
+    eventId: id('event_id'),
+    eventType: varchar('event_type', { length: 64 }).notNull(),
+    source: varchar('source', { length: 255 }).notNull(),
+    detail: varchar('detail', { length: 1024 }),
+    metadata: jsonColumn<Record<string, unknown>>('metadata'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('idx_blog_created').on(t.blogId, t.createdAt), index('idx_type_created').on(t.eventType, t.createdAt)],
+)
+
+// ── Fleet ───────────────────────────────────────────────────────────────────────────────────────
+
+export const hosts = mysqlTable('jetmon_hosts', {
+  hostId: varchar('host_id', { length: 255 }).primaryKey(),
+  bucketMin: smallint('bucket_min', { unsigned: true }),
+  bucketMax: smallint('bucket_max', { unsigned: true }),
+  status: mysqlEnum('status', ['active', 'draining']).notNull().default('active'),
+  leaseExpiresAt: datetime3('lease_expires_at').notNull(),
+  heartbeatAt: datetime3('heartbeat_at').notNull(),
+  pinned: boolean('pinned').notNull().default(false),
+  version: varchar('version', { length: 64 }),
+  startedAt: datetime3('started_at').notNull().default(sql`CURRENT_TIMESTAMP(3)`),
+})
+
+export const processHealth = mysqlTable(
+  'jetmon_process_health',
+  {
+    processId: varchar('process_id', { length: 255 }).primaryKey(),
+    hostId: varchar('host_id', { length: 255 }).notNull(),
+    role: mysqlEnum('role', ['monitor', 'api', 'deliverer', 'veriflier']).notNull(),
+    pid: int('pid', { unsigned: true }).notNull(),
+    version: varchar('version', { length: 64 }),
+    state: mysqlEnum('state', ['starting', 'running', 'draining', 'stopped']).notNull(),
+    health: mysqlEnum('health', ['green', 'amber', 'red']).notNull(),
+    stats: jsonColumn<Record<string, unknown>>('stats'),
+    startedAt: datetime3('started_at').notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('idx_host').on(t.hostId)],
+)
+
+// ── API ─────────────────────────────────────────────────────────────────────────────────────────
+
+export const apiKeys = mysqlTable('jetmon_api_keys', {
+  id: id().autoincrement().primaryKey(),
+  /** sha256 hex of the token; the token itself is never stored. */
+  keyHash: char('key_hash', { length: 64 }).notNull().unique('uk_key_hash'),
+  keyPrefix: varchar('key_prefix', { length: 12 }).notNull(),
+  consumerName: varchar('consumer_name', { length: 128 }).notNull(),
+  scope: mysqlEnum('scope', ['read', 'write', 'admin']).notNull().default('read'),
+  rateLimitPerMinute: int('rate_limit_per_minute', { unsigned: true }),
+  expiresAt: datetimeSec('expires_at'),
+  revokedAt: datetimeSec('revoked_at'),
+  lastUsedAt: datetimeSec('last_used_at'),
+  createdBy: varchar('created_by', { length: 128 }).notNull(),
+  createdAt: createdAt(),
+})
+
+export const idempotencyKeys = mysqlTable(
+  'jetmon_idempotency_keys',
+  {
+    apiKeyId: id('api_key_id').notNull(),
+    idemKey: varchar('idem_key', { length: 255 }).notNull(),
+    method: varchar('method', { length: 8 }).notNull(),
+    path: varchar('path', { length: 2048 }).notNull(),
+    requestHash: char('request_hash', { length: 64 }).notNull(),
+    state: mysqlEnum('state', ['in_flight', 'done']).notNull(),
+    statusCode: smallint('status_code', { unsigned: true }),
+    responseHeaders: jsonColumn<Record<string, string>>('response_headers'),
+    responseBody: mediumblob('response_body'),
+    createdAt: createdAt(),
+    expiresAt: datetime3('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.apiKeyId, t.idemKey] }), index('idx_expires').on(t.expiresAt)],
+)
+
+// ── Delivery (owned by @jetmon/webhooks and @jetmon/alerting) ──────────────────────────────────
+
+const deliveryStatus = ['pending', 'delivering', 'delivered', 'abandoned', 'suppressed'] as const
+
+export const webhooks = mysqlTable('jetmon_webhooks', {
+  id: id().autoincrement().primaryKey(),
+  url: varchar('url', { length: 2083 }).notNull(),
+  active: boolean('active').notNull().default(true),
+  /** Event types to send; NULL or empty = all. */
+  events: jsonColumn<string[]>('events'),
+  /** `{"blog_ids":[…]}`; NULL or empty = all sites. */
+  siteFilter: jsonColumn<{ blog_ids?: string[] }>('site_filter'),
+  stateFilter: jsonColumn<string[]>('state_filter'),
+  /** Encrypted at rest when SECRETS_KEY is set. */
+  secret: varbinaryBuffer('secret', { length: 512 }).notNull(),
+  secretPreview: varchar('secret_preview', { length: 8 }).notNull(),
+  previousSecret: varbinaryBuffer('previous_secret', { length: 512 }),
+  previousSecretExpiresAt: datetime3('previous_secret_expires_at'),
+  ownerTenantId: varchar('owner_tenant_id', { length: 128 }),
+  createdBy: varchar('created_by', { length: 128 }).notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+})
+
+export const alertContacts = mysqlTable('jetmon_alert_contacts', {
+  id: id().autoincrement().primaryKey(),
+  label: varchar('label', { length: 128 }).notNull(),
+  active: boolean('active').notNull().default(true),
+  transport: mysqlEnum('transport', ['email', 'pagerduty', 'slack', 'teams']).notNull(),
+  /** Transport-specific target; encrypted at rest when SECRETS_KEY is set. */
+  destination: jsonColumn<unknown>('destination').notNull(),
+  destinationPreview: varchar('destination_preview', { length: 8 }).notNull(),
+  siteFilter: jsonColumn<{ blog_ids?: string[] }>('site_filter'),
+  minSeverity: tinyint('min_severity', { unsigned: true }).notNull().default(4),
+  /** 0 = unlimited. */
+  maxPerHour: int('max_per_hour', { unsigned: true }).notNull().default(60),
+  ownerTenantId: varchar('owner_tenant_id', { length: 128 }),
+  createdBy: varchar('created_by', { length: 128 }).notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+})
+
+const deliveryColumns = () => ({
+  id: id().autoincrement().primaryKey(),
+  transitionId: id('transition_id').notNull(),
+  eventId: id('event_id').notNull(),
+  blogId: id('blog_id').notNull(),
+  eventType: varchar('event_type', { length: 64 }).notNull(),
+  /** Frozen at enqueue: a retry sends exactly what the first attempt sent. */
+  payload: jsonColumn<Record<string, unknown>>('payload').notNull(),
+  status: mysqlEnum('status', deliveryStatus).notNull().default('pending'),
+  attempt: int('attempt', { unsigned: true }).notNull().default(0),
+  nextAttemptAt: datetime3('next_attempt_at'),
+  leaseExpiresAt: datetime3('lease_expires_at'),
+  lastStatusCode: int('last_status_code'),
+  lastResponse: varchar('last_response', { length: 2048 }),
+  lastAttemptAt: datetime3('last_attempt_at'),
+  deliveredAt: datetime3('delivered_at'),
+  createdAt: createdAt(),
+})
+
+export const webhookDeliveries = mysqlTable(
+  'jetmon_webhook_deliveries',
+  { webhookId: id('webhook_id').notNull(), ...deliveryColumns() },
+  (t) => [
+    uniqueIndex('uk_webhook_transition').on(t.webhookId, t.transitionId),
+    index('idx_status_next').on(t.status, t.nextAttemptAt),
+  ],
+)
+
+export const alertDeliveries = mysqlTable(
+  'jetmon_alert_deliveries',
+  { alertContactId: id('alert_contact_id').notNull(), ...deliveryColumns() },
+  (t) => [
+    uniqueIndex('uk_contact_transition').on(t.alertContactId, t.transitionId),
+    index('idx_status_next').on(t.status, t.nextAttemptAt),
+  ],
+)
+
+/** One cursor per consumer for the whole fleet, so a new host never replays history. */
+export const dispatchCursors = mysqlTable('jetmon_dispatch_cursors', {
+  consumer: varchar('consumer', { length: 64 }).primaryKey(),
+  lastTransitionId: id('last_transition_id').notNull().default(sql`0`),
+  updatedAt: updatedAt(),
+})

@@ -1,0 +1,19 @@
+import { createScratchDatabase, type ScratchDatabase } from '@jetmon/db'
+import { inject } from 'vitest'
+
+export type TestDatabase = ScratchDatabase
+
+/** URL of the run's database server (embedded MariaDB, or JETMON_TEST_DATABASE_URL). */
+export function testServerUrl(): string {
+  const url = inject('jetmonDatabaseUrl')
+  if (!url) throw new Error('no test database: the vitest globalSetup of @jetmon/testkit did not run')
+  return url
+}
+
+/**
+ * A new database on the run's server, migrated with the real migrations, for one test file (call it
+ * in `beforeAll`, and `drop()` in `afterAll`). Nothing is shared between files.
+ */
+export function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  return createScratchDatabase(testServerUrl(), options)
+}

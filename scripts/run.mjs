@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// The two Quick-start commands (`npm run demo`, `npm test`) land here. This file uses nothing but
+// Node's standard library, because on a fresh machine nothing else is installed yet: it brings in
+// pnpm, the locked dependencies and Debian's MariaDB server when they are missing, builds, and then
+// runs the demo or the test suite. Each step is skipped quickly when it is already done.
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const PNPM_VERSION = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1]
+const MARIADB_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/mysql/bin']
+
+const step = (message) => process.stdout.write(`\x1b[36m▸\x1b[0m ${message}\n`)
+const fail = (message) => {
+  process.stderr.write(`\x1b[31m✖ ${message}\x1b[0m\n`)
+  process.exit(1)
+}
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...options })
+  if (result.error) return { ok: false, status: null, error: result.error }
+  return { ok: result.status === 0, status: result.status }
+}
+
+function quiet(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { encoding: 'utf8', cwd: root, ...options })
+  return result.status === 0 ? result.stdout.trim() : null
+}
+
+function ensurePnpm() {
+  const found = quiet('pnpm', ['--version'])
+  if (found?.split('.')[0] === PNPM_VERSION.split('.')[0]) return
+  step(`installing pnpm ${PNPM_VERSION} (${found ? `found ${found}` : 'not found'})`)
+  // corepack needs COREPACK_INTEGRITY_KEYS=0 on these machines; a global npm install is simpler and
+  // reaches the same registry.
+  const npm = run('npm', ['install', '--global', '--no-fund', '--no-audit', `pnpm@${PNPM_VERSION}`])
+  if (!npm.ok) {
+    const corepack = run('corepack', ['enable', 'pnpm'], { env: { ...process.env, COREPACK_INTEGRITY_KEYS: '0' } })
+    if (!corepack.ok) fail('could not install pnpm with npm or corepack; install pnpm 9 and run again')
+  }
+}
+
+function ensureDependencies() {
+  const lock = join(root, 'pnpm-lock.yaml')
+  const marker = join(root, 'node_modules', '.modules.yaml')
+  // pnpm records its install in node_modules/.modules.yaml; a lockfile newer than that means the
+  // dependencies changed since the last install.
+  if (existsSync(marker) && existsSync(lock) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return
+  step('installing dependencies from the lockfile')
+  const args = ['install', '--prefer-offline', ...(existsSync(lock) ? ['--frozen-lockfile'] : [])]
+  if (!run('pnpm', args).ok) fail('pnpm install failed (see above)')
+}
+
+export function findMariadbd() {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), ...MARIADB_DIRS]) {
+    for (const name of ['mariadbd', 'mysqld']) {
+      if (dir && existsSync(join(dir, name))) return join(dir, name)
+    }
+  }
+  return null
+}
+
+function ensureMariadb() {
+  // An external database needs no local server.
+  const external = process.argv[2] === 'test' ? process.env.JETMON_TEST_DATABASE_URL : process.env.DATABASE_URL
+  if (external || findMariadbd()) return
+  if (process.getuid?.() !== 0) {
+    fail(
+      'MariaDB is not installed and this user cannot install it.\n' +
+        '  Install it with: sudo apt-get install -y mariadb-server\n' +
+        '  or point DATABASE_URL (JETMON_TEST_DATABASE_URL for tests) at a MySQL 8 / MariaDB 10.6+ server.',
+    )
+  }
+  step("installing Debian's mariadb-server (used as a private, embedded database)")
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  // A machine that never ran apt-get update has no package lists.
+  const listed = quiet('apt-cache', ['policy', 'mariadb-server'], { env })
+  if (!listed?.includes('Candidate:') || listed.includes('Candidate: (none)')) {
+    if (!run('apt-get', ['update', '-qq'], { env }).ok) fail('apt-get update failed (see above)')
+  }
+  if (!run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'mariadb-server'], { env }).ok) {
+    fail('apt-get install mariadb-server failed (see above)')
+  }
+  if (!findMariadbd()) fail('mariadb-server was installed but no mariadbd binary was found')
+}
+
+function build() {
+  step('building')
+  if (!run('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']).ok)
+    fail('the build failed (see above)')
+}
+
+function setup() {
+  ensurePnpm()
+  ensureDependencies()
+  ensureMariadb()
+  build()
+}
+
+/** Runs a long-lived child, forwarding Ctrl-C/SIGTERM to it and exiting with its status. */
+function handOver(cmd, args) {
+  const child = spawn(cmd, args, { stdio: 'inherit', cwd: root })
+  const forward = (signal) => {
+    // In a terminal the child receives the signal itself; forwarding covers `kill <pid>`.
+    if (child.exitCode === null) child.kill(signal)
+  }
+  process.on('SIGINT', forward)
+  process.on('SIGTERM', forward)
+  child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)))
+}
+
+const command = process.argv[2]
+switch (command) {
+  case 'setup':
+    setup()
+    break
+  case 'demo':
+    setup()
+    handOver(process.execPath, [join(root, 'apps/jetmon2/dist/cli.js'), 'demo', ...process.argv.slice(3)])
+    break
+  case 'test':
+    setup()
+    handOver(process.execPath, [join(root, 'scripts/test.mjs'), ...process.argv.slice(3)])
+    break
+  default:
+    fail(`unknown command "${command ?? ''}": expected setup, demo or test`)
+}
