@@ -59,8 +59,10 @@ interface Credentials {
   password: string
 }
 
-/** Path of the `mariadbd` (or `mysqld`) binary, or null when none is installed. */
+/** Path of the `mariadbd` (or `mysqld`) binary, or null when none is installed. `JETMON_MARIADBD` overrides. */
 export function findMariadbd(): string | null {
+  const chosen = process.env.JETMON_MARIADBD
+  if (chosen) return existsSync(chosen) ? chosen : null
   for (const dir of [...(process.env.PATH ?? '').split(':'), ...SEARCH_DIRS]) {
     for (const name of ['mariadbd', 'mysqld']) {
       const path = dir ? join(dir, name) : ''

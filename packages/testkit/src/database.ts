@@ -1,5 +1,6 @@
 import { createScratchDatabase, type ScratchDatabase } from '@jetmon/db'
 import { inject } from 'vitest'
+import type {} from './provided.js'
 
 export type TestDatabase = ScratchDatabase
 

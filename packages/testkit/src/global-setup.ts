@@ -10,12 +10,7 @@ import { join, resolve } from 'node:path'
 import { type EmbeddedMariadb, runningEmbeddedMariadb, startEmbeddedMariadb } from '@jetmon/db'
 import mysql from 'mysql2/promise'
 import type { TestProject } from 'vitest/node'
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    jetmonDatabaseUrl: string
-  }
-}
+import type {} from './provided.js'
 
 // Every project of the run calls this setup; they share one server through this process-wide slot.
 const SHARED = Symbol.for('jetmon.testkit.database')

@@ -1,0 +1,19 @@
+import { defineCommand } from 'citty'
+import { VERSION } from './version.js'
+
+/** The `jetmon2` command tree. Every subcommand is explicit: an unknown one is a usage error. */
+export const jetmon2 = defineCommand({
+  meta: { name: 'jetmon2', version: VERSION, description: 'Jetmon 2: site monitoring with confirmed outages' },
+  subCommands: {
+    db: () => import('./commands/db.js').then((m) => m.default),
+    migrate: () => import('./commands/migrate.js').then((m) => m.default),
+    'validate-config': () => import('./commands/validate-config.js').then((m) => m.default),
+    demo: () => import('./commands/demo.js').then((m) => m.default),
+    version: defineCommand({
+      meta: { name: 'version', description: 'Print the version' },
+      run() {
+        process.stdout.write(`jetmon2 ${VERSION}\n`)
+      },
+    }),
+  },
+})

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mysql from 'mysql2/promise'
+import { afterAll, describe, expect, it } from 'vitest'
+import { jetmon2, spawnJetmon2 } from './helpers.js'
+
+const tmp = mkdtempSync(join(tmpdir(), 'jetmon2-db-'))
+const configFile = join(tmp, 'config.json')
+writeFileSync(configFile, '{}')
+const env = { JETMON_CONFIG: configFile, DATABASE_URL: '', JETMON_DATA_DIR: join(tmp, 'mariadb') }
+
+afterAll(async () => {
+  await jetmon2(['db', 'stop'], env)
+  rmSync(tmp, { recursive: true, force: true })
+})
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('jetmon2 db', () => {
+  it('starts, reports, hands out its URL, lets migrate use it, and stops', async () => {
+    expect((await jetmon2(['db', 'status'], env)).code).toBe(1)
+    expect((await jetmon2(['db', 'url'], env)).code).toBe(1)
+
+    const start = await jetmon2(['db', 'start'], env)
+    expect(start.code, start.stderr).toBe(0)
+    expect(start.stdout).toMatch(/Embedded MariaDB started: pid \d+, 127\.0\.0\.1:\d+/)
+
+    const status = await jetmon2(['db', 'status', '--json'], env)
+    const state = JSON.parse(status.stdout) as { running: boolean; pid: number; port: number }
+    expect(status.code).toBe(0)
+    expect(state.running).toBe(true)
+
+    const url = (await jetmon2(['db', 'url'], env)).stdout.trim()
+    expect(url).toMatch(new RegExp(`^mysql://jetmon:[^@]+@127\\.0\\.0\\.1:${state.port}/jetmon$`))
+    const conn = await mysql.createConnection({ uri: url })
+    await conn.end()
+
+    // With no DATABASE_URL configured, admin commands find the running embedded server.
+    const migrate = await jetmon2(['migrate'], env)
+    expect(migrate.code, migrate.stderr).toBe(0)
+    expect(migrate.stdout).toMatch(/schema is up to date|already applied/)
+
+    expect((await jetmon2(['db', 'start'], env)).stdout).toMatch(/is already running/)
+    const stop = await jetmon2(['db', 'stop'], env)
+    expect(stop.stdout).toMatch(/stopped/)
+    expect(alive(state.pid)).toBe(false)
+    expect((await jetmon2(['db', 'status'], env)).code).toBe(1)
+  }, 60_000)
+})
+
+describe('jetmon2 demo', () => {
+  it('comes up, says what is running, and stops cleanly on Ctrl-C leaving no mariadbd behind', async () => {
+    const child = spawnJetmon2(['demo'], env)
+    let out = ''
+    child.stdout?.on('data', (chunk) => {
+      out += chunk
+    })
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    const deadline = Date.now() + 45_000
+    while (!out.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(out).toContain('Press Ctrl-C')
+    expect(out).toMatch(/✓ schema migrated/)
+
+    const status = JSON.parse((await jetmon2(['db', 'status', '--json'], env)).stdout) as { pid: number }
+    expect(alive(status.pid)).toBe(true)
+
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(out).toMatch(/Nothing is left running/)
+    expect(alive(status.pid)).toBe(false)
+  }, 60_000)
+})

@@ -1,0 +1,8 @@
+export { type CrossCheckReport, crossCheck } from './cross-check.js'
+export { ConfigSchemaError } from './errors.js'
+export { bindAddress, bindAddressesOverlap, flag, httpUrl, integer, port, text } from './fields.js'
+export { type ConfigIssue, formatIssue, formatIssues } from './issues.js'
+export { type JsonSchema, type JsonSchemaOptions, toJsonSchema } from './json-schema.js'
+export { type ConfigSources, type LoadConfigOptions, type LoadConfigResult, loadConfig } from './load.js'
+export { maskUrlPassword, REDACTED, redactSecrets } from './redact.js'
+export { checkerSettings, isDnsServer, loggingSettings } from './shared-settings.js'

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// `npm test` after set-up (scripts/run.mjs): lint, typecheck, then every vitest project against
+// the real database. Ends with the line CI reads: `tests: N passed, M failed`.
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const passthrough = process.argv.slice(2)
+const results = join(root, '.jetmon', 'test-results.json')
+mkdirSync(dirname(results), { recursive: true })
+rmSync(results, { force: true })
+
+const run = (label, cmd, args) => {
+  process.stdout.write(`\n\x1b[36m▸ ${label}\x1b[0m\n`)
+  const started = Date.now()
+  const { status } = spawnSync(cmd, args, { stdio: 'inherit', cwd: root })
+  const ok = status === 0
+  process.stdout.write(
+    `${ok ? '\x1b[32m✓' : '\x1b[31m✖'} ${label} (${((Date.now() - started) / 1000).toFixed(1)} s)\x1b[0m\n`,
+  )
+  return ok
+}
+
+// Static checks count as one test each, so a lint or type error can never hide behind a green line.
+const checks = passthrough.length
+  ? []
+  : [
+      run('lint (biome)', 'pnpm', ['exec', 'biome', 'check', '.']),
+      run('typecheck (tsc)', 'pnpm', ['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only']),
+    ]
+
+const vitestOk = run('tests (vitest)', 'pnpm', [
+  'exec',
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${results}`,
+  ...passthrough,
+])
+
+let passed = checks.filter(Boolean).length
+let failed = checks.filter((ok) => !ok).length
+try {
+  const report = JSON.parse(readFileSync(results, 'utf8'))
+  passed += report.numPassedTests
+  failed += report.numFailedTests
+  // A file that fails to load has no tests to count but is a failure all the same.
+  failed += report.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length
+} catch {
+  failed += 1 // vitest did not get as far as writing its report
+}
+if (!vitestOk && failed === 0) failed = 1
+
+process.stdout.write(`\ntests: ${passed} passed, ${failed} failed\n`)
+process.exit(failed === 0 && vitestOk ? 0 : 1)
