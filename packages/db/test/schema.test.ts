@@ -3,17 +3,14 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { Column, is, type SQL } from 'drizzle-orm'
-import { getTableConfig, type MySqlTable } from 'drizzle-orm/mysql-core'
+import { getTableConfig, MySqlTable } from 'drizzle-orm/mysql-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ScratchDatabase } from '../src/index.js'
 import { defaultMigrationsDir, MIGRATIONS_TABLE } from '../src/index.js'
 import * as schema from '../src/schema.js'
 import { scratchDatabase } from './helpers.js'
 
-const tables = Object.values(schema).filter(
-  (value): value is MySqlTable =>
-    typeof value === 'object' && value !== null && Symbol.for('drizzle:IsDrizzleTable') in value,
-)
+const tables: MySqlTable[] = Object.values(schema).filter((value) => is(value, MySqlTable))
 
 /** COLUMN_TYPE as both engines report it, reduced to what the drizzle schema states. */
 function normalise(type: string): string {
@@ -99,7 +96,10 @@ describe('schema and migrations', () => {
         expectedIndexes.set(column.uniqueName ?? `${column.name}_unique`, { columns: [column.name], unique: true })
       }
       for (const constraint of config.uniqueConstraints) {
-        expectedIndexes.set(constraint.getName(), { columns: constraint.columns.map((c) => c.name), unique: true })
+        expectedIndexes.set(constraint.getName() ?? '', {
+          columns: constraint.columns.map((c) => c.name),
+          unique: true,
+        })
       }
       expect(Object.fromEntries(actualIndexes)).toEqual(Object.fromEntries(expectedIndexes))
 
