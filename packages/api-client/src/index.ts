@@ -1,1 +1,22 @@
-export {}
+export {
+  type ApiClient,
+  type ApiClientLogger,
+  type ApiClientOptions,
+  type ApiResponse,
+  createApiClient,
+  type HttpMethod,
+  type ListResponse,
+  type PaginateOptions,
+  type QueryValue,
+  type RequestOptions,
+} from './client.js'
+export {
+  ApiClientError,
+  type ApiClientErrorCode,
+  type ApiErrorDetail,
+  JetmonApiError,
+  JetmonResponseError,
+  JetmonTransportError,
+  JetmonUsageError,
+  type RateLimitInfo,
+} from './errors.js'

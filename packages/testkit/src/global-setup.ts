@@ -42,14 +42,22 @@ async function startServer(): Promise<{ url: string; server: EmbeddedMariadb | n
   // Up to eight runs can go on side by side (an editor's watch mode and a full run, say): each
   // takes the first data folder whose server is not already in use.
   const base = process.env.JETMON_TEST_DATA_DIR ?? join(repositoryRoot(), '.jetmon', 'test-db')
+  const problems: string[] = []
   for (let n = 0; n < 8; n++) {
     const dir = join(base, String(n))
     if (runningEmbeddedMariadb(dir)) continue
-    const server = await startEmbeddedMariadb({ dir, database: 'jetmon_test' })
-    await dropLeftovers(server.url)
-    return { url: server.url, server }
+    try {
+      const server = await startEmbeddedMariadb({ dir, database: 'jetmon_test' })
+      await dropLeftovers(server.url)
+      return { url: server.url, server }
+    } catch (error) {
+      // Another run may have claimed this folder a moment ago (its server holds the data lock).
+      // A missing MariaDB is not a race: say so at once.
+      if ((error as { code?: string }).code === 'MARIADB_NOT_FOUND') throw error
+      problems.push(`${dir}: ${(error as Error).message}`)
+    }
   }
-  throw new Error(`all eight test database folders under ${base} are in use by running servers`)
+  throw new Error(`no test database could be started:\n${problems.join('\n') || 'all eight folders are in use'}`)
 }
 
 export default async function setup(project: TestProject) {

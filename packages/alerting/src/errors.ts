@@ -1,0 +1,28 @@
+/** Stable codes callers can match on (`err.code`). */
+export type AlertingErrorCode = 'UNKNOWN_SEVERITY' | 'INVALID_ID'
+
+/** Base class of every error thrown by `@jetmon/alerting`. */
+export class AlertingError extends Error {
+  readonly code: AlertingErrorCode
+  constructor(code: AlertingErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+/** A severity number outside 0–4 reached code that must name it: a bug or a corrupt row. */
+export class UnknownSeverityError extends AlertingError {
+  readonly severity: number
+  constructor(severity: number) {
+    super('UNKNOWN_SEVERITY', `severity ${String(severity)} is not one of 0 (Up) … 4 (Down)`)
+    this.severity = severity
+  }
+}
+
+/** An id is negative (ids are `BIGINT UNSIGNED`). */
+export class InvalidIdError extends AlertingError {
+  constructor(message: string) {
+    super('INVALID_ID', message)
+  }
+}

@@ -1,0 +1,31 @@
+import { InvalidIdError } from './errors.js'
+
+const TWO_POW_53 = 2n ** 53n
+
+/** An id as it appears in JSON: a number when ≤ 2^53, else a decimal string (api.md). */
+export type JsonId = number | string
+
+/**
+ * An id for a JSON body: a JSON number when it is ≤ 2^53 (api.md's rule; such numbers survive a
+ * round trip through IEEE doubles), otherwise its decimal string, so no consumer loses precision.
+ *
+ * @example jsonId(42n) // 42
+ * @example jsonId(9007199254740993n) // '9007199254740993'
+ * @throws {InvalidIdError} for a negative id.
+ */
+export function jsonId(id: bigint): JsonId {
+  if (id < 0n) throw new InvalidIdError(`ids are unsigned, got ${id}`)
+  return id <= TWO_POW_53 ? Number(id) : id.toString()
+}
+
+/**
+ * The canonical decimal form of an id given as a bigint, number or string (`"0042"` → `"42"`),
+ * so filters written with strings match ids read as bigints. Values that are not integers are
+ * returned as their string form and so match nothing numeric.
+ */
+export function canonicalId(id: bigint | number | string): string {
+  if (typeof id === 'bigint') return id.toString()
+  if (typeof id === 'number') return Number.isInteger(id) ? BigInt(id).toString() : String(id)
+  const text = id.trim()
+  return /^\d+$/.test(text) ? BigInt(text).toString() : text
+}
