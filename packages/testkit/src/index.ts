@@ -1,1 +1,2 @@
 export { createTestDatabase, type TestDatabase, testServerUrl } from './database.js'
+export * from './fixtures/index.js'
