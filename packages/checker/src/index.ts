@@ -1,1 +1,27 @@
-export {}
+export { createChecker, DEFAULT_LIMITS } from './check.js'
+export { CheckerError } from './errors.js'
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  type ErrorName,
+  errorName,
+  isDowntime,
+  type StatusType,
+  statusType,
+} from './taxonomy.js'
+export type {
+  Advisory,
+  BodyDetails,
+  CheckerLimits,
+  CheckerOptions,
+  CheckPhase,
+  CheckRequest,
+  CheckResult,
+  CheckTimings,
+  DnsDetails,
+  DnsFailureClass,
+  Logger,
+  RedirectPolicy,
+  TlsDetails,
+  TlsFailureClass,
+} from './types.js'

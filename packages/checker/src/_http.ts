@@ -1,0 +1,200 @@
+/**
+ * A small HTTP/1.1 response reader for one request on a fresh `Connection: close` socket. The
+ * checker needs less than a general client (no pooling, no pipelining, no compression) but more
+ * visibility (exactly where a body stopped), and it runs millions of times a day, so the reader is
+ * ours: a state machine over raw socket bytes.
+ */
+
+const HEAD_LIMIT = 64 * 1024
+const CRLF = Buffer.from('\r\n')
+const HEAD_END = Buffer.from('\r\n\r\n')
+
+export interface ResponseHead {
+  status: number
+  headers: Map<string, string>
+}
+
+export type BodyFraming = 'none' | 'length' | 'chunked' | 'close'
+
+/** Why the reader gave up, when the bytes were not HTTP. */
+export class MalformedResponse extends Error {}
+
+type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-data-end' | 'trailers' | 'close' | 'done'
+
+export interface ResponseReaderEvents {
+  /** Called once with the final (non-1xx) head; returns whether the body should be read. */
+  onHead(head: ResponseHead): boolean
+  onBody(chunk: Buffer): void
+}
+
+export class ResponseReader {
+  private state: State = 'head'
+  private pending: Buffer | null = null
+  private remaining = 0
+  head: ResponseHead | null = null
+  framing: BodyFraming = 'none'
+  contentLength: number | null = null
+
+  constructor(
+    private readonly events: ResponseReaderEvents,
+    private readonly isHead: boolean,
+  ) {}
+
+  get done(): boolean {
+    return this.state === 'done'
+  }
+
+  /** Feeds bytes from the socket; throws MalformedResponse for bytes that are not HTTP. */
+  push(data: Buffer): void {
+    let buf = this.pending ? Buffer.concat([this.pending, data]) : data
+    this.pending = null
+    let offset = 0
+    while (offset < buf.length && this.state !== 'done') {
+      switch (this.state) {
+        case 'head': {
+          const end = buf.indexOf(HEAD_END, offset)
+          if (end === -1) {
+            if (buf.length - offset > HEAD_LIMIT) throw new MalformedResponse('response headers exceed 64 KiB')
+            this.pending = buf.subarray(offset)
+            return
+          }
+          const head = parseHead(buf.toString('latin1', offset, end))
+          offset = end + 4
+          // Interim responses (100 Continue, 103 Early Hints) precede the real one.
+          if (head.status >= 100 && head.status < 200 && head.status !== 101) continue
+          this.head = head
+          this.startBody(head)
+          break
+        }
+        case 'length': {
+          const take = Math.min(this.remaining, buf.length - offset)
+          this.events.onBody(buf.subarray(offset, offset + take))
+          offset += take
+          this.remaining -= take
+          if (this.remaining === 0) this.state = 'done'
+          break
+        }
+        case 'close':
+          this.events.onBody(offset === 0 ? buf : buf.subarray(offset))
+          offset = buf.length
+          break
+        case 'chunk-size':
+        case 'chunk-data-end':
+        case 'trailers': {
+          const end = buf.indexOf(CRLF, offset)
+          if (end === -1) {
+            if (buf.length - offset > 8 * 1024) throw new MalformedResponse('chunk header line too long')
+            this.pending = buf.subarray(offset)
+            return
+          }
+          const line = buf.toString('latin1', offset, end)
+          offset = end + 2
+          if (this.state === 'chunk-size') {
+            const size = Number.parseInt(line.split(';', 1)[0]?.trim() ?? '', 16)
+            if (!Number.isFinite(size) || size < 0)
+              throw new MalformedResponse(`invalid chunk size "${line.slice(0, 32)}"`)
+            if (size === 0) this.state = 'trailers'
+            else {
+              this.remaining = size
+              this.state = 'chunk-data'
+            }
+          } else if (this.state === 'chunk-data-end') {
+            if (line !== '') throw new MalformedResponse('chunk data longer than its declared size')
+            this.state = 'chunk-size'
+          } else if (line === '') {
+            this.state = 'done'
+          }
+          break
+        }
+        case 'chunk-data': {
+          const take = Math.min(this.remaining, buf.length - offset)
+          this.events.onBody(buf.subarray(offset, offset + take))
+          offset += take
+          this.remaining -= take
+          if (this.remaining === 0) this.state = 'chunk-data-end'
+          break
+        }
+      }
+      if (offset >= buf.length) break
+      buf = offset === 0 ? buf : buf.subarray(offset)
+      offset = 0
+    }
+  }
+
+  /**
+   * The server closed the connection. Returns whether the body was complete: a close-delimited body
+   * is complete at EOF; a Content-Length or chunked body that had not ended is truncated.
+   */
+  end(): 'complete' | 'truncated' | 'no_response' {
+    if (this.state === 'head') return 'no_response'
+    if (this.state === 'close') {
+      this.state = 'done'
+      return 'complete'
+    }
+    return this.state === 'done' ? 'complete' : 'truncated'
+  }
+
+  private startBody(head: ResponseHead): void {
+    const status = head.status
+    const transferEncoding = head.headers.get('transfer-encoding')?.toLowerCase()
+    const length = head.headers.get('content-length')
+    const wanted = this.events.onHead(head)
+    if (length !== undefined && /^\d+$/.test(length.trim())) this.contentLength = Number(length)
+    if (!wanted || this.isHead || status === 204 || status === 304) {
+      this.framing = 'none'
+      this.state = 'done'
+    } else if (transferEncoding?.split(',').pop()?.trim() === 'chunked') {
+      this.framing = 'chunked'
+      this.state = 'chunk-size'
+    } else if (this.contentLength !== null) {
+      this.framing = 'length'
+      this.remaining = this.contentLength
+      this.state = this.contentLength === 0 ? 'done' : 'length'
+    } else {
+      this.framing = 'close'
+      this.state = 'close'
+    }
+  }
+}
+
+function parseHead(text: string): ResponseHead {
+  const lines = text.split('\r\n')
+  const statusLine = lines[0] ?? ''
+  const match = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine)
+  if (!match) throw new MalformedResponse(`not an HTTP/1.x status line: "${statusLine.slice(0, 64)}"`)
+  const headers = new Map<string, string>()
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string
+    const colon = line.indexOf(':')
+    if (colon <= 0) continue
+    const name = line.slice(0, colon).trim().toLowerCase()
+    const value = line.slice(colon + 1).trim()
+    const existing = headers.get(name)
+    headers.set(name, existing === undefined ? value : `${existing}, ${value}`)
+  }
+  return { status: Number(match[1]), headers }
+}
+
+/** The request bytes: our headers first, the caller's custom headers override them (Host included). */
+export function serializeRequest(options: {
+  method: string
+  path: string
+  host: string
+  userAgent: string
+  headers: Record<string, string> | undefined
+}): string {
+  const headers = new Map<string, [string, string]>([
+    ['host', ['Host', options.host]],
+    ['user-agent', ['User-Agent', options.userAgent]],
+    ['accept', ['Accept', '*/*']],
+  ])
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    // Header injection guard: a value with CR/LF would smuggle a second header or request.
+    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) continue
+    headers.set(name.toLowerCase(), [name, value])
+  }
+  headers.set('connection', ['Connection', 'close'])
+  let out = `${options.method} ${options.path} HTTP/1.1\r\n`
+  for (const [name, value] of headers.values()) out += `${name}: ${value}\r\n`
+  return `${out}\r\n`
+}

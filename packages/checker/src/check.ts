@@ -1,0 +1,605 @@
+import { isIP, connect as netConnect, type Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls'
+import { EmptinessProbe, KeywordScanner } from './_content.js'
+import { MalformedResponse, type ResponseHead, ResponseReader, serializeRequest } from './_http.js'
+import { HostResolver, type Resolution } from './_resolve.js'
+import { checkerSecureContext, classifyVerifyError, describeTls, isDeprecatedProtocol } from './_tls.js'
+import { validateCheckerOptions, validateCheckRequest } from './_validate.js'
+import { ERROR_CODES, type ErrorName } from './taxonomy.js'
+import type {
+  Advisory,
+  BodyDetails,
+  CheckerOptions,
+  CheckPhase,
+  CheckRequest,
+  CheckResult,
+  DnsDetails,
+  DnsFailureClass,
+  TlsDetails,
+  TlsFailureClass,
+} from './types.js'
+import { VERSION } from './version.js'
+
+export const DEFAULT_LIMITS = { bodyMaxBytes: 256 * 1024, keywordMaxBytes: 1024 * 1024, bodyMaxMs: 2_000 } as const
+const DETAIL_MAX = 512
+
+/** Socket errors that are our own resource trouble, not the site's. */
+const LOCAL_TROUBLE = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL'])
+
+interface Failure {
+  error: ErrorName
+  detail: string
+  tlsFailure?: TlsFailureClass
+}
+
+/** The check function's state shared by all calls: resolver, TLS context, limits. */
+interface Shared {
+  resolver: HostResolver
+  secureContext: SecureContext
+  userAgent: string
+  limits: { bodyMaxBytes: number; keywordMaxBytes: number; bodyMaxMs: number }
+}
+
+const DNS_WORDS: Record<DnsFailureClass, string> = {
+  nxdomain: 'the name does not exist (NXDOMAIN)',
+  servfail: 'the DNS server failed to answer (SERVFAIL)',
+  refused: 'the DNS server refused the query (REFUSED)',
+  timeout: 'the DNS query timed out',
+  no_address: 'the name has no A or AAAA record',
+  other: 'the DNS lookup failed',
+}
+
+const TLS_WORDS: Record<TlsFailureClass, string> = {
+  expired: 'the certificate has expired',
+  not_yet_valid: 'the certificate is not valid yet',
+  self_signed: 'the certificate is self-signed',
+  hostname_mismatch: 'the certificate does not cover this host name',
+  untrusted_root: 'the certificate chain ends at an untrusted root',
+  incomplete_chain: 'the server does not send the intermediate certificate (incomplete chain)',
+  handshake: 'the TLS handshake failed',
+}
+
+const PHASE_WORDS: Record<CheckPhase, string> = {
+  dns: 'resolving the name',
+  connect: 'connecting',
+  tls: 'during the TLS handshake',
+  ttfb: 'waiting for the first byte of the response',
+  body: 'reading the body',
+}
+
+const elapsed = (since: number) => Math.max(0, Math.round(performance.now() - since))
+
+function describeSocketError(error: NodeJS.ErrnoException, address: string, port: number): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return `connection refused by ${address}:${port}`
+    case 'ECONNRESET':
+      return `connection reset by ${address}:${port}`
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `${address}:${port} is unreachable (${error.code})`
+    default:
+      return `cannot connect to ${address}:${port}: ${error.message}`
+  }
+}
+
+/**
+ * Creates the check function. Build it once and share it: it holds the DNS resolver and the TLS
+ * context (with the CA bundle parsed once). Options are validated here and throw on mistakes.
+ *
+ * @example
+ * const check = createChecker({ dnsServers: ['127.0.0.1:5353'] })
+ * const result = await check({ url: 'https://example.com/', keyword: 'Example Domain' })
+ * if (!result.ok) console.log(result.error, result.detail)
+ */
+export function createChecker(options: CheckerOptions = {}): (request: CheckRequest) => Promise<CheckResult> {
+  validateCheckerOptions(options)
+  const extraCa = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca]
+  const shared: Shared = {
+    resolver: new HostResolver({
+      servers: options.dnsServers,
+      hostsFile: options.hostsFile,
+      timeoutMs: options.dnsTimeoutMs,
+    }),
+    secureContext: checkerSecureContext(extraCa),
+    userAgent: options.userAgent ?? `Jetmon/${VERSION} (+site monitoring)`,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+  }
+  return (request) => {
+    let url: URL
+    try {
+      url = validateCheckRequest(request)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return new Promise((resolve) => new CheckRun(shared, request, url, resolve).start())
+  }
+}
+
+/**
+ * One check, as a callback-driven state machine: a check runs millions of times a day, so the hot
+ * path allocates one object and one promise rather than a promise per phase.
+ */
+class CheckRun {
+  private readonly method: 'GET' | 'HEAD'
+  private readonly policy: 'follow' | 'alert' | 'fail'
+  private readonly maxRedirects: number
+  private readonly timeoutMs: number
+  private readonly startedAt = Date.now()
+  private readonly started = performance.now()
+  private readonly deadline: NodeJS.Timeout
+  private phase: CheckPhase = 'dns'
+  private done = false
+  private socket: Socket | null = null
+  private readonly redirects: { url: string; status: number }[] = []
+  private readonly advisories: Advisory[] = []
+  private visited: Set<string> | null = null
+
+  // The current hop (one request on one fresh connection); a redirect starts a new one.
+  private url: URL
+  private port = 0
+  private addresses: string[] = []
+  private addressIndex = 0
+  private dns: DnsDetails | undefined
+  private tls: TlsDetails | undefined
+  private remoteAddress: string | undefined
+  private head: ResponseHead | undefined
+  private body: BodyDetails | undefined
+  private reader: ResponseReader | null = null
+  private scanner: KeywordScanner | null = null
+  private emptiness: EmptinessProbe | null = null
+  private byteLimit = 0
+  private bodyTimer: NodeJS.Timeout | null = null
+  private dnsMs: number | null = null
+  private connectMs: number | null = null
+  private tlsMs: number | null = null
+  private ttfbMs: number | null = null
+  private transferMs: number | null = null
+  private phaseStarted = 0
+  private requestWrittenAt = 0
+  private firstByteAt = 0
+
+  constructor(
+    private readonly shared: Shared,
+    private readonly request: CheckRequest,
+    private readonly original: URL,
+    private readonly resolveResult: (result: CheckResult) => void,
+  ) {
+    this.method = request.method ?? 'GET'
+    this.policy = request.redirectPolicy ?? 'follow'
+    this.maxRedirects = request.maxRedirects ?? 10
+    this.timeoutMs = request.timeoutMs ?? 10_000
+    this.url = original
+    this.deadline = setTimeout(this.onDeadline, this.timeoutMs)
+  }
+
+  start(): void {
+    this.startHop()
+  }
+
+  // ── 1. Resolve ────────────────────────────────────────────────────────────────────────────────
+
+  private startHop(): void {
+    const url = this.url
+    this.port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80
+    this.phase = 'dns'
+    this.phaseStarted = performance.now()
+    const known = this.shared.resolver.immediate(url.hostname)
+    if (known) {
+      this.onResolved(known)
+      return
+    }
+    this.shared.resolver
+      .resolve(url.hostname)
+      .then(this.onResolved, (error: Error) =>
+        this.fail({ error: 'monitor_error', detail: `the resolver failed: ${error.message}` }),
+      )
+  }
+
+  private readonly onResolved = (resolution: Resolution): void => {
+    if (this.done) return
+    const servers = this.shared.resolver.servers
+    if (!resolution.ok) {
+      this.dns = { addresses: [], servers, failureClass: resolution.failureClass }
+      this.fail(
+        resolution.ours
+          ? { error: 'monitor_error', detail: `our DNS resolver could not work (${resolution.code})` }
+          : { error: 'dns', detail: `${this.url.hostname}: ${DNS_WORDS[resolution.failureClass]}` },
+      )
+      return
+    }
+    if (resolution.source !== 'literal') {
+      this.dnsMs = elapsed(this.phaseStarted)
+      this.dns = { addresses: resolution.addresses, servers, source: resolution.source }
+    }
+    this.addresses = resolution.addresses
+    this.addressIndex = 0
+    this.phase = 'connect'
+    this.phaseStarted = performance.now()
+    this.connect()
+  }
+
+  // ── 2. Connect: a fresh socket, so every check measures the real path ────────────────────────
+
+  private connect(): void {
+    const address = this.addresses[this.addressIndex] as string
+    let socket: Socket
+    try {
+      socket = netConnect({ host: address, port: this.port })
+    } catch (error) {
+      this.onConnectError(error as NodeJS.ErrnoException)
+      return
+    }
+    this.socket = socket
+    socket.once('connect', this.onConnect)
+    socket.once('error', this.onConnectError)
+  }
+
+  private readonly onConnectError = (error: NodeJS.ErrnoException): void => {
+    this.socket?.destroy()
+    this.socket = null
+    if (this.done) return
+    const local = LOCAL_TROUBLE.has(error.code ?? '')
+    // A second address (another A record) gets one more try, unless the trouble is ours.
+    if (!local && this.addressIndex + 1 < Math.min(this.addresses.length, 2)) {
+      this.addressIndex++
+      this.connect()
+      return
+    }
+    this.fail(
+      local
+        ? { error: 'monitor_error', detail: `no local resources to open a connection (${error.code})` }
+        : {
+            error: 'connect',
+            detail: describeSocketError(error, this.addresses[this.addressIndex] as string, this.port),
+          },
+    )
+  }
+
+  private readonly onConnect = (): void => {
+    const socket = this.socket as Socket
+    socket.off('error', this.onConnectError)
+    if (this.done) return
+    this.connectMs = elapsed(this.phaseStarted)
+    this.remoteAddress = this.addresses[this.addressIndex]
+    if (this.url.protocol === 'https:') this.startTls(socket)
+    else this.sendRequest(socket)
+  }
+
+  // ── 3. TLS, verified by us before a single request byte is sent ─────────────────────────────
+
+  private startTls(socket: Socket): void {
+    this.phase = 'tls'
+    this.phaseStarted = performance.now()
+    const host = this.url.hostname.startsWith('[') ? this.url.hostname.slice(1, -1) : this.url.hostname
+    const tls = tlsConnect({
+      socket,
+      secureContext: this.shared.secureContext,
+      // Node verifies the chain and the host name (`host`) and reports the outcome in
+      // authorizationError; we classify it and close before sending anything.
+      rejectUnauthorized: false,
+      host,
+      // SNI must be a host name, never an IP address.
+      ...(isIP(host) ? {} : { servername: host }),
+    })
+    this.socket = tls
+    tls.once('secureConnect', this.onSecureConnect)
+    tls.once('error', this.onTlsError)
+    tls.once('close', this.onTlsClose)
+  }
+
+  private readonly onTlsError = (error: Error & { reason?: string }): void => {
+    if (this.done) return
+    // OpenSSL errors carry a short `reason` ("wrong version number"); the message is a dump.
+    this.fail({
+      error: 'tls',
+      detail: `TLS handshake failed: ${error.reason ?? error.message}`,
+      tlsFailure: 'handshake',
+    })
+  }
+
+  private readonly onTlsClose = (): void => {
+    if (this.done) return
+    this.fail({
+      error: 'tls',
+      detail: 'the server closed the connection during the TLS handshake',
+      tlsFailure: 'handshake',
+    })
+  }
+
+  private readonly onSecureConnect = (): void => {
+    const tls = this.socket as TLSSocket
+    tls.off('error', this.onTlsError)
+    tls.off('close', this.onTlsClose)
+    if (this.done) return
+    this.tlsMs = elapsed(this.phaseStarted)
+    this.tls = describeTls(tls, Date.now())
+    // authorizationError is a code string at run time (typed as Error).
+    const failure: TlsFailureClass | null = tls.authorized ? null : classifyVerifyError(String(tls.authorizationError))
+    if (failure) {
+      const until = failure === 'expired' && this.tls.validTo ? ` (on ${this.tls.validTo})` : ''
+      this.fail({
+        error: failure === 'expired' ? 'tls_expired' : 'tls',
+        detail: `${TLS_WORDS[failure]}${until}`,
+        tlsFailure: failure,
+      })
+      return
+    }
+    this.sendRequest(tls)
+  }
+
+  // ── 4. Request and response ─────────────────────────────────────────────────────────────────
+
+  private sendRequest(socket: Socket): void {
+    const request = this.request
+    const scanner = new KeywordScanner({
+      keyword: request.keyword,
+      forbidden: request.forbiddenKeywords,
+      caseSensitive: request.keywordCaseSensitive ?? true,
+    })
+    this.scanner = scanner
+    this.byteLimit = scanner.active ? this.shared.limits.keywordMaxBytes : this.shared.limits.bodyMaxBytes
+    this.reader = new ResponseReader(this, this.method === 'HEAD')
+    socket.on('data', this.onData)
+    socket.on('end', this.onEnd)
+    socket.on('close', this.onEnd)
+    socket.on('error', this.onStreamError)
+    this.phase = 'ttfb'
+    this.requestWrittenAt = performance.now()
+    // Custom headers go only to the origin they were configured for, never to a redirect target.
+    const sameOrigin = this.url.origin === this.original.origin
+    socket.write(
+      serializeRequest({
+        method: this.method,
+        path: `${this.url.pathname}${this.url.search}`,
+        host: this.url.host,
+        userAgent: this.shared.userAgent,
+        headers: sameOrigin ? request.headers : undefined,
+      }),
+      'latin1',
+    )
+  }
+
+  /** ResponseReader callback: the final head arrived; decide whether to read the body. */
+  onHead(head: ResponseHead): boolean {
+    this.head = head
+    // Error pages and event streams are judged by their status; their bodies are not read.
+    const wanted = head.status < 400 && !/^text\/event-stream/i.test(head.headers.get('content-type') ?? '')
+    if (wanted && this.method === 'GET' && head.status !== 204 && head.status !== 304) {
+      this.body = { bytesRead: 0, contentLength: null, truncated: false, readLimitHit: false }
+      this.emptiness = new EmptinessProbe()
+      this.phase = 'body'
+      this.bodyTimer = setTimeout(this.onBodyBudget, this.shared.limits.bodyMaxMs)
+    }
+    return wanted
+  }
+
+  /** ResponseReader callback: body bytes, counted against the byte budget. */
+  onBody(chunk: Buffer): void {
+    const body = this.body
+    if (!body) return
+    const room = this.byteLimit - body.bytesRead
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk
+    body.bytesRead += part.length
+    this.scanner?.push(part)
+    this.emptiness?.push(part)
+    if (body.bytesRead >= this.byteLimit) this.onBodyBudget()
+  }
+
+  private readonly onData = (data: Buffer): void => {
+    if (this.done || !this.reader) return
+    if (!this.firstByteAt) {
+      this.firstByteAt = performance.now()
+      this.ttfbMs = Math.max(0, Math.round(this.firstByteAt - this.requestWrittenAt))
+    }
+    try {
+      this.reader.push(data)
+    } catch (error) {
+      if (!(error instanceof MalformedResponse)) throw error
+      this.fail({ error: 'connect', detail: `the answer is not valid HTTP: ${error.message}` })
+      return
+    }
+    if (this.body) this.body.contentLength = this.reader.contentLength
+    if (this.reader.done) this.responseComplete()
+  }
+
+  /** The byte or time budget for the body ran out: not a failure, the rest is left unread. */
+  private readonly onBodyBudget = (): void => {
+    if (this.done || !this.body) return
+    this.body.readLimitHit = true
+    this.responseComplete()
+  }
+
+  private readonly onEnd = (): void => {
+    if (this.done || !this.reader) return
+    const outcome = this.reader.end()
+    if (outcome === 'no_response') {
+      this.fail({
+        error: 'connect',
+        detail: this.firstByteAt
+          ? 'the connection closed in the middle of the response headers'
+          : 'the server closed the connection without answering',
+      })
+      return
+    }
+    if (this.body) {
+      this.body.contentLength = this.reader.contentLength
+      if (outcome === 'truncated') this.body.truncated = true
+    }
+    this.responseComplete()
+  }
+
+  private readonly onStreamError = (): void => {
+    // A reset is judged like an early close: onEnd (through 'close') decides what it cut short.
+  }
+
+  private responseComplete(): void {
+    this.endHop()
+    const status = this.head?.status ?? 0
+    const location = this.head?.headers.get('location')
+    if (status >= 300 && status < 400 && location) {
+      this.redirect(status, location)
+      return
+    }
+    this.finish(this.verdict())
+  }
+
+  // ── 5. Redirects, hop by hop ────────────────────────────────────────────────────────────────
+
+  private redirect(status: number, location: string): void {
+    let next: URL
+    try {
+      next = new URL(location, this.url)
+    } catch {
+      this.finish({ error: 'redirect', detail: `redirect to an invalid URL: ${location.slice(0, 200)}` })
+      return
+    }
+    this.redirects.push({ url: this.url.href, status })
+    this.visited ??= new Set([this.original.href])
+    if (this.policy === 'fail') {
+      this.finish({ error: 'redirect', detail: `redirected (${status}) to ${next.href}` })
+    } else if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      this.finish({ error: 'redirect', detail: `redirect to a non-HTTP URL: ${next.href}` })
+    } else if (this.visited.has(next.href)) {
+      this.finish({ error: 'redirect', detail: `redirect loop at ${next.href}` })
+    } else if (this.redirects.length > this.maxRedirects) {
+      this.finish({ error: 'redirect', detail: `more than ${this.maxRedirects} redirects` })
+    } else {
+      if (
+        this.policy === 'alert' &&
+        next.hostname !== this.original.hostname &&
+        !this.advisories.includes('redirect_offsite')
+      ) {
+        this.advisories.push('redirect_offsite')
+      }
+      this.visited.add(next.href)
+      this.resetHop(next)
+      this.startHop()
+    }
+  }
+
+  private resetHop(url: URL): void {
+    this.url = url
+    this.dns = undefined
+    this.tls = undefined
+    this.remoteAddress = undefined
+    this.head = undefined
+    this.body = undefined
+    this.reader = null
+    this.emptiness = null
+    this.dnsMs = this.connectMs = this.tlsMs = this.ttfbMs = this.transferMs = null
+    this.firstByteAt = 0
+  }
+
+  /** Closes the hop's connection (Connection: close; nothing more is read). */
+  private endHop(): void {
+    if (this.bodyTimer) {
+      clearTimeout(this.bodyTimer)
+      this.bodyTimer = null
+    }
+    if (this.firstByteAt) this.transferMs = elapsed(this.firstByteAt)
+    this.scanner?.finish()
+    this.socket?.destroy()
+    this.socket = null
+  }
+
+  // ── 6. Verdict ──────────────────────────────────────────────────────────────────────────────
+
+  private verdict(): Failure | null {
+    const status = this.head?.status ?? 0
+    if (status >= 400) return { error: 'http_status', detail: `the server answered HTTP ${status}` }
+    if (status < 200) return { error: 'http_status', detail: `unexpected HTTP ${status} as the final response` }
+    const body = this.body
+    if (body?.truncated) {
+      return {
+        error: 'partial_response',
+        detail:
+          body.contentLength !== null
+            ? `the server announced ${body.contentLength} bytes and closed the connection after ${body.bytesRead}`
+            : `the chunked body ended without its final chunk after ${body.bytesRead} bytes`,
+      }
+    }
+    if (status === 200 && body && !body.readLimitHit && this.emptiness?.empty) {
+      return { error: 'empty_body', detail: `the page is empty (${body.bytesRead} bytes, no content)` }
+    }
+    const scanner = this.scanner
+    if (scanner?.active && body) {
+      if (scanner.forbiddenMatch !== null) {
+        return { error: 'keyword', detail: `forbidden text found: "${scanner.forbiddenMatch}"` }
+      }
+      if (scanner.requiresKeyword && !scanner.requiredFound) {
+        const where = body.readLimitHit ? ` in the first ${body.bytesRead} bytes` : ''
+        return { error: 'keyword', detail: `required text not found${where}` }
+      }
+    }
+    return null
+  }
+
+  private readonly onDeadline = (): void => {
+    if (this.done) return
+    this.fail({ error: 'timeout', detail: `no answer within ${this.timeoutMs} ms (${PHASE_WORDS[this.phase]})` })
+  }
+
+  private fail(failure: Failure): void {
+    if (this.done) return
+    this.endHop()
+    this.finish(failure)
+  }
+
+  private finish(failure: Failure | null): void {
+    if (this.done) return
+    this.done = true
+    clearTimeout(this.deadline)
+    const request = this.request
+    const advisories = this.advisories
+    const tls = this.tls
+    if (tls && failure?.tlsFailure) tls.failure = failure.tlsFailure
+    if (tls && isDeprecatedProtocol(tls.protocol)) advisories.push('tls_deprecated')
+    const totalMs = elapsed(this.started)
+    if (!failure) {
+      const warnDays = request.tlsExpiryWarnDays ?? 30
+      const days = tls?.daysUntilExpiry
+      if (days != null && days >= 0 && days <= warnDays) advisories.push('tls_expiring')
+      if (request.latencyThresholdMs && totalMs > request.latencyThresholdMs) advisories.push('slow')
+    }
+    // A deprecated protocol on an otherwise healthy check is recorded with its own (non-down) code.
+    const reported: Failure | null =
+      failure ??
+      (advisories.includes('tls_deprecated')
+        ? { error: 'tls_deprecated', detail: `negotiated ${tls?.protocol}` }
+        : null)
+    const detail = reported?.detail ?? null
+    const result: CheckResult = {
+      url: this.original.href,
+      finalUrl: this.url.href,
+      method: this.method,
+      startedAt: new Date(this.startedAt).toISOString(),
+      ok: reported === null || reported.error === 'tls_deprecated',
+      error: reported?.error ?? null,
+      errorCode: reported ? ERROR_CODES[reported.error] : 0,
+      detail: detail && detail.length > DETAIL_MAX ? `${detail.slice(0, DETAIL_MAX - 1)}…` : detail,
+      httpStatus: this.head?.status ?? null,
+      timings: {
+        dnsMs: this.dnsMs,
+        connectMs: this.connectMs,
+        tlsMs: this.tlsMs,
+        ttfbMs: this.ttfbMs,
+        transferMs: this.transferMs,
+        totalMs,
+      },
+      redirects: this.redirects,
+      advisories,
+    }
+    if (failure?.error === 'timeout') result.timeoutPhase = this.phase
+    if (tls) result.tls = tls
+    if (this.dns) result.dns = this.dns
+    if (this.body) result.body = this.body
+    if (this.remoteAddress) result.remoteAddress = this.remoteAddress
+    if (failure?.error === 'keyword') {
+      const match = this.scanner?.forbiddenMatch
+      result.keyword = match ? { rule: 'forbidden', match } : { rule: 'required' }
+    }
+    this.resolveResult(result)
+  }
+}

@@ -1,0 +1,101 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { type CheckRequest, createChecker } from '../src/index.js'
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+let sites: FixtureServer
+let dns: DnsServer
+
+beforeAll(async () => {
+  sites = await startFixtureServer({ requestLogLimit: 0 })
+  dns = await startDnsServer({ zone: sites.zone() })
+})
+
+afterAll(async () => {
+  await Promise.all([sites?.close(), dns?.close()])
+})
+
+/** Handles, sockets and timers alive in this process, by type. */
+function resources(): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const type of process.getActiveResourcesInfo()) counts[type] = (counts[type] ?? 0) + 1
+  return counts
+}
+
+async function settle(baseline: Record<string, number>): Promise<Record<string, number>> {
+  // Server-side sockets of the in-process fixture close a moment after the client's.
+  const deadline = Date.now() + 10_000
+  let now = resources()
+  while (Date.now() < deadline && Object.entries(now).some(([type, n]) => n > (baseline[type] ?? 0))) {
+    await new Promise((r) => setTimeout(r, 50))
+    now = resources()
+  }
+  return now
+}
+
+function heapAfterGc(): number {
+  for (let i = 0; i < 3; i++) gc()
+  return process.memoryUsage().heapUsed
+}
+
+it('leaves no sockets, timers or memory behind after 10 000 checks against failing and slow targets', async () => {
+  const check = createChecker({ dnsServers: [dns.server], ca: sites.ca, limits: { bodyMaxMs: 100 } })
+  const targets: CheckRequest[] = [
+    { url: `http://127.0.0.1:${sites.refusedPort}/` },
+    { url: sites.url('status-500') },
+    { url: sites.url('truncated-length') },
+    { url: sites.url('nokeyword'), keyword: 'absent' },
+    { url: `http://127.0.0.1:${sites.stalledPort}/`, timeoutMs: 60 },
+    { url: sites.url('stall-body', '/?after=128') }, // stopped by the 100 ms body budget
+    { url: 'http://nxdomain.dns.test/' },
+    { url: sites.url('loop-a') },
+    { url: sites.url('expired', '/', { https: true }) },
+    { url: `https://127.0.0.1:${sites.stalledPort}/`, timeoutMs: 60 },
+  ]
+  const run = async (total: number) => {
+    let next = 0
+    const errors = new Map<string, number>()
+    await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        while (next < total) {
+          const target = targets[next++ % targets.length] as CheckRequest
+          const result = await check(target)
+          errors.set(String(result.error), (errors.get(String(result.error)) ?? 0) + 1)
+        }
+      }),
+    )
+    return errors
+  }
+
+  await run(500) // warm up: lazily created internals are not leaks
+  const baseline = await settle(resources())
+  const heapBefore = heapAfterGc()
+
+  const errors = await run(10_000)
+  // Every target failed, each in its own way.
+  expect([...errors.keys()].sort()).toEqual(
+    [
+      'connect',
+      'dns',
+      'http_status',
+      'keyword',
+      'null',
+      'partial_response',
+      'redirect',
+      'timeout',
+      'tls_expired',
+    ].sort(),
+  )
+  expect([...errors.values()].reduce((a, b) => a + b, 0)).toBe(10_000)
+
+  const after = await settle(baseline)
+  for (const [type, count] of Object.entries(after)) {
+    expect(count, `${type} handles`).toBeLessThanOrEqual(baseline[type] ?? 0)
+  }
+  const growth = heapAfterGc() - heapBefore
+  expect(growth, `heap grew by ${Math.round(growth / 1024)} KiB`).toBeLessThan(8 * 1024 * 1024)
+}, 120_000)
