@@ -76,11 +76,26 @@ export class EmptinessProbe {
 
   push(chunk: Buffer): void {
     if (this.overflow) return
+    if (this.sample.length + chunk.length > SAMPLE_LIMIT) {
+      this.overflow = true
+      this.sample = ''
+      return
+    }
     this.sample += chunk.toString('latin1')
-    if (this.sample.length > SAMPLE_LIMIT) this.overflow = true
   }
 
   get empty(): boolean {
-    return !this.overflow && this.sample.replace(SKELETON, '').length === 0
+    if (this.overflow) return false
+    // Most pages have text outside the skeleton within their first tags: decide cheaply first.
+    const text = this.sample
+    const firstTagEnd = text.indexOf('>')
+    if (
+      firstTagEnd !== -1 &&
+      firstTagEnd + 1 < text.length &&
+      !/^\s*</.test(text.slice(firstTagEnd + 1, firstTagEnd + 64))
+    ) {
+      return false
+    }
+    return text.replace(SKELETON, '').length === 0
   }
 }

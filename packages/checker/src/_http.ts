@@ -55,7 +55,8 @@ export class ResponseReader {
           const end = buf.indexOf(HEAD_END, offset)
           if (end === -1) {
             if (buf.length - offset > HEAD_LIMIT) throw new MalformedResponse('response headers exceed 64 KiB')
-            this.pending = buf.subarray(offset)
+            // A copy: the caller may reuse its read buffer once push() returns.
+            this.pending = Buffer.from(buf.subarray(offset))
             return
           }
           const head = parseHead(buf.toString('latin1', offset, end))
@@ -84,7 +85,7 @@ export class ResponseReader {
           const end = buf.indexOf(CRLF, offset)
           if (end === -1) {
             if (buf.length - offset > 8 * 1024) throw new MalformedResponse('chunk header line too long')
-            this.pending = buf.subarray(offset)
+            this.pending = Buffer.from(buf.subarray(offset))
             return
           }
           const line = buf.toString('latin1', offset, end)
@@ -183,6 +184,9 @@ export function serializeRequest(options: {
   userAgent: string
   headers: Record<string, string> | undefined
 }): string {
+  if (!options.headers) {
+    return `${options.method} ${options.path} HTTP/1.1\r\nHost: ${options.host}\r\nUser-Agent: ${options.userAgent}\r\nAccept: */*\r\nConnection: close\r\n\r\n`
+  }
   const headers = new Map<string, [string, string]>([
     ['host', ['Host', options.host]],
     ['user-agent', ['User-Agent', options.userAgent]],

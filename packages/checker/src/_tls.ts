@@ -1,4 +1,5 @@
-import type { X509Certificate } from 'node:crypto'
+import { X509Certificate } from 'node:crypto'
+import { isIP } from 'node:net'
 import { createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls'
 import type { TlsDetails, TlsFailureClass } from './types.js'
 
@@ -41,32 +42,124 @@ export function classifyVerifyError(code: string): TlsFailureClass {
 
 const DAY_MS = 86_400_000
 
-function altNames(cert: X509Certificate): string[] {
-  return (cert.subjectAltName ?? '')
-    .split(', ')
-    .filter(Boolean)
-    .map((entry) => entry.replace(/^(DNS|IP Address):/, ''))
+/** What we keep of a server certificate: parsed once, shared by every check that meets it. */
+export interface KnownCertificate {
+  x509: X509Certificate
+  subject: string | null
+  issuer: string | null
+  altNames: string[]
+  validFrom: string | null
+  validTo: string | null
+  validToMs: number
+  /** Host name → whether the certificate covers it. */
+  hosts: Map<string, boolean>
 }
 
 function oneLine(name: string | undefined): string | null {
   return name ? name.split('\n').join(', ') : null
 }
 
+function know(x509: X509Certificate): KnownCertificate {
+  const validTo = Date.parse(x509.validTo)
+  const validFrom = Date.parse(x509.validFrom)
+  return {
+    x509,
+    subject: oneLine(x509.subject),
+    issuer: oneLine(x509.issuer),
+    altNames: (x509.subjectAltName ?? '')
+      .split(', ')
+      .filter(Boolean)
+      .map((entry) => entry.replace(/^(DNS|IP Address):/, '')),
+    validFrom: Number.isNaN(validFrom) ? null : new Date(validFrom).toISOString(),
+    validTo: Number.isNaN(validTo) ? null : new Date(validTo).toISOString(),
+    validToMs: validTo,
+    hosts: new Map(),
+  }
+}
+
+/** Reads one DER length at `offset`: [length, header bytes], or null when malformed. */
+function derLength(buf: Buffer, offset: number): [number, number] | null {
+  const first = buf[offset]
+  if (first === undefined) return null
+  if (first < 0x80) return [first, 1]
+  const bytes = first & 0x7f
+  if (bytes === 0 || bytes > 3 || offset + bytes >= buf.length) return null
+  let length = 0
+  for (let i = 1; i <= bytes; i++) length = (length << 8) | (buf[offset + i] as number)
+  return [length, 1 + bytes]
+}
+
+/**
+ * The server's certificate (DER) inside an encoded client SSL_SESSION, whose field `peer [3]`
+ * holds it; null when absent or malformed.
+ */
+export function peerCertificateFromSession(session: Buffer): Buffer | null {
+  if (session[0] !== 0x30) return null
+  const outer = derLength(session, 1)
+  if (!outer) return null
+  let offset = 1 + outer[1]
+  const end = Math.min(session.length, offset + outer[0])
+  while (offset < end) {
+    const tag = session[offset]
+    const length = derLength(session, offset + 1)
+    if (!length) return null
+    const contentStart = offset + 1 + length[1]
+    if (tag === 0xa3) return session.subarray(contentStart, contentStart + length[0])
+    offset = contentStart + length[0]
+  }
+  return null
+}
+
+/**
+ * Server certificates by their exact bytes. Node's own accessors copy the whole peer chain into
+ * new objects on every handshake (over 100 µs with an intermediate); the session carries the leaf,
+ * which is parsed once and then shared — many sites present the same certificate.
+ */
+export class CertificateCache {
+  private readonly known = new Map<string, KnownCertificate>()
+  constructor(private readonly capacity = 2_000) {}
+
+  /** The server certificate of a completed handshake. */
+  peerCertificate(socket: TLSSocket): KnownCertificate | undefined {
+    const session = socket.getSession()
+    const der = session ? peerCertificateFromSession(session) : null
+    if (!der) {
+      const x509 = socket.getPeerX509Certificate()
+      return x509 ? know(x509) : undefined
+    }
+    const key = der.toString('latin1')
+    let entry = this.known.get(key)
+    if (!entry) {
+      entry = know(new X509Certificate(der))
+      if (this.known.size >= this.capacity) this.known.delete(this.known.keys().next().value as string)
+      this.known.set(key, entry)
+    }
+    return entry
+  }
+}
+
+/** Whether the certificate covers the host name (RFC 6125 matching, as OpenSSL applies it). */
+export function coversHost(cert: KnownCertificate, host: string): boolean {
+  let covered = cert.hosts.get(host)
+  if (covered === undefined) {
+    covered = (isIP(host) ? cert.x509.checkIP(host) : cert.x509.checkHost(host)) !== undefined
+    if (cert.hosts.size < 64) cert.hosts.set(host, covered)
+  }
+  return covered
+}
+
 /** What we record about the connection and the server's certificate. */
-export function describeTls(socket: TLSSocket, now: number): TlsDetails {
+export function describeTls(socket: TLSSocket, cert: KnownCertificate | undefined, now: number): TlsDetails {
   const cipher = socket.getCipher()
-  const cert = socket.getPeerX509Certificate()
-  const validTo = cert ? Date.parse(cert.validTo) : Number.NaN
-  const validFrom = cert ? Date.parse(cert.validFrom) : Number.NaN
   return {
     protocol: socket.getProtocol() ?? null,
     cipher: cipher?.standardName ?? cipher?.name ?? null,
-    subject: oneLine(cert?.subject),
-    issuer: oneLine(cert?.issuer),
-    altNames: cert ? altNames(cert) : [],
-    validFrom: Number.isNaN(validFrom) ? null : new Date(validFrom).toISOString(),
-    validTo: Number.isNaN(validTo) ? null : new Date(validTo).toISOString(),
-    daysUntilExpiry: Number.isNaN(validTo) ? null : Math.floor((validTo - now) / DAY_MS),
+    subject: cert?.subject ?? null,
+    issuer: cert?.issuer ?? null,
+    altNames: cert ? [...cert.altNames] : [],
+    validFrom: cert?.validFrom ?? null,
+    validTo: cert?.validTo ?? null,
+    daysUntilExpiry: cert && !Number.isNaN(cert.validToMs) ? Math.floor((cert.validToMs - now) / DAY_MS) : null,
   }
 }
 

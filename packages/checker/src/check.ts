@@ -4,7 +4,15 @@ import { type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:
 import { EmptinessProbe, KeywordScanner } from './_content.js'
 import { MalformedResponse, type ResponseHead, ResponseReader, serializeRequest } from './_http.js'
 import { HostResolver, type Resolution } from './_resolve.js'
-import { checkerSecureContext, classifyVerifyError, describeTls, isDeprecatedProtocol } from './_tls.js'
+import {
+  CertificateCache,
+  checkerSecureContext,
+  classifyVerifyError,
+  coversHost,
+  describeTls,
+  isDeprecatedProtocol,
+  type KnownCertificate,
+} from './_tls.js'
 import { validateCheckerOptions, validateCheckRequest } from './_validate.js'
 import { ERROR_CODES, type ErrorName } from './taxonomy.js'
 import type {
@@ -35,6 +43,9 @@ interface Failure {
 
 /** The check function's state shared by all calls: resolver, TLS context, limits. */
 interface Shared {
+  certificates: CertificateCache
+  /** Read buffer of plain-HTTP sockets, shared: a read is consumed synchronously. */
+  readBuffer: Buffer
   resolver: HostResolver
   secureContext: SecureContext
   userAgent: string
@@ -68,6 +79,15 @@ const PHASE_WORDS: Record<CheckPhase, string> = {
   body: 'reading the body',
 }
 
+function hostnameError(cert: KnownCertificate | undefined, hostname: string): Error | undefined {
+  if (cert && coversHost(cert, hostname)) return undefined
+  return Object.assign(new Error(`the certificate does not cover ${hostname}`), {
+    code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+  })
+}
+
+const skippedPeerCertificate = (() => ({})) as unknown as TLSSocket['getPeerCertificate']
+
 const elapsed = (since: number) => Math.max(0, Math.round(performance.now() - since))
 
 function describeSocketError(error: NodeJS.ErrnoException, address: string, port: number): string {
@@ -97,6 +117,8 @@ export function createChecker(options: CheckerOptions = {}): (request: CheckRequ
   validateCheckerOptions(options)
   const extraCa = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca]
   const shared: Shared = {
+    readBuffer: Buffer.allocUnsafe(64 * 1024),
+    certificates: new CertificateCache(),
     resolver: new HostResolver({
       servers: options.dnsServers,
       hostsFile: options.hostsFile,
@@ -132,6 +154,8 @@ class CheckRun {
   private phase: CheckPhase = 'dns'
   private done = false
   private socket: Socket | null = null
+  private rawSocketWithOnRead: Socket | null = null
+  private peerCertificate: KnownCertificate | undefined
   private readonly redirects: { url: string; status: number }[] = []
   private readonly advisories: Advisory[] = []
   private visited: Set<string> | null = null
@@ -226,7 +250,7 @@ class CheckRun {
     const address = this.addresses[this.addressIndex] as string
     let socket: Socket
     try {
-      socket = netConnect({ host: address, port: this.port })
+      socket = this.url.protocol === 'https:' ? this.connectTls(address) : this.connectPlain(address)
     } catch (error) {
       this.onConnectError(error as NodeJS.ErrnoException)
       return
@@ -234,6 +258,49 @@ class CheckRun {
     this.socket = socket
     socket.once('connect', this.onConnect)
     socket.once('error', this.onConnectError)
+  }
+
+  /**
+   * Plain HTTP reads into one buffer shared by every check (the reader copies what it keeps),
+   * which spares an allocation and a stream push per read.
+   */
+  private connectPlain(address: string): Socket {
+    const socket = netConnect({
+      host: address,
+      port: this.port,
+      onread: { buffer: this.shared.readBuffer, callback: this.onRead },
+    })
+    this.rawSocketWithOnRead = socket
+    return socket
+  }
+
+  /**
+   * HTTPS on one TLS socket over its own TCP handle ('connect' ends the TCP phase, 'secureConnect'
+   * the handshake): wrapping a separate net.Socket would cost a second socket object per check.
+   */
+  private connectTls(address: string): TLSSocket {
+    const host = this.url.hostname.startsWith('[') ? this.url.hostname.slice(1, -1) : this.url.hostname
+    this.rawSocketWithOnRead = null
+    this.peerCertificate = undefined
+    const tls: TLSSocket = tlsConnect({
+      host: address,
+      port: this.port,
+      secureContext: this.shared.secureContext,
+      // Node verifies the chain and calls checkServerIdentity with the name; the outcome lands in
+      // authorizationError, which we classify, closing before a single request byte is sent.
+      rejectUnauthorized: false,
+      // SNI must be a host name, never an IP address.
+      ...(isIP(host) ? {} : { servername: host }),
+      checkServerIdentity: (): Error | undefined => {
+        this.peerCertificate = this.shared.certificates.peerCertificate(tls)
+        return hostnameError(this.peerCertificate, host)
+      },
+    })
+    // Node converts the whole peer chain into JS objects (getPeerCertificate(true)) only to hand it
+    // to checkServerIdentity; ours reads the certificate natively, so that conversion is skipped.
+    tls.getPeerCertificate = skippedPeerCertificate
+    tls.once('secureConnect', this.onSecureConnect)
+    return tls
   }
 
   private readonly onConnectError = (error: NodeJS.ErrnoException): void => {
@@ -263,31 +330,17 @@ class CheckRun {
     if (this.done) return
     this.connectMs = elapsed(this.phaseStarted)
     this.remoteAddress = this.addresses[this.addressIndex]
-    if (this.url.protocol === 'https:') this.startTls(socket)
-    else this.sendRequest(socket)
+    if (this.url.protocol === 'https:') {
+      this.phase = 'tls'
+      this.phaseStarted = performance.now()
+      socket.once('error', this.onTlsError)
+      socket.once('close', this.onTlsClose)
+    } else {
+      this.sendRequest(socket)
+    }
   }
 
   // ── 3. TLS, verified by us before a single request byte is sent ─────────────────────────────
-
-  private startTls(socket: Socket): void {
-    this.phase = 'tls'
-    this.phaseStarted = performance.now()
-    const host = this.url.hostname.startsWith('[') ? this.url.hostname.slice(1, -1) : this.url.hostname
-    const tls = tlsConnect({
-      socket,
-      secureContext: this.shared.secureContext,
-      // Node verifies the chain and the host name (`host`) and reports the outcome in
-      // authorizationError; we classify it and close before sending anything.
-      rejectUnauthorized: false,
-      host,
-      // SNI must be a host name, never an IP address.
-      ...(isIP(host) ? {} : { servername: host }),
-    })
-    this.socket = tls
-    tls.once('secureConnect', this.onSecureConnect)
-    tls.once('error', this.onTlsError)
-    tls.once('close', this.onTlsClose)
-  }
 
   private readonly onTlsError = (error: Error & { reason?: string }): void => {
     if (this.done) return
@@ -314,7 +367,9 @@ class CheckRun {
     tls.off('close', this.onTlsClose)
     if (this.done) return
     this.tlsMs = elapsed(this.phaseStarted)
-    this.tls = describeTls(tls, Date.now())
+    // checkServerIdentity only runs when the chain verified; otherwise read the certificate now.
+    this.peerCertificate ??= this.shared.certificates.peerCertificate(tls)
+    this.tls = describeTls(tls, this.peerCertificate, Date.now())
     // authorizationError is a code string at run time (typed as Error).
     const failure: TlsFailureClass | null = tls.authorized ? null : classifyVerifyError(String(tls.authorizationError))
     if (failure) {
@@ -333,22 +388,24 @@ class CheckRun {
 
   private sendRequest(socket: Socket): void {
     const request = this.request
-    const scanner = new KeywordScanner({
-      keyword: request.keyword,
-      forbidden: request.forbiddenKeywords,
-      caseSensitive: request.keywordCaseSensitive ?? true,
-    })
-    this.scanner = scanner
-    this.byteLimit = scanner.active ? this.shared.limits.keywordMaxBytes : this.shared.limits.bodyMaxBytes
+    const keywords = Boolean(request.keyword) || Boolean(request.forbiddenKeywords?.length)
+    this.scanner = keywords
+      ? new KeywordScanner({
+          keyword: request.keyword,
+          forbidden: request.forbiddenKeywords,
+          caseSensitive: request.keywordCaseSensitive ?? true,
+        })
+      : null
+    this.byteLimit = keywords ? this.shared.limits.keywordMaxBytes : this.shared.limits.bodyMaxBytes
     this.reader = new ResponseReader(this, this.method === 'HEAD')
-    socket.on('data', this.onData)
-    socket.on('end', this.onEnd)
+    // Plain sockets deliver through onRead (see connect); TLS sockets through 'data'.
+    if (socket !== this.rawSocketWithOnRead) socket.on('data', this.onData)
     socket.on('close', this.onEnd)
     socket.on('error', this.onStreamError)
     this.phase = 'ttfb'
     this.requestWrittenAt = performance.now()
     // Custom headers go only to the origin they were configured for, never to a redirect target.
-    const sameOrigin = this.url.origin === this.original.origin
+    const sameOrigin = this.url === this.original || this.url.origin === this.original.origin
     socket.write(
       serializeRequest({
         method: this.method,
@@ -385,6 +442,12 @@ class CheckRun {
     this.scanner?.push(part)
     this.emptiness?.push(part)
     if (body.bytesRead >= this.byteLimit) this.onBodyBudget()
+  }
+
+  /** Plain-HTTP reads: `nread` bytes at the start of the shared buffer, valid only during this call. */
+  private readonly onRead = (nread: number, buffer: Uint8Array): boolean => {
+    this.onData((buffer as Buffer).subarray(0, nread))
+    return true
   }
 
   private readonly onData = (data: Buffer): void => {

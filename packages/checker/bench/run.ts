@@ -1,0 +1,150 @@
+// `pnpm bench:checker`: CPU per check of @jetmon/checker against wrk -H 'Connection: close' on the
+// same fixture in the same run (performance.md). Prints one JSON line of figures.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { createChecker } from '../dist/index.js'
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
+const TICKS = 100 // USER_HZ: /proc/<pid>/stat counts CPU in ticks of 10 ms
+
+interface Fixture {
+  pid: number
+  addresses: string[]
+  httpPort: number
+  httpsPort: number
+  dns: string
+  ca: string
+}
+
+function procCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS
+}
+
+async function startFixture(): Promise<{ fixture: Fixture; stop: () => void }> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@jetmon/source', '--import', 'tsx', new URL('fixture.ts', import.meta.url).pathname],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve)
+    child.once('exit', (code) => reject(new Error(`the fixture exited with ${code}`)))
+  })
+  return { fixture: JSON.parse(line) as Fixture, stop: () => child.kill('SIGTERM') }
+}
+
+/** Runs the checker for `seconds` with `CONCURRENCY` checks in flight; CPU of this process only. */
+async function measureChecker(
+  urls: string[],
+  options: Parameters<typeof createChecker>[0],
+  seconds: number,
+  fixturePid: number,
+) {
+  const check = createChecker(options)
+  let index = 0
+  let failures = 0
+  const firstFailure: string[] = []
+  const run = async (until: number) => {
+    let done = 0
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < until) {
+          const result = await check({ url: urls[index++ % urls.length] as string, timeoutMs: 10_000 })
+          done++
+          if (!result.ok) {
+            failures++
+            if (firstFailure.length < 1) firstFailure.push(`${result.error}: ${result.detail}`)
+          }
+        }
+      }),
+    )
+    return done
+  }
+  await run(performance.now() + 1_000) // warm-up
+  failures = 0
+  const fixtureBefore = procCpuMs(fixturePid)
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  const checks = await run(started + seconds * 1000)
+  const wallMs = performance.now() - started
+  const used = process.cpuUsage(cpu)
+  return {
+    checks,
+    failures,
+    ...(firstFailure.length ? { firstFailure: firstFailure[0] } : {}),
+    checksPerSec: Math.round((checks / wallMs) * 1000),
+    cpuUsPerCheck: Math.round((used.user + used.system) / checks),
+    userUsPerCheck: Math.round(used.user / checks),
+    sysUsPerCheck: Math.round(used.system / checks),
+    fixtureCpuShare: Number(((procCpuMs(fixturePid) - fixtureBefore) / wallMs / 2).toFixed(2)),
+  }
+}
+
+/** wrk with a fresh connection per request, its CPU read from the shell's `times`. */
+function measureWrk(url: string, seconds: number) {
+  const script = `wrk -t1 -c${CONCURRENCY} -d${seconds}s -H 'Connection: close' '${url}' > /tmp/jetmon-bench-wrk.txt 2>&1; times`
+  const result = spawnSync('bash', ['-c', script], { encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`wrk failed: ${result.stderr}`)
+  const output = readFileSync('/tmp/jetmon-bench-wrk.txt', 'utf8')
+  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0)
+  const errors = /Socket errors: (.*)/.exec(output)?.[1] ?? null
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0)
+  // `times` prints the shell's own times, then its children's: "0m0.120s 0m2.260s".
+  const childLine = result.stdout.trim().split('\n').pop() ?? ''
+  const [user, sys] = childLine.split(' ').map((t) => {
+    const m = /(\d+)m([\d.]+)s/.exec(t)
+    return m ? Number(m[1]) * 60 + Number(m[2]) : 0
+  }) as [number, number]
+  return {
+    requests,
+    requestsPerSec: Math.round(requests / seconds),
+    cpuUsPerRequest: Math.round(((user + sys) * 1e6) / requests),
+    ...(errors ? { socketErrors: errors } : {}),
+    ...(non2xx ? { non2xx } : {}),
+  }
+}
+
+if (spawnSync('wrk', ['--version']).error) {
+  process.stderr.write("wrk is not installed: apt-get install -y wrk (Debian's package)\n")
+  process.exit(2)
+}
+
+const { fixture, stop } = await startFixture()
+try {
+  const ipUrls = (scheme: 'http' | 'https', port: number) => fixture.addresses.map((a) => `${scheme}://${a}:${port}/`)
+  const nameUrls = Array.from({ length: 1000 }, (_, i) => `http://ok--${i}.bench.test:${fixture.httpPort}/`)
+  // HTTPS by name (SNI and a certificate for *.bench.test, as real sites have), resolved from a
+  // hosts file so that the figure is the TLS check's own cost, as wrk's is.
+  const hostsFile = join(mkdtempSync(join(tmpdir(), 'jetmon-bench-')), 'hosts')
+  writeFileSync(hostsFile, fixture.addresses.map((a, i) => `${a} ok--${i}.bench.test`).join('\n'))
+  const httpsUrls = fixture.addresses.map((_, i) => `https://ok--${i}.bench.test:${fixture.httpsPort}/`)
+  const base = { ca: fixture.ca, dnsServers: [fixture.dns] }
+
+  const http = await measureChecker(ipUrls('http', fixture.httpPort), base, SECONDS, fixture.pid)
+  const httpWrk = measureWrk(`http://${fixture.addresses[0]}:${fixture.httpPort}/`, SECONDS)
+  const httpDns = await measureChecker(nameUrls, base, SECONDS, fixture.pid)
+  const https = await measureChecker(httpsUrls, { ...base, hostsFile }, SECONDS, fixture.pid)
+  const httpsWrk = measureWrk(`https://${fixture.addresses[0]}:${fixture.httpsPort}/`, SECONDS)
+
+  const ratio = (ours: number, wrk: number) => Number((ours / wrk).toFixed(2))
+  const report = {
+    bench: 'checker',
+    node: process.version,
+    seconds: SECONDS,
+    concurrency: CONCURRENCY,
+    http: { checker: http, wrk: httpWrk, ratio: ratio(http.cpuUsPerCheck, httpWrk.cpuUsPerRequest), target: 2.5 },
+    httpWithDns: httpDns,
+    https: { checker: https, wrk: httpsWrk, ratio: ratio(https.cpuUsPerCheck, httpsWrk.cpuUsPerRequest), target: 1.2 },
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }
+  process.stdout.write(`${JSON.stringify(report)}\n`)
+} finally {
+  stop()
+}
