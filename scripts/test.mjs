@@ -29,6 +29,7 @@ const checks = passthrough.length
   : [
       run('lint (biome)', 'pnpm', ['exec', 'biome', 'check', '.']),
       run('typecheck (tsc)', 'pnpm', ['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only']),
+      run('package exports (publint)', 'pnpm', ['exec', 'turbo', 'run', 'publint', '--output-logs=errors-only']),
     ]
 
 const vitestOk = run('tests (vitest)', 'pnpm', [
