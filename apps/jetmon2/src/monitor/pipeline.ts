@@ -1,0 +1,586 @@
+import type { CheckRequest, CheckResult } from '@jetmon/checker'
+import { isDowntime, statusType } from '@jetmon/checker'
+import { auditLog, type Db, events, type Logger, noopLogger } from '@jetmon/db'
+import {
+  closeEvent,
+  type Event,
+  type EventStoreContext,
+  listOpenEvents,
+  type Metadata,
+  openEvent,
+  promoteEvent,
+} from '@jetmon/eventstore'
+import { and, desc, eq, isNotNull } from 'drizzle-orm'
+
+/** What the pipeline needs to know of an endpoint (loaded from the sites table and its config sidecar). */
+export interface MonitoredEndpoint {
+  endpointId: bigint
+  blogId: bigint
+  url: string
+  intervalMs: number
+  timeoutMs: number
+  method: 'GET' | 'HEAD'
+  redirectPolicy: 'follow' | 'alert' | 'fail'
+  maxRedirects: number
+  keyword: string | null
+  forbiddenKeywords: string[] | null
+  keywordCaseSensitive: boolean
+  customHeaders: Record<string, string> | null
+  latencyThresholdMs: number | null
+  tlsExpiryWarnDays: number
+  alertCooldownMinutes: number | null
+}
+
+/** A veriflier's answer about one endpoint. */
+export interface Vote {
+  veriflier: string
+  region: string
+  vote: 'down' | 'up' | 'error'
+  httpStatus: number | null
+  errorCode: number | null
+  error?: string | null
+  rttMs: number | null
+  detail?: string | null
+}
+
+/** What a confirmation round decided (monitor.md, Confirmation step 3). */
+export type Decision = 'confirmed' | 'false_alarm' | 'inconclusive'
+
+/** A notice for the WordPress.com notification path (status 2 = Down, 1 = recovered). */
+export interface DownNotice {
+  endpoint: MonitoredEndpoint
+  statusId: 1 | 2
+  statusType: string
+  lastCheck: Date
+  lastStatusChange: Date
+  checks: { type: 1 | 2; host: string; status: 0 | 1; rtt: number | null; code: number | null }[]
+}
+
+export interface PipelineSettings {
+  hostId: string
+  /** Consecutive local failures (the first included) before asking the verifliers. */
+  numOfChecks: number
+  retryIntervalMs: number
+  failedCheckIntervalMs: number
+  flapWindowMs: number
+  /** Configured verifliers; none ⇒ Down after numOfChecks local failures. */
+  veriflierCount: number
+  quorum: number
+  projection: boolean
+}
+
+export interface PipelineDeps {
+  db: Db
+  check: (request: CheckRequest) => Promise<CheckResult>
+  /** Asks every veriflier to run the check; never throws for a veriflier's failure. */
+  askVerifliers?: (endpoint: MonitoredEndpoint, request: CheckRequest) => Promise<Vote[]>
+  decide: (votes: Vote[], quorum: number) => Decision
+  /** Every check outcome, for the history writer. */
+  record?: (endpoint: MonitoredEndpoint, result: CheckResult, vantage: string) => void
+  notify?: (notice: DownNotice) => void
+  /** Whether a maintenance window covers the endpoint now. */
+  inMaintenance?: (endpoint: MonitoredEndpoint, at: Date) => boolean
+  clock?: () => Date
+  logger?: Logger
+  settings: PipelineSettings
+}
+
+/** The pipeline's memory of one endpoint. Rebuilt from the event store after a restart. */
+interface EndpointState {
+  loaded: boolean
+  /** Open events by check type. */
+  open: Map<string, Event>
+  failures: number
+  /** Successful-but-slow and fast streaks for the latency advisory. */
+  slow: number
+  fast: number
+  lastClosedAt: number | null
+  confirming: boolean
+  /** When the next veriflier round may start (backoff after an inconclusive one). */
+  nextAskAt: number
+  askBackoffMs: number
+  confirmationUnavailable: boolean
+  /** Whether a Down notice was sent for the open http event (a recovery notice follows only then). */
+  notifiedDown: boolean
+}
+
+/** The evidence recorded on an event: what the failing check saw. */
+function evidence(result: CheckResult): Metadata {
+  return {
+    check: {
+      url: result.url,
+      final_url: result.finalUrl,
+      method: result.method,
+      started_at: result.startedAt,
+      http_code: result.httpStatus,
+      error_code: result.errorCode,
+      error: result.error,
+      detail: result.detail,
+      timeout_phase: result.timeoutPhase ?? null,
+      timings: result.timings,
+      redirects: result.redirects,
+      ...(result.tls ? { tls: result.tls } : {}),
+      ...(result.dns ? { dns: result.dns } : {}),
+      ...(result.body ? { body: result.body } : {}),
+      ...(result.keyword ? { keyword: result.keyword } : {}),
+      remote_address: result.remoteAddress ?? null,
+    },
+  }
+}
+
+export function checkRequestOf(endpoint: MonitoredEndpoint): CheckRequest {
+  return {
+    url: endpoint.url,
+    method: endpoint.method,
+    timeoutMs: endpoint.timeoutMs,
+    redirectPolicy: endpoint.redirectPolicy,
+    maxRedirects: endpoint.maxRedirects,
+    keyword: endpoint.keyword,
+    forbiddenKeywords: endpoint.forbiddenKeywords,
+    keywordCaseSensitive: endpoint.keywordCaseSensitive,
+    ...(endpoint.customHeaders ? { headers: endpoint.customHeaders } : {}),
+    latencyThresholdMs: endpoint.latencyThresholdMs,
+    tlsExpiryWarnDays: endpoint.tlsExpiryWarnDays,
+  }
+}
+
+/**
+ * From one check result to incidents: Seems Down on the first failure, local re-checks, a
+ * veriflier round off the scheduling path, Down / false alarm / inconclusive by quorum, recovery,
+ * the flap guard, maintenance, and the advisory lifecycles (tls_expiry, tls_deprecated, latency).
+ *
+ * `runCheck` is what the scheduler calls; it resolves with the delay until the endpoint's next
+ * check (undefined = its normal interval).
+ */
+export class ConfirmationPipeline {
+  private readonly states = new Map<bigint, EndpointState>()
+  private readonly rounds = new Set<Promise<void>>()
+  private readonly clock: () => Date
+  private readonly logger: Logger
+  private readonly ctx: EventStoreContext
+  readonly stats = {
+    checks: 0,
+    failures: 0,
+    opened: 0,
+    confirmed: 0,
+    falseAlarms: 0,
+    inconclusive: 0,
+    recovered: 0,
+    swallowed: 0,
+  }
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.clock = deps.clock ?? (() => new Date())
+    this.logger = deps.logger ?? noopLogger
+    this.ctx = {
+      db: deps.db,
+      source: `monitor:${deps.settings.hostId}`,
+      clock: this.clock,
+      logger: this.logger,
+      projection: deps.settings.projection,
+    }
+  }
+
+  /** Confirmation rounds still running (the drain waits for them). */
+  async settle(): Promise<void> {
+    while (this.rounds.size) await Promise.allSettled([...this.rounds])
+  }
+
+  /** Forgets an endpoint that left this host (unassigned bucket, deleted, paused). */
+  forget(endpointId: bigint): void {
+    this.states.delete(endpointId)
+  }
+
+  async runCheck(endpoint: MonitoredEndpoint): Promise<number | undefined> {
+    const request = checkRequestOf(endpoint)
+    const result = await this.deps.check(request)
+    this.stats.checks++
+    this.deps.record?.(endpoint, result, 'local')
+    const state = await this.stateOf(endpoint)
+    const now = this.clock()
+
+    if (this.deps.inMaintenance?.(endpoint, now)) {
+      await this.swallow(endpoint, state)
+      return undefined
+    }
+    // Our own trouble (no sockets, resolver down) says nothing about the site: Unknown, never an incident.
+    if (result.error === 'monitor_error') return undefined
+
+    await this.advisories(endpoint, state, result)
+    return isDowntime(result) ? this.failed(endpoint, state, result, request) : this.passed(endpoint, state, result)
+  }
+
+  // ── the http lifecycle ──────────────────────────────────────────────────────────────────────
+
+  private async failed(
+    endpoint: MonitoredEndpoint,
+    state: EndpointState,
+    result: CheckResult,
+    request: CheckRequest,
+  ): Promise<number | undefined> {
+    const { settings } = this.deps
+    this.stats.failures++
+    state.failures++
+    const now = this.clock().getTime()
+    let event = state.open.get('http')
+
+    if (!event) {
+      // Flap guard: right after a recovery, one failure is not enough to reopen.
+      const flapping = state.lastClosedAt !== null && now - state.lastClosedAt < settings.flapWindowMs
+      if (flapping && state.failures < settings.numOfChecks) return settings.retryIntervalMs
+      const startedAt = new Date(Date.parse(result.startedAt))
+      const opened = await openEvent({
+        ctx: this.ctx,
+        input: {
+          blogId: endpoint.blogId,
+          endpointId: endpoint.endpointId,
+          checkType: 'http',
+          state: 'Seems Down',
+          startedAt,
+          eventMetadata: evidence(result),
+          transitionMetadata: { error: result.error, detail: result.detail, flap_guard: flapping },
+        },
+      })
+      event = opened.event
+      state.open.set('http', event)
+      state.notifiedDown = false
+      state.nextAskAt = 0
+      state.askBackoffMs = settings.retryIntervalMs
+      if (opened.opened) {
+        this.stats.opened++
+        this.logger.info({ endpointId: String(endpoint.endpointId), error: result.error }, 'seems down')
+      }
+    }
+
+    if (event.state === 'Down') return Math.min(settings.failedCheckIntervalMs, endpoint.intervalMs)
+
+    if (state.failures >= settings.numOfChecks) {
+      if (settings.veriflierCount === 0 || !this.deps.askVerifliers) {
+        await this.confirmDown(endpoint, state, result, [], 'local_retries')
+        return Math.min(settings.failedCheckIntervalMs, endpoint.intervalMs)
+      }
+      if (!state.confirming && now >= state.nextAskAt) this.startRound(endpoint, state, result, request)
+    }
+    return settings.retryIntervalMs
+  }
+
+  private async passed(endpoint: MonitoredEndpoint, state: EndpointState, result: CheckResult): Promise<undefined> {
+    state.failures = 0
+    const event = state.open.get('http')
+    if (!event) return undefined
+    const wasDown = event.state === 'Down'
+    await this.closeOpen(state, 'http', wasDown ? 'verifier_cleared' : 'probe_cleared', {
+      recovered_by: { http_code: result.httpStatus, total_ms: result.timings.totalMs },
+    })
+    this.stats.recovered++
+    state.lastClosedAt = this.clock().getTime()
+    state.confirmationUnavailable = false
+    if (wasDown && state.notifiedDown) this.notice(endpoint, 1, result, event.startedAt, [])
+    state.notifiedDown = false
+    this.logger.info({ endpointId: String(endpoint.endpointId), wasDown }, 'recovered')
+    return undefined
+  }
+
+  /** A veriflier round, off the scheduling path: the scheduler never waits for it. */
+  private startRound(
+    endpoint: MonitoredEndpoint,
+    state: EndpointState,
+    local: CheckResult,
+    request: CheckRequest,
+  ): void {
+    state.confirming = true
+    const round = (async () => {
+      const votes = await (this.deps.askVerifliers as NonNullable<PipelineDeps['askVerifliers']>)(endpoint, request)
+      const decision = this.deps.decide(votes, this.deps.settings.quorum)
+      await this.applyDecision(endpoint, state, local, votes, decision)
+    })()
+      .catch((error: unknown) =>
+        this.logger.error({ err: error, endpointId: String(endpoint.endpointId) }, 'confirmation round failed'),
+      )
+      .finally(() => {
+        state.confirming = false
+        this.rounds.delete(round)
+      })
+    this.rounds.add(round)
+  }
+
+  private async applyDecision(
+    endpoint: MonitoredEndpoint,
+    state: EndpointState,
+    local: CheckResult,
+    votes: Vote[],
+    decision: Decision,
+  ): Promise<void> {
+    const event = state.open.get('http')
+    // The site may have recovered (or been closed by an operator) while the round ran.
+    if (!event || event.state !== 'Seems Down') return
+    const evidenceVotes = votes.map((v) => ({
+      veriflier: v.veriflier,
+      region: v.region,
+      success: v.vote === 'up',
+      vote: v.vote,
+      http_code: v.httpStatus,
+      error_code: v.errorCode,
+      rtt_ms: v.rttMs,
+    }))
+    const quorum = this.deps.settings.quorum
+    if (decision === 'confirmed') {
+      await this.confirmDown(endpoint, state, local, votes, 'verifliers')
+      return
+    }
+    if (decision === 'false_alarm') {
+      this.stats.falseAlarms++
+      await this.closeOpen(
+        state,
+        'http',
+        'false_alarm',
+        { votes: evidenceVotes, quorum },
+        { votes: evidenceVotes, quorum },
+      )
+      state.lastClosedAt = this.clock().getTime()
+      state.failures = 0
+      return
+    }
+    // Inconclusive: never Down, never a false alarm. Stay Seems Down and ask again later.
+    this.stats.inconclusive++
+    state.confirmationUnavailable = true
+    state.nextAskAt = this.clock().getTime() + state.askBackoffMs
+    state.askBackoffMs = Math.min(state.askBackoffMs * 2, 5 * 60_000)
+    await this.deps.db.insert(auditLog).values({
+      blogId: endpoint.blogId,
+      eventId: event.id,
+      eventType: 'veriflier_request',
+      source: this.ctx.source,
+      detail: `confirmation unavailable: fewer than ${quorum} usable veriflier answers`,
+      metadata: { outcome: 'inconclusive', confirmation: 'unavailable', votes: evidenceVotes, quorum },
+    })
+  }
+
+  private async confirmDown(
+    endpoint: MonitoredEndpoint,
+    state: EndpointState,
+    local: CheckResult,
+    votes: Vote[],
+    by: 'verifliers' | 'local_retries',
+  ): Promise<void> {
+    const event = state.open.get('http')
+    if (!event) return
+    const evidenceVotes = votes.map((v) => ({
+      veriflier: v.veriflier,
+      region: v.region,
+      success: v.vote === 'up',
+      http_code: v.httpStatus,
+      error_code: v.errorCode,
+      rtt_ms: v.rttMs,
+    }))
+    const confirmation = { confirmed_by: by, votes: evidenceVotes, quorum: this.deps.settings.quorum }
+    const promoted = await promoteEvent({
+      ctx: this.ctx,
+      input: {
+        eventId: event.id,
+        state: 'Down',
+        reason: by === 'verifliers' ? 'verifier_confirmed' : 'state_change',
+        transitionMetadata: confirmation,
+        eventMetadata: { ...evidence(local), confirmation },
+      },
+    })
+    state.open.set('http', promoted.event)
+    state.confirmationUnavailable = false
+    if (!promoted.changed) return
+    this.stats.confirmed++
+    this.logger.warn({ endpointId: String(endpoint.endpointId), by }, 'down')
+    this.notice(endpoint, 2, local, promoted.event.updatedAt, votes)
+    state.notifiedDown = true
+  }
+
+  private notice(
+    endpoint: MonitoredEndpoint,
+    statusId: 1 | 2,
+    local: CheckResult,
+    changedAt: Date,
+    votes: Vote[],
+  ): void {
+    if (!this.deps.notify) return
+    this.deps.notify({
+      endpoint,
+      statusId,
+      statusType: statusType(local) ?? 'intermittent',
+      lastCheck: new Date(Date.parse(local.startedAt)),
+      lastStatusChange: changedAt,
+      checks: [
+        {
+          type: 1,
+          host: this.deps.settings.hostId,
+          status: isDowntime(local) ? 0 : 1,
+          rtt: local.timings.totalMs,
+          code: local.httpStatus,
+        },
+        ...votes.map((v) => ({
+          type: 2 as const,
+          host: v.veriflier,
+          status: (v.vote === 'up' ? 1 : 0) as 0 | 1,
+          rtt: v.rttMs,
+          code: v.httpStatus,
+        })),
+      ],
+    })
+  }
+
+  /** A maintenance window began covering the endpoint: failures open nothing, an open http event closes. */
+  private async swallow(endpoint: MonitoredEndpoint, state: EndpointState): Promise<void> {
+    state.failures = 0
+    if (!state.open.get('http')) return
+    await this.closeOpen(state, 'http', 'maintenance_swallowed', {})
+    this.stats.swallowed++
+    state.notifiedDown = false
+    await this.deps.db.insert(auditLog).values({
+      blogId: endpoint.blogId,
+      eventType: 'maintenance_suppressed',
+      source: this.ctx.source,
+      detail: 'a maintenance window began; the open http event was closed',
+      metadata: { endpoint_id: String(endpoint.endpointId) },
+    })
+  }
+
+  // ── advisories: never in the confirmation pipeline, never in the legacy projection ─────────
+
+  private async advisories(endpoint: MonitoredEndpoint, state: EndpointState, result: CheckResult): Promise<void> {
+    const tls = result.tls
+    if (tls && !tls.failure && tls.daysUntilExpiry !== null) {
+      const days = tls.daysUntilExpiry
+      const severity = days <= 7 ? 2 : days <= endpoint.tlsExpiryWarnDays ? 1 : 0
+      const metadata = { valid_to: tls.validTo, days_until_expiry: days, subject: tls.subject, issuer: tls.issuer }
+      await this.advisory(endpoint, state, 'tls_expiry', severity, metadata)
+    }
+    if (tls?.protocol) {
+      const deprecated = tls.protocol === 'TLSv1' || tls.protocol === 'TLSv1.1'
+      await this.advisory(endpoint, state, 'tls_deprecated', deprecated ? 1 : 0, {
+        tls_version: tls.protocol,
+        cipher: tls.cipher,
+      })
+    }
+    if (endpoint.latencyThresholdMs && !isDowntime(result)) {
+      const slow = result.timings.totalMs > endpoint.latencyThresholdMs
+      state.slow = slow ? state.slow + 1 : 0
+      state.fast = slow ? 0 : state.fast + 1
+      const open = state.open.has('latency')
+      const n = this.deps.settings.numOfChecks
+      if (!open && state.slow >= n) {
+        await this.advisory(endpoint, state, 'latency', 2, {
+          threshold_ms: endpoint.latencyThresholdMs,
+          total_ms: result.timings.totalMs,
+          consecutive: state.slow,
+        })
+      } else if (open && state.fast >= n) {
+        await this.advisory(endpoint, state, 'latency', 0, { total_ms: result.timings.totalMs })
+      }
+    }
+  }
+
+  /** Opens, escalates, de-escalates or closes one advisory so that it matches `severity` (0 = closed). */
+  private async advisory(
+    endpoint: MonitoredEndpoint,
+    state: EndpointState,
+    checkType: 'tls_expiry' | 'tls_deprecated' | 'latency',
+    severity: 0 | 1 | 2,
+    metadata: Metadata,
+  ): Promise<void> {
+    const open = state.open.get(checkType)
+    if (severity === 0) {
+      if (open) await this.closeOpen(state, checkType, 'probe_cleared', metadata)
+      return
+    }
+    const eventState = severity === 2 ? 'Degraded' : 'Warning'
+    if (!open) {
+      const opened = await openEvent({
+        ctx: this.ctx,
+        input: {
+          blogId: endpoint.blogId,
+          endpointId: endpoint.endpointId,
+          checkType,
+          state: eventState,
+          severity,
+          eventMetadata: metadata,
+          transitionMetadata: metadata,
+        },
+      })
+      state.open.set(checkType, opened.event)
+      return
+    }
+    if (open.severity !== severity) {
+      // One transition: the severity moves and the state follows it (Warning ⇄ Degraded).
+      const promoted = await promoteEvent({
+        ctx: this.ctx,
+        input: { eventId: open.id, state: eventState, severity, eventMetadata: metadata, transitionMetadata: metadata },
+      })
+      state.open.set(checkType, promoted.event)
+    }
+  }
+
+  private async closeOpen(
+    state: EndpointState,
+    checkType: string,
+    reason: 'verifier_cleared' | 'probe_cleared' | 'false_alarm' | 'maintenance_swallowed',
+    transitionMetadata: Metadata,
+    eventMetadata?: Metadata,
+  ): Promise<void> {
+    const open = state.open.get(checkType)
+    if (!open) return
+    state.open.delete(checkType)
+    try {
+      await closeEvent({
+        ctx: this.ctx,
+        input: { eventId: open.id, reason, transitionMetadata, ...(eventMetadata ? { eventMetadata } : {}) },
+      })
+    } catch (error) {
+      // Closed meanwhile by someone else (an operator, another host during a handover): nothing to do.
+      if ((error as { code?: string }).code !== 'EVENT_CLOSED') throw error
+    }
+  }
+
+  /** The endpoint's memory, rebuilt from the event store on first touch (after a start or a handover). */
+  private async stateOf(endpoint: MonitoredEndpoint): Promise<EndpointState> {
+    let state = this.states.get(endpoint.endpointId)
+    if (!state) {
+      state = {
+        loaded: false,
+        open: new Map(),
+        failures: 0,
+        slow: 0,
+        fast: 0,
+        lastClosedAt: null,
+        confirming: false,
+        nextAskAt: 0,
+        askBackoffMs: this.deps.settings.retryIntervalMs,
+        confirmationUnavailable: false,
+        notifiedDown: false,
+      }
+      this.states.set(endpoint.endpointId, state)
+    }
+    if (!state.loaded) {
+      const open = await listOpenEvents({ ctx: { db: this.deps.db }, endpointId: endpoint.endpointId })
+      for (const event of open) state.open.set(event.checkType, event)
+      const http = state.open.get('http')
+      // A Down inherited from before a restart was notified then: its recovery must be sent.
+      state.notifiedDown = http?.state === 'Down'
+      if (!http) {
+        const [last] = await this.deps.db
+          .select({ endedAt: events.endedAt })
+          .from(events)
+          .where(
+            and(eq(events.endpointId, endpoint.endpointId), eq(events.checkType, 'http'), isNotNull(events.endedAt)),
+          )
+          .orderBy(desc(events.endedAt))
+          .limit(1)
+        state.lastClosedAt = last?.endedAt ? last.endedAt.getTime() : null
+      }
+      state.loaded = true
+    }
+    return state
+  }
+
+  /** Whether the endpoint's confirmation is currently unavailable (no veriflier quorum answered). */
+  confirmationUnavailable(endpointId: bigint): boolean {
+    return this.states.get(endpointId)?.confirmationUnavailable ?? false
+  }
+}
