@@ -6,9 +6,10 @@ import { defineConfig } from 'vitest/config'
 // Tests run against TypeScript source: workspace packages export it under this condition.
 const conditions = ['@jetmon/source', ...defaultServerConditions]
 
+const root = fileURLToPath(new URL('.', import.meta.url))
 const workspaces = ['packages', 'apps'].flatMap((group) =>
-  readdirSync(group)
-    .filter((name) => existsSync(`${group}/${name}/package.json`))
+  readdirSync(`${root}${group}`)
+    .filter((name) => existsSync(`${root}${group}/${name}/package.json`))
     .map((name) => `${group}/${name}`),
 )
 

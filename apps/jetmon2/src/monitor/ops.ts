@@ -1,0 +1,61 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Registry } from 'prom-client'
+
+export interface Readiness {
+  ok: boolean
+  /** What was checked, for a person: `{ database: 'ok', leases: 'holding 0-999' }`. */
+  checks: Record<string, string>
+}
+
+export interface OpsServerOptions {
+  bind: string
+  port: number
+  registry: Registry
+  /** `/readyz`: database reachable, leases held. */
+  readiness: () => Promise<Readiness>
+  /** More routes on the same port (the dashboard); return false when the path is not theirs. */
+  fallback?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>
+}
+
+function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+  res.end(body)
+}
+
+/** The ops endpoints of a jetmon2 process: `/healthz`, `/readyz`, `/metrics`. */
+export async function startOpsServer(options: OpsServerOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0]
+    const handle = async () => {
+      if (path === '/healthz') return send(res, 200, 'ok\n')
+      if (path === '/readyz') {
+        const readiness = await options.readiness().catch((error: Error) => ({
+          ok: false,
+          checks: { readiness: error.message },
+        }))
+        return send(res, readiness.ok ? 200 : 503, `${JSON.stringify(readiness)}\n`, 'application/json')
+      }
+      if (path === '/metrics') return send(res, 200, await options.registry.metrics(), options.registry.contentType)
+      if (options.fallback && (await options.fallback(req, res))) return
+      send(res, 404, 'not found\n')
+    }
+    handle().catch(() => {
+      if (!res.headersSent) send(res, 500, 'internal error\n')
+      else res.destroy()
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.bind, () => resolve())
+  })
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
