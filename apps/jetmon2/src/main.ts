@@ -9,6 +9,7 @@ export const jetmon2 = defineCommand({
     migrate: () => import('./commands/migrate.js').then((m) => m.default),
     'validate-config': () => import('./commands/validate-config.js').then((m) => m.default),
     demo: () => import('./commands/demo.js').then((m) => m.default),
+    api: () => import('@jetmon/cli').then((m) => m.apiCommand),
     version: defineCommand({
       meta: { name: 'version', description: 'Print the version' },
       run() {
