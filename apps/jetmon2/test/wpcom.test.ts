@@ -1,0 +1,702 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { auditLog, endpointState, type Logger } from '@jetmon/db'
+import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
+import { asc, eq, inArray } from 'drizzle-orm'
+import { Agent } from 'undici'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { DownNotice, MonitoredEndpoint } from '../src/monitor/pipeline.js'
+import { type Timers, WpcomNotifier, type WpcomNotifierOptions, type WpcomPayload } from '../src/monitor/wpcom.js'
+
+const TOKEN = 'wpcom-secret-token-7f3a9c'
+const HOST = 'mon-test-1'
+const T0 = Date.parse('2025-03-01T12:00:00.250Z')
+
+let t: TestDatabase
+beforeAll(async () => {
+  t = await createTestDatabase()
+})
+afterAll(async () => {
+  await t?.drop()
+})
+
+// ── real peers and a clock the tests drive ──────────────────────────────────────────────────────
+
+interface Received {
+  method: string
+  path: string
+  headers: IncomingHttpHeaders
+  raw: string
+  body: WpcomPayload
+}
+
+type Reply = number | { status: number; headers?: Record<string, string>; body?: string; hold?: Promise<void> }
+
+/** A WordPress.com stand-in on loopback: records every request and answers what `handler` says. */
+async function startReceiver() {
+  const requests: Received[] = []
+  const state = { handler: (_request: Received): Reply => 200 }
+  const server = createServer((req, res) => {
+    let raw = ''
+    req.setEncoding('utf8')
+    req.on('data', (chunk: string) => {
+      raw += chunk
+    })
+    req.on('end', async () => {
+      const received: Received = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        raw,
+        body: JSON.parse(raw) as WpcomPayload,
+      }
+      requests.push(received)
+      const answer = state.handler(received)
+      const reply = typeof answer === 'number' ? { status: answer } : answer
+      if (reply.hold) await reply.hold
+      if (res.destroyed) return
+      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
+      res.end(reply.body ?? JSON.stringify({ ok: reply.status < 300 }))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/wpcom/v2/jetpack-monitor/status-change`,
+    requests,
+    state,
+    /** The requests that carried this blog's notices, in arrival order. */
+    of: (blogId: bigint) => requests.filter((r) => String(r.body.blog_id) === String(blogId)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+type Receiver = Awaited<ReturnType<typeof startReceiver>>
+
+/** Time that moves only when told: timers fire in order as `advance` passes them. */
+class FakeTime {
+  now = T0
+  private readonly pending = new Map<number, { at: number; callback: () => void }>()
+  private nextId = 1
+  readonly clock = () => new Date(this.now)
+  readonly timers: Timers = {
+    setTimeout: (callback, ms) => {
+      const id = this.nextId++
+      this.pending.set(id, { at: this.now + ms, callback })
+      return id
+    },
+    clearTimeout: (handle) => {
+      this.pending.delete(handle as number)
+    },
+  }
+
+  advance(ms: number): void {
+    const target = this.now + ms
+    for (;;) {
+      let next: [number, { at: number; callback: () => void }] | undefined
+      for (const entry of this.pending) {
+        if (entry[1].at <= target && (!next || entry[1].at < next[1].at)) next = entry
+      }
+      if (!next) break
+      this.pending.delete(next[0])
+      this.now = Math.max(this.now, next[1].at)
+      next[1].callback()
+    }
+    this.now = target
+  }
+}
+
+/** Every log line of the file, serialised as a logger would, for the token check. */
+const allLogs: string[] = []
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = []
+  const serialise = (value: unknown) =>
+    JSON.stringify(value, (_key, v: unknown) =>
+      v instanceof Error
+        ? { message: v.message, stack: v.stack, cause: v.cause }
+        : typeof v === 'bigint'
+          ? String(v)
+          : v,
+    )
+  const at =
+    (level: string) =>
+    (first: object | string, message?: string): void => {
+      const line = serialise({ level, ...(typeof first === 'string' ? { msg: first } : { ...first, msg: message }) })
+      lines.push(line)
+      allLogs.push(line)
+    }
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+}
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function setup(options: Partial<WpcomNotifierOptions> = {}) {
+  const receiver = await startReceiver()
+  const time = new FakeTime()
+  const logger = recordingLogger()
+  const dispatcher = new Agent({ keepAliveTimeout: 1_000 })
+  const notifier = new WpcomNotifier({
+    url: receiver.url,
+    authToken: TOKEN,
+    enabled: true,
+    db: t.db,
+    hostId: HOST,
+    clock: time.clock,
+    timers: time.timers,
+    random: () => 0.5,
+    logger,
+    dispatcher,
+    retry: { baseMs: 1_000, maxMs: 60_000, maxAttempts: 8 },
+    ...options,
+  })
+  cleanups.push(async () => {
+    await notifier.stop({ flush: false })
+    await receiver.close()
+    await dispatcher.destroy()
+  })
+  return { receiver, time, logger, notifier }
+}
+
+let nextId = 500n
+function endpoint(extra: Partial<MonitoredEndpoint> = {}): MonitoredEndpoint {
+  const id = nextId++
+  return {
+    endpointId: id,
+    blogId: 7_000_000n + id,
+    url: `https://site-${id}.example.com/`,
+    intervalMs: 60_000,
+    timeoutMs: 10_000,
+    method: 'GET',
+    redirectPolicy: 'follow',
+    maxRedirects: 10,
+    keyword: null,
+    forbiddenKeywords: null,
+    keywordCaseSensitive: true,
+    customHeaders: null,
+    latencyThresholdMs: null,
+    tlsExpiryWarnDays: 30,
+    alertCooldownMinutes: null,
+    ...extra,
+  }
+}
+
+function down(ep: MonitoredEndpoint, time: FakeTime): DownNotice {
+  return {
+    endpoint: ep,
+    statusId: 2,
+    statusType: 'server',
+    lastCheck: new Date(time.now - 1_000),
+    lastStatusChange: new Date(time.now),
+    checks: [{ type: 1, host: HOST, status: 0, rtt: 120, code: 503 }],
+  }
+}
+
+function recovery(ep: MonitoredEndpoint, time: FakeTime): DownNotice {
+  return {
+    endpoint: ep,
+    statusId: 1,
+    statusType: 'success',
+    lastCheck: new Date(time.now),
+    lastStatusChange: new Date(time.now),
+    checks: [{ type: 1, host: HOST, status: 1, rtt: 80, code: 200 }],
+  }
+}
+
+function audits(...blogIds: bigint[]) {
+  return t.db.select().from(auditLog).where(inArray(auditLog.blogId, blogIds)).orderBy(asc(auditLog.id))
+}
+
+const statusIds = (receiver: Receiver, blogId: bigint) => receiver.of(blogId).map((r) => r.body.status_id)
+
+// ── the contract ────────────────────────────────────────────────────────────────────────────────
+
+describe('WpcomNotifier', () => {
+  it('POSTs the legacy payload with the bearer token, and records the delivery', async () => {
+    const { receiver, time, notifier } = await setup()
+    const big = endpoint({ blogId: 2n ** 53n + 1n, url: 'https://big.example.com/shop' })
+    const small = endpoint({ blogId: 2n ** 53n })
+    const notice: DownNotice = {
+      endpoint: big,
+      statusId: 2,
+      statusType: 'server',
+      lastCheck: new Date('2025-03-01T11:59:58.900Z'),
+      lastStatusChange: new Date('2025-03-01T11:59:30.000Z'),
+      checks: [
+        { type: 1, host: HOST, status: 0, rtt: 1234.6, code: 503 },
+        { type: 2, host: 'veriflier-eu:7803', status: 0, rtt: 310, code: 503 },
+        { type: 2, host: 'veriflier-us:7803', status: 1, rtt: null, code: null },
+      ],
+    }
+    notifier.notify(notice)
+    notifier.notify(down(small, time))
+    await notifier.settle()
+
+    expect(receiver.requests).toHaveLength(2)
+    const [request] = receiver.of(big.blogId)
+    expect(request?.method).toBe('POST')
+    expect(request?.path).toBe('/wpcom/v2/jetpack-monitor/status-change')
+    expect(request?.headers.authorization).toBe(`Bearer ${TOKEN}`)
+    expect(request?.headers['content-type']).toBe('application/json')
+    expect(request?.headers['user-agent']).toMatch(new RegExp(`^jetmon2/\\S+ \\(${HOST}\\)$`))
+    expect(request?.body).toStrictEqual({
+      blog_id: '9007199254740993',
+      monitor_url: 'https://big.example.com/shop',
+      status_id: 2,
+      status_type: 'server',
+      last_check: '2025-03-01T11:59:58Z',
+      last_status_change: '2025-03-01T11:59:30Z',
+      checks: [
+        { type: 1, host: HOST, status: 0, rtt: 1235, code: 503 },
+        { type: 2, host: 'veriflier-eu:7803', status: 0, rtt: 310, code: 503 },
+        { type: 2, host: 'veriflier-us:7803', status: 1, rtt: 0, code: 0 },
+      ],
+    })
+    // 2^53 is still exact in JSON: a number, not a string.
+    expect(receiver.of(small.blogId)[0]?.raw).toContain('"blog_id":9007199254740992,')
+
+    const rows = await audits(big.blogId)
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({
+      eventType: 'wpcom_sent',
+      source: `monitor:${HOST}`,
+      metadata: { status_id: 2, endpoint_id: String(big.endpointId), http_status: 200, attempts: 1 },
+    })
+    expect(rows[0]?.detail).toContain('status=2')
+
+    const [state] = await t.db.select().from(endpointState).where(eq(endpointState.endpointId, big.endpointId))
+    expect(state?.lastAlertSentAt?.toISOString()).toBe('2025-03-01T12:00:00.000Z')
+    expect(notifier.stats()).toMatchObject({ queued: 0, sent: 2, failed: 0, retries: 0, breaker: 'closed' })
+  })
+
+  it('delivers a Down and then its recovery, the recovery waiting behind a retried Down', async () => {
+    const { receiver, time, notifier } = await setup()
+    const ep = endpoint()
+    let first = true
+    receiver.state.handler = () => {
+      if (!first) return 200
+      first = false
+      return 503
+    }
+    notifier.notify(down(ep, time))
+    notifier.notify(recovery(ep, time))
+    await notifier.settle()
+    // The Down failed and waits for its retry; the recovery must not overtake it.
+    expect(statusIds(receiver, ep.blogId)).toEqual([2])
+    expect(notifier.stats()).toMatchObject({ queued: 2, inFlight: 0, retries: 1 })
+
+    time.advance(1_000)
+    await notifier.settle()
+    expect(statusIds(receiver, ep.blogId)).toEqual([2, 2, 1])
+    const rows = await audits(ep.blogId)
+    expect(rows.map((r) => [r.eventType, r.metadata?.status_id, r.metadata?.attempts])).toEqual([
+      ['wpcom_sent', 2, 2],
+      ['wpcom_sent', 1, 1],
+    ])
+  })
+
+  it('retries 5xx answers with exponential backoff, then records the number of attempts', async () => {
+    const { receiver, time, notifier } = await setup()
+    const ep = endpoint()
+    const replies = [500, 502, 200]
+    receiver.state.handler = () => replies.shift() ?? 200
+    notifier.notify(down(ep, time))
+    await notifier.settle()
+    expect(receiver.of(ep.blogId)).toHaveLength(1)
+    expect(notifier.stats().lastError).toMatch(/^HTTP 500 from http:\/\/127\.0\.0\.1:\d+\/wpcom/)
+
+    // Attempt 2 after 1 s × (½ + ½·jitter) = 750 ms; attempt 3 after 2 s × ¾ = 1500 ms.
+    time.advance(749)
+    await notifier.settle()
+    expect(receiver.of(ep.blogId)).toHaveLength(1)
+    time.advance(1)
+    await notifier.settle()
+    expect(receiver.of(ep.blogId)).toHaveLength(2)
+    time.advance(1_499)
+    await notifier.settle()
+    expect(receiver.of(ep.blogId)).toHaveLength(2)
+    time.advance(1)
+    await notifier.settle()
+    expect(receiver.of(ep.blogId)).toHaveLength(3)
+
+    const rows = await audits(ep.blogId)
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({
+      eventType: 'wpcom_sent',
+      metadata: { status_id: 2, http_status: 200, attempts: 3 },
+    })
+    expect(notifier.stats()).toMatchObject({ sent: 1, retries: 2, failed: 0, breaker: 'closed' })
+  })
+
+  it('honours Retry-After on 429, and gives up after maxAttempts with a wpcom_failed row', async () => {
+    const { receiver, time, notifier } = await setup({ retry: { baseMs: 1_000, maxMs: 60_000, maxAttempts: 3 } })
+    const limited = endpoint()
+    const broken = endpoint()
+    let limitedCalls = 0
+    receiver.state.handler = (r) => {
+      if (r.body.blog_id === Number(broken.blogId)) return 503
+      return limitedCalls++ === 0 ? { status: 429, headers: { 'retry-after': '30' } } : 200
+    }
+    notifier.notify(down(limited, time))
+    await notifier.settle()
+    time.advance(29_999)
+    await notifier.settle()
+    expect(receiver.of(limited.blogId)).toHaveLength(1)
+    time.advance(1)
+    await notifier.settle()
+    expect(receiver.of(limited.blogId)).toHaveLength(2)
+
+    notifier.notify(down(broken, time))
+    for (let i = 0; i < 5; i++) {
+      await notifier.settle()
+      time.advance(60_000)
+    }
+    await notifier.settle()
+    expect(receiver.of(broken.blogId)).toHaveLength(3)
+    const rows = await audits(broken.blogId)
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({
+      eventType: 'wpcom_failed',
+      metadata: { status_id: 2, http_status: 503, attempts: 3, reason: 'retries_exhausted' },
+    })
+    expect(notifier.stats()).toMatchObject({ sent: 1, failed: 1, queued: 0 })
+  })
+
+  it('treats 404, 410 and other 4xx as permanent: not retried, and the breaker neither counts nor forgets them', async () => {
+    const { receiver, time, notifier } = await setup({
+      breaker: { failures: 2, openMs: 60_000 },
+      retry: { baseMs: 1_000, maxMs: 60_000, maxAttempts: 1 },
+    })
+    const failing = endpoint()
+    const gone404 = endpoint()
+    const gone410 = endpoint()
+    const invalid = endpoint()
+    const failingAgain = endpoint()
+    const answers = new Map<string, number>([
+      [String(failing.blogId), 500],
+      [String(gone404.blogId), 404],
+      [String(gone410.blogId), 410],
+      [String(invalid.blogId), 400],
+      [String(failingAgain.blogId), 500],
+    ])
+    receiver.state.handler = (r) => answers.get(String(r.body.blog_id)) ?? 200
+
+    notifier.notify(down(failing, time))
+    await notifier.settle()
+    expect(notifier.stats().breaker).toBe('closed')
+    notifier.notify(down(gone404, time))
+    notifier.notify(recovery(gone410, time))
+    notifier.notify(down(invalid, time))
+    await notifier.settle()
+    // Counted, these would have opened the breaker (threshold 2).
+    expect(notifier.stats()).toMatchObject({ breaker: 'closed', permanent: 3 })
+    // Not forgotten either: the 404/410/400 did not reset the count of consecutive failures.
+    notifier.notify(down(failingAgain, time))
+    await notifier.settle()
+    expect(notifier.stats().breaker).toBe('open')
+
+    time.advance(30 * 60_000)
+    await notifier.settle()
+    for (const ep of [gone404, gone410, invalid]) expect(receiver.of(ep.blogId)).toHaveLength(1)
+    // Sent concurrently: the rows come in any order.
+    const rows = (await audits(gone404.blogId, gone410.blogId, invalid.blogId)).sort((x, y) =>
+      Number((x.blogId ?? 0n) - (y.blogId ?? 0n)),
+    )
+    expect(
+      rows.map((r) => [r.blogId, r.eventType, r.metadata?.http_status, r.metadata?.reason, r.metadata?.attempts]),
+    ).toEqual([
+      [gone404.blogId, 'wpcom_failed', 404, 'gone', 1],
+      [gone410.blogId, 'wpcom_failed', 410, 'gone', 1],
+      [invalid.blogId, 'wpcom_failed', 400, 'rejected', 1],
+    ])
+  })
+
+  it('opens the breaker after 5 consecutive failures, queues meanwhile, then half-opens with one trial and drains', async () => {
+    const { receiver, time, notifier } = await setup()
+    let healthy = false
+    let release: () => void = () => {}
+    let holdNext = false
+    receiver.state.handler = () => {
+      if (holdNext) {
+        holdNext = false
+        return { status: healthy ? 200 : 500, hold: new Promise<void>((resolve) => (release = resolve)) }
+      }
+      return healthy ? 200 : 500
+    }
+    const first = [endpoint(), endpoint(), endpoint(), endpoint(), endpoint()]
+    for (const ep of first) notifier.notify(down(ep, time))
+    await notifier.settle()
+    expect(receiver.requests).toHaveLength(5)
+    expect(notifier.stats()).toMatchObject({ breaker: 'open', queued: 5, retries: 5 })
+
+    // While open: new notices queue and nothing reaches the receiver, retries included.
+    const later = [endpoint(), endpoint(), endpoint()]
+    for (const ep of later) notifier.notify(down(ep, time))
+    expect(notifier.stats()).toMatchObject({ queued: 8, inFlight: 0 })
+    time.advance(59_999)
+    await notifier.settle()
+    expect(receiver.requests).toHaveLength(5)
+    expect(notifier.stats()).toMatchObject({ breaker: 'open', queued: 8, inFlight: 0 })
+
+    // Half-open, still failing: exactly one trial, and the breaker opens again.
+    time.advance(1)
+    await notifier.settle()
+    expect(receiver.requests).toHaveLength(6)
+    expect(notifier.stats().breaker).toBe('open')
+    time.advance(59_999)
+    await notifier.settle()
+    expect(receiver.requests).toHaveLength(6)
+
+    // Half-open, healthy: one trial in flight and nothing else until it answers.
+    healthy = true
+    holdNext = true
+    time.advance(1)
+    await expect.poll(() => receiver.requests.length).toBe(7)
+    expect(notifier.stats()).toMatchObject({ breaker: 'half_open', inFlight: 1, queued: 8 })
+    release()
+    await notifier.settle()
+    expect(notifier.stats()).toMatchObject({ breaker: 'closed', queued: 0, sent: 8 })
+    expect(receiver.requests).toHaveLength(6 + 8)
+    for (const ep of [...first, ...later]) expect(statusIds(receiver, ep.blogId).at(-1)).toBe(2)
+    const sent = await audits(...[...first, ...later].map((ep) => ep.blogId))
+    expect(sent.filter((r) => r.eventType === 'wpcom_sent')).toHaveLength(8)
+  })
+
+  it('drops the oldest notice when the queue is full, counts each drop and audits each burst once', async () => {
+    const { receiver, time, notifier } = await setup({ maxQueue: 3, breaker: { failures: 1, openMs: 60_000 } })
+    let healthy = false
+    receiver.state.handler = () => (healthy ? 200 : 500)
+    const [a, b, c, d, e] = [endpoint(), endpoint(), endpoint(), endpoint(), endpoint()] as const
+    notifier.notify(down(a, time))
+    await notifier.settle()
+    expect(notifier.stats().breaker).toBe('open')
+    for (const ep of [b, c, d, e]) notifier.notify(down(ep, time))
+    await notifier.settle()
+    expect(notifier.stats()).toMatchObject({ queued: 3, dropped: 2 })
+
+    const burst = (await audits(a.blogId, b.blogId, c.blogId, d.blogId, e.blogId)).filter(
+      (r) => r.metadata?.reason === 'queue_full',
+    )
+    expect(burst).toHaveLength(1)
+    expect(burst[0]).toMatchObject({
+      blogId: a.blogId,
+      eventType: 'wpcom_failed',
+      metadata: { reason: 'queue_full', max_queue: 3, status_id: 2, endpoint_id: String(a.endpointId) },
+    })
+
+    healthy = true
+    time.advance(60_000)
+    await notifier.settle()
+    expect([a, b, c, d, e].map((ep) => statusIds(receiver, ep.blogId))).toEqual([[2], [], [2], [2], [2]])
+    // A's Down was dropped: there is nothing for its recovery to recover from.
+    notifier.notify(recovery(a, time))
+    await notifier.settle()
+    expect(statusIds(receiver, a.blogId)).toEqual([2])
+    expect((await audits(a.blogId)).at(-1)).toMatchObject({
+      eventType: 'alert_suppressed',
+      metadata: { status_id: 1, reason: 'down_not_sent', down: 'dropped' },
+    })
+
+    // The queue drained, so the next overflow is a new burst with a row of its own.
+    healthy = false
+    const [f, g, h, i] = [endpoint(), endpoint(), endpoint(), endpoint()] as const
+    notifier.notify(down(f, time))
+    await notifier.settle()
+    for (const ep of [g, h, i]) notifier.notify(down(ep, time))
+    await notifier.settle()
+    const second = (await audits(f.blogId, g.blogId, h.blogId, i.blogId)).filter(
+      (r) => r.metadata?.reason === 'queue_full',
+    )
+    expect(second.map((r) => r.blogId)).toEqual([f.blogId])
+    expect(notifier.stats().dropped).toBe(3)
+  })
+
+  it('suppresses a repeated Down within the cooldown, never the recovery of a sent Down', async () => {
+    const { receiver, time, notifier } = await setup({ cooldownMinutes: 30 })
+    const ep = endpoint()
+    notifier.notify(down(ep, time))
+    await notifier.settle()
+    time.advance(5 * 60_000)
+    notifier.notify(recovery(ep, time)) // within the cooldown, after a sent Down: sent
+    await notifier.settle()
+    time.advance(5 * 60_000)
+    notifier.notify(down(ep, time)) // 10 min after the last Down: suppressed
+    await notifier.settle()
+    time.advance(60_000)
+    notifier.notify(recovery(ep, time)) // its Down was not sent: nothing to recover from
+    await notifier.settle()
+    expect(statusIds(receiver, ep.blogId)).toEqual([2, 1])
+
+    time.advance(20 * 60_000) // 31 min after the last sent Down
+    notifier.notify(down(ep, time))
+    await notifier.settle()
+    expect(statusIds(receiver, ep.blogId)).toEqual([2, 1, 2])
+
+    const rows = await audits(ep.blogId)
+    expect(rows.map((r) => [r.eventType, r.metadata?.status_id, r.metadata?.reason ?? null])).toEqual([
+      ['wpcom_sent', 2, null],
+      ['wpcom_sent', 1, null],
+      ['alert_suppressed', 2, 'cooldown'],
+      ['alert_suppressed', 1, 'down_not_sent'],
+      ['wpcom_sent', 2, null],
+    ])
+    expect(rows[2]?.metadata).toMatchObject({ cooldown_minutes: 30, last_sent_at: '2025-03-01T12:00:00.250Z' })
+    expect(notifier.stats()).toMatchObject({ sent: 3, suppressed: 2 })
+
+    // The endpoint's own cooldown wins over the default: 5 min here.
+    const short = endpoint({ alertCooldownMinutes: 5 })
+    notifier.notify(down(short, time))
+    await notifier.settle()
+    time.advance(6 * 60_000)
+    notifier.notify(recovery(short, time))
+    notifier.notify(down(short, time))
+    await notifier.settle()
+    expect(statusIds(receiver, short.blogId)).toEqual([2, 1, 2])
+  })
+
+  it('reads the last sent Down back from jetmon_endpoint_state after a restart', async () => {
+    const ep = endpoint()
+    const before = await setup({ cooldownMinutes: 30 })
+    before.notifier.notify(down(ep, before.time))
+    await before.notifier.settle()
+    await before.notifier.stop()
+    expect(statusIds(before.receiver, ep.blogId)).toEqual([2])
+
+    // A new process (or another host after a handover), 10 minutes later.
+    const after = await setup({ cooldownMinutes: 30 })
+    after.time.advance(10 * 60_000)
+    after.notifier.notify(down(ep, after.time))
+    await after.notifier.settle()
+    expect(after.receiver.of(ep.blogId)).toHaveLength(0)
+    expect(after.notifier.stats().suppressed).toBe(1)
+    // A recovery this process never saw the Down of (notified before the restart) is sent.
+    const inherited = endpoint()
+    after.notifier.notify(recovery(inherited, after.time))
+    await after.notifier.settle()
+    expect(statusIds(after.receiver, inherited.blogId)).toEqual([1])
+
+    after.time.advance(21 * 60_000)
+    after.notifier.notify(down(ep, after.time))
+    await after.notifier.settle()
+    expect(statusIds(after.receiver, ep.blogId)).toEqual([2])
+    const [state] = await t.db.select().from(endpointState).where(eq(endpointState.endpointId, ep.endpointId))
+    expect(state?.lastAlertSentAt?.toISOString()).toBe('2025-03-01T12:31:00.000Z')
+  })
+
+  it('sends nothing and records nothing when disabled', async () => {
+    const { receiver, time, notifier } = await setup({ enabled: false, url: '', authToken: '' })
+    const ep = endpoint()
+    notifier.notify(down(ep, time))
+    notifier.notify(recovery(ep, time))
+    await notifier.settle()
+    time.advance(60 * 60_000)
+    await notifier.settle()
+    expect(receiver.requests).toHaveLength(0)
+    expect(await audits(ep.blogId)).toHaveLength(0)
+    expect(notifier.stats()).toMatchObject({ disabled: 2, queued: 0, sent: 0 })
+  })
+
+  it('refuses to start enabled without a URL or a token', async () => {
+    const base = { enabled: true, db: t.db, hostId: HOST }
+    expect(() => new WpcomNotifier({ ...base, url: '', authToken: TOKEN })).toThrow(/WPCOM_NOTIFY_URL/)
+    expect(() => new WpcomNotifier({ ...base, url: 'https://example.com/x', authToken: '' })).toThrow(/AUTH_TOKEN/)
+  })
+
+  it('times out a request without an answer and retries it; a refused connection is retried too', async () => {
+    const { receiver, time, notifier } = await setup({ timeoutMs: 5_000 })
+    const ep = endpoint()
+    let calls = 0
+    receiver.state.handler = () => (calls++ === 0 ? { status: 200, hold: new Promise<void>(() => {}) } : 200)
+    notifier.notify(down(ep, time))
+    await expect.poll(() => receiver.requests.length).toBe(1)
+    time.advance(5_000)
+    await notifier.settle()
+    expect(notifier.stats()).toMatchObject({
+      retries: 1,
+      lastError: expect.stringContaining('no answer within 5000 ms'),
+    })
+    time.advance(1_000)
+    await notifier.settle()
+    expect((await audits(ep.blogId))[0]?.metadata).toMatchObject({ attempts: 2, http_status: 200 })
+
+    // Nothing listening: a transport error, retried like a 5xx.
+    const closed = await startReceiver()
+    await closed.close()
+    const refused = await setup({ url: closed.url })
+    refused.notifier.notify(down(endpoint(), refused.time))
+    await refused.notifier.settle()
+    expect(refused.notifier.stats()).toMatchObject({
+      retries: 1,
+      queued: 1,
+      lastError: expect.stringMatching(/ECONNREFUSED/),
+    })
+  })
+
+  it('stop() flushes the queue, cutting retry backoffs short', async () => {
+    const { receiver, time, notifier } = await setup({ retry: { baseMs: 600_000, maxMs: 600_000, maxAttempts: 8 } })
+    const slow = endpoint()
+    let first = true
+    receiver.state.handler = (r) => {
+      if (first && r.body.blog_id === Number(slow.blogId)) {
+        first = false
+        return 503
+      }
+      return 200
+    }
+    notifier.notify(down(slow, time))
+    await notifier.settle()
+    expect(notifier.stats()).toMatchObject({ queued: 1, retries: 1 })
+    const others = [endpoint(), endpoint(), endpoint()]
+    for (const ep of others) notifier.notify(down(ep, time))
+    await notifier.stop({ flush: true, timeoutMs: 5_000 })
+    expect(notifier.stats()).toMatchObject({ queued: 0, sent: 4, failed: 0 })
+    for (const ep of [slow, ...others]) expect(statusIds(receiver, ep.blogId).at(-1)).toBe(2)
+    expect(await audits(...[slow, ...others].map((ep) => ep.blogId))).toHaveLength(4)
+
+    // After the drain nothing more goes out.
+    const late = endpoint()
+    notifier.notify(down(late, time))
+    await notifier.settle()
+    expect(receiver.of(late.blogId)).toHaveLength(0)
+  })
+
+  it('stop() gives up after its timeout, aborting what is in flight and saying what was left', async () => {
+    const { receiver, time, logger, notifier } = await setup()
+    receiver.state.handler = () => ({ status: 200, hold: new Promise<void>(() => {}) })
+    const eps = [endpoint(), endpoint()]
+    for (const ep of eps) notifier.notify(down(ep, time))
+    await expect.poll(() => receiver.requests.length).toBe(2)
+    const stopping = notifier.stop({ flush: true, timeoutMs: 1_000 })
+    time.advance(1_000)
+    await stopping
+    expect(notifier.stats()).toMatchObject({ queued: 0, inFlight: 0, sent: 0, failed: 2, retries: 0 })
+    expect(logger.lines.some((l) => l.includes('not delivered before shutdown') && l.includes('"left":2'))).toBe(true)
+    const rows = await audits(...eps.map((ep) => ep.blogId))
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({ eventType: 'wpcom_failed', metadata: { reason: 'shutdown', left: 2 } })
+  })
+
+  it('never logs or stores the auth token, even when WordPress.com echoes it back', async () => {
+    const { receiver, time, notifier } = await setup()
+    receiver.state.handler = (r) => ({ status: 400, body: `bad request from ${r.headers.authorization}` })
+    const ep = endpoint()
+    notifier.notify(down(ep, time))
+    await notifier.settle()
+    const [row] = await audits(ep.blogId)
+    expect(row?.metadata?.answer).toBe('bad request from Bearer [redacted]')
+
+    // Every audit row of this file's database and every log line of this file.
+    const everything = await t.db.select().from(auditLog)
+    expect(everything.length).toBeGreaterThan(20)
+    const stored = JSON.stringify(everything, (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v))
+    expect(stored).not.toContain(TOKEN)
+    expect(allLogs.length).toBeGreaterThan(10)
+    expect(allLogs.join('\n')).not.toContain(TOKEN)
+  })
+})
