@@ -1,0 +1,53 @@
+import { type CommandDef, runCommand, showUsage } from 'citty'
+import { CommandError, EXIT } from './errors.js'
+
+const USAGE_ERRORS = new Set(['EARG', 'E_UNKNOWN_COMMAND', 'E_NO_COMMAND'])
+
+/** Walks the argument list down the subcommand tree, for help on the command that was meant. */
+async function resolveCommand(root: CommandDef, rawArgs: string[]): Promise<[CommandDef, CommandDef | undefined]> {
+  let command = root
+  let parent: CommandDef | undefined
+  for (const arg of rawArgs) {
+    if (arg.startsWith('-')) continue
+    const subCommands = (await (typeof command.subCommands === 'function'
+      ? command.subCommands()
+      : command.subCommands)) as Record<string, CommandDef | (() => Promise<CommandDef>)> | undefined
+    const next = subCommands?.[arg]
+    if (!next) break
+    parent = command
+    command = typeof next === 'function' ? await next() : next
+  }
+  return [command, parent]
+}
+
+/**
+ * Runs a citty command tree with our exit codes: 0 success, 1 failure (the message printed for an
+ * operator, no stack trace), 2 usage error (with the command's help). Returns the code instead of
+ * exiting so tests and embedding callers decide.
+ */
+export async function runCli(root: CommandDef, rawArgs: string[]): Promise<number> {
+  if (rawArgs.includes('--help') || rawArgs.includes('-h') || rawArgs.length === 0) {
+    const [command, parent] = await resolveCommand(root, rawArgs)
+    await showUsage(command, parent)
+    return rawArgs.length === 0 ? EXIT.usage : EXIT.ok
+  }
+  try {
+    await runCommand(root, { rawArgs })
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    if (code && USAGE_ERRORS.has(code)) {
+      const [command, parent] = await resolveCommand(root, rawArgs)
+      await showUsage(command, parent)
+      process.stderr.write(`\nerror: ${(error as Error).message}\n`)
+      return EXIT.usage
+    }
+    if (error instanceof CommandError) {
+      process.stderr.write(`error: ${error.message}\n`)
+      return error.exitCode
+    }
+    process.stderr.write(`error: ${(error as Error)?.message ?? String(error)}\n`)
+    if (process.env.JETMON_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`)
+    return EXIT.failure
+  }
+}

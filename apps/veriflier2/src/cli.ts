@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+import { runCli } from './_run.js'
+import { veriflier2 } from './main.js'
+
+process.exit(await runCli(veriflier2, process.argv.slice(2)))
