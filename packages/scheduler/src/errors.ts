@@ -7,6 +7,7 @@ export type SchedulerErrorCode =
   | 'INVALID_BUCKET_TOTAL'
   | 'INVALID_BUCKET_RANGE'
   | 'DUPLICATE_HOST'
+  | 'INVALID_OPTION'
 
 /**
  * Thrown by `@jetmon/scheduler` for arguments no correct caller passes (a negative id, a zero

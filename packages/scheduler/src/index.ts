@@ -1,3 +1,13 @@
+export type { Clock } from './_clock.js'
+export {
+  DEFAULT_ENDPOINT_DEFAULTS,
+  type EndpointConfig,
+  type EndpointDefaults,
+  type RedirectPolicy,
+  type RequestMethod,
+} from './_endpoint-rows.js'
+export type { LagSummary } from './_lag.js'
+export type { Logger } from './_logger.js'
 export {
   type AssignBucketsOptions,
   assignBuckets,
@@ -11,7 +21,24 @@ export {
   type PinnedOverlap,
   rangesOf,
 } from './buckets.js'
+export {
+  ENDPOINT_CHANGED_EVENT,
+  type EndpointChange,
+  type EndpointChangeReason,
+  EndpointSource,
+  type EndpointSourceLoopOptions,
+  type EndpointSourceOptions,
+  type SyncSummary,
+} from './endpoint-source.js'
 export { SchedulerError, type SchedulerErrorCode } from './errors.js'
+export {
+  BucketLeases,
+  type BucketLeasesOptions,
+  type LeaseChange,
+  type LeaseChangeReason,
+  type LeaseHolder,
+  type LeaseState,
+} from './leases.js'
 export {
   BUCKET_HASH_SEED,
   bucketForEndpoint,
@@ -21,3 +48,13 @@ export {
   PHASE_HASH_SEED,
   phaseOffsetMs,
 } from './phase.js'
+export {
+  type RunCheck,
+  type RunContext,
+  type ScheduledEndpoint,
+  Scheduler,
+  type SchedulerOptions,
+  type SchedulerStats,
+  type StopOptions,
+  type StopResult,
+} from './scheduler.js'
