@@ -1,0 +1,165 @@
+import { checkHistory, checkRollups, type DbOrTx } from '@jetmon/db'
+import { and, asc, eq, gte, inArray, isNotNull, lt, notInArray, sql } from 'drizzle-orm'
+import { InvalidOptionsError } from './errors.js'
+import {
+  bucketIndex,
+  emptyHistogram,
+  histogramTotal,
+  mergeHistograms,
+  percentileFromHistogram,
+  percentileNearestRank,
+} from './histogram.js'
+import { type HistoryMode, LOCAL_VANTAGE } from './types.js'
+
+const HOUR_MS = 3_600_000
+const DAY_MS = 86_400_000
+
+/**
+ * Error codes that are not downtime (success, the deprecated-TLS advisory, monitor_error): the
+ * checker's `isDowntime` rule, which the monitor passes to the recorder as `failed`. Raw history
+ * stores only the code, so statistics re-derive `failed` from it with the same rule.
+ */
+export const NOT_DOWNTIME_CODES: readonly number[] = Object.freeze([0, 7, 99])
+
+export interface UptimeAndLatencyInput {
+  db: DbOrTx
+  /** The endpoints to aggregate over (a site's, or one); empty gives zeros. */
+  endpointIds: readonly bigint[]
+  /** Window start, inclusive. */
+  from: Date
+  /** Window end, exclusive. */
+  to: Date
+  /** `HISTORY_RETENTION_DAYS`: raw history is used from `now − retentionDays` (rounded up to the hour) on. */
+  retentionDays: number
+  now: Date
+  /** `HISTORY_MODE`; with `failures` raw history lacks healthy checks, so only rollups are used. */
+  historyMode?: HistoryMode
+}
+
+export interface UptimeAndLatency {
+  /** Local checks in the window. */
+  checks: number
+  /** Of those, checks that counted as downtime. */
+  failures: number
+  /** Successful checks with a response time: the population of the percentiles below. */
+  rttSamples: number
+  /** Nearest-rank percentiles in ms; null without samples. */
+  p50Ms: number | null
+  p90Ms: number | null
+  p95Ms: number | null
+  p99Ms: number | null
+  maxMs: number | null
+  /** Exact mean (from sums, even beyond retention). */
+  meanMs: number | null
+  /**
+   * `raw`: exact percentiles from history. `rollup`: part of the window is beyond retention (or
+   * history keeps failures only), so every sample went through the shared histogram and the
+   * percentiles are bucket upper edges (see `percentileFromHistogram` for the error bound).
+   */
+  source: 'raw' | 'rollup'
+}
+
+const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS
+const ceilHour = (ms: number) => Math.ceil(ms / HOUR_MS) * HOUR_MS
+
+/**
+ * Checks, failures and response-time statistics of local checks over `[from, to)`.
+ *
+ * Inside retention (from the first whole hour after `now − retentionDays`) the numbers come from
+ * raw history; before it from the hourly rollups, whose hours are counted whole (resolution one
+ * hour: an hour is included when it starts before the boundary and ends after `from`). When any
+ * rollup is involved, raw RTTs are bucketed too and percentiles come from the merged histogram;
+ * otherwise they are exact nearest-rank values of the raw RTTs.
+ *
+ * Response time covers successful checks only, as in the rollups (a timeout has no useful RTT).
+ */
+export async function uptimeAndLatency(input: UptimeAndLatencyInput): Promise<UptimeAndLatency> {
+  const { db, endpointIds, from, to, now, retentionDays } = input
+  if (!(retentionDays > 0) || !Number.isFinite(retentionDays)) {
+    throw new InvalidOptionsError(`retentionDays must be a positive number of days, got ${retentionDays}`)
+  }
+  const start = from.getTime()
+  const end = to.getTime()
+  const rawBoundary =
+    input.historyMode === 'failures' ? Number.POSITIVE_INFINITY : ceilHour(now.getTime() - retentionDays * DAY_MS)
+
+  let checks = 0
+  let failures = 0
+  let rttSum = 0
+  let rawRtts: Uint32Array = new Uint32Array(0)
+  let hist: number[] | null = null
+
+  if (endpointIds.length > 0 && end > start) {
+    const ids = [...endpointIds]
+    const rawStart = Math.max(start, rawBoundary)
+    if (rawStart < end) {
+      const window = and(
+        inArray(checkHistory.endpointId, ids),
+        gte(checkHistory.checkedAt, new Date(rawStart)),
+        lt(checkHistory.checkedAt, to),
+        eq(checkHistory.vantage, LOCAL_VANTAGE),
+      )
+      const [counts] = await db
+        .select({
+          checks: sql<number>`count(*)`.mapWith(Number),
+          failures:
+            sql<number>`coalesce(sum(${notInArray(checkHistory.errorCode, [...NOT_DOWNTIME_CODES])}), 0)`.mapWith(
+              Number,
+            ),
+        })
+        .from(checkHistory)
+        .where(window)
+      checks += counts?.checks ?? 0
+      failures += counts?.failures ?? 0
+      const rows = await db
+        .select({ rtt: checkHistory.rttMs })
+        .from(checkHistory)
+        .where(and(window, inArray(checkHistory.errorCode, [...NOT_DOWNTIME_CODES]), isNotNull(checkHistory.rttMs)))
+      rawRtts = Uint32Array.from(rows, (r) => r.rtt ?? 0).sort()
+      for (const v of rawRtts) rttSum += v
+    }
+
+    const rollupEnd = Math.min(rawBoundary, end)
+    if (start < rollupEnd) {
+      const rows = await db
+        .select({
+          checks: checkRollups.checks,
+          failures: checkRollups.failures,
+          rttSumMs: checkRollups.rttSumMs,
+          rttHist: checkRollups.rttHist,
+        })
+        .from(checkRollups)
+        .where(
+          and(
+            inArray(checkRollups.endpointId, ids),
+            gte(checkRollups.hourStart, new Date(floorHour(start))),
+            lt(checkRollups.hourStart, new Date(rollupEnd)),
+          ),
+        )
+        .orderBy(asc(checkRollups.hourStart))
+      hist = emptyHistogram()
+      for (const row of rows) {
+        checks += row.checks
+        failures += row.failures
+        rttSum += row.rttSumMs
+        if (row.rttHist) hist = mergeHistograms(hist, row.rttHist)
+      }
+      for (const v of rawRtts) hist[bucketIndex(v)]!++
+    }
+  }
+
+  const samples = hist ? histogramTotal(hist) : rawRtts.length
+  const pick = (p: number) => (hist ? percentileFromHistogram(hist, p) : percentileNearestRank(rawRtts, p))
+  return {
+    checks,
+    failures,
+    rttSamples: samples,
+    p50Ms: pick(50),
+    p90Ms: pick(90),
+    p95Ms: pick(95),
+    p99Ms: pick(99),
+    maxMs: pick(100),
+    meanMs: samples > 0 ? rttSum / samples : null,
+    source: hist ? 'rollup' : 'raw',
+  }
+}
