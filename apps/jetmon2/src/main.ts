@@ -9,6 +9,10 @@ export const jetmon2 = defineCommand({
     migrate: () => import('./commands/migrate.js').then((m) => m.default),
     'validate-config': () => import('./commands/validate-config.js').then((m) => m.default),
     demo: () => import('./commands/demo.js').then((m) => m.default),
+    serve: () => import('./commands/serve.js').then((m) => m.default),
+    status: () => import('./commands/process-control.js').then((m) => m.status),
+    drain: () => import('./commands/process-control.js').then((m) => m.drain),
+    reload: () => import('./commands/process-control.js').then((m) => m.reload),
     api: () => import('@jetmon/cli').then((m) => m.apiCommand),
     version: defineCommand({
       meta: { name: 'version', description: 'Print the version' },

@@ -1,6 +1,18 @@
-import { relative } from 'node:path'
-import { createDatabase, migrate, startEmbeddedMariadb } from '@jetmon/db'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import {
+  createDatabase,
+  endpointConfig,
+  migrate,
+  monitorSites,
+  redactDatabaseUrl,
+  startEmbeddedMariadb,
+} from '@jetmon/db'
+import { createLogger } from '@jetmon/logging'
 import { defineCommand } from 'citty'
+import { eq } from 'drizzle-orm'
+import * as v from 'valibot'
+import { jetmon2ConfigSchema } from '../config.js'
 import { embeddedDataDir } from '../database.js'
 import { CommandError } from '../errors.js'
 
@@ -17,6 +29,35 @@ function untilSignal(): Promise<NodeJS.Signals> {
   })
 }
 
+/** The demo fleet: one fixture site per behaviour a newcomer should see. */
+const DEMO_SITES = [
+  { site: 'healthy', blogId: 101n, label: 'a healthy site', https: true },
+  {
+    site: 'failing',
+    blogId: 102n,
+    label: 'answers 503: Seems Down, then Down once both verifliers agree',
+    https: false,
+  },
+  { site: 'flapping', blogId: 103n, label: 'up for 40 s, down for 40 s: opens and closes incidents', https: false },
+  {
+    site: 'slow',
+    blogId: 104n,
+    label: 'answers after 1.5 s: a latency advisory (Degraded)',
+    https: false,
+    latency: 800,
+  },
+  { site: 'expiring', blogId: 105n, label: 'certificate expires in 5 days: tls_expiry advisory', https: true },
+  { site: 'legacy-tls', blogId: 106n, label: 'speaks only TLS 1.1: tls_deprecated advisory', https: 'legacy' as const },
+  { site: 'truncated', blogId: 107n, label: 'body cut short of its Content-Length: partial_response', https: false },
+  {
+    site: 'hacked',
+    blogId: 108n,
+    label: 'contains forbidden text: keyword failure',
+    https: false,
+    forbidden: ['casino'],
+  },
+] as const
+
 export default defineCommand({
   meta: {
     name: 'demo',
@@ -27,38 +68,153 @@ export default defineCommand({
       type: 'string',
       description: 'Data folder of the embedded MariaDB (default: JETMON_DATA_DIR or .jetmon/mariadb)',
     },
+    port: { type: 'string', description: 'Ops port (/healthz, /readyz, /metrics); default 8080, 0 = any free port' },
   },
   async run({ args }) {
     const dir = args.dir ? embeddedDataDir({ JETMON_DATA_DIR: args.dir }) : embeddedDataDir()
     const say = (line: string) => process.stdout.write(`${line}\n`)
     say('Starting the Jetmon 2 demo …')
     const started = Date.now()
-    const server = await startEmbeddedMariadb({ dir, mode: 'attached' }).catch((error: Error) => {
-      throw new CommandError(error.message, { cause: error })
-    })
-    const database = createDatabase(server.url, { connectionLimit: 4 })
+    const stops: (() => Promise<unknown>)[] = []
+    const stopAll = async () => {
+      for (const stop of stops.reverse()) await stop().catch(() => {})
+    }
     try {
+      const server = await startEmbeddedMariadb({ dir, mode: 'attached' }).catch((error: Error) => {
+        throw new CommandError(error.message, { cause: error })
+      })
+      stops.push(() => server.stop())
+      const database = createDatabase(server.url, { connectionLimit: 4 })
+      stops.push(() => database.close())
       const { applied } = await migrate(database.pool)
       say(
         `  ✓ MariaDB ${server.reused ? '(already running) ' : ''}on 127.0.0.1:${server.port}, data in ${relative(process.cwd(), dir) || dir}`,
       )
-      say(`  ✓ schema migrated${applied.length ? ` (${applied.join(', ')})` : ' (already up to date)'}`)
-      say(`  ready in ${Date.now() - started} ms\n`)
-      say('What is running')
-      say(`  database   mariadb --socket=${server.socketPath} -u root jetmon`)
-      say('             (try: SHOW TABLES; SELECT * FROM jetmon_schema_migrations;)')
-      say('  URL        jetmon2 db url --dir ' + dir)
-      say('\nThe monitor, API and dashboard join this demo as they land. Press Ctrl-C to stop.')
+      say(`  ✓ schema migrated${applied.length ? ` (${applied.length} migration(s))` : ' (already up to date)'}`)
+
+      // The fixture fleet and two verifliers, all on loopback (the test kit's fixtures).
+      const { startFixtureServer, startDnsServer } = await import('@jetmon/testkit/fixtures')
+      const flapStart = Date.now()
+      const sites = await startFixtureServer({
+        requestLogLimit: 0,
+        sites: {
+          healthy: { status: 200 },
+          failing: { status: 503 },
+          flapping: () => ({ status: Math.floor((Date.now() - flapStart) / 40_000) % 2 === 0 ? 200 : 503 }),
+          slow: { status: 200, ttfbMs: 1_500 },
+          expiring: { status: 200, tls: 'expiring' },
+          'legacy-tls': { status: 200 },
+          truncated: { status: 200, truncateAfterBytes: 256 },
+          hacked: { status: 200, body: '<html><body><h1>Welcome</h1><p>Best casino deals</p></body></html>' },
+        },
+      })
+      stops.push(() => sites.close())
+      const dns = await startDnsServer({ zone: sites.zone() })
+      stops.push(() => dns.close())
+      const demoDir = join(dir, '..', 'demo')
+      mkdirSync(demoDir, { recursive: true })
+      const caFile = join(demoDir, 'fixture-ca.pem')
+      writeFileSync(caFile, sites.ca)
+      say(`  ✓ fixture fleet: ${DEMO_SITES.length} sites on ${sites.addresses.join(', ')}, local DNS ${dns.server}`)
+
+      const { createVeriflierServer, veriflier2ConfigSchema } = await import('@jetmon/veriflier2')
+      const token = `demo-${Math.random().toString(36).slice(2)}-token-0123456789`
+      const verifliers = []
+      for (const [id, region] of [
+        ['demo-eu', 'eu-west'],
+        ['demo-us', 'us-east'],
+      ] as const) {
+        const config = v.parse(veriflier2ConfigSchema, {
+          VERIFLIER_ID: id,
+          VERIFLIER_REGION: region,
+          VERIFLIER_TOKENS: [token],
+          PORT: 0,
+          BIND: '127.0.0.1',
+          DNS_SERVERS: [dns.server],
+          CA_FILE: caFile,
+        })
+        const veriflier = createVeriflierServer({ config })
+        const address = await veriflier.listen()
+        stops.push(() => veriflier.close({ timeoutMs: 5_000 }))
+        verifliers.push({ id, region, url: address.url, token })
+      }
+      say(`  ✓ two verifliers: ${verifliers.map((x) => `${x.id} ${x.url}`).join(', ')}`)
+
+      // The demo's sites: short intervals so that something happens within a minute.
+      for (const demo of DEMO_SITES) {
+        const url = sites.url(demo.site, '/', demo.https === 'legacy' ? { legacyTls: true } : { https: demo.https })
+        // Ports change on every run: an earlier run's rows are pointed at this run's fixture.
+        const [existing] = await database.db
+          .select({ endpointId: monitorSites.endpointId })
+          .from(monitorSites)
+          .where(eq(monitorSites.blogId, demo.blogId))
+        let endpointId = existing?.endpointId
+        if (endpointId) {
+          await database.db
+            .update(monitorSites)
+            .set({ monitorUrl: url, monitorActive: 1 })
+            .where(eq(monitorSites.endpointId, endpointId))
+        } else {
+          const [row] = await database.db
+            .insert(monitorSites)
+            .values({ blogId: demo.blogId, monitorUrl: url })
+            .$returningId()
+          endpointId = BigInt(row!.endpointId)
+        }
+        const settings = {
+          checkIntervalSec: 15,
+          timeoutMs: 5_000,
+          latencyThresholdMs: 'latency' in demo ? demo.latency : null,
+          forbiddenKeywords: 'forbidden' in demo ? [...demo.forbidden] : null,
+        }
+        await database.db
+          .insert(endpointConfig)
+          .values({ endpointId, ...settings })
+          .onDuplicateKeyUpdate({ set: { ...settings, updatedAt: new Date() } })
+      }
+
+      const config = v.parse(jetmon2ConfigSchema, {
+        HOST_ID: 'demo',
+        DNS_SERVERS: [dns.server],
+        CA_FILE: caFile,
+        VERIFLIERS: verifliers,
+        NUM_OF_CHECKS: 2,
+        RETRY_INTERVAL_SEC: 5,
+        FAILED_CHECK_INTERVAL_SEC: 15,
+        FLAP_WINDOW_SEC: 60,
+        TARGET_RELOAD_SEC: 5,
+        STATE_FLUSH_SEC: 10,
+        DASHBOARD_PORT: args.port === undefined ? 8080 : Number(args.port),
+        API_PORT: 0,
+        WPCOM_NOTIFY_ENABLE: false,
+        LOG_LEVEL: 'warn',
+      })
+      const { MonitorService } = await import('../monitor/service.js')
+      const logger = createLogger({ level: 'warn', format: 'pretty', name: 'demo' })
+      const monitor = new MonitorService({ config, databaseUrl: server.url, logger })
+      await monitor.start()
+      stops.push(() => monitor.drain(10_000))
+      say(`  ✓ the monitor is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`)
+
+      say('What is being watched')
+      for (const demo of DEMO_SITES) say(`  blog ${demo.blogId}  ${demo.site.padEnd(11)} ${demo.label}`)
+      say('\nWhat to open and try')
+      if (monitor.opsPort) {
+        say(`  http://127.0.0.1:${monitor.opsPort}/readyz     is the monitor ready (database, leases)`)
+        say(`  http://127.0.0.1:${monitor.opsPort}/metrics    Prometheus metrics (checks, lag, confirmations)`)
+      }
+      const cli = 'node apps/jetmon2/dist/cli.js'
+      say(`  ${cli} status                  the running services (in another terminal)`)
+      say(`  mariadb --socket=${server.socketPath} -u root jetmon`)
+      say('    SELECT id, blog_id, check_type, state, started_at, ended_at FROM jetmon_events ORDER BY id;')
+      say('    SELECT event_id, reason, state_before, state_after, changed_at FROM jetmon_event_transitions;')
+      say(`  database URL: ${redactDatabaseUrl(server.url)}`)
+      say('\nIncidents appear within a minute. Press Ctrl-C to stop everything.')
       const signal = await untilSignal()
       say(`\n${signal} received: stopping …`)
     } finally {
-      await database.close()
-      await server.stop()
+      await stopAll()
     }
-    say(
-      server.reused
-        ? 'Stopped (the database started by `jetmon2 db start` keeps running).'
-        : 'Stopped. Nothing is left running.',
-    )
+    say('Stopped. Nothing is left running.')
   },
 })

@@ -24,7 +24,9 @@ function send(res: ServerResponse, status: number, body: string, type = 'text/pl
 }
 
 /** The ops endpoints of a jetmon2 process: `/healthz`, `/readyz`, `/metrics`. */
-export async function startOpsServer(options: OpsServerOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startOpsServer(
+  options: OpsServerOptions,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]
     const handle = async () => {

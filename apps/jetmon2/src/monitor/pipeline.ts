@@ -23,9 +23,9 @@ export interface MonitoredEndpoint {
   redirectPolicy: 'follow' | 'alert' | 'fail'
   maxRedirects: number
   keyword: string | null
-  forbiddenKeywords: string[] | null
+  forbiddenKeywords: readonly string[] | null
   keywordCaseSensitive: boolean
-  customHeaders: Record<string, string> | null
+  customHeaders: Readonly<Record<string, string>> | null
   latencyThresholdMs: number | null
   tlsExpiryWarnDays: number
   alertCooldownMinutes: number | null

@@ -1,0 +1,448 @@
+import { readFileSync } from 'node:fs'
+import { type CheckResult, createChecker } from '@jetmon/checker'
+import { createDatabase, type Database, migrationStatus, processHealth } from '@jetmon/db'
+import { CheckRecorder } from '@jetmon/history'
+import type { Logger } from '@jetmon/logging'
+import { BucketLeases, type BucketRange, EndpointSource, Scheduler } from '@jetmon/scheduler'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { Jetmon2Config } from '../config.js'
+import { VERSION } from '../version.js'
+import { MaintenanceCache } from './maintenance.js'
+import { startOpsServer } from './ops.js'
+import { ConfirmationPipeline, type MonitoredEndpoint } from './pipeline.js'
+import { askVerifliers, decide, quorumOf } from './veriflier-client.js'
+import { WpcomNotifier } from './wpcom.js'
+
+export interface MonitorServiceOptions {
+  config: Jetmon2Config
+  databaseUrl: string
+  logger: Logger
+}
+
+/** In-flight checks when MAX_IN_FLIGHT is auto: enough for the fleet's rate, within the fd budget. */
+function autoMaxInFlight(): number {
+  return 1_000
+}
+
+/**
+ * `jetmon2 serve`: the composition root of a monitor host. It owns the database pool, the lease on
+ * a share of the bucket space, the endpoints of those buckets, the scheduler, the confirmation
+ * pipeline and its writers, the WPCOM notifier and the ops endpoints, and stops them in order.
+ */
+export class MonitorService {
+  private database: Database | null = null
+  private scheduler: Scheduler | null = null
+  private leases: BucketLeases | null = null
+  private source: EndpointSource | null = null
+  private recorder: CheckRecorder | null = null
+  private notifier: WpcomNotifier | null = null
+  private pipeline: ConfirmationPipeline | null = null
+  private maintenance: MaintenanceCache | null = null
+  private ops: Awaited<ReturnType<typeof startOpsServer>> | null = null
+  private healthTimer: NodeJS.Timeout | null = null
+  private readonly endpoints = new Map<bigint, MonitoredEndpoint>()
+  private readonly registry = new Registry()
+  private state: 'starting' | 'running' | 'draining' | 'stopped' = 'starting'
+  private readonly startedAt = new Date()
+  private config: Jetmon2Config
+  private readonly logger: Logger
+
+  constructor(private readonly options: MonitorServiceOptions) {
+    this.config = options.config
+    this.logger = options.logger
+  }
+
+  /** The port the ops server listens on (0 when off). */
+  get opsPort(): number {
+    return this.ops?.port ?? 0
+  }
+
+  async start(): Promise<void> {
+    const config = this.config
+    const log = this.logger
+    this.database = createDatabase(this.options.databaseUrl, { connectionLimit: 20 })
+    const { db, pool } = this.database
+    const status = await migrationStatus(pool)
+    if (status.pending.length) {
+      throw new Error(`the database has ${status.pending.length} pending migration(s): run jetmon2 migrate first`)
+    }
+
+    const metrics = this.metrics()
+    const ca = config.CA_FILE ? [readFileSync(config.CA_FILE, 'utf8')] : undefined
+    const check = createChecker({
+      ...(config.USER_AGENT ? { userAgent: config.USER_AGENT } : {}),
+      ...(config.DNS_SERVERS?.length ? { dnsServers: config.DNS_SERVERS } : {}),
+      ...(ca ? { ca } : {}),
+      limits: {
+        bodyMaxBytes: config.BODY_READ_MAX_BYTES,
+        keywordMaxBytes: config.KEYWORD_READ_MAX_BYTES,
+        bodyMaxMs: config.BODY_READ_MAX_MS,
+      },
+      logger: log.child({ module: 'checker' }),
+    })
+    this.recorder = new CheckRecorder({
+      db,
+      historyMode: config.HISTORY_MODE,
+      stateFlushMs: config.STATE_FLUSH_SEC * 1000,
+      logger: log.child({ module: 'history' }),
+    })
+    this.notifier = new WpcomNotifier({
+      url: config.WPCOM_NOTIFY_URL ?? '',
+      authToken: config.AUTH_TOKEN ?? '',
+      enabled: config.WPCOM_NOTIFY_ENABLE,
+      db,
+      hostId: config.HOST_ID,
+      cooldownMinutes: config.ALERT_COOLDOWN_MINUTES,
+      logger: log.child({ module: 'wpcom' }),
+    })
+    this.maintenance = new MaintenanceCache(db, { refreshMs: config.TARGET_RELOAD_SEC * 1000, logger: log })
+    await this.maintenance.refresh()
+    this.maintenance.start()
+
+    const verifliers = config.VERIFLIERS
+    const quorum = quorumOf(verifliers.length, config.VERIFLIER_QUORUM)
+    const recorder = this.recorder
+    const notifier = this.notifier
+    const maintenance = this.maintenance
+    this.pipeline = new ConfirmationPipeline({
+      db,
+      check: async (request) => {
+        const started = performance.now()
+        const result = await check(request)
+        metrics.checks.inc({ result: result.error ?? 'ok' })
+        metrics.checkSeconds.observe((performance.now() - started) / 1000)
+        return result
+      },
+      decide: (votes, q) => decide(votes, q),
+      askVerifliers: verifliers.length
+        ? async (endpoint, request) => {
+            const started = performance.now()
+            const answers = await askVerifliers({
+              verifliers,
+              checks: [{ ...request, endpointId: endpoint.endpointId, blogId: endpoint.blogId }],
+              timeoutMs: config.VERIFLIER_TIMEOUT_MS,
+              quorum,
+              logger: log.child({ module: 'verifliers' }),
+            })
+            metrics.veriflierSeconds.observe((performance.now() - started) / 1000)
+            const votes = answers.get(endpoint.endpointId) ?? []
+            for (const vote of votes)
+              if (vote.vote === 'error') metrics.veriflierErrors.inc({ veriflier: vote.veriflier })
+            return votes
+          }
+        : undefined,
+      record: (endpoint, result: CheckResult, vantage) =>
+        recorder.record({
+          endpointId: endpoint.endpointId,
+          blogId: endpoint.blogId,
+          checkedAt: new Date(Date.parse(result.startedAt)),
+          vantage,
+          method: result.method,
+          httpCode: result.httpStatus,
+          errorCode: result.errorCode,
+          rttMs: result.timings.totalMs,
+          dnsMs: result.timings.dnsMs,
+          tcpMs: result.timings.connectMs,
+          tlsMs: result.timings.tlsMs,
+          ttfbMs: result.timings.ttfbMs,
+          failed: !result.ok,
+          ...(result.tls?.validTo ? { sslExpiresAt: new Date(result.tls.validTo) } : {}),
+          ...(result.tls?.protocol ? { tlsVersion: result.tls.protocol } : {}),
+        }),
+      notify: (notice) => notifier.notify(notice),
+      inMaintenance: (endpoint, at) => maintenance.covers(endpoint.blogId, endpoint.endpointId, at),
+      logger: log.child({ module: 'pipeline' }),
+      settings: {
+        hostId: config.HOST_ID,
+        numOfChecks: config.NUM_OF_CHECKS,
+        retryIntervalMs: config.RETRY_INTERVAL_SEC * 1000,
+        failedCheckIntervalMs: config.FAILED_CHECK_INTERVAL_SEC * 1000,
+        flapWindowMs: config.FLAP_WINDOW_SEC * 1000,
+        veriflierCount: verifliers.length,
+        quorum,
+        projection: config.LEGACY_STATUS_PROJECTION_ENABLE,
+      },
+    })
+
+    const pipeline = this.pipeline
+    this.scheduler = new Scheduler({
+      maxInFlight: config.MAX_IN_FLIGHT === 'auto' ? autoMaxInFlight() : config.MAX_IN_FLIGHT,
+      logger: log.child({ module: 'scheduler' }),
+      run: async (endpointId) => {
+        const endpoint = this.endpoints.get(endpointId)
+        if (!endpoint) return undefined
+        return pipeline.runCheck(endpoint)
+      },
+    })
+
+    this.leases = new BucketLeases({
+      db,
+      hostId: config.HOST_ID,
+      version: VERSION,
+      bucketTotal: config.BUCKET_TOTAL,
+      leaseMs: config.BUCKET_LEASE_SEC * 1000,
+      pinned:
+        config.PINNED_BUCKET_MIN !== undefined && config.PINNED_BUCKET_MAX !== undefined
+          ? { min: config.PINNED_BUCKET_MIN, max: config.PINNED_BUCKET_MAX }
+          : null,
+      logger: log.child({ module: 'leases' }),
+    })
+    this.source = new EndpointSource({
+      db,
+      bucketTotal: config.BUCKET_TOTAL,
+      defaults: {
+        timeoutMs: config.CHECK_TIMEOUT_MS,
+        tlsExpiryWarnDays: config.TLS_EXPIRY_WARN_DAYS,
+        alertCooldownMinutes: config.ALERT_COOLDOWN_MINUTES,
+      },
+      logger: log.child({ module: 'endpoints' }),
+    })
+    const scheduler = this.scheduler
+    this.source.onChange((change) => {
+      for (const endpoint of change.upserts) {
+        this.endpoints.set(endpoint.endpointId, endpoint)
+        scheduler.upsert(endpoint.endpointId, endpoint.intervalMs)
+      }
+      for (const endpointId of change.removals) {
+        this.endpoints.delete(endpointId)
+        scheduler.remove(endpointId)
+        pipeline.forget(endpointId)
+      }
+    })
+    const ranges = await this.leases.start()
+    this.leases.onChange((change) => {
+      this.logger.info({ ranges: describeRanges(change.ranges) }, 'bucket assignment changed')
+      this.source
+        ?.setRanges(change.ranges)
+        .catch((error: unknown) => this.logger.error({ err: error }, 'could not load endpoints'))
+    })
+    await this.source.setRanges(ranges)
+    this.source.start({ refreshMs: config.TARGET_RELOAD_SEC * 1000 })
+    this.scheduler.start()
+
+    if (config.DASHBOARD_PORT !== 0) {
+      this.ops = await startOpsServer({
+        bind: config.DASHBOARD_BIND,
+        port: config.DASHBOARD_PORT,
+        registry: this.registry,
+        readiness: () => this.readiness(),
+      })
+    }
+    await this.writeHealth()
+    this.healthTimer = setInterval(() => void this.writeHealth().catch(() => {}), 5_000)
+    this.healthTimer.unref()
+    this.state = 'running'
+    log.info(
+      {
+        host: config.HOST_ID,
+        ranges: describeRanges(ranges),
+        endpoints: this.endpoints.size,
+        verifliers: verifliers.length,
+      },
+      'monitor running',
+    )
+  }
+
+  private async readiness() {
+    const checks: Record<string, string> = {}
+    let ok = this.state === 'running'
+    checks.state = this.state
+    try {
+      await this.database?.pool.query('SELECT 1')
+      checks.database = 'ok'
+    } catch (error) {
+      ok = false
+      checks.database = (error as Error).message
+    }
+    const ranges = this.leases?.ranges ?? []
+    checks.leases = ranges.length ? describeRanges(ranges) : 'no buckets held'
+    if (this.leases?.state !== 'active') ok = false
+    return { ok, checks }
+  }
+
+  private metrics() {
+    const registry = this.registry
+    collectDefaultMetrics({ register: registry, prefix: 'jetmon_process_' })
+    const service = () => this
+    new Gauge({
+      name: 'jetmon_scheduler_endpoints',
+      help: 'Endpoints scheduled on this host',
+      registers: [registry],
+      collect() {
+        this.set(service().scheduler?.stats().endpoints ?? 0)
+      },
+    })
+    new Gauge({
+      name: 'jetmon_scheduler_in_flight',
+      help: 'Checks in flight',
+      registers: [registry],
+      collect() {
+        this.set(service().scheduler?.stats().inFlight ?? 0)
+      },
+    })
+    new Gauge({
+      name: 'jetmon_scheduler_due_backlog',
+      help: 'Endpoints due but not started yet (queue depth)',
+      registers: [registry],
+      collect() {
+        this.set(service().scheduler?.stats().dueBacklog ?? 0)
+      },
+    })
+    new Gauge({
+      name: 'jetmon_scheduler_lag_seconds',
+      help: 'Dispatch lag over the recent window',
+      labelNames: ['quantile'],
+      registers: [registry],
+      collect() {
+        const lag = service().scheduler?.stats().lagMs
+        if (!lag) return
+        this.set({ quantile: '0.5' }, lag.p50 / 1000)
+        this.set({ quantile: '0.95' }, lag.p95 / 1000)
+        this.set({ quantile: '0.99' }, lag.p99 / 1000)
+      },
+    })
+    new Gauge({
+      name: 'jetmon_confirmation_outcomes',
+      help: 'Confirmation outcomes since start',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        const stats = service().pipeline?.stats
+        if (!stats) return
+        this.set({ outcome: 'opened' }, stats.opened)
+        this.set({ outcome: 'confirmed' }, stats.confirmed)
+        this.set({ outcome: 'false_alarm' }, stats.falseAlarms)
+        this.set({ outcome: 'inconclusive' }, stats.inconclusive)
+        this.set({ outcome: 'recovered' }, stats.recovered)
+        this.set({ outcome: 'maintenance_swallowed' }, stats.swallowed)
+      },
+    })
+    new Gauge({
+      name: 'jetmon_wpcom_notices',
+      help: 'WordPress.com notices by outcome, and the breaker state (1 = open)',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        const stats = service().notifier?.stats()
+        if (!stats) return
+        this.set({ outcome: 'sent' }, stats.sent)
+        this.set({ outcome: 'failed' }, stats.failed)
+        this.set({ outcome: 'suppressed' }, stats.suppressed)
+        this.set({ outcome: 'dropped' }, stats.dropped)
+        this.set({ outcome: 'queued' }, stats.queued)
+        this.set({ outcome: 'breaker_open' }, stats.breaker === 'open' ? 1 : 0)
+      },
+    })
+    new Gauge({
+      name: 'jetmon_db_write_statements',
+      help: 'Statements written by the history writer since start',
+      registers: [registry],
+      collect() {
+        this.set(service().recorder?.stats().statements ?? 0)
+      },
+    })
+    return {
+      checks: new Counter({
+        name: 'jetmon_checks_total',
+        help: 'Checks by result',
+        labelNames: ['result'],
+        registers: [registry],
+      }),
+      checkSeconds: new Histogram({
+        name: 'jetmon_check_duration_seconds',
+        help: 'Duration of a check',
+        buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        registers: [registry],
+      }),
+      veriflierSeconds: new Histogram({
+        name: 'jetmon_veriflier_round_seconds',
+        help: 'Duration of a veriflier round',
+        buckets: [0.1, 0.5, 1, 2.5, 5, 10, 20],
+        registers: [registry],
+      }),
+      veriflierErrors: new Counter({
+        name: 'jetmon_veriflier_errors_total',
+        help: 'Veriflier answers that were errors',
+        labelNames: ['veriflier'],
+        registers: [registry],
+      }),
+    }
+  }
+
+  private async writeHealth(): Promise<void> {
+    if (!this.database) return
+    const stats = this.scheduler?.stats()
+    const processId = `${this.config.HOST_ID}:monitor`
+    const row = {
+      processId,
+      hostId: this.config.HOST_ID,
+      role: 'monitor' as const,
+      pid: process.pid,
+      version: VERSION,
+      state: this.state,
+      health: this.state === 'running' ? ('green' as const) : ('amber' as const),
+      stats: {
+        endpoints: stats?.endpoints ?? 0,
+        in_flight: stats?.inFlight ?? 0,
+        due_backlog: stats?.dueBacklog ?? 0,
+        lag_p95_ms: stats?.lagMs.p95 ?? 0,
+        rss: process.memoryUsage().rss,
+      },
+      startedAt: this.startedAt,
+      updatedAt: new Date(),
+    }
+    await this.database.db
+      .insert(processHealth)
+      .values(row)
+      .onDuplicateKeyUpdate({
+        set: {
+          pid: row.pid,
+          version: row.version,
+          state: row.state,
+          health: row.health,
+          stats: row.stats,
+          startedAt: row.startedAt,
+          updatedAt: row.updatedAt,
+        },
+      })
+  }
+
+  /**
+   * Drain: stop dispatching, let in-flight checks and confirmation rounds finish, flush the
+   * writers, release the buckets at once, and close — within `timeoutMs` (30 s by default).
+   */
+  async drain(timeoutMs = 30_000): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'draining') return
+    this.state = 'draining'
+    const deadline = Date.now() + timeoutMs
+    const left = () => Math.max(1_000, deadline - Date.now())
+    this.logger.info('draining')
+    await this.source?.stop()
+    await this.scheduler?.stop({ drain: true, timeoutMs: left() / 2 })
+    await Promise.race([this.pipeline?.settle(), new Promise((r) => setTimeout(r, left() / 3).unref())])
+    await this.leases
+      ?.drain()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not release the buckets'))
+    this.leases?.stop()
+    await this.notifier?.stop({ flush: true, timeoutMs: Math.min(10_000, left() / 2) })
+    await this.recorder?.stop().catch((error: unknown) => this.logger.warn({ err: error }, 'could not flush history'))
+    this.maintenance?.stop()
+    if (this.healthTimer) clearInterval(this.healthTimer)
+    this.state = 'stopped'
+    await this.writeHealth().catch(() => {})
+    await this.ops?.close()
+    await this.database?.close()
+    this.logger.info('stopped')
+  }
+
+  /** Applies a new, valid configuration: intervals, thresholds, verifliers and limits. */
+  reload(config: Jetmon2Config): void {
+    this.config = config
+    if (config.MAX_IN_FLIGHT !== 'auto') this.scheduler?.setMaxInFlight(config.MAX_IN_FLIGHT)
+    this.logger.info('configuration reloaded')
+  }
+}
+
+function describeRanges(ranges: readonly BucketRange[]): string {
+  return ranges.map((r) => (r.min === r.max ? `${r.min}` : `${r.min}–${r.max}`)).join(', ')
+}
