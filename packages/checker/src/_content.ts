@@ -17,7 +17,7 @@ export class KeywordScanner {
 
   constructor(options: {
     keyword?: string | null | undefined
-    forbidden?: string[] | null | undefined
+    forbidden?: readonly string[] | null | undefined
     caseSensitive: boolean
   }) {
     this.caseSensitive = options.caseSensitive

@@ -182,7 +182,7 @@ export function serializeRequest(options: {
   path: string
   host: string
   userAgent: string
-  headers: Record<string, string> | undefined
+  headers: Readonly<Record<string, string>> | undefined
 }): string {
   if (!options.headers) {
     return `${options.method} ${options.path} HTTP/1.1\r\nHost: ${options.host}\r\nUser-Agent: ${options.userAgent}\r\nAccept: */*\r\nConnection: close\r\n\r\n`

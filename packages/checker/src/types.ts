@@ -50,7 +50,7 @@ export interface CheckRequest {
   /** Deadline of the whole check, every phase and redirect included (default 10 000 ms). */
   timeoutMs?: number
   /** Extra request headers; a `Host` header is honoured. Never sent over an unverified TLS connection. */
-  headers?: Record<string, string>
+  headers?: Readonly<Record<string, string>>
   /** Default `follow`. */
   redirectPolicy?: RedirectPolicy
   /** Default 10. */
@@ -58,7 +58,7 @@ export interface CheckRequest {
   /** Text that must appear in the body. */
   keyword?: string | null
   /** Texts that must not appear in the body. */
-  forbiddenKeywords?: string[] | null
+  forbiddenKeywords?: readonly string[] | null
   /** Default true. */
   keywordCaseSensitive?: boolean
   /** A successful response slower than this (ms, total) gets the `slow` advisory. */
