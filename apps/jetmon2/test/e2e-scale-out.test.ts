@@ -1,0 +1,140 @@
+// Three `jetmon2 serve` processes share the bucket space through leases; one is killed with
+// SIGKILL and its endpoints are taken over. Each process sends its own User-Agent, so the fixture's
+// request log tells which host checked which endpoint.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { endpointConfig, monitorSites } from '@jetmon/db'
+import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
+import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+
+const ROOT = join(import.meta.dirname, '..', '..', '..')
+const tmp = mkdtempSync(join(tmpdir(), 'jetmon-scale-'))
+const ENDPOINTS = 30
+const INTERVAL_SEC = 2
+const LEASE_SEC = 3
+const children = new Map<string, ChildProcess>()
+let t: TestDatabase
+let sites: FixtureServer
+let dns: DnsServer
+
+function startMonitor(host: string): Promise<void> {
+  const config = {
+    DATABASE_URL: t.url,
+    HOST_ID: host,
+    USER_AGENT: `Jetmon-e2e/${host}`,
+    DNS_SERVERS: [dns.server],
+    BUCKET_LEASE_SEC: LEASE_SEC,
+    TARGET_RELOAD_SEC: 1,
+    CHECK_TIMEOUT_MS: 2_000,
+    DASHBOARD_PORT: 0,
+    API_PORT: 0,
+    WPCOM_NOTIFY_ENABLE: false,
+    LOG_LEVEL: 'info',
+  }
+  const file = join(tmp, `${host}.json`)
+  writeFileSync(file, JSON.stringify(config))
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@jetmon/source', '--import', 'tsx', join(ROOT, 'apps/jetmon2/src/cli.ts'), 'serve'],
+    {
+      env: { ...process.env, JETMON_CONFIG: file, DATABASE_URL: '', LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  children.set(host, child)
+  let output = ''
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${host} did not start:\n${output}`)), 30_000)
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream! }).on('line', (line) => {
+        output += `${line}\n`
+        if (/monitor running/.test(line)) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      if (code !== null) reject(new Error(`${host} exited with ${code}:\n${output}`))
+    })
+  })
+}
+
+/** Which hosts checked each endpoint between `from` and `to` (by the fixture's request log). */
+function checkersBetween(from: number, to: number): Map<string, string[]> {
+  const byEndpoint = new Map<string, string[]>()
+  for (const request of sites.requests('fleet')) {
+    const at = request.at.getTime()
+    if (at < from || at >= to) continue
+    const host = String(request.headers['user-agent']).replace('Jetmon-e2e/', '')
+    const list = byEndpoint.get(request.host) ?? []
+    list.push(host)
+    byEndpoint.set(request.host, list)
+  }
+  return byEndpoint
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase()
+  sites = await startFixtureServer({ requestLogLimit: 100_000, sites: { fleet: { status: 200 } } })
+  dns = await startDnsServer({ zone: sites.zone() })
+  // Endpoints spread over the whole bucket space.
+  for (let i = 0; i < ENDPOINTS; i++) {
+    const [row] = await t.db
+      .insert(monitorSites)
+      .values({
+        blogId: BigInt(7000 + i),
+        monitorUrl: sites.url(`fleet--${i}`),
+        bucketNo: Math.floor((i * 1000) / ENDPOINTS),
+      })
+      .$returningId()
+    await t.db.insert(endpointConfig).values({ endpointId: BigInt(row!.endpointId), checkIntervalSec: INTERVAL_SEC })
+  }
+}, 60_000)
+
+afterAll(async () => {
+  for (const child of children.values()) if (child.exitCode === null) child.kill('SIGKILL')
+  await Promise.all([t?.drop(), sites?.close(), dns?.close()])
+  rmSync(tmp, { recursive: true, force: true })
+})
+
+it('shares the endpoints among three hosts, and takes over a killed host’s within two lease periods', async () => {
+  await Promise.all(['host-a', 'host-b', 'host-c'].map(startMonitor))
+  // Let the leases settle: every host has seen the others.
+  await new Promise((r) => setTimeout(r, LEASE_SEC * 1000 + 1_500))
+
+  const windowStart = Date.now()
+  await new Promise((r) => setTimeout(r, 4 * INTERVAL_SEC * 1000))
+  const steady = checkersBetween(windowStart, Date.now())
+  expect(steady.size).toBe(ENDPOINTS) // every endpoint is checked
+  const owners = new Map<string, string>()
+  for (const [endpoint, hosts] of steady) {
+    // …by exactly one host in the steady state: nothing is checked twice per interval.
+    expect(new Set(hosts), endpoint).toHaveProperty('size', 1)
+    expect(hosts.length, endpoint).toBeLessThanOrEqual(5)
+    owners.set(endpoint, hosts[0] as string)
+  }
+  const shares = new Map<string, number>()
+  for (const host of owners.values()) shares.set(host, (shares.get(host) ?? 0) + 1)
+  expect([...shares.keys()].sort()).toEqual(['host-a', 'host-b', 'host-c'])
+
+  const killedAt = Date.now()
+  children.get('host-b')?.kill('SIGKILL')
+  const orphans = [...owners].filter(([, host]) => host === 'host-b').map(([endpoint]) => endpoint)
+  expect(orphans.length).toBeGreaterThan(0)
+
+  // Within two lease periods (plus one interval to get its turn) every orphan is checked again.
+  const deadline = killedAt + 2 * LEASE_SEC * 1000 + INTERVAL_SEC * 1000 + 1_000
+  await new Promise((r) => setTimeout(r, deadline - Date.now()))
+  const after = checkersBetween(killedAt + 500, Date.now())
+  for (const endpoint of orphans) {
+    const hosts = after.get(endpoint) ?? []
+    expect(hosts.length, `${endpoint} was not taken over`).toBeGreaterThan(0)
+    expect(hosts.every((h) => h === 'host-a' || h === 'host-c')).toBe(true)
+  }
+}, 90_000)
