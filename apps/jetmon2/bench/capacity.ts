@@ -1,0 +1,134 @@
+// `pnpm bench:capacity`: the whole monitor (leases, endpoint source, scheduler, checker, pipeline,
+// history writer) against a local fleet: BENCH_ENDPOINTS endpoints (default 100 000) at a
+// BENCH_INTERVAL_SEC interval (default 100 s, i.e. 1 000 checks/s) for BENCH_SECONDS (default 600).
+// Prints one JSON line: checks/s, missed checks, dispatch lag percentiles, CPU per check of the
+// monitor process, database statements and CPU, RSS.
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { createDatabase, migrate, startEmbeddedMariadb } from '@jetmon/db'
+import { createLogger } from '@jetmon/logging'
+import * as v from 'valibot'
+import { jetmon2ConfigSchema } from '../src/config.js'
+import { MonitorService } from '../src/monitor/service.js'
+
+const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 100_000)
+const INTERVAL_SEC = Number(process.env.BENCH_INTERVAL_SEC ?? 100)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 600)
+const ROOT = join(import.meta.dirname, '..', '..', '..')
+const TICKS = 100
+
+const cpuMsOf = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS
+}
+
+const server = await startEmbeddedMariadb({ dir: join(ROOT, '.jetmon', 'bench-db'), database: 'jetmon_bench' })
+const { pool, close } = createDatabase(server.url, { connectionLimit: 4 })
+await pool.query('DROP DATABASE IF EXISTS jetmon_bench')
+await pool.query('CREATE DATABASE jetmon_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci')
+await pool.query('USE jetmon_bench')
+await close()
+const database = createDatabase(server.url, { connectionLimit: 4 })
+await migrate(database.pool)
+
+const fixtureChild = spawn(
+  process.execPath,
+  ['--conditions=@jetmon/source', '--import', 'tsx', join(ROOT, 'packages/checker/bench/fixture.ts')],
+  { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT },
+)
+const fixture = JSON.parse(
+  await new Promise<string>((resolve) => createInterface({ input: fixtureChild.stdout }).once('line', resolve)),
+) as { pid: number; httpPort: number; dns: string }
+
+// The fleet: names under *.bench.test, resolved by the fixture's DNS server on every check.
+const started = Date.now()
+for (let from = 0; from < ENDPOINTS; from += 5_000) {
+  const rows: string[] = []
+  for (let i = from; i < Math.min(ENDPOINTS, from + 5_000); i++) {
+    rows.push(`(${100_000 + i}, ${i % 1000}, 'http://ok--${i}.bench.test:${fixture.httpPort}/', 1, 1)`)
+  }
+  await database.pool.query(
+    `INSERT INTO jetpack_monitor_sites (blog_id, bucket_no, monitor_url, monitor_active, check_interval) VALUES ${rows.join(',')}`,
+  )
+}
+await database.pool.query(
+  `INSERT INTO jetmon_endpoint_config (endpoint_id, check_interval_sec, timeout_ms) SELECT jetpack_monitor_site_id, ${INTERVAL_SEC}, 5000 FROM jetpack_monitor_sites`,
+)
+const seedMs = Date.now() - started
+
+const config = v.parse(jetmon2ConfigSchema, {
+  HOST_ID: 'bench',
+  DNS_SERVERS: [fixture.dns],
+  DASHBOARD_PORT: 0,
+  API_PORT: 0,
+  WPCOM_NOTIFY_ENABLE: false,
+  CHECK_TIMEOUT_MS: 5_000,
+  MAX_IN_FLIGHT: 500,
+  LOG_LEVEL: 'warn',
+})
+const monitorUrl = new URL(server.url)
+monitorUrl.pathname = '/jetmon_bench'
+const service = new MonitorService({
+  config,
+  databaseUrl: monitorUrl.toString(),
+  logger: createLogger({ level: 'warn', format: 'json', destination: process.stderr }),
+})
+await service.start()
+const stats = () =>
+  (service as unknown as { scheduler: { stats(): import('@jetmon/scheduler').SchedulerStats } }).scheduler.stats()
+const recorder = () =>
+  (service as unknown as { recorder: { stats(): { statements: number; rowsWritten: number } } }).recorder.stats()
+
+// Warm-up: one interval lets every endpoint reach its first phase slot.
+const warmup = Math.min(INTERVAL_SEC, 30) * 1000
+await new Promise((r) => setTimeout(r, warmup))
+const s0 = stats()
+const r0 = recorder()
+const cpu0 = process.cpuUsage()
+const db0 = cpuMsOf(server.pid)
+const fx0 = cpuMsOf(fixture.pid)
+const t0 = Date.now()
+let peakLagP99 = 0
+let maxBacklog = 0
+const sampler = setInterval(() => {
+  const s = stats()
+  peakLagP99 = Math.max(peakLagP99, s.lagMs.p99)
+  maxBacklog = Math.max(maxBacklog, s.dueBacklog)
+}, 5_000)
+await new Promise((r) => setTimeout(r, SECONDS * 1000))
+clearInterval(sampler)
+const wallMs = Date.now() - t0
+const s1 = stats()
+const r1 = recorder()
+const cpu = process.cpuUsage(cpu0)
+const checks = s1.completed - s0.completed
+const report = {
+  bench: 'capacity',
+  endpoints: ENDPOINTS,
+  intervalSec: INTERVAL_SEC,
+  seconds: Math.round(wallMs / 1000),
+  seedMs,
+  targetChecksPerSec: Math.round(ENDPOINTS / INTERVAL_SEC),
+  checksPerSec: Math.round((checks / wallMs) * 1000),
+  missedChecks: s1.missed - s0.missed,
+  overruns: s1.overruns - s0.overruns,
+  failedRuns: s1.failed - s0.failed,
+  lagMs: { ...s1.lagMs, peakP99OverRun: peakLagP99 },
+  maxDueBacklog: maxBacklog,
+  monitorCpuUsPerCheck: Math.round((cpu.user + cpu.system) / checks),
+  db: {
+    statementsPerSec: Number((((r1.statements - r0.statements) / wallMs) * 1000).toFixed(1)),
+    rowsPerSec: Math.round(((r1.rowsWritten - r0.rowsWritten) / wallMs) * 1000),
+    cpuShareOfOneCore: Number(((cpuMsOf(server.pid) - db0) / wallMs).toFixed(3)),
+  },
+  fixtureCpuShareOfOneCore: Number(((cpuMsOf(fixture.pid) - fx0) / wallMs).toFixed(3)),
+  rssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
+}
+process.stdout.write(`${JSON.stringify(report)}\n`)
+await service.drain(20_000)
+fixtureChild.kill('SIGTERM')
+await database.close()
+await server.stop()
+process.exit(0)
