@@ -186,6 +186,12 @@ export class ConfirmationPipeline {
     while (this.rounds.size) await Promise.allSettled([...this.rounds])
   }
 
+  /** Applies reloaded settings (the host id stays). */
+  updateSettings(settings: PipelineSettings): void {
+    Object.assign(this.deps.settings, { ...settings, hostId: this.deps.settings.hostId })
+    this.ctx.projection = settings.projection
+  }
+
   /** Forgets an endpoint that left this host (unassigned bucket, deleted, paused). */
   forget(endpointId: bigint): void {
     this.states.delete(endpointId)

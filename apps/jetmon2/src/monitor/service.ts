@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { type CheckResult, createChecker } from '@jetmon/checker'
 import { createDatabase, type Database, migrationStatus, processHealth } from '@jetmon/db'
-import { CheckRecorder } from '@jetmon/history'
+import { CheckRecorder, pruneHistory, pruneRollups } from '@jetmon/history'
 import type { Logger } from '@jetmon/logging'
 import { BucketLeases, type BucketRange, EndpointSource, Scheduler } from '@jetmon/scheduler'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
@@ -40,6 +40,7 @@ export class MonitorService {
   private maintenance: MaintenanceCache | null = null
   private ops: Awaited<ReturnType<typeof startOpsServer>> | null = null
   private healthTimer: NodeJS.Timeout | null = null
+  private pruneTimer: NodeJS.Timeout | null = null
   private readonly endpoints = new Map<bigint, MonitoredEndpoint>()
   private readonly registry = new Registry()
   private state: 'starting' | 'running' | 'draining' | 'stopped' = 'starting'
@@ -100,7 +101,6 @@ export class MonitorService {
     this.maintenance.start()
 
     const verifliers = config.VERIFLIERS
-    const quorum = quorumOf(verifliers.length, config.VERIFLIER_QUORUM)
     const recorder = this.recorder
     const notifier = this.notifier
     const maintenance = this.maintenance
@@ -114,23 +114,22 @@ export class MonitorService {
         return result
       },
       decide: (votes, q) => decide(votes, q),
-      askVerifliers: verifliers.length
-        ? async (endpoint, request) => {
-            const started = performance.now()
-            const answers = await askVerifliers({
-              verifliers,
-              checks: [{ ...request, endpointId: endpoint.endpointId, blogId: endpoint.blogId }],
-              timeoutMs: config.VERIFLIER_TIMEOUT_MS,
-              quorum,
-              logger: log.child({ module: 'verifliers' }),
-            })
-            metrics.veriflierSeconds.observe((performance.now() - started) / 1000)
-            const votes = answers.get(endpoint.endpointId) ?? []
-            for (const vote of votes)
-              if (vote.vote === 'error') metrics.veriflierErrors.inc({ veriflier: vote.veriflier })
-            return votes
-          }
-        : undefined,
+      // Reads the current configuration on every round, so that a reload takes effect.
+      askVerifliers: async (endpoint, request) => {
+        const current = this.config
+        const started = performance.now()
+        const answers = await askVerifliers({
+          verifliers: current.VERIFLIERS,
+          checks: [{ ...request, endpointId: endpoint.endpointId, blogId: endpoint.blogId }],
+          timeoutMs: current.VERIFLIER_TIMEOUT_MS,
+          quorum: quorumOf(current.VERIFLIERS.length, current.VERIFLIER_QUORUM),
+          logger: log.child({ module: 'verifliers' }),
+        })
+        metrics.veriflierSeconds.observe((performance.now() - started) / 1000)
+        const votes = answers.get(endpoint.endpointId) ?? []
+        for (const vote of votes) if (vote.vote === 'error') metrics.veriflierErrors.inc({ veriflier: vote.veriflier })
+        return votes
+      },
       record: (endpoint, result: CheckResult, vantage) =>
         recorder.record({
           endpointId: endpoint.endpointId,
@@ -152,16 +151,7 @@ export class MonitorService {
       notify: (notice) => notifier.notify(notice),
       inMaintenance: (endpoint, at) => maintenance.covers(endpoint.blogId, endpoint.endpointId, at),
       logger: log.child({ module: 'pipeline' }),
-      settings: {
-        hostId: config.HOST_ID,
-        numOfChecks: config.NUM_OF_CHECKS,
-        retryIntervalMs: config.RETRY_INTERVAL_SEC * 1000,
-        failedCheckIntervalMs: config.FAILED_CHECK_INTERVAL_SEC * 1000,
-        flapWindowMs: config.FLAP_WINDOW_SEC * 1000,
-        veriflierCount: verifliers.length,
-        quorum,
-        projection: config.LEGACY_STATUS_PROJECTION_ENABLE,
-      },
+      settings: pipelineSettings(config),
     })
 
     const pipeline = this.pipeline
@@ -231,6 +221,10 @@ export class MonitorService {
     await this.writeHealth()
     this.healthTimer = setInterval(() => void this.writeHealth().catch(() => {}), 5_000)
     this.healthTimer.unref()
+    // Retention: hourly, on one host at a time (a named lock), in bounded batches.
+    this.pruneTimer = setInterval(() => void this.prune(), 3_600_000)
+    this.pruneTimer.unref()
+    setTimeout(() => void this.prune(), 60_000).unref()
     this.state = 'running'
     log.info(
       {
@@ -241,6 +235,28 @@ export class MonitorService {
       },
       'monitor running',
     )
+  }
+
+  private async prune(): Promise<void> {
+    const database = this.database
+    if (!database || this.state !== 'running') return
+    const conn = await database.pool.getConnection().catch(() => null)
+    if (!conn) return
+    try {
+      const [[lock]] = (await conn.query("SELECT GET_LOCK('jetmon_prune', 0) AS got")) as unknown as [{ got: number }[]]
+      if (lock?.got !== 1) return
+      try {
+        const logger = this.logger.child({ module: 'retention' })
+        await pruneHistory({ db: database.db, retentionDays: this.config.HISTORY_RETENTION_DAYS, logger })
+        await pruneRollups({ db: database.db, logger })
+      } finally {
+        await conn.query("SELECT RELEASE_LOCK('jetmon_prune')")
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'retention pruning failed; it is tried again in an hour')
+    } finally {
+      conn.release()
+    }
   }
 
   private async readiness() {
@@ -428,6 +444,7 @@ export class MonitorService {
     await this.recorder?.stop().catch((error: unknown) => this.logger.warn({ err: error }, 'could not flush history'))
     this.maintenance?.stop()
     if (this.healthTimer) clearInterval(this.healthTimer)
+    if (this.pruneTimer) clearInterval(this.pruneTimer)
     this.state = 'stopped'
     await this.writeHealth().catch(() => {})
     await this.ops?.close()
@@ -439,7 +456,26 @@ export class MonitorService {
   reload(config: Jetmon2Config): void {
     this.config = config
     if (config.MAX_IN_FLIGHT !== 'auto') this.scheduler?.setMaxInFlight(config.MAX_IN_FLIGHT)
+    this.pipeline?.updateSettings(pipelineSettings(config))
+    this.source?.setDefaults({
+      timeoutMs: config.CHECK_TIMEOUT_MS,
+      tlsExpiryWarnDays: config.TLS_EXPIRY_WARN_DAYS,
+      alertCooldownMinutes: config.ALERT_COOLDOWN_MINUTES,
+    })
     this.logger.info('configuration reloaded')
+  }
+}
+
+function pipelineSettings(config: Jetmon2Config) {
+  return {
+    hostId: config.HOST_ID,
+    numOfChecks: config.NUM_OF_CHECKS,
+    retryIntervalMs: config.RETRY_INTERVAL_SEC * 1000,
+    failedCheckIntervalMs: config.FAILED_CHECK_INTERVAL_SEC * 1000,
+    flapWindowMs: config.FLAP_WINDOW_SEC * 1000,
+    veriflierCount: config.VERIFLIERS.length,
+    quorum: quorumOf(config.VERIFLIERS.length, config.VERIFLIER_QUORUM),
+    projection: config.LEGACY_STATUS_PROJECTION_ENABLE,
   }
 }
 
