@@ -288,4 +288,16 @@ describe('the confirmation pipeline', () => {
     expect(second.notices.map((n) => n.statusId)).toEqual([1])
     expect((await transitionsOf(ep.endpointId)).at(-1)?.reason).toBe('verifier_cleared')
   })
+
+  it('after a preloaded restart, still closes the open incident and sends the recovery of a notified Down', async () => {
+    const { ep, name } = await endpoint({ status: 500 })
+    const first = pipeline({})
+    for (let i = 0; i < 3; i++) await first.p.runCheck(ep)
+    const second = pipeline({})
+    await second.p.preload(new Set([ep.endpointId]))
+    sites.setSite(name, { status: 200 })
+    await second.p.runCheck(ep)
+    expect(second.notices.map((n) => n.statusId)).toEqual([1])
+    expect((await transitionsOf(ep.endpointId)).at(-1)?.reason).toBe('verifier_cleared')
+  })
 })

@@ -10,7 +10,7 @@ import {
   openEvent,
   promoteEvent,
 } from '@jetmon/eventstore'
-import { and, desc, eq, isNotNull } from 'drizzle-orm'
+import { and, desc, eq, gt, isNotNull, isNull, max } from 'drizzle-orm'
 
 /** What the pipeline needs to know of an endpoint (loaded from the sites table and its config sidecar). */
 export interface MonitoredEndpoint {
@@ -154,6 +154,11 @@ export function checkRequestOf(endpoint: MonitoredEndpoint): CheckRequest {
  */
 export class ConfirmationPipeline {
   private readonly states = new Map<bigint, EndpointState>()
+  /**
+   * A snapshot taken at start for the endpoints loaded then; each entry is used once. Endpoints that
+   * arrive later (a bucket handover) load from the event store, which is current.
+   */
+  private preloaded: { endpoints: Set<bigint>; open: Map<bigint, Event[]>; closedAt: Map<bigint, number> } | null = null
   private readonly rounds = new Set<Promise<void>>()
   private readonly clock: () => Date
   private readonly logger: Logger
@@ -184,6 +189,36 @@ export class ConfirmationPipeline {
   /** Confirmation rounds still running (the drain waits for them). */
   async settle(): Promise<void> {
     while (this.rounds.size) await Promise.allSettled([...this.rounds])
+  }
+
+  /**
+   * Loads what the pipeline must remember across a restart for the whole fleet in two queries —
+   * the open events and the http closes inside the flap window — so that no check has to ask the
+   * event store about its endpoint. Other endpoints load lazily.
+   */
+  async preload(endpointIds: ReadonlySet<bigint>): Promise<void> {
+    const { db, settings } = this.deps
+    const since = new Date(this.clock().getTime() - settings.flapWindowMs)
+    const [open, closes] = await Promise.all([
+      db.select().from(events).where(isNull(events.endedAt)),
+      db
+        .select({ endpointId: events.endpointId, endedAt: max(events.endedAt) })
+        .from(events)
+        .where(and(eq(events.checkType, 'http'), gt(events.endedAt, since)))
+        .groupBy(events.endpointId),
+    ])
+    this.preloaded = { endpoints: new Set(endpointIds), open: new Map(), closedAt: new Map() }
+    for (const row of open) {
+      if (row.endpointId === null) continue
+      const list = this.preloaded.open.get(row.endpointId) ?? []
+      const { dedupKey: _dedupKey, ...event } = row
+      list.push(event as unknown as Event)
+      this.preloaded.open.set(row.endpointId, list)
+    }
+    for (const row of closes) {
+      if (row.endpointId !== null && row.endedAt)
+        this.preloaded.closedAt.set(row.endpointId, new Date(row.endedAt).getTime())
+    }
   }
 
   /** Applies reloaded settings (the host id stays). */
@@ -562,6 +597,12 @@ export class ConfirmationPipeline {
         notifiedDown: false,
       }
       this.states.set(endpoint.endpointId, state)
+    }
+    if (!state.loaded && this.preloaded?.endpoints.delete(endpoint.endpointId)) {
+      for (const event of this.preloaded.open.get(endpoint.endpointId) ?? []) state.open.set(event.checkType, event)
+      state.notifiedDown = state.open.get('http')?.state === 'Down'
+      state.lastClosedAt = this.preloaded.closedAt.get(endpoint.endpointId) ?? null
+      state.loaded = true
     }
     if (!state.loaded) {
       const open = await listOpenEvents({ ctx: { db: this.deps.db }, endpointId: endpoint.endpointId })

@@ -207,6 +207,7 @@ export class MonitorService {
         .catch((error: unknown) => this.logger.error({ err: error }, 'could not load endpoints'))
     })
     await this.source.setRanges(ranges)
+    await pipeline.preload(new Set(this.endpoints.keys()))
     this.source.start({ refreshMs: config.TARGET_RELOAD_SEC * 1000 })
     this.scheduler.start()
 
