@@ -1,5 +1,5 @@
 #!/usr/bin/env node
+import { runCli } from '@jetmon/config'
 import { jetmon2 } from './main.js'
-import { runCli } from './run.js'
 
 process.exit(await runCli(jetmon2, process.argv.slice(2)))

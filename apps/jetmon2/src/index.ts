@@ -1,3 +1,3 @@
+export { runCli } from '@jetmon/config'
 export { CommandError, EXIT } from './errors.js'
 export { jetmon2 } from './main.js'
-export { runCli } from './run.js'

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runCli } from './_run.js'
+import { runCli } from '@jetmon/config'
 import { veriflier2 } from './main.js'
 
 process.exit(await runCli(veriflier2, process.argv.slice(2)))

@@ -1,3 +1,4 @@
+export { CommandError, EXIT, runCli } from './cli.js'
 export { type CrossCheckReport, crossCheck } from './cross-check.js'
 export { ConfigSchemaError } from './errors.js'
 export { bindAddress, bindAddressesOverlap, flag, httpUrl, integer, port, text } from './fields.js'

@@ -1,5 +1,20 @@
 import { type CommandDef, runCommand, showUsage } from 'citty'
-import { CommandError, EXIT } from './errors.js'
+
+/**
+ * An expected failure of a command (the database is unreachable, a migration failed): the message
+ * is printed as it is, for an operator, without a stack trace, and the process exits with `exitCode`.
+ */
+export class CommandError extends Error {
+  readonly exitCode: number
+  constructor(message: string, options: { exitCode?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause })
+    this.name = 'CommandError'
+    this.exitCode = options.exitCode ?? 1
+  }
+}
+
+/** Exit codes shared by every subcommand of our binaries: success, failure, usage error. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const
 
 const USAGE_ERRORS = new Set(['EARG', 'E_UNKNOWN_COMMAND', 'E_NO_COMMAND'])
 
@@ -22,8 +37,8 @@ async function resolveCommand(root: CommandDef, rawArgs: string[]): Promise<[Com
 
 /**
  * Runs a citty command tree with our exit codes: 0 success, 1 failure (the message printed for an
- * operator, no stack trace), 2 usage error (with the command's help). Returns the code instead of
- * exiting so tests and embedding callers decide.
+ * operator), 2 usage error (with the command's help). Returns the code instead of exiting so tests
+ * and embedding callers decide.
  */
 export async function runCli(root: CommandDef, rawArgs: string[]): Promise<number> {
   if (rawArgs.includes('--help') || rawArgs.includes('-h') || rawArgs.length === 0) {
