@@ -1,4 +1,4 @@
-import { closestKey } from './_suggest.js'
+import { closestKey } from '@jetmon/config'
 import { LocalConfigError } from './errors.js'
 
 /** How data is printed: aligned tables for a person, JSON for a pipe. */

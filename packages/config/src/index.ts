@@ -1,3 +1,4 @@
+export { closestKey } from './_suggest.js'
 export { CommandError, EXIT, runCli } from './cli.js'
 export { type CrossCheckReport, crossCheck } from './cross-check.js'
 export { ConfigSchemaError } from './errors.js'
