@@ -1,3 +1,6 @@
+// The vocabulary is @jetmon/eventstore's. It is repeated here so that a receiver that only verifies
+// signatures does not install the event store and its database driver; a test keeps the two equal.
+
 /** Every transition reason the event store writes (events.md). */
 export const TRANSITION_REASONS = [
   'opened',
