@@ -10,6 +10,7 @@ export {
   type QueryValue,
   type RequestOptions,
 } from './client.js'
+export * from './contract/index.js'
 export {
   ApiClientError,
   type ApiClientErrorCode,
@@ -20,3 +21,4 @@ export {
   JetmonUsageError,
   type RateLimitInfo,
 } from './errors.js'
+export { type CallOptions, createJetmonClient, type JetmonClient } from './typed.js'

@@ -1,0 +1,2 @@
+/** Routes of spec/api.md for this resource. */
+export const alertContactsRoutes = {}

@@ -1,0 +1,437 @@
+import { randomUUID } from 'node:crypto'
+import { type RouteDefinition, type RouteId, type Routes, routes, type Scope } from '@jetmon/api-client'
+import { apiKeys, siteTenants } from '@jetmon/db'
+import { and, eq } from 'drizzle-orm'
+import { type Context, Hono } from 'hono'
+import * as v from 'valibot'
+import { AccessAuditWriter } from './audit.js'
+import type { ApiDeps, Handlers, Principal, RequestContext } from './context.js'
+import { Reply } from './context.js'
+import { ApiError, fromEventStoreError } from './errors.js'
+import { adminHandlers } from './handlers/admin.js'
+import { alertContactsHandlers } from './handlers/alert-contacts.js'
+import { eventsHandlers } from './handlers/events.js'
+import { sitesHandlers } from './handlers/sites.js'
+import { statsHandlers } from './handlers/stats.js'
+import { webhooksHandlers } from './handlers/webhooks.js'
+import { checkIdempotencyKey, IdempotencyStore, requestHash } from './idempotency.js'
+import { hashToken, keyStatus, rateLimitOf, scopeCovers } from './keys.js'
+import { RateLimiter } from './rate-limit.js'
+import { parseOrThrow } from './validation.js'
+
+/** Largest accepted request body (api.md): 1 MiB. */
+export const MAX_BODY_BYTES = 1024 * 1024
+const LAST_USED_EVERY_MS = 60_000
+const GATEWAY_CONSUMER = 'gateway'
+const TENANT_HEADER = 'x-jetmon-tenant-id'
+
+/** Every handler, one per route of the contract: a route without one does not compile. */
+export const handlers: Handlers<Routes> = {
+  ...adminHandlers,
+  ...sitesHandlers,
+  ...eventsHandlers,
+  ...statsHandlers,
+  ...webhooksHandlers,
+  ...alertContactsHandlers,
+}
+
+export interface ApiAppOptions {
+  /** Parse every success body with the route's response schema and fail loudly on a mismatch (tests). */
+  validateResponses?: boolean
+  /** Monotonic milliseconds for the rate limiter (tests pass a manual clock). */
+  rateClock?: () => number
+}
+
+export interface ApiApp {
+  /** The Hono app; mount it or serve it with {@link startApiServer}. */
+  app: Hono
+  /** `api_access` audit writer (flush it in tests; closed by `close`). */
+  audit: AccessAuditWriter
+  idempotency: IdempotencyStore
+  /** Flushes pending audit rows. */
+  close(): Promise<void>
+}
+
+/** Hono path of a contract template: `/sites/{blog_id}` → `/sites/:blog_id`. */
+export function honoPath(template: string): string {
+  return template.replace(/\{([a-z_]+)\}/g, ':$1')
+}
+
+/**
+ * Builds the `/api/v1` application from the contract table: per route, authentication, scope,
+ * rate limit, gateway tenancy, strict validation, idempotency, the handler, and the non-blocking
+ * `api_access` audit row; the error envelope everywhere, 404 and 405 included.
+ */
+export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp {
+  const now = deps.now ?? (() => new Date())
+  const full = { ...deps, now } as RequestContext<RouteDefinition>['deps']
+  const limiter = new RateLimiter(options.rateClock ? { now: options.rateClock } : {})
+  const audit = new AccessAuditWriter(deps.db, deps.logger)
+  const idempotency = new IdempotencyStore(deps.db, now)
+  const lastUsedWritten = new Map<bigint, number>()
+  const app = new Hono()
+
+  const templates = Object.values(routes as Record<string, RouteDefinition>).map((route) => ({
+    method: route.method,
+    pattern: new RegExp(`^${route.path.replace(/\{[a-z_]+\}/g, '[^/]+').replace(/\./g, '\\.')}$`),
+  }))
+
+  app.use('*', async (c, next) => {
+    c.header('X-Request-ID', requestIdOf(c))
+    c.header('Cache-Control', 'no-store')
+    c.header('X-Content-Type-Options', 'nosniff')
+    await next()
+  })
+
+  app.onError((error, c) => errorResponse(c, fromEventStoreError(error), deps))
+  app.notFound((c) => {
+    const path = c.req.path.replace(/^\/api\/v1/, '') || '/'
+    const allowed = templates.filter((t) => t.pattern.test(path)).map((t) => t.method)
+    if (allowed.length > 0) {
+      c.header('Allow', [...new Set(allowed)].join(', '))
+      return errorResponse(
+        c,
+        new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed on ${path}; use ${allowed.join(', ')}`),
+        deps,
+      )
+    }
+    return errorResponse(c, new ApiError(404, 'route_not_found', `no route ${c.req.method} ${path} in /api/v1`), deps)
+  })
+
+  const api = new Hono()
+  for (const [id, route] of Object.entries(routes as Record<string, RouteDefinition>)) {
+    const handler = (handlers as Record<string, (ctx: RequestContext<RouteDefinition>) => Promise<unknown>>)[id]
+    if (!handler) throw new Error(`route ${id} has no handler`)
+    api.on(route.method, honoPath(route.path), (c) => serve(c, id as RouteId, route, handler))
+  }
+  app.route('/api/v1', api)
+
+  async function authenticate(c: Context, at: Date): Promise<Principal> {
+    const header = c.req.header('authorization')
+    if (header === undefined || header.trim() === '') {
+      throw new ApiError(401, 'missing_token', 'this route needs an API key: send Authorization: Bearer jm_…', {
+        headers: { 'www-authenticate': 'Bearer' },
+      })
+    }
+    const match = /^Bearer\s+(jm_[A-Za-z0-9_-]{16,128})\s*$/.exec(header)
+    const invalid = new ApiError(401, 'invalid_token', 'the API key is not valid', {
+      headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+    })
+    if (!match) throw invalid
+    const [row] = await deps.db
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.keyHash, hashToken(match[1]!)))
+    if (!row) throw invalid
+    const status = keyStatus(row, at)
+    if (status === 'revoked') throw new ApiError(401, 'token_revoked', 'the API key has been revoked')
+    if (status === 'expired') throw new ApiError(401, 'token_expired', 'the API key has expired')
+    const last = lastUsedWritten.get(row.id) ?? 0
+    if (at.getTime() - last >= LAST_USED_EVERY_MS) {
+      lastUsedWritten.set(row.id, at.getTime())
+      void deps.db
+        .update(apiKeys)
+        .set({ lastUsedAt: at })
+        .where(eq(apiKeys.id, row.id))
+        .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not record last_used_at'))
+    }
+    return {
+      keyId: row.id,
+      consumer: row.consumerName,
+      scope: row.scope,
+      rateLimitPerMinute: rateLimitOf(row),
+      expiresAt: row.expiresAt,
+      revokedAt: row.revokedAt,
+    }
+  }
+
+  async function serve(
+    c: Context,
+    id: RouteId,
+    route: RouteDefinition,
+    handler: (ctx: RequestContext<RouteDefinition>) => Promise<unknown>,
+  ): Promise<Response> {
+    const started = performance.now()
+    const at = now()
+    const requestId = requestIdOf(c)
+    let principal: Principal | null = null
+    let status = 500
+    let blogId: bigint | null = null
+    try {
+      if (route.scope !== 'none') {
+        principal = await authenticate(c, at)
+        if (!scopeCovers(principal.scope, route.scope as Scope)) {
+          throw new ApiError(
+            403,
+            'insufficient_scope',
+            `this route needs the ${route.scope} scope; this key has ${principal.scope}`,
+          )
+        }
+        const rate = limiter.take(principal.keyId.toString(), principal.rateLimitPerMinute)
+        c.header('X-RateLimit-Limit', String(rate.limit))
+        c.header('X-RateLimit-Remaining', String(rate.remaining))
+        c.header('X-RateLimit-Reset', String(rate.resetAt))
+        if (!rate.allowed) {
+          throw new ApiError(
+            429,
+            'rate_limited',
+            `rate limit of ${rate.limit} requests per minute reached; retry in ${rate.retryAfter} s`,
+            { headers: { 'retry-after': String(rate.retryAfter) } },
+          )
+        }
+      }
+      const tenantId = await tenantOf(c, principal)
+
+      const rawBody = await readBody(c)
+      const params = route.params ? parseOrThrow(route.params, c.req.param(), 'params') : undefined
+      const query = parseOrThrow(route.query ?? v.strictObject({}), queryObject(c), 'query')
+      let body: unknown
+      if (route.body) {
+        body = parseOrThrow(route.body, parseJson(rawBody))
+      } else if (rawBody.trim() !== '') {
+        throw new ApiError(400, 'invalid_request', 'this route takes no request body', {
+          details: [{ path: 'body', message: 'must be empty' }],
+        })
+      }
+      blogId = blogIdOf(params)
+
+      const context: RequestContext<RouteDefinition> = {
+        params,
+        query,
+        body,
+        principal: principal as Principal,
+        tenantId,
+        requestId,
+        now: at,
+        source: principal ? `api:${principal.consumer}` : 'api',
+        deps: full,
+      }
+
+      const idemHeader = c.req.header('idempotency-key')
+      if (route.idempotent && idemHeader !== undefined && principal) {
+        const key = checkIdempotencyKey(idemHeader)
+        const path = new URL(c.req.url).pathname
+        const claim = await idempotency.claim(
+          principal.keyId,
+          key,
+          route.method,
+          path,
+          requestHash(route.method, path, rawBody),
+        )
+        if (claim.kind === 'replay') {
+          status = claim.response.status
+          return replayed(c, claim.response)
+        }
+        let response: Response
+        try {
+          response = await run(c, route, handler, context)
+        } catch (error) {
+          response = errorResponse(c, fromEventStoreError(error), deps)
+        }
+        status = response.status
+        const stored = Buffer.from(await response.clone().arrayBuffer())
+        await idempotency.finish(principal.keyId, key, {
+          status: response.status,
+          headers: storedHeaders(response.headers),
+          body: stored,
+        })
+        return response
+      }
+      const response = await run(c, route, handler, context)
+      status = response.status
+      return response
+    } catch (error) {
+      const response = errorResponse(c, fromEventStoreError(error), deps)
+      status = response.status
+      return response
+    } finally {
+      if (principal) {
+        audit.record({
+          consumer: principal.consumer,
+          keyId: principal.keyId,
+          method: route.method,
+          path: new URL(c.req.url).pathname,
+          status,
+          durationMs: Math.round(performance.now() - started),
+          requestId,
+          blogId,
+          at,
+        })
+      }
+      void id
+    }
+  }
+
+  async function run(
+    c: Context,
+    route: RouteDefinition,
+    handler: (ctx: RequestContext<RouteDefinition>) => Promise<unknown>,
+    context: RequestContext<RouteDefinition>,
+  ): Promise<Response> {
+    const result = await handler(context)
+    const reply = result instanceof Reply ? result : new Reply(result)
+    for (const [name, value] of Object.entries(reply.headers)) c.header(name, value)
+    const status = reply.status ?? route.status
+    if (status === 204 || reply.body === undefined) return c.body(null, status === 200 ? 204 : (status as 204))
+    if (options.validateResponses && route.response && status === route.status) {
+      const checked = v.safeParse(route.response, reply.body)
+      if (!checked.success) {
+        const issues = checked.issues.map((issue) => `${v.getDotPath(issue) ?? ''}: ${issue.message}`)
+        throw new Error(`response of ${route.method} ${route.path} does not match its schema: ${issues.join('; ')}`)
+      }
+    }
+    return c.json(reply.body as object, status as 200)
+  }
+
+  async function tenantOf(c: Context, principal: Principal | null): Promise<string | null> {
+    const header = c.req.header(TENANT_HEADER)
+    if (header === undefined) return null
+    if (!principal || principal.consumer !== GATEWAY_CONSUMER) {
+      throw new ApiError(
+        403,
+        'forbidden_gateway_context',
+        `only the ${GATEWAY_CONSUMER} key may send X-Jetmon-Tenant-ID`,
+      )
+    }
+    const tenant = header.trim()
+    if (tenant === '' || tenant.length > 128) {
+      throw new ApiError(400, 'invalid_request', 'X-Jetmon-Tenant-ID must be 1–128 characters', {
+        details: [{ path: 'headers.x-jetmon-tenant-id', message: 'must be 1–128 characters' }],
+      })
+    }
+    return tenant
+  }
+
+  return {
+    app,
+    audit,
+    idempotency,
+    async close() {
+      await audit.close()
+    },
+  }
+}
+
+/** Whether a tenant may see a blog (gateway mode); without a tenant, every blog is visible. */
+export async function tenantSeesBlog(ctx: RequestContext<RouteDefinition>, blogId: bigint): Promise<boolean> {
+  if (ctx.tenantId === null) return true
+  const [row] = await ctx.deps.db
+    .select({ blogId: siteTenants.blogId })
+    .from(siteTenants)
+    .where(and(eq(siteTenants.tenantId, ctx.tenantId), eq(siteTenants.blogId, blogId)))
+    .limit(1)
+  return row !== undefined
+}
+
+function requestIdOf(c: Context): string {
+  const existing = c.get('requestId' as never) as string | undefined
+  if (existing) return existing
+  const sent = c.req.header('x-request-id')
+  const id =
+    sent !== undefined && /^[A-Za-z0-9._:-]{8,128}$/.test(sent) ? sent : `req_${randomUUID().replace(/-/g, '')}`
+  c.set('requestId' as never, id as never)
+  return id
+}
+
+function errorResponse(c: Context, error: unknown, deps: ApiDeps): Response {
+  const requestId = requestIdOf(c)
+  c.header('X-Request-ID', requestId)
+  if (error instanceof ApiError) {
+    for (const [name, value] of Object.entries(error.headers)) c.header(name, value)
+    return c.json(
+      {
+        error: {
+          code: error.code,
+          message: error.message,
+          request_id: requestId,
+          ...(error.details ? { details: error.details } : {}),
+        },
+      },
+      error.status as 400,
+    )
+  }
+  deps.logger.error({ err: error, requestId, method: c.req.method, path: c.req.path }, 'api request failed')
+  return c.json(
+    {
+      error: {
+        code: 'internal_error',
+        message: `internal error; quote request id ${requestId} when reporting it`,
+        request_id: requestId,
+      },
+    },
+    500,
+  )
+}
+
+async function readBody(c: Context): Promise<string> {
+  const declared = Number(c.req.header('content-length') ?? '0')
+  if (declared > MAX_BODY_BYTES) throw tooLarge()
+  const stream = c.req.raw.body
+  if (!stream) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  const reader = stream.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => {})
+      throw tooLarge()
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function tooLarge(): ApiError {
+  return new ApiError(413, 'payload_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes (1 MiB)`)
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new ApiError(400, 'invalid_request', 'the request body is not valid JSON', {
+      details: [{ path: 'body', message: 'is not valid JSON' }],
+    })
+  }
+}
+
+function queryObject(c: Context): Record<string, string> {
+  const url = new URL(c.req.url)
+  const out: Record<string, string> = {}
+  for (const [name, value] of url.searchParams) {
+    if (name in out) {
+      throw new ApiError(400, 'invalid_request', `query.${name}: given more than once`, {
+        details: [{ path: `query.${name}`, message: 'is given more than once (use a comma-separated list)' }],
+      })
+    }
+    out[name] = value
+  }
+  return out
+}
+
+function blogIdOf(params: unknown): bigint | null {
+  const value = (params as { blog_id?: unknown } | undefined)?.blog_id
+  return typeof value === 'bigint' ? value : null
+}
+
+const REPLAYED_HEADERS = ['content-type', 'location']
+
+function storedHeaders(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of REPLAYED_HEADERS) {
+    const value = headers.get(name)
+    if (value !== null) out[name] = value
+  }
+  return out
+}
+
+function replayed(c: Context, response: { status: number; headers: Record<string, string>; body: Buffer }): Response {
+  for (const [name, value] of Object.entries(response.headers)) c.header(name, value)
+  c.header('Idempotency-Replayed', 'true')
+  if (response.body.length === 0) return c.body(null, response.status as 204)
+  return c.body(response.body.toString('utf8'), response.status as 200)
+}

@@ -1,0 +1,93 @@
+import type { RouteDefinition, Scope } from '@jetmon/api-client'
+import type { Db, Logger } from '@jetmon/db'
+import type * as v from 'valibot'
+
+/** The key behind an authenticated request. */
+export interface Principal {
+  keyId: bigint
+  consumer: string
+  scope: Scope
+  rateLimitPerMinute: number
+  expiresAt: Date | null
+  revokedAt: Date | null
+}
+
+/** One endpoint's answer to trigger-now (api.md), in wire form. */
+export interface ProbeResult {
+  endpoint_id: number | string
+  monitor_url: string
+  success: boolean
+  http_code: number | null
+  error_code: number
+  error: string | null
+  error_detail: string | null
+  rtt_ms: number | null
+  checked_at: string
+  /** What the answer did: `closed` open http events (probe_cleared), `fed` the confirmation pipeline, or nothing. */
+  outcome: 'ok' | 'closed_events' | 'confirmation_started'
+}
+
+/**
+ * Runs checks now for trigger-now. `jetmon2 serve` passes its monitor's checker and pipeline; a
+ * pass closes open http events (`probe_cleared`), a failure feeds the confirmation pipeline.
+ */
+export interface EndpointProbe {
+  probe(endpoints: readonly { endpointId: bigint; blogId: bigint }[], source: string): Promise<ProbeResult[]>
+}
+
+/** What the API needs from its process. */
+export interface ApiDeps {
+  db: Db
+  logger: Logger
+  /** Wall clock (tests pass a manual one). */
+  now?: () => Date
+  /** `HISTORY_RETENTION_DAYS`, for statistics. */
+  historyRetentionDays?: number
+  /** `HISTORY_MODE`. */
+  historyMode?: 'all' | 'failures'
+  /** `SECRETS_KEY` (32 bytes) for webhook secrets and alert destinations at rest; null stores plaintext. */
+  secretsKey?: Buffer | null
+  /** `WEBHOOK_ALLOW_PRIVATE_TARGETS`. */
+  allowPrivateTargets?: boolean
+  /** trigger-now; without it those routes answer 503 `probe_unavailable`. */
+  probe?: EndpointProbe
+  /** Public URL of the dashboard, for links in answers. */
+  dashboardUrl?: string | null
+}
+
+type Out<S> = S extends v.GenericSchema ? v.InferOutput<S> : undefined
+type WireIn<S> = S extends v.GenericSchema ? v.InferInput<S> : undefined
+
+/** What a handler receives: validated input, the caller and the process's dependencies. */
+export interface RequestContext<R extends RouteDefinition> {
+  params: Out<R['params']>
+  query: Out<R['query']>
+  body: Out<R['body']>
+  /** The caller; `null` only on routes with scope `none`. */
+  principal: R['scope'] extends 'none' ? Principal | null : Principal
+  /** Gateway mode: the tenant whose rows this request may see, or null for all. */
+  tenantId: string | null
+  requestId: string
+  /** The request's clock reading (one per request). */
+  now: Date
+  /** `api:<consumer>`, for transitions and audit rows. */
+  source: string
+  deps: Required<Pick<ApiDeps, 'db' | 'logger'>> & ApiDeps
+}
+
+/** A non-default answer from a handler: another status or extra headers. */
+export class Reply<T> {
+  constructor(
+    readonly body: T,
+    readonly status?: number,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+/** Handlers answer with the wire-format body of the route (or a {@link Reply}). */
+export type HandlerResult<R extends RouteDefinition> = WireIn<R['response']> | Reply<WireIn<R['response']>>
+
+export type Handler<R extends RouteDefinition> = (ctx: RequestContext<R>) => Promise<HandlerResult<R>>
+
+/** One handler per route of a contract table. */
+export type Handlers<T extends Record<string, RouteDefinition>> = { [K in keyof T]: Handler<T[K]> }

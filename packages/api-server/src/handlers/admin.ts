@@ -1,0 +1,176 @@
+import { type adminRoutes, jsonId } from '@jetmon/api-client'
+import { apiKeys, auditLog, withTransaction } from '@jetmon/db'
+import { and, desc, eq, gte, lt, or, type SQL, sql } from 'drizzle-orm'
+import type { Handlers } from '../context.js'
+import { Reply } from '../context.js'
+import { ApiError, notFound } from '../errors.js'
+import { createApiKey, keyToJson } from '../keys.js'
+import { buildOpenApiDocument } from '../openapi.js'
+import { DEFAULT_LIMIT, decodeCursor, pageOf } from '../pagination.js'
+
+const HEALTH_TIMEOUT_MS = 1_000
+
+export const adminHandlers: Handlers<typeof adminRoutes> = {
+  async health({ deps }) {
+    let timer: NodeJS.Timeout | undefined
+    const answered = await Promise.race([
+      deps.db.execute(sql`SELECT 1`).then(
+        () => true,
+        () => false,
+      ),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), HEALTH_TIMEOUT_MS)
+      }),
+    ]).finally(() => clearTimeout(timer))
+    if (!answered) throw new ApiError(503, 'db_unavailable', 'the database did not answer within 1 s')
+    return { status: 'ok' as const }
+  },
+
+  async openapi() {
+    return buildOpenApiDocument()
+  },
+
+  async me({ principal, tenantId }) {
+    return {
+      consumer: principal.consumer,
+      key_id: jsonId(principal.keyId),
+      scope: principal.scope,
+      rate_limit_per_minute: principal.rateLimitPerMinute,
+      expires_at: principal.expiresAt?.toISOString() ?? null,
+      revoked_at: principal.revokedAt?.toISOString() ?? null,
+      tenant_id: tenantId,
+    }
+  },
+
+  async 'keys.list'({ deps, query, now }) {
+    const limit = query.limit ?? DEFAULT_LIMIT
+    const conditions: SQL[] = []
+    if (query.cursor !== undefined) {
+      const [id] = decodeCursor(query.cursor, ['id'])
+      conditions.push(lt(apiKeys.id, id))
+    }
+    const rows = await deps.db
+      .select()
+      .from(apiKeys)
+      .where(and(...conditions))
+      .orderBy(desc(apiKeys.id))
+      .limit(limit + 1)
+    return pageOf(
+      rows,
+      limit,
+      (row) => keyToJson(row, now),
+      (row) => [row.id.toString()],
+    )
+  },
+
+  async 'keys.create'({ deps, body, principal, now }) {
+    if (body.expires_at && body.expires_at.getTime() <= now.getTime()) {
+      throw new ApiError(422, 'invalid_expiry', 'expires_at must be in the future', {
+        details: [{ path: 'expires_at', message: 'must be in the future' }],
+      })
+    }
+    const { row, token } = await withTransaction(deps.db, async (tx) => {
+      const created = await createApiKey(tx, {
+        consumer: body.consumer,
+        scope: body.scope,
+        rateLimitPerMinute: body.rate_limit_per_minute ?? null,
+        expiresAt: body.expires_at ?? null,
+        createdBy: `api:${principal.consumer}`,
+      })
+      await tx.insert(auditLog).values({
+        eventType: 'key_created',
+        source: `api:${principal.consumer}`,
+        detail: `key ${created.row.id} for ${body.consumer} (${body.scope})`,
+        metadata: { key_id: created.row.id.toString(), consumer: body.consumer, scope: body.scope },
+      })
+      return created
+    })
+    return new Reply({ key: keyToJson(row, now), token }, 201)
+  },
+
+  async 'keys.revoke'({ deps, params, principal, now }) {
+    const row = await withTransaction(deps.db, async (tx) => {
+      const [current] = await tx.select().from(apiKeys).where(eq(apiKeys.id, params.id)).for('update')
+      if (!current) throw notFound('key', params.id)
+      if (current.revokedAt !== null && current.revokedAt.getTime() <= now.getTime()) return current
+      await tx.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, params.id))
+      await tx.insert(auditLog).values({
+        eventType: 'key_revoked',
+        source: `api:${principal.consumer}`,
+        detail: `key ${current.id} of ${current.consumerName} revoked`,
+        metadata: { key_id: current.id.toString(), consumer: current.consumerName },
+      })
+      return { ...current, revokedAt: now }
+    })
+    return keyToJson(row, now)
+  },
+
+  async 'keys.rotate'({ deps, params, body, principal, now }) {
+    const graceSeconds = body.grace_seconds
+    const created = await withTransaction(deps.db, async (tx) => {
+      const [current] = await tx.select().from(apiKeys).where(eq(apiKeys.id, params.id)).for('update')
+      if (!current) throw notFound('key', params.id)
+      if (current.revokedAt !== null && current.revokedAt.getTime() <= now.getTime()) {
+        throw new ApiError(409, 'key_revoked', `key ${current.id} is already revoked; create a new key instead`)
+      }
+      const revokeAt = new Date(now.getTime() + graceSeconds * 1000)
+      // A key already rotating keeps the earlier of its cutoffs.
+      const cutoff = current.revokedAt !== null && current.revokedAt < revokeAt ? current.revokedAt : revokeAt
+      await tx.update(apiKeys).set({ revokedAt: cutoff }).where(eq(apiKeys.id, current.id))
+      const next = await createApiKey(tx, {
+        consumer: current.consumerName,
+        scope: current.scope,
+        rateLimitPerMinute: current.rateLimitPerMinute,
+        expiresAt: current.expiresAt,
+        createdBy: `api:${principal.consumer}`,
+      })
+      await tx.insert(auditLog).values({
+        eventType: 'key_rotated',
+        source: `api:${principal.consumer}`,
+        detail: `key ${current.id} of ${current.consumerName} rotated to ${next.row.id}; old key valid until ${cutoff.toISOString()}`,
+        metadata: {
+          key_id: current.id.toString(),
+          new_key_id: next.row.id.toString(),
+          grace_seconds: graceSeconds,
+        },
+      })
+      return next
+    })
+    return new Reply({ key: keyToJson(created.row, now), token: created.token }, 201)
+  },
+
+  async 'audit.list'({ deps, query }) {
+    const limit = query.limit ?? DEFAULT_LIMIT
+    const conditions: (SQL | undefined)[] = []
+    if (query.blog_id !== undefined) conditions.push(eq(auditLog.blogId, query.blog_id))
+    if (query.event_type !== undefined) conditions.push(eq(auditLog.eventType, query.event_type))
+    if (query.since !== undefined) conditions.push(gte(auditLog.createdAt, query.since))
+    if (query.until !== undefined) conditions.push(lt(auditLog.createdAt, query.until))
+    if (query.cursor !== undefined) {
+      const [at, id] = decodeCursor(query.cursor, ['number', 'id'])
+      const when = new Date(at)
+      conditions.push(or(lt(auditLog.createdAt, when), and(eq(auditLog.createdAt, when), lt(auditLog.id, id))))
+    }
+    const rows = await deps.db
+      .select()
+      .from(auditLog)
+      .where(and(...conditions))
+      .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
+      .limit(limit + 1)
+    return pageOf(
+      rows,
+      limit,
+      (row) => ({
+        id: jsonId(row.id),
+        blog_id: row.blogId === null ? null : jsonId(row.blogId),
+        event_id: row.eventId === null ? null : jsonId(row.eventId),
+        event_type: row.eventType,
+        source: row.source,
+        detail: row.detail,
+        metadata: row.metadata ?? null,
+        created_at: row.createdAt.toISOString(),
+      }),
+      (row) => [row.createdAt.getTime(), row.id.toString()],
+    )
+  },
+}
