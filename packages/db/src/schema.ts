@@ -49,23 +49,28 @@ export const monitorSites = mysqlTable(
   ],
 )
 
-export const endpointConfig = mysqlTable('jetmon_endpoint_config', {
-  endpointId: id('endpoint_id').primaryKey(),
-  checkIntervalSec: int('check_interval_sec', { unsigned: true }),
-  timeoutMs: int('timeout_ms', { unsigned: true }),
-  requestMethod: mysqlEnum('request_method', ['GET', 'HEAD']),
-  redirectPolicy: mysqlEnum('redirect_policy', ['follow', 'alert', 'fail']),
-  maxRedirects: tinyint('max_redirects', { unsigned: true }),
-  checkKeyword: varchar('check_keyword', { length: 500 }),
-  forbiddenKeywords: jsonColumn<string[]>('forbidden_keywords'),
-  keywordCaseSensitive: tinyint('keyword_case_sensitive', { unsigned: true }),
-  customHeaders: jsonColumn<Record<string, string>>('custom_headers'),
-  latencyThresholdMs: int('latency_threshold_ms', { unsigned: true }),
-  tlsExpiryWarnDays: smallint('tls_expiry_warn_days', { unsigned: true }),
-  alertCooldownMinutes: smallint('alert_cooldown_minutes', { unsigned: true }),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-})
+export const endpointConfig = mysqlTable(
+  'jetmon_endpoint_config',
+  {
+    endpointId: id('endpoint_id').primaryKey(),
+    checkIntervalSec: int('check_interval_sec', { unsigned: true }),
+    timeoutMs: int('timeout_ms', { unsigned: true }),
+    requestMethod: mysqlEnum('request_method', ['GET', 'HEAD']),
+    redirectPolicy: mysqlEnum('redirect_policy', ['follow', 'alert', 'fail']),
+    maxRedirects: tinyint('max_redirects', { unsigned: true }),
+    checkKeyword: varchar('check_keyword', { length: 500 }),
+    forbiddenKeywords: jsonColumn<string[]>('forbidden_keywords'),
+    keywordCaseSensitive: tinyint('keyword_case_sensitive', { unsigned: true }),
+    customHeaders: jsonColumn<Record<string, string>>('custom_headers'),
+    latencyThresholdMs: int('latency_threshold_ms', { unsigned: true }),
+    tlsExpiryWarnDays: smallint('tls_expiry_warn_days', { unsigned: true }),
+    alertCooldownMinutes: smallint('alert_cooldown_minutes', { unsigned: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  // The monitor's incremental refresh reads config rows changed since its last pass.
+  (t) => [index('idx_updated').on(t.updatedAt, t.endpointId)],
+)
 
 export const endpointState = mysqlTable('jetmon_endpoint_state', {
   endpointId: id('endpoint_id').primaryKey(),

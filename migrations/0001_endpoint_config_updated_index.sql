@@ -1,0 +1,1 @@
+CREATE INDEX `idx_updated` ON `jetmon_endpoint_config` (`updated_at`,`endpoint_id`);
