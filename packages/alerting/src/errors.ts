@@ -1,5 +1,5 @@
 /** Stable codes callers can match on (`err.code`). */
-export type AlertingErrorCode = 'UNKNOWN_SEVERITY' | 'INVALID_ID'
+export type AlertingErrorCode = 'UNKNOWN_SEVERITY' | 'INVALID_ID' | 'SENDER_CONFIG'
 
 /** Base class of every error thrown by `@jetmon/alerting`. */
 export class AlertingError extends Error {
@@ -24,5 +24,15 @@ export class UnknownSeverityError extends AlertingError {
 export class InvalidIdError extends AlertingError {
   constructor(message: string) {
     super('INVALID_ID', message)
+  }
+}
+
+/**
+ * An alert sender cannot work as configured (a missing `SMTP_HOST`, a `WPCOM_EMAIL_URL` that is not
+ * http(s)…): thrown when the sender is built, at startup, never while sending.
+ */
+export class SenderConfigError extends AlertingError {
+  constructor(message: string) {
+    super('SENDER_CONFIG', message)
   }
 }

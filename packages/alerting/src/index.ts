@@ -10,7 +10,26 @@ export {
   validateDestination,
   type WebhookUrlDestination,
 } from './destination.js'
-export { AlertingError, type AlertingErrorCode, InvalidIdError, UnknownSeverityError } from './errors.js'
+export {
+  type AlertEmail,
+  type EmailConfig,
+  type EmailOptions,
+  type EmailTransportName,
+  emailOptionsFromConfig,
+  escapeHtml,
+  renderAlertEmail,
+  renderAlertHtml,
+  type SmtpEmailOptions,
+  type StubEmailOptions,
+  type WpcomEmailOptions,
+} from './email.js'
+export {
+  AlertingError,
+  type AlertingErrorCode,
+  InvalidIdError,
+  SenderConfigError,
+  UnknownSeverityError,
+} from './errors.js'
 export {
   type AlertContactForMatching,
   type AlertMatch,
@@ -18,8 +37,21 @@ export {
   type TransitionForAlerting,
 } from './matching.js'
 export {
+  type AlertMessage,
+  type AlertMessageField,
+  type AlertTone,
+  describeVote,
+  eventLink,
+  type OutgoingNotification,
+  type RenderOptions,
+  renderAlertMessage,
+  renderAlertText,
+  type TestNotification,
+} from './message.js'
+export {
   type AlertNotification,
   alertSummary,
+  closingWords,
   describeCause,
   formatDuration,
   humanTime,
@@ -33,7 +65,18 @@ export {
   pagerDutyDedupKey,
   pagerDutyEvent,
   pagerDutySeverity,
+  pagerDutyTestEvent,
 } from './pagerduty.js'
+export type { AlertSendResult } from './result.js'
+export {
+  type AlertingLogger,
+  type AlertSender,
+  type AlertSenderOptions,
+  type AlertSendRequest,
+  type AlertTestContact,
+  type AlertTestResult,
+  createAlertSender,
+} from './sender.js'
 export {
   DEFAULT_MIN_SEVERITY,
   MIN_SEVERITY_NAMES,
@@ -46,3 +89,5 @@ export {
   severityForName,
   severityName,
 } from './severity.js'
+export { escapeSlack, type SlackBlock, type SlackMessage, type SlackText, slackMessage } from './slack.js'
+export { type AdaptiveCard, type AdaptiveCardElement, type TeamsMessage, teamsMessage } from './teams.js'

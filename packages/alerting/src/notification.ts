@@ -12,9 +12,9 @@ export interface VeriflierVote {
 }
 
 /**
- * Everything a message to a person needs about one matched transition. Transports (PagerDuty
- * today; Slack, Teams and email next) render it; the delivery worker builds it from the frozen
- * delivery payload plus the event row.
+ * Everything a message to a person needs about one matched transition. The transports (email,
+ * PagerDuty, Slack, Teams) render it; the delivery worker builds it from the frozen delivery
+ * payload plus the event row.
  */
 export interface AlertNotification {
   /** From `matchesAlertContact`. */
@@ -48,8 +48,13 @@ export interface AlertNotification {
     httpCode?: number | null
     votes?: readonly VeriflierVote[] | null
   }
-  /** A link to the event in the dashboard. */
+  /**
+   * A link to the event in the dashboard. When absent, senders build `${dashboardUrl}/events/<id>`
+   * from their `dashboardUrl` option.
+   */
   eventUrl?: string | null
+  /** The alert contact being told, so the message can say why its reader receives it. */
+  contactLabel?: string | null
 }
 
 const CLOSING_WORDS: Record<string, [headline: string, explanation: string | null]> = {
@@ -63,6 +68,14 @@ const CLOSING_WORDS: Record<string, [headline: string, explanation: string | nul
 }
 
 /**
+ * How a closing transition is announced: `['Recovered', null]`, `['Resolved', 'false alarm: …']`,
+ * `['Closed', 'closed by an operator']`; unknown reasons read as a plain recovery.
+ */
+export function closingWords(reason: string): [headline: string, explanation: string | null] {
+  return CLOSING_WORDS[reason] ?? ['Recovered', null]
+}
+
+/**
  * A one-line summary an on-call person can act on.
  *
  * @example
@@ -73,7 +86,7 @@ export function alertSummary(notification: AlertNotification): string {
   const { event, site } = notification
   const subject = `${site.monitorUrl}${event.checkType === 'http' ? '' : ` [${event.checkType}]`}`
   if (notification.match === 'recovery') {
-    const [headline, explanation] = CLOSING_WORDS[notification.transition.reason] ?? ['Recovered', null]
+    const [headline, explanation] = closingWords(notification.transition.reason)
     const duration = formatDuration(
       (event.endedAt ?? notification.transition.changedAt).getTime() - event.startedAt.getTime(),
     )

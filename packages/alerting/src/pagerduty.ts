@@ -110,3 +110,27 @@ export function pagerDutyEvent(input: PagerDutyEventInput): PagerDutyEvent {
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`
 }
+
+/**
+ * The Events API v2 body of a test send: an `info` trigger "This is a test alert from Jetmon for
+ * contact <label>", with its own `dedup_key` (`jetmon-test-<ms>`) so it never folds into a real
+ * incident. PagerDuty opens an incident for it; whoever asked for the test resolves it there.
+ */
+export function pagerDutyTestEvent(integrationKey: string, contactLabel: string, sentAt: Date): PagerDutyEvent {
+  return {
+    routing_key: integrationKey,
+    event_action: 'trigger',
+    dedup_key: `jetmon-test-${sentAt.getTime()}`,
+    payload: {
+      summary: truncate(`This is a test alert from Jetmon for contact ${contactLabel}`, MAX_SUMMARY),
+      source: 'jetmon',
+      severity: 'info',
+      timestamp: sentAt.toISOString(),
+      component: 'alerting',
+      group: 'test',
+      class: 'test',
+      custom_details: { contact: contactLabel, sent_at: sentAt.toISOString(), test: true },
+    },
+    client: 'Jetmon',
+  }
+}
