@@ -23,8 +23,13 @@ export interface ProbeResult {
   error_detail: string | null
   rtt_ms: number | null
   checked_at: string
-  /** What the answer did: `closed` open http events (probe_cleared), `fed` the confirmation pipeline, or nothing. */
-  outcome: 'ok' | 'closed_events' | 'confirmation_started'
+  /**
+   * What the answer did: `ok` (passed, nothing open), `closed_events` (passed and closed the open
+   * http event with `probe_cleared`), `confirmation_started` (failed and fed this host's
+   * confirmation pipeline: an http event is open), `failed` (failed; the endpoint is checked by
+   * another monitor host, whose own checks confirm it).
+   */
+  outcome: 'ok' | 'closed_events' | 'confirmation_started' | 'failed'
 }
 
 /**
@@ -53,6 +58,16 @@ export interface ApiDeps {
   probe?: EndpointProbe
   /** Public URL of the dashboard, for links in answers. */
   dashboardUrl?: string | null
+  /**
+   * Sends an alert contact's test message through its transport (`POST /alert-contacts/{id}/test`);
+   * without it that route answers 503 `alert_transport_unavailable`.
+   */
+  alertTester?: {
+    send(
+      contact: { transport: string; destination: unknown; label: string },
+      now: Date,
+    ): Promise<{ ok: boolean; status_code?: number | null; response?: string | null; error?: string | null }>
+  }
 }
 
 type Out<S> = S extends v.GenericSchema ? v.InferOutput<S> : undefined

@@ -7,6 +7,7 @@ export type WebhooksErrorCode =
   | 'SECRET_DECRYPTION_FAILED'
   | 'UNKNOWN_TRANSITION_REASON'
   | 'INVALID_ID'
+  | 'TARGET_NOT_ALLOWED'
 
 /** Base class of every error thrown by `@jetmon/webhooks`. */
 export class WebhooksError extends Error {

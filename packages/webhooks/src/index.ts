@@ -32,6 +32,18 @@ export {
   WEBHOOK_SECRET_PREFIX,
 } from './secrets.js'
 export {
+  buildPingPayload,
+  createWebhookDispatcher,
+  PING_EVENT_TYPE,
+  RESPONSE_EXCERPT_BYTES,
+  type SendWebhookInput,
+  type SendWebhookResult,
+  sendWebhook,
+  WEBHOOK_TIMEOUT_MS,
+  WEBHOOK_USER_AGENT,
+  type WebhookDispatcherOptions,
+} from './send.js'
+export {
   DEFAULT_TOLERANCE_SECONDS,
   SIGNATURE_HEADER,
   type SignatureFailureReason,
@@ -41,3 +53,13 @@ export {
   type VerifySignatureResult,
   verifySignature,
 } from './signature.js'
+export {
+  type AddressResolver,
+  checkTargetHost,
+  classifyTargetAddress,
+  type GuardedLookupOptions,
+  guardedLookup,
+  type RefusedAddressKind,
+  TargetNotAllowedError,
+  targetNotAllowedIn,
+} from './target-guard.js'
