@@ -142,6 +142,8 @@ export const events = mysqlTable(
     index('idx_endpoint_ended').on(t.endpointId, t.endedAt),
     index('idx_type_started').on(t.checkType, t.startedAt),
     index('idx_cause').on(t.causeEventId),
+    // The fleet-wide event list (newest first) pages along this index instead of sorting the table.
+    index('idx_started').on(t.startedAt, t.id),
   ],
 )
 

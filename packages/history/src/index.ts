@@ -27,6 +27,7 @@ export {
   type UptimeAndLatencyInput,
   uptimeAndLatency,
 } from './statistics.js'
+export * from './timing.js'
 export {
   type CheckSample,
   type FlushOutcome,

@@ -1,0 +1,1 @@
+CREATE INDEX `idx_started` ON `jetmon_events` (`started_at`,`id`);

@@ -1,0 +1,352 @@
+/**
+ * The uptime figures of a site or endpoint (spec/api.md, Statistics), computed from the event log,
+ * the confirmation audit rows and the maintenance windows.
+ *
+ * Every instant of the period is classified once, by precedence:
+ * 1. maintenance — a window covers the scope (for the site: every one of its endpoints at once);
+ * 2. down — some event that reached Down covers it, from its first failure (`started_at`) to its
+ *    close (or now), outside the windows covering that event's endpoint and outside that event's
+ *    own unknown time. Several endpoints down at once count once: the site is down while any is;
+ * 3. unknown — some event was waiting on a confirmation no quorum of verifliers could give: from an
+ *    inconclusive `veriflier_request` round until the event's next transition, its next conclusive
+ *    round or its close;
+ * 4. degraded, 5. warning — some open event was in that state (from its transitions).
+ * The rest of the period is up. Unknown is never downtime (spec/events.md).
+ */
+import { auditLog, type DbOrTx, events, eventTransitions, maintenanceWindows } from '@jetmon/db'
+import { and, asc, eq, gt, gte, inArray, isNull, lt, or } from 'drizzle-orm'
+import { clip, type Interval, type IntervalSet, intersect, measure, subtract, union } from './_stats-intervals.js'
+import type { StatsPeriod, StatsScope } from './_stats-scope.js'
+
+/** An event as the figures need it (times in epoch ms). */
+export interface UptimeEvent {
+  id: bigint
+  endpointId: bigint | null
+  /** The event's state now (a closed event keeps its last one). */
+  state: string
+  startedAt: number
+  endedAt: number | null
+}
+
+/** A transition: the event's state from `changedAt` on (`Resolved` on the close). */
+export interface StateChange {
+  eventId: bigint
+  stateAfter: string | null
+  changedAt: number
+}
+
+/** A confirmation round recorded in the audit log (`veriflier_request`). */
+export interface VerifierRound {
+  eventId: bigint
+  at: number
+  /** `metadata.outcome === 'inconclusive'`: no quorum of verifliers answered. */
+  inconclusive: boolean
+}
+
+export interface MaintenancePeriod {
+  /** Null: every endpoint of the site. */
+  endpointId: bigint | null
+  startsAt: number
+  endsAt: number
+}
+
+export interface UptimeInput {
+  from: number
+  to: number
+  now: number
+  /** The endpoint measured, or null for the site. */
+  endpointId: bigint | null
+  /** Every endpoint of the site: the site is under maintenance when all of them are. */
+  siteEndpointIds: readonly bigint[]
+  /** Events of the scope overlapping the period. */
+  events: readonly UptimeEvent[]
+  /** Their transitions, in id order. */
+  changes: readonly StateChange[]
+  /** Their confirmation rounds, oldest first. */
+  rounds: readonly VerifierRound[]
+  /** The site's maintenance windows overlapping the period. */
+  windows: readonly MaintenancePeriod[]
+}
+
+/** The figures in milliseconds (the route turns them into seconds). */
+export interface UptimeFigures {
+  totalMs: number
+  downMs: number
+  degradedMs: number
+  warningMs: number
+  maintenanceMs: number
+  unknownMs: number
+  uptimePercent: number | null
+  incidentCount: number
+  mttrMs: number | null
+  mtbfMs: number | null
+  longestIncidentMs: number | null
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => bigint): Map<bigint, T[]> {
+  const out = new Map<bigint, T[]>()
+  for (const item of items) {
+    const list = out.get(key(item))
+    if (list) list.push(item)
+    else out.set(key(item), [item])
+  }
+  return out
+}
+
+/** The figures of one period; pure, so the rules above can be tested on hand-built timelines. */
+export function computeUptime(input: UptimeInput): UptimeFigures {
+  const { from, to, now } = input
+  const changesOf = groupBy(input.changes, (change) => change.eventId)
+  const roundsOf = groupBy(input.rounds, (round) => round.eventId)
+
+  const siteWide = union(
+    input.windows.filter((w) => w.endpointId === null).map((w): Interval => [w.startsAt, w.endsAt]),
+  )
+  const maintenanceCache = new Map<bigint, IntervalSet>()
+  const maintenanceOf = (endpointId: bigint | null): IntervalSet => {
+    if (endpointId === null) return siteWide
+    let set = maintenanceCache.get(endpointId)
+    if (!set) {
+      set = union(
+        input.windows
+          .filter((w) => w.endpointId === null || w.endpointId === endpointId)
+          .map((w): Interval => [w.startsAt, w.endsAt]),
+      )
+      maintenanceCache.set(endpointId, set)
+    }
+    return set
+  }
+
+  const down: Interval[] = []
+  const unknown: Interval[] = []
+  const degraded: Interval[] = []
+  const warning: Interval[] = []
+  let incidentCount = 0
+  let endedIncidents = 0
+  let endedIncidentMs = 0
+  let longestIncidentMs: number | null = null
+
+  for (const event of input.events) {
+    const start = event.startedAt
+    const end = Math.max(start, event.endedAt ?? now)
+    const life: IntervalSet = end > start ? [[start, end]] : []
+    const changes = changesOf.get(event.id) ?? []
+    const excluded = maintenanceOf(event.endpointId)
+
+    // State segments: the opening transition's state from started_at, then each change.
+    const segments: { state: string; span: Interval }[] = []
+    let state = changes[0]?.stateAfter ?? event.state
+    let segmentStart = start
+    for (const change of changes.slice(1)) {
+      if (change.stateAfter === null || change.stateAfter === state) continue
+      const at = Math.min(Math.max(change.changedAt, start), end)
+      segments.push({ state, span: [segmentStart, at] })
+      if (change.stateAfter === 'Resolved') {
+        segmentStart = end
+        break
+      }
+      state = change.stateAfter
+      segmentStart = at
+    }
+    if (segmentStart < end) segments.push({ state, span: [segmentStart, end] })
+
+    // Unknown: each inconclusive round until the next transition, conclusive round or the close.
+    const rounds = (roundsOf.get(event.id) ?? []).sort((a, b) => a.at - b.at)
+    const spans: Interval[] = []
+    if (rounds.some((round) => round.inconclusive)) {
+      const stops = [
+        ...changes.map((change) => change.changedAt),
+        ...rounds.filter((round) => !round.inconclusive).map((round) => round.at),
+      ].sort((a, b) => a - b)
+      let next = 0
+      for (const round of rounds) {
+        if (!round.inconclusive) continue
+        while (next < stops.length && stops[next]! <= round.at) next++
+        spans.push([round.at, Math.min(stops[next] ?? end, end)])
+      }
+    }
+    const ownUnknown = subtract(intersect(union(spans), life), excluded)
+    unknown.push(...ownUnknown)
+
+    const reachedDown = event.state === 'Down' || changes.some((change) => change.stateAfter === 'Down')
+    if (reachedDown) {
+      down.push(...subtract(subtract(life, excluded), ownUnknown))
+      incidentCount++
+      longestIncidentMs = Math.max(longestIncidentMs ?? 0, end - start)
+      if (event.endedAt !== null) {
+        endedIncidents++
+        endedIncidentMs += end - start
+      }
+    }
+    for (const segment of segments) {
+      if (segment.state === 'Degraded') degraded.push(...subtract([segment.span], excluded))
+      else if (segment.state === 'Warning') warning.push(...subtract([segment.span], excluded))
+    }
+  }
+
+  let scopeMaintenance: IntervalSet
+  if (input.endpointId !== null) scopeMaintenance = maintenanceOf(input.endpointId)
+  else if (input.siteEndpointIds.length === 0) scopeMaintenance = siteWide
+  else {
+    scopeMaintenance = maintenanceOf(input.siteEndpointIds[0]!)
+    for (const endpointId of input.siteEndpointIds.slice(1)) {
+      scopeMaintenance = intersect(scopeMaintenance, maintenanceOf(endpointId))
+    }
+  }
+
+  const maintenanceSet = clip(scopeMaintenance, from, to)
+  const downSet = subtract(clip(union(down), from, to), maintenanceSet)
+  let taken = union([...maintenanceSet, ...downSet])
+  const unknownSet = subtract(clip(union(unknown), from, to), taken)
+  taken = union([...taken, ...unknownSet])
+  const degradedSet = subtract(clip(union(degraded), from, to), taken)
+  taken = union([...taken, ...degradedSet])
+  const warningSet = subtract(clip(union(warning), from, to), taken)
+
+  const totalMs = Math.max(0, to - from)
+  const downMs = measure(downSet)
+  const maintenanceMs = measure(maintenanceSet)
+  const unknownMs = measure(unknownSet)
+  const measured = totalMs - maintenanceMs - unknownMs
+  return {
+    totalMs,
+    downMs,
+    degradedMs: measure(degradedSet),
+    warningMs: measure(warningSet),
+    maintenanceMs,
+    unknownMs,
+    uptimePercent: measured > 0 ? 100 * (1 - downMs / measured) : null,
+    incidentCount,
+    mttrMs: endedIncidents > 0 ? endedIncidentMs / endedIncidents : null,
+    mtbfMs: incidentCount > 0 ? (totalMs - downMs) / incidentCount : null,
+    longestIncidentMs,
+  }
+}
+
+/** Ids per `IN (…)` list: keeps statements small for a site with thousands of events in the period. */
+const ID_CHUNK = 1_000
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/**
+ * Reads what {@link computeUptime} needs: at most four indexed queries per request (plus one per
+ * thousand events in the period). Events are found through `(blog_id, ended_at)` (open, or ended
+ * after `from`), transitions
+ * through `(event_id, id)`, windows through `(blog_id, ends_at)`, and confirmation rounds — only
+ * when some event was Seems Down — through the audit log's `(blog_id, created_at)`.
+ */
+export async function loadUptimeInput(
+  db: DbOrTx,
+  scope: StatsScope,
+  period: StatsPeriod,
+  now: Date,
+): Promise<UptimeInput> {
+  const eventsQuery = db
+    .select({
+      id: events.id,
+      endpointId: events.endpointId,
+      state: events.state,
+      startedAt: events.startedAt,
+      endedAt: events.endedAt,
+    })
+    .from(events)
+    .where(
+      and(
+        eq(events.blogId, scope.blogId),
+        scope.endpointId === null ? undefined : eq(events.endpointId, scope.endpointId),
+        lt(events.startedAt, period.to),
+        or(isNull(events.endedAt), gt(events.endedAt, period.from)),
+      ),
+    )
+  const windowsQuery = db
+    .select({
+      endpointId: maintenanceWindows.endpointId,
+      startsAt: maintenanceWindows.startsAt,
+      endsAt: maintenanceWindows.endsAt,
+    })
+    .from(maintenanceWindows)
+    .where(
+      and(
+        eq(maintenanceWindows.blogId, scope.blogId),
+        gt(maintenanceWindows.endsAt, period.from),
+        lt(maintenanceWindows.startsAt, period.to),
+      ),
+    )
+
+  const [eventRows, windowRows] = await Promise.all([eventsQuery, windowsQuery])
+
+  const changes: StateChange[] = []
+  for (const chunk of chunks(
+    eventRows.map((row) => row.id),
+    ID_CHUNK,
+  )) {
+    const rows = await db
+      .select({
+        eventId: eventTransitions.eventId,
+        stateAfter: eventTransitions.stateAfter,
+        changedAt: eventTransitions.changedAt,
+      })
+      .from(eventTransitions)
+      .where(inArray(eventTransitions.eventId, chunk))
+      .orderBy(asc(eventTransitions.eventId), asc(eventTransitions.id))
+    for (const row of rows) changes.push({ ...row, changedAt: row.changedAt.getTime() })
+  }
+
+  // Only events that were Seems Down can have waited on verifliers; most periods have none.
+  const waited = new Set<bigint>()
+  for (const row of eventRows) if (row.state === 'Seems Down') waited.add(row.id)
+  for (const change of changes) if (change.stateAfter === 'Seems Down') waited.add(change.eventId)
+  const rounds: VerifierRound[] = []
+  if (waited.size > 0) {
+    let oldest = Number.POSITIVE_INFINITY
+    for (const row of eventRows) if (waited.has(row.id)) oldest = Math.min(oldest, row.startedAt.getTime())
+    for (const chunk of chunks([...waited], ID_CHUNK)) {
+      const rows = await db
+        .select({ eventId: auditLog.eventId, createdAt: auditLog.createdAt, metadata: auditLog.metadata })
+        .from(auditLog)
+        .where(
+          and(
+            eq(auditLog.blogId, scope.blogId),
+            gte(auditLog.createdAt, new Date(oldest)),
+            lt(auditLog.createdAt, period.to),
+            eq(auditLog.eventType, 'veriflier_request'),
+            inArray(auditLog.eventId, chunk),
+          ),
+        )
+        .orderBy(asc(auditLog.createdAt), asc(auditLog.id))
+      for (const row of rows) {
+        rounds.push({
+          eventId: row.eventId as bigint,
+          at: row.createdAt.getTime(),
+          inconclusive: row.metadata?.outcome === 'inconclusive',
+        })
+      }
+    }
+  }
+
+  return {
+    from: period.from.getTime(),
+    to: period.to.getTime(),
+    now: now.getTime(),
+    endpointId: scope.endpointId,
+    siteEndpointIds: scope.siteEndpointIds,
+    events: eventRows.map((row) => ({
+      id: row.id,
+      endpointId: row.endpointId,
+      state: row.state,
+      startedAt: row.startedAt.getTime(),
+      endedAt: row.endedAt?.getTime() ?? null,
+    })),
+    changes,
+    rounds,
+    windows: windowRows.map((row) => ({
+      endpointId: row.endpointId,
+      startsAt: row.startsAt.getTime(),
+      endsAt: row.endsAt.getTime(),
+    })),
+  }
+}
