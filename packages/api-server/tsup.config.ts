@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup'
 import { base } from '../../tsup.base.ts'
 
-export default defineConfig(base)
+// `@jetmon/api-server/keys`: key helpers for the local `jetmon2 keys` commands, without the server.
+export default defineConfig({ ...base, entry: ['src/index.ts', 'src/keys.ts'] })

@@ -13,6 +13,10 @@ export const jetmon2 = defineCommand({
     status: () => import('./commands/process-control.js').then((m) => m.status),
     drain: () => import('./commands/process-control.js').then((m) => m.drain),
     reload: () => import('./commands/process-control.js').then((m) => m.reload),
+    keys: () => import('./commands/keys.js').then((m) => m.default),
+    audit: () => import('./commands/audit.js').then((m) => m.default),
+    'projection-drift': () => import('./commands/projection-drift.js').then((m) => m.default),
+    'site-tenants': () => import('./commands/site-tenants.js').then((m) => m.default),
     api: () => import('@jetmon/cli').then((m) => m.apiCommand),
     version: defineCommand({
       meta: { name: 'version', description: 'Print the version' },

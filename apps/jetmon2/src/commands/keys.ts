@@ -1,0 +1,289 @@
+/**
+ * `jetmon2 keys create|list|revoke|rotate`: API keys, straight in the database (for the first
+ * admin key, and for operators on the host). Tokens are printed once and stored only as sha256;
+ * every change writes an audit row with source `cli:<os user>`.
+ */
+import { createApiKey, DEFAULT_RATE_LIMITS, keyStatus, keyToJson, rateLimitOf } from '@jetmon/api-server/keys'
+import { apiKeys, auditLog, type Tx, withTransaction } from '@jetmon/db'
+import { defineCommand } from 'citty'
+import { desc, eq } from 'drizzle-orm'
+import { withAdminDatabase } from '../_admin-database.js'
+import { cliSource, parseDuration, parseId, parseInteger, usageError } from '../_args.js'
+import { formatTable, formatTime, outputArg, outputFormat, print, printJson } from '../_output.js'
+import { configArg } from '../command-config.js'
+import { CommandError } from '../errors.js'
+
+type KeyRow = typeof apiKeys.$inferSelect
+type Scope = KeyRow['scope']
+
+const SCOPES: readonly Scope[] = ['read', 'write', 'admin']
+// The REST API's limits (POST /keys, POST /keys/{id}/rotate), so both paths accept the same keys.
+const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/
+const MAX_RATE_LIMIT = 1_000_000
+const MAX_TTL_MS = 3650 * 86_400_000
+const MAX_GRACE_MS = 30 * 86_400_000
+const DEFAULT_GRACE_MS = 86_400_000
+
+/** Key times are whole-second columns: store a second that has begun, never one rounded up. */
+const wholeSecond = (ms: number) => new Date(Math.floor(ms / 1000) * 1000)
+
+/** A key's status for a table: `rotating` says until when the old token still works. */
+function statusCell(row: KeyRow, now: Date): string {
+  const status = keyStatus(row, now)
+  return status === 'rotating' ? `rotating until ${formatTime(row.revokedAt)}` : status
+}
+
+/** Finds a key for a change, locked for the rest of the transaction; a missing key fails the command. */
+async function lockedKey(tx: Tx, id: bigint): Promise<KeyRow> {
+  const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update')
+  if (!row) throw new CommandError(`there is no API key ${id}; \`jetmon2 keys list\` shows the keys`)
+  return row
+}
+
+/** The one-time token print, with what to do with it. */
+function printToken(token: string): void {
+  print(
+    [
+      '',
+      'Token (shown only this once; it is stored as a hash and cannot be shown again, so keep it in your secret store now):',
+      '',
+      `    ${token}`,
+      '',
+      'Use it:',
+      '  HTTP          Authorization: Bearer <token>   on requests to /api/v1',
+      '  jetmon2 api   save it in a file readable only by you (chmod 600), then: jetmon2 api me --token-file <file>',
+    ].join('\n'),
+  )
+}
+
+const create = defineCommand({
+  meta: { name: 'create', description: 'Create an API key and print its token (once)' },
+  args: {
+    consumer: {
+      type: 'string',
+      required: true,
+      valueHint: 'name',
+      description: 'Who holds the key (1–128 letters, digits, ".", "_", "@" or "-"), e.g. gateway or ops-dashboard',
+    },
+    scope: { type: 'string', valueHint: 'read|write|admin', description: 'What the key may do (default: read)' },
+    'rate-limit': {
+      type: 'string',
+      valueHint: 'N',
+      description: `Requests per minute (default by scope: read ${DEFAULT_RATE_LIMITS.read}, write ${DEFAULT_RATE_LIMITS.write}, admin ${DEFAULT_RATE_LIMITS.admin})`,
+    },
+    ttl: {
+      type: 'string',
+      valueHint: '90d',
+      description: 'Expire the key after this long (30s, 15m, 24h, 90d); default: never',
+    },
+    ...outputArg,
+    ...configArg,
+  },
+  async run({ args }) {
+    const format = outputFormat(args)
+    const consumer = args.consumer.trim()
+    if (!CONSUMER.test(consumer)) {
+      throw usageError(
+        '--consumer',
+        `must be 1–128 letters, digits, ".", "_", "@" or "-", got ${JSON.stringify(args.consumer)}`,
+      )
+    }
+    const scope = (args.scope ?? 'read') as Scope
+    if (!SCOPES.includes(scope)) {
+      throw usageError('--scope', `expected read, write or admin, got ${JSON.stringify(args.scope)}`)
+    }
+    const rateLimit =
+      args['rate-limit'] === undefined
+        ? null
+        : parseInteger('--rate-limit', args['rate-limit'], { min: 1, max: MAX_RATE_LIMIT })
+    const ttlMs = args.ttl === undefined ? null : parseDuration('--ttl', args.ttl, { min: 1_000, max: MAX_TTL_MS })
+    const source = cliSource()
+
+    const { row, token } = await withAdminDatabase(args, (db) =>
+      withTransaction(db, async (tx) => {
+        const created = await createApiKey(tx, {
+          consumer,
+          scope,
+          rateLimitPerMinute: rateLimit,
+          expiresAt: ttlMs === null ? null : wholeSecond(Date.now() + ttlMs),
+          createdBy: source,
+        })
+        await tx.insert(auditLog).values({
+          eventType: 'key_created',
+          source,
+          detail: `key ${created.row.id} for ${consumer} (${scope})`,
+          metadata: {
+            key_id: created.row.id.toString(),
+            consumer,
+            scope,
+            rate_limit_per_minute: rateLimitOf(created.row),
+            expires_at: created.row.expiresAt?.toISOString() ?? null,
+          },
+        })
+        return created
+      }),
+    )
+    const now = new Date()
+    if (format === 'json') {
+      printJson({ key: keyToJson(row, now), token })
+      return
+    }
+    print(
+      `Created API key ${row.id} for ${row.consumerName}: scope ${row.scope}, ${rateLimitOf(row)} requests/minute, ` +
+        `${row.expiresAt ? `expires ${formatTime(row.expiresAt)}` : 'never expires'}.`,
+    )
+    printToken(token)
+  },
+})
+
+const list = defineCommand({
+  meta: { name: 'list', description: 'List the API keys, newest first (tokens are never shown)' },
+  args: { ...outputArg, ...configArg },
+  async run({ args }) {
+    const format = outputFormat(args)
+    const rows = await withAdminDatabase(args, (db) => db.select().from(apiKeys).orderBy(desc(apiKeys.id)))
+    const now = new Date()
+    if (format === 'json') {
+      printJson(rows.map((row) => keyToJson(row, now)))
+      return
+    }
+    if (rows.length === 0) {
+      print('No API keys yet. Create the first with: jetmon2 keys create --consumer <name> --scope admin')
+      return
+    }
+    print(
+      formatTable(
+        ['id', 'consumer', 'scope', 'rate', 'expires', 'last used', 'status'],
+        rows.map((row) => [
+          row.id.toString(),
+          row.consumerName,
+          row.scope,
+          `${rateLimitOf(row)}/min`,
+          formatTime(row.expiresAt, 'never'),
+          formatTime(row.lastUsedAt, 'never'),
+          statusCell(row, now),
+        ]),
+      ),
+    )
+  },
+})
+
+const idArg = {
+  id: { type: 'positional', required: true, valueHint: 'id', description: 'Key id (see jetmon2 keys list)' },
+} as const
+
+const revoke = defineCommand({
+  meta: { name: 'revoke', description: 'Revoke an API key now: its token is refused from the next request on' },
+  args: { ...idArg, ...outputArg, ...configArg },
+  async run({ args }) {
+    const format = outputFormat(args)
+    const id = parseId('id', args.id)
+    const source = cliSource()
+    const now = wholeSecond(Date.now())
+    const { row, changed } = await withAdminDatabase(args, (db) =>
+      withTransaction(db, async (tx) => {
+        const current = await lockedKey(tx, id)
+        // Idempotent, like POST /keys/{id}/revoke: a revoked key stays as it is.
+        if (current.revokedAt !== null && current.revokedAt.getTime() <= now.getTime()) {
+          return { row: current, changed: false }
+        }
+        await tx.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, id))
+        await tx.insert(auditLog).values({
+          eventType: 'key_revoked',
+          source,
+          detail: `key ${current.id} of ${current.consumerName} revoked`,
+          metadata: { key_id: current.id.toString(), consumer: current.consumerName },
+        })
+        return { row: { ...current, revokedAt: now }, changed: true }
+      }),
+    )
+    if (format === 'json') {
+      printJson(keyToJson(row, new Date()))
+      return
+    }
+    print(
+      changed
+        ? `Revoked API key ${row.id} (${row.consumerName}, ${row.scope}): its token is refused from now on.`
+        : `API key ${row.id} (${row.consumerName}) was already revoked at ${formatTime(row.revokedAt)}; nothing changed.`,
+    )
+  },
+})
+
+const rotate = defineCommand({
+  meta: {
+    name: 'rotate',
+    description: 'Issue a replacement key; the old token keeps working for a grace period, then is refused',
+  },
+  args: {
+    ...idArg,
+    grace: {
+      type: 'string',
+      valueHint: '24h',
+      description: 'How long the old token keeps working (0s to 30d; default 24h)',
+    },
+    ...outputArg,
+    ...configArg,
+  },
+  async run({ args }) {
+    const format = outputFormat(args)
+    const id = parseId('id', args.id)
+    const graceMs =
+      args.grace === undefined ? DEFAULT_GRACE_MS : parseDuration('--grace', args.grace, { min: 0, max: MAX_GRACE_MS })
+    const source = cliSource()
+    const now = new Date()
+    const { old, next, keptEarlier } = await withAdminDatabase(args, (db) =>
+      withTransaction(db, async (tx) => {
+        const current = await lockedKey(tx, id)
+        const status = keyStatus(current, now)
+        if (status === 'revoked') {
+          throw new CommandError(
+            `API key ${id} (${current.consumerName}) is already revoked; create a new one with jetmon2 keys create`,
+          )
+        }
+        if (status === 'expired') {
+          throw new CommandError(
+            `API key ${id} (${current.consumerName}) expired at ${formatTime(current.expiresAt)}; create a new one with jetmon2 keys create`,
+          )
+        }
+        // A key already rotating keeps the earlier of its cutoffs.
+        const requested = wholeSecond(now.getTime() + graceMs)
+        const cutoff = current.revokedAt !== null && current.revokedAt < requested ? current.revokedAt : requested
+        await tx.update(apiKeys).set({ revokedAt: cutoff }).where(eq(apiKeys.id, id))
+        const created = await createApiKey(tx, {
+          consumer: current.consumerName,
+          scope: current.scope,
+          rateLimitPerMinute: current.rateLimitPerMinute,
+          expiresAt: current.expiresAt,
+          createdBy: source,
+        })
+        await tx.insert(auditLog).values({
+          eventType: 'key_rotated',
+          source,
+          detail: `key ${current.id} of ${current.consumerName} rotated to ${created.row.id}; old key valid until ${cutoff.toISOString()}`,
+          metadata: {
+            key_id: current.id.toString(),
+            new_key_id: created.row.id.toString(),
+            grace_seconds: Math.round(graceMs / 1000),
+          },
+        })
+        return { old: { ...current, revokedAt: cutoff }, next: created, keptEarlier: cutoff < requested }
+      }),
+    )
+    if (format === 'json') {
+      printJson({ key: keyToJson(next.row, now), token: next.token, replaced: keyToJson(old, now) })
+      return
+    }
+    print(
+      `Rotated API key ${old.id} (${old.consumerName}, ${old.scope}) to new key ${next.row.id}.\n` +
+        `The old token keeps working until ${formatTime(old.revokedAt)} ` +
+        (keptEarlier ? '(its earlier rotation cutoff); ' : `(grace ${args.grace?.trim() ?? '24h'}); `) +
+        'put the new token in place before then.',
+    )
+    printToken(next.token)
+  },
+})
+
+export default defineCommand({
+  meta: { name: 'keys', description: 'Manage API keys in the database: create, list, revoke, rotate' },
+  subCommands: { create, list, revoke, rotate },
+})
