@@ -58,7 +58,7 @@ describe('jetmon2 db', () => {
 
 describe('jetmon2 demo', () => {
   it('comes up, says what is running, and stops cleanly on Ctrl-C leaving no mariadbd behind', async () => {
-    const child = spawnJetmon2(['demo', '--port', '0'], env)
+    const child = spawnJetmon2(['demo', '--port', '0', '--api-port', '0'], env)
     let out = ''
     child.stdout?.on('data', (chunk) => {
       out += chunk

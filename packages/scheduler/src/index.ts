@@ -39,6 +39,7 @@ export {
   type LeaseHolder,
   type LeaseState,
 } from './leases.js'
+export { type LoadedEndpoint, loadEndpointConfigs } from './load.js'
 export {
   BUCKET_HASH_SEED,
   bucketForEndpoint,

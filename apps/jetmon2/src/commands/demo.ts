@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { createApiKey } from '@jetmon/api-server/keys'
 import {
   createDatabase,
   endpointConfig,
@@ -69,6 +70,7 @@ export default defineCommand({
       description: 'Data folder of the embedded MariaDB (default: JETMON_DATA_DIR or .jetmon/mariadb)',
     },
     port: { type: 'string', description: 'Ops port (/healthz, /readyz, /metrics); default 8080, 0 = any free port' },
+    'api-port': { type: 'string', description: 'REST API port; default 8090, 0 = any free port' },
   },
   async run({ args }) {
     const dir = args.dir ? embeddedDataDir({ JETMON_DATA_DIR: args.dir }) : embeddedDataDir()
@@ -185,7 +187,8 @@ export default defineCommand({
         TARGET_RELOAD_SEC: 5,
         STATE_FLUSH_SEC: 10,
         DASHBOARD_PORT: args.port === undefined ? 8080 : Number(args.port),
-        API_PORT: 0,
+        API_PORT: args['api-port'] === undefined ? 8090 : Number(args['api-port']),
+        WEBHOOK_ALLOW_PRIVATE_TARGETS: true,
         WPCOM_NOTIFY_ENABLE: false,
         LOG_LEVEL: 'warn',
       })
@@ -194,7 +197,19 @@ export default defineCommand({
       const monitor = new MonitorService({ config, databaseUrl: server.url, logger })
       await monitor.start()
       stops.push(() => monitor.drain(10_000))
-      say(`  ✓ the monitor is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`)
+      say(`  ✓ the monitor is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`)
+      // A fresh admin key per run, valid for a day, its token in a 0600 file for the CLI.
+      const { token: apiToken } = await createApiKey(database.db, {
+        consumer: 'demo',
+        scope: 'admin',
+        expiresAt: new Date(Date.now() + 86_400_000),
+        createdBy: 'demo',
+      })
+      const tokenFile = join(demoDir, 'api-token')
+      writeFileSync(tokenFile, `${apiToken}\n`, { mode: 0o600 })
+      chmodSync(tokenFile, 0o600)
+      if (monitor.apiUrl)
+        say(`  ✓ REST API on ${monitor.apiUrl} (admin token in ${relative(process.cwd(), tokenFile)})\n`)
 
       say('What is being watched')
       for (const demo of DEMO_SITES) say(`  blog ${demo.blogId}  ${demo.site.padEnd(11)} ${demo.label}`)
@@ -204,6 +219,14 @@ export default defineCommand({
         say(`  http://127.0.0.1:${monitor.opsPort}/metrics    Prometheus metrics (checks, lag, confirmations)`)
       }
       const cli = 'node apps/jetmon2/dist/cli.js'
+      if (monitor.apiUrl) {
+        const tokenPath = relative(process.cwd(), tokenFile)
+        const api = `${cli} api --url ${monitor.apiUrl} --token-file ${tokenPath}`
+        say(`  ${api} sites list`)
+        say('    every site and its state, from the REST API (also: events list, stats uptime --blog-id 102)')
+        say(`  curl -H "Authorization: Bearer $(cat ${tokenPath})" ${monitor.apiUrl}/sites/102`)
+        say(`  ${monitor.apiUrl}/openapi.json   the API's OpenAPI 3.1 document`)
+      }
       say(`  ${cli} status                  the running services (in another terminal)`)
       say(`  mariadb --socket=${server.socketPath} -u root jetmon`)
       say('    SELECT id, blog_id, check_type, state, started_at, ended_at FROM jetmon_events ORDER BY id;')

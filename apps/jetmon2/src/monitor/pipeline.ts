@@ -233,22 +233,44 @@ export class ConfirmationPipeline {
   }
 
   async runCheck(endpoint: MonitoredEndpoint): Promise<number | undefined> {
+    return (await this.check(endpoint)).delayMs
+  }
+
+  /**
+   * One check through the whole pipeline, as the scheduler runs it, with what it found and did:
+   * the result, and whether it closed an open http event or has an http event open afterwards.
+   * `closeReason` replaces the recovery reason (the API's trigger-now closes with `probe_cleared`).
+   */
+  async check(
+    endpoint: MonitoredEndpoint,
+    options: { closeReason?: 'probe_cleared' } = {},
+  ): Promise<{ delayMs: number | undefined; result: CheckResult; closedHttp: boolean; openHttp: boolean }> {
     const request = checkRequestOf(endpoint)
     const result = await this.deps.check(request)
     this.stats.checks++
     this.deps.record?.(endpoint, result, 'local')
     const state = await this.stateOf(endpoint)
     const now = this.clock()
+    const wasOpen = state.open.has('http')
+    const outcome = (delayMs: number | undefined) => ({
+      delayMs,
+      result,
+      closedHttp: wasOpen && !state.open.has('http'),
+      openHttp: state.open.has('http'),
+    })
 
     if (this.deps.inMaintenance?.(endpoint, now)) {
       await this.swallow(endpoint, state)
-      return undefined
+      return outcome(undefined)
     }
     // Our own trouble (no sockets, resolver down) says nothing about the site: Unknown, never an incident.
-    if (result.error === 'monitor_error') return undefined
+    if (result.error === 'monitor_error') return outcome(undefined)
 
     await this.advisories(endpoint, state, result)
-    return isDowntime(result) ? this.failed(endpoint, state, result, request) : this.passed(endpoint, state, result)
+    const delayMs = isDowntime(result)
+      ? await this.failed(endpoint, state, result, request)
+      : await this.passed(endpoint, state, result, options.closeReason)
+    return outcome(delayMs)
   }
 
   // ── the http lifecycle ──────────────────────────────────────────────────────────────────────
@@ -305,12 +327,17 @@ export class ConfirmationPipeline {
     return settings.retryIntervalMs
   }
 
-  private async passed(endpoint: MonitoredEndpoint, state: EndpointState, result: CheckResult): Promise<undefined> {
+  private async passed(
+    endpoint: MonitoredEndpoint,
+    state: EndpointState,
+    result: CheckResult,
+    closeReason?: 'probe_cleared',
+  ): Promise<undefined> {
     state.failures = 0
     const event = state.open.get('http')
     if (!event) return undefined
     const wasDown = event.state === 'Down'
-    await this.closeOpen(state, 'http', wasDown ? 'verifier_cleared' : 'probe_cleared', {
+    await this.closeOpen(state, 'http', closeReason ?? (wasDown ? 'verifier_cleared' : 'probe_cleared'), {
       recovered_by: { http_code: result.httpStatus, total_ms: result.timings.totalMs },
     })
     this.stats.recovered++

@@ -1,15 +1,19 @@
 import { readFileSync } from 'node:fs'
+import { type AlertSender, createAlertSender, emailOptionsFromConfig } from '@jetmon/alerting'
+import { type ApiApp, createApiApp, type RunningApiServer, startApiServer } from '@jetmon/api-server'
 import { type CheckResult, createChecker } from '@jetmon/checker'
 import { createDatabase, type Database, migrationStatus, processHealth } from '@jetmon/db'
 import { CheckRecorder, pruneHistory, pruneRollups } from '@jetmon/history'
 import type { Logger } from '@jetmon/logging'
 import { BucketLeases, type BucketRange, EndpointSource, Scheduler } from '@jetmon/scheduler'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import type { Jetmon2Config } from '../config.js'
+import { decodeSecretsKey, type Jetmon2Config } from '../config.js'
 import { VERSION } from '../version.js'
+import { autoMaxInFlight, DurationWindow, openFileLimit } from './in-flight.js'
 import { MaintenanceCache } from './maintenance.js'
 import { startOpsServer } from './ops.js'
 import { ConfirmationPipeline, type MonitoredEndpoint } from './pipeline.js'
+import { MonitorProbe } from './probe.js'
 import { askVerifliers, decide, quorumOf } from './veriflier-client.js'
 import { WpcomNotifier } from './wpcom.js'
 
@@ -19,11 +23,8 @@ export interface MonitorServiceOptions {
   logger: Logger
 }
 
-/**
- * In-flight checks when MAX_IN_FLIGHT is `auto`. A fixed bound for now (1 000 checks/s at ~1 s each
- * fits under it); sizing it from the observed rate × latency and the fd budget is still to come.
- */
-const AUTO_MAX_IN_FLIGHT = 1_000
+/** How often `MAX_IN_FLIGHT=auto` is recomputed from the endpoints held and the observed latency. */
+const IN_FLIGHT_SIZING_MS = 5_000
 
 /**
  * `jetmon2 serve`: the composition root of a monitor host. It owns the database pool, the lease on
@@ -40,8 +41,13 @@ export class MonitorService {
   private pipeline: ConfirmationPipeline | null = null
   private maintenance: MaintenanceCache | null = null
   private ops: Awaited<ReturnType<typeof startOpsServer>> | null = null
+  private api: { app: ApiApp; server: RunningApiServer } | null = null
+  private alerts: AlertSender | null = null
   private healthTimer: NodeJS.Timeout | null = null
   private pruneTimer: NodeJS.Timeout | null = null
+  private sizingTimer: NodeJS.Timeout | null = null
+  private readonly durations = new DurationWindow()
+  private readonly fdLimit = openFileLimit()
   private readonly endpoints = new Map<bigint, MonitoredEndpoint>()
   private readonly registry = new Registry()
   private state: 'starting' | 'running' | 'draining' | 'stopped' = 'starting'
@@ -52,6 +58,11 @@ export class MonitorService {
   constructor(private readonly options: MonitorServiceOptions) {
     this.config = options.config
     this.logger = options.logger
+  }
+
+  /** The REST API's base URL (`http://host:port/api/v1`), or null when `API_PORT` is 0. */
+  get apiUrl(): string | null {
+    return this.api?.server.url ?? null
   }
 
   /** The port the ops server listens on (0 when off). */
@@ -110,8 +121,10 @@ export class MonitorService {
       check: async (request) => {
         const started = performance.now()
         const result = await check(request)
+        const ms = performance.now() - started
+        this.durations.add(ms)
         metrics.checks.inc({ result: result.error ?? 'ok' })
-        metrics.checkSeconds.observe((performance.now() - started) / 1000)
+        metrics.checkSeconds.observe(ms / 1000)
         return result
       },
       decide: (votes, q) => decide(votes, q),
@@ -157,7 +170,7 @@ export class MonitorService {
 
     const pipeline = this.pipeline
     this.scheduler = new Scheduler({
-      maxInFlight: config.MAX_IN_FLIGHT === 'auto' ? AUTO_MAX_IN_FLIGHT : config.MAX_IN_FLIGHT,
+      maxInFlight: config.MAX_IN_FLIGHT === 'auto' ? this.autoInFlight() : config.MAX_IN_FLIGHT,
       logger: log.child({ module: 'scheduler' }),
       run: async (endpointId) => {
         const endpoint = this.endpoints.get(endpointId)
@@ -210,6 +223,9 @@ export class MonitorService {
     await this.source.setRanges(ranges)
     await pipeline.preload(new Set(this.endpoints.keys()))
     this.source.start({ refreshMs: config.TARGET_RELOAD_SEC * 1000 })
+    this.sizeInFlight()
+    this.sizingTimer = setInterval(() => this.sizeInFlight(), IN_FLIGHT_SIZING_MS)
+    this.sizingTimer.unref()
     this.scheduler.start()
 
     if (config.DASHBOARD_PORT !== 0) {
@@ -219,6 +235,46 @@ export class MonitorService {
         registry: this.registry,
         readiness: () => this.readiness(),
       })
+    }
+    if (config.API_PORT !== 0) {
+      const probe = new MonitorProbe({
+        db,
+        check,
+        pipeline,
+        owned: (endpointId) => this.endpoints.get(endpointId),
+        defaults: () => ({
+          timeoutMs: this.config.CHECK_TIMEOUT_MS,
+          tlsExpiryWarnDays: this.config.TLS_EXPIRY_WARN_DAYS,
+          alertCooldownMinutes: this.config.ALERT_COOLDOWN_MINUTES,
+        }),
+        projection: () => this.config.LEGACY_STATUS_PROJECTION_ENABLE,
+        logger: log.child({ module: 'probe' }),
+      })
+      const dashboardUrl =
+        config.DASHBOARD_PORT !== 0 ? `http://${hostForUrl(config.DASHBOARD_BIND)}:${config.DASHBOARD_PORT}` : null
+      const alerts = createAlertSender({
+        email: emailOptionsFromConfig(config),
+        dashboardUrl,
+        logger: log.child({ module: 'alerting' }),
+      })
+      this.alerts = alerts
+      if (alerts.emailTransport === 'stub') {
+        log.warn('EMAIL_TRANSPORT is stub: alert emails are written to the log, not delivered')
+      }
+      const app = createApiApp({
+        db,
+        logger: log.child({ module: 'api' }),
+        historyRetentionDays: config.HISTORY_RETENTION_DAYS,
+        historyMode: config.HISTORY_MODE,
+        secretsKey: config.SECRETS_KEY ? (decodeSecretsKey(config.SECRETS_KEY) ?? null) : null,
+        allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+        probe,
+        alertTester: { send: (contact, now) => alerts.sendTest(contact as never, now) },
+        dashboardUrl,
+      })
+      const server = await startApiServer(app, { port: config.API_PORT, bind: config.API_BIND })
+      this.api = { app, server }
+      log.info({ url: server.url }, 'REST API listening')
     }
     await this.writeHealth()
     this.healthTimer = setInterval(() => void this.writeHealth().catch(() => {}), 5_000)
@@ -239,6 +295,17 @@ export class MonitorService {
     )
   }
 
+  /** `MAX_IN_FLIGHT=auto`: the bound for the endpoints held now and the latency observed lately. */
+  private autoInFlight(): number {
+    let checksPerSecond = 0
+    for (const endpoint of this.endpoints.values()) checksPerSecond += 1000 / endpoint.intervalMs
+    return autoMaxInFlight({ checksPerSecond, latencyP95Ms: this.durations.p95(), fdLimit: this.fdLimit })
+  }
+
+  private sizeInFlight(): void {
+    if (this.config.MAX_IN_FLIGHT === 'auto') this.scheduler?.setMaxInFlight(this.autoInFlight())
+  }
+
   private async prune(): Promise<void> {
     const database = this.database
     if (!database || this.state !== 'running') return
@@ -251,6 +318,7 @@ export class MonitorService {
         const logger = this.logger.child({ module: 'retention' })
         await pruneHistory({ db: database.db, retentionDays: this.config.HISTORY_RETENTION_DAYS, logger })
         await pruneRollups({ db: database.db, logger })
+        await this.api?.app.idempotency.prune()
       } finally {
         await conn.query("SELECT RELEASE_LOCK('jetmon_prune')")
       }
@@ -296,6 +364,14 @@ export class MonitorService {
       registers: [registry],
       collect() {
         this.set(service().scheduler?.stats().inFlight ?? 0)
+      },
+    })
+    new Gauge({
+      name: 'jetmon_scheduler_max_in_flight',
+      help: 'The in-flight bound (MAX_IN_FLIGHT, or its auto-sized value)',
+      registers: [registry],
+      collect() {
+        this.set(service().scheduler?.stats().maxInFlight ?? 0)
       },
     })
     new Gauge({
@@ -402,6 +478,7 @@ export class MonitorService {
       stats: {
         endpoints: stats?.endpoints ?? 0,
         in_flight: stats?.inFlight ?? 0,
+        max_in_flight: stats?.maxInFlight ?? 0,
         due_backlog: stats?.dueBacklog ?? 0,
         lag_p95_ms: stats?.lagMs.p95 ?? 0,
         rss: process.memoryUsage().rss,
@@ -435,6 +512,10 @@ export class MonitorService {
     const deadline = Date.now() + timeoutMs
     const left = () => Math.max(1_000, deadline - Date.now())
     this.logger.info('draining')
+    // The API stops taking requests first; those in flight get a few seconds to answer.
+    await this.api?.server
+      .close(Math.min(5_000, left() / 4))
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not close the API server'))
     await this.source?.stop()
     await this.scheduler?.stop({ drain: true, timeoutMs: left() / 2 })
     await Promise.race([this.pipeline?.settle(), new Promise((r) => setTimeout(r, left() / 3).unref())])
@@ -447,9 +528,11 @@ export class MonitorService {
     this.maintenance?.stop()
     if (this.healthTimer) clearInterval(this.healthTimer)
     if (this.pruneTimer) clearInterval(this.pruneTimer)
+    if (this.sizingTimer) clearInterval(this.sizingTimer)
     this.state = 'stopped'
     await this.writeHealth().catch(() => {})
     await this.ops?.close()
+    await this.alerts?.close().catch(() => {})
     await this.database?.close()
     this.logger.info('stopped')
   }
@@ -457,7 +540,7 @@ export class MonitorService {
   /** Applies a new, valid configuration: intervals, thresholds, verifliers and limits. */
   reload(config: Jetmon2Config): void {
     this.config = config
-    if (config.MAX_IN_FLIGHT !== 'auto') this.scheduler?.setMaxInFlight(config.MAX_IN_FLIGHT)
+    this.scheduler?.setMaxInFlight(config.MAX_IN_FLIGHT === 'auto' ? this.autoInFlight() : config.MAX_IN_FLIGHT)
     this.pipeline?.updateSettings(pipelineSettings(config))
     this.source?.setDefaults({
       timeoutMs: config.CHECK_TIMEOUT_MS,
@@ -479,6 +562,13 @@ function pipelineSettings(config: Jetmon2Config) {
     quorum: quorumOf(config.VERIFLIERS.length, config.VERIFLIER_QUORUM),
     projection: config.LEGACY_STATUS_PROJECTION_ENABLE,
   }
+}
+
+/** A bind address as it goes in a URL: the wildcard becomes loopback, IPv6 gets brackets. */
+function hostForUrl(bind: string): string {
+  if (bind === '0.0.0.0' || bind === '') return '127.0.0.1'
+  if (bind === '::') return '[::1]'
+  return bind.includes(':') ? `[${bind}]` : bind
 }
 
 function describeRanges(ranges: readonly BucketRange[]): string {

@@ -1,0 +1,46 @@
+import { endpointConfig, monitorSites } from '@jetmon/db'
+import { describe, expect, it } from 'vitest'
+import { loadEndpointConfigs } from '../src/index.js'
+import { useTestDatabase } from './_helpers.js'
+
+const database = useTestDatabase()
+
+describe('loadEndpointConfigs', () => {
+  it('reads any endpoints in one call with the scheduler defaults, whatever their bucket', async () => {
+    const { db } = database()
+    const big = 2n ** 60n + 7n
+    await db.insert(monitorSites).values([
+      { endpointId: 101n, blogId: big, bucketNo: 3, monitorUrl: 'https://a.example/', checkInterval: 5 },
+      { endpointId: 102n, blogId: 42n, bucketNo: 900, monitorUrl: 'http://b.example/', monitorActive: 0 },
+    ])
+    await db.insert(endpointConfig).values({
+      endpointId: 101n,
+      checkIntervalSec: 30,
+      requestMethod: 'HEAD',
+      forbiddenKeywords: ['fatal error'],
+      customHeaders: { 'X-Token': 'secret' },
+    })
+
+    const loaded = await loadEndpointConfigs(db, [101n, 102n, 103n], {
+      timeoutMs: 7_000,
+      tlsExpiryWarnDays: 14,
+      alertCooldownMinutes: 10,
+    })
+    expect([...loaded.keys()].sort()).toEqual([101n, 102n])
+    expect(loaded.get(101n)).toMatchObject({
+      active: true,
+      config: {
+        blogId: big,
+        url: 'https://a.example/',
+        intervalMs: 30_000,
+        method: 'HEAD',
+        timeoutMs: 7_000,
+        forbiddenKeywords: ['fatal error'],
+        customHeaders: { 'X-Token': 'secret' },
+        tlsExpiryWarnDays: 14,
+      },
+    })
+    expect(loaded.get(102n)).toMatchObject({ active: false, config: { intervalMs: 300_000, method: 'GET' } })
+    expect((await loadEndpointConfigs(db, [])).size).toBe(0)
+  })
+})
