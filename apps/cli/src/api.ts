@@ -10,6 +10,17 @@ export const apiCommand = defineCommand({
     description: 'Operate a Jetmon deployment through its REST API (/api/v1), from any host',
   },
   subCommands: {
+    health: () => import('./commands/admin.js').then((m) => m.health),
+    me: () => import('./commands/admin.js').then((m) => m.me),
+    request: () => import('./commands/admin.js').then((m) => m.request),
+    commands: () => import('./commands/catalog.js').then((m) => m.commands),
+    sites: () => import('./commands/sites.js').then((m) => m.default),
+    events: () => import('./commands/events.js').then((m) => m.default),
+    stats: () => import('./commands/stats.js').then((m) => m.default),
+    maintenance: () => import('./commands/maintenance.js').then((m) => m.default),
+    webhooks: () => import('./commands/webhooks.js').then((m) => m.default),
+    'alert-contacts': () => import('./commands/alert-contacts.js').then((m) => m.default),
+    smoke: () => import('./commands/smoke.js').then((m) => m.smoke),
     'local-config': () => import('./commands/local-config.js').then((m) => m.default),
   },
 })

@@ -3,7 +3,6 @@
  * real binary against a migrated test database: output (table and JSON), exit codes, and the rows
  * they leave behind.
  */
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
@@ -14,9 +13,8 @@ import { openEvent } from '@jetmon/eventstore'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { count, eq, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CliResult } from './helpers.js'
+import { type CliResult, jetmon2 as runJetmon2 } from './helpers.js'
 
-const CLI = join(import.meta.dirname, '..', 'src', 'cli.ts')
 const tmp = mkdtempSync(join(tmpdir(), 'jetmon2-admin-'))
 const file = (name: string, content: string) => {
   const path = join(tmp, name)
@@ -39,20 +37,7 @@ afterAll(async () => {
 
 /** Runs `jetmon2 <args>` from source (stdout is a pipe, so JSON is the default output). */
 function jetmon2(args: string[], options: { input?: string } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--conditions=@jetmon/source', '--import', 'tsx', CLI, ...args], {
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-  })
-  if (options.input !== undefined) child.stdin?.end(options.input)
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.on('data', (chunk) => {
-    stdout += chunk
-  })
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk
-  })
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+  return runJetmon2(args, env, options)
 }
 
 /** Runs a command that must succeed and parses its JSON output. */

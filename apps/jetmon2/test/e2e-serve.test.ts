@@ -13,6 +13,7 @@ import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import { asc, eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { waitFor } from './helpers.js'
 
 const ROOT = join(import.meta.dirname, '..', '..', '..')
 const tmp = mkdtempSync(join(tmpdir(), 'jetmon-e2e-'))
@@ -70,20 +71,6 @@ async function startVeriflier(id: string, region: string, token: string): Promis
     /listening on/,
   )
   return /(http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1] as string
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 40_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
 }
 
 beforeAll(async () => {

@@ -10,16 +10,25 @@ export interface CliResult {
 }
 
 /** Starts the real `jetmon2` binary from source (the same entry point the build ships). */
-export function spawnJetmon2(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+export function spawnJetmon2(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { stdin?: boolean } = {},
+): ChildProcess {
   return spawn(process.execPath, ['--conditions=@jetmon/source', '--import', 'tsx', CLI, ...args], {
     env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   })
 }
 
-/** Runs `jetmon2 <args>` to completion. */
-export function jetmon2(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const child = spawnJetmon2(args, env)
+/** Runs `jetmon2 <args>` to completion; `input` is written to its stdin. */
+export function jetmon2(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { input?: string } = {},
+): Promise<CliResult> {
+  const child = spawnJetmon2(args, env, { stdin: options.input !== undefined })
+  if (options.input !== undefined) child.stdin?.end(options.input)
   let stdout = ''
   let stderr = ''
   child.stdout?.on('data', (chunk) => {

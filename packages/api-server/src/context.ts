@@ -54,6 +54,8 @@ export interface ApiDeps {
   secretsKey?: Buffer | null
   /** `WEBHOOK_ALLOW_PRIVATE_TARGETS`. */
   allowPrivateTargets?: boolean
+  /** `BUCKET_TOTAL`: buckets of new endpoints are drawn from 0 … bucketTotal − 1 (default 1000). */
+  bucketTotal?: number
   /** trigger-now; without it those routes answer 503 `probe_unavailable`. */
   probe?: EndpointProbe
   /** Public URL of the dashboard, for links in answers. */

@@ -1,3 +1,4 @@
+import type { EndpointProbe, ProbeResult } from '@jetmon/api-server'
 import type { CheckRequest, CheckResult } from '@jetmon/checker'
 import { isDowntime } from '@jetmon/checker'
 import type { Db, Logger } from '@jetmon/db'
@@ -6,18 +7,7 @@ import { type EndpointDefaults, loadEndpointConfigs } from '@jetmon/scheduler'
 import { type ConfirmationPipeline, checkRequestOf, type MonitoredEndpoint } from './pipeline.js'
 
 /** One endpoint's answer to trigger-now, in the API's wire form. */
-export interface ProbeAnswer {
-  endpoint_id: number | string
-  monitor_url: string
-  success: boolean
-  http_code: number | null
-  error_code: number
-  error: string | null
-  error_detail: string | null
-  rtt_ms: number | null
-  checked_at: string
-  outcome: 'ok' | 'closed_events' | 'confirmation_started' | 'failed'
-}
+export type ProbeAnswer = ProbeResult
 
 export interface MonitorProbeDeps {
   db: Db
@@ -41,7 +31,7 @@ const TWO_POW_53 = 2n ** 53n
  * the same checker: a pass closes its open http events with `probe_cleared`, a failure is
  * reported and left to the host that owns it, whose own checks confirm it.
  */
-export class MonitorProbe {
+export class MonitorProbe implements EndpointProbe {
   constructor(private readonly deps: MonitorProbeDeps) {}
 
   async probe(endpoints: readonly { endpointId: bigint; blogId: bigint }[], source: string): Promise<ProbeAnswer[]> {

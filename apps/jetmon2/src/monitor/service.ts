@@ -264,6 +264,7 @@ export class MonitorService {
       const app = createApiApp({
         db,
         logger: log.child({ module: 'api' }),
+        bucketTotal: config.BUCKET_TOTAL,
         historyRetentionDays: config.HISTORY_RETENTION_DAYS,
         historyMode: config.HISTORY_MODE,
         secretsKey: config.SECRETS_KEY ? (decodeSecretsKey(config.SECRETS_KEY) ?? null) : null,
@@ -276,7 +277,6 @@ export class MonitorService {
       this.api = { app, server }
       log.info({ url: server.url }, 'REST API listening')
     }
-    await this.writeHealth()
     this.healthTimer = setInterval(() => void this.writeHealth().catch(() => {}), 5_000)
     this.healthTimer.unref()
     // Retention: hourly, on one host at a time (a named lock), in bounded batches.
@@ -284,6 +284,7 @@ export class MonitorService {
     this.pruneTimer.unref()
     setTimeout(() => void this.prune(), 60_000).unref()
     this.state = 'running'
+    await this.writeHealth()
     log.info(
       {
         host: config.HOST_ID,

@@ -1,0 +1,255 @@
+/**
+ * `GET /sites`: one page of sites with their derived state, computed and filtered in SQL, in one
+ * statement per page whatever the filters (see {@link listSitePage}).
+ *
+ * Indexes used: `jetpack_monitor_sites (blog_id, monitor_url)` for the page order and per-site
+ * lookups, `jetmon_events (blog_id, ended_at)` for the worst open event, the unique
+ * `jetmon_events (dedup_key)` (non-NULL only while an event is open) to find the blogs with open
+ * events, `jetmon_maintenance_windows (blog_id, ends_at)` for coverage, `jetmon_site_tenants`'s
+ * primary key for a tenant's blogs, and `jetmon_endpoint_state`'s primary key for last checks.
+ * Only `q` reads every URL (a substring cannot use a B-tree index).
+ */
+import type { SiteSummary, State } from '@jetmon/api-client'
+import { jsonId } from '@jetmon/api-client'
+import { type DbOrTx, endpointState, events, maintenanceWindows, monitorSites, siteTenants } from '@jetmon/db'
+import { type Column, type SQL, sql } from 'drizzle-orm'
+
+export interface SiteListOptions {
+  now: Date
+  tenantId: string | null
+  /** Exclusive cursor: the last blog id of the previous page. */
+  after: bigint | null
+  limit: number
+  /** Derived states to keep; null = all. */
+  states: ReadonlySet<State> | null
+  minSeverity: number | null
+  monitorActive: boolean | null
+  /** Substring of any endpoint URL. */
+  q: string | null
+}
+
+export interface SiteListRow {
+  blogId: bigint
+  item: SiteSummary
+}
+
+const EVENT_STATE_NAMES = new Set<State>(['Warning', 'Degraded', 'Seems Down', 'Down'])
+
+/** `LIKE` pattern matching `text` anywhere (its own `%`, `_` and `\` taken literally). */
+function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+}
+
+/** `table AS alias` and `alias.column`, for the hand-written statement below. */
+const from = (
+  table: typeof monitorSites | typeof events | typeof maintenanceWindows | typeof endpointState,
+  name: string,
+) => sql`${table} AS ${sql.identifier(name)}`
+const col = (name: string, column: Column) => sql`${sql.identifier(name)}.${sql.identifier(column.name)}`
+
+/**
+ * The derived-state building blocks, for a site whose blog id is the SQL expression `blog`:
+ * `Paused` when no endpoint is active (checked by the caller from the aggregate), `Maintenance`
+ * when current windows cover every active endpoint, else the worst open event's state, else `Up`.
+ */
+function stateSql(now: Date) {
+  const coversNow = (name: string) =>
+    sql`${col(name, maintenanceWindows.startsAt)} <= ${now} AND ${col(name, maintenanceWindows.endsAt)} > ${now}`
+  return {
+    maintenance: (blog: SQL) => sql`(EXISTS (SELECT 1 FROM ${from(maintenanceWindows, 'any_window')}
+        WHERE ${col('any_window', maintenanceWindows.blogId)} = ${blog} AND ${coversNow('any_window')})
+      AND NOT EXISTS (SELECT 1 FROM ${from(monitorSites, 'uncovered')}
+        WHERE ${col('uncovered', monitorSites.blogId)} = ${blog} AND ${col('uncovered', monitorSites.monitorActive)} <> 0
+        AND NOT EXISTS (SELECT 1 FROM ${from(maintenanceWindows, 'cover')}
+          WHERE ${col('cover', maintenanceWindows.blogId)} = ${col('uncovered', monitorSites.blogId)} AND ${coversNow('cover')}
+          AND (${col('cover', maintenanceWindows.endpointId)} IS NULL
+            OR ${col('cover', maintenanceWindows.endpointId)} = ${col('uncovered', monitorSites.endpointId)}))))`,
+    /** The worst open event's `column`: highest severity, then earliest start (then lowest id). */
+    worst: (blog: SQL, column: Column) => sql`(SELECT ${col('worst', column)} FROM ${from(events, 'worst')}
+        WHERE ${col('worst', events.blogId)} = ${blog} AND ${col('worst', events.endedAt)} IS NULL
+        ORDER BY ${col('worst', events.severity)} DESC, ${col('worst', events.startedAt)} ASC, ${col('worst', events.id)} ASC
+        LIMIT 1)`,
+    /** The worst open event's severity (the highest). */
+    worstSeverity: (blog: SQL) => sql`(SELECT MAX(${col('worst', events.severity)}) FROM ${from(events, 'worst')}
+        WHERE ${col('worst', events.blogId)} = ${blog} AND ${col('worst', events.endedAt)} IS NULL)`,
+  }
+}
+
+interface RawRow {
+  blog_id: number | string
+  endpoint_count: number | string
+  active_count: number | string
+  monitor_url: string | null
+  last_checked_at: Date | null
+  in_maintenance: number | string
+  worst_id: number | string | null
+  worst_state: string | null
+  worst_severity: number | null
+}
+
+/**
+ * A page of sites (`limit + 1` rows when there is a next page), in `blog_id` order, in one
+ * statement: the inner query picks the page (filters in `HAVING`), the outer one computes the
+ * costlier columns for its rows only.
+ *
+ * The inner query is driven by the smallest ordered source available, so that it reads about
+ * one page's worth of rows rather than the fleet:
+ * - a tenant: its `jetmon_site_tenants` rows (primary key order is blog_id order);
+ * - a filter that only blogs with an open event, a current window or a matching URL can pass:
+ *   those blogs, collected first (one pass over the open events, the current windows or the URLs);
+ * - otherwise `jetpack_monitor_sites` itself, in `(blog_id, monitor_url)` index order, stopping
+ *   after `limit + 1` groups.
+ */
+export async function listSitePage(db: DbOrTx, options: SiteListOptions): Promise<SiteListRow[]> {
+  const { now } = options
+  const state = stateSql(now)
+  const blog = col('s', monitorSites.blogId)
+  const active = sql`SUM(${col('s', monitorSites.monitorActive)} <> 0)`
+
+  // Sets of blog ids that the filters restrict the page to (each a SELECT of distinct blog_id).
+  const candidateSets: SQL[] = []
+  // Blogs with an open event (of these states, or at least this severity): the unique
+  // `dedup_key` index holds open events only.
+  const openEventBlogs = (filter: { minSeverity: number } | { states: readonly string[] }) =>
+    sql`SELECT DISTINCT ${col('candidate', events.blogId)} AS blog_id FROM ${from(events, 'candidate')}
+      WHERE ${col('candidate', events.dedupKey)} IS NOT NULL AND ${
+        'states' in filter
+          ? sql`${col('candidate', events.state)} IN (${sql.join(
+              filter.states.map((name) => sql`${name}`),
+              sql`, `,
+            )})`
+          : sql`${col('candidate', events.severity)} >= ${filter.minSeverity}`
+      }`
+  const windowBlogs = sql`SELECT DISTINCT ${col('candidate_window', maintenanceWindows.blogId)} AS blog_id
+      FROM ${from(maintenanceWindows, 'candidate_window')}
+      WHERE ${col('candidate_window', maintenanceWindows.startsAt)} <= ${now} AND ${col('candidate_window', maintenanceWindows.endsAt)} > ${now}`
+  if (options.q !== null) {
+    // A substring cannot use an index: one pass over the URLs finds the candidate blogs.
+    candidateSets.push(
+      sql`SELECT DISTINCT ${col('matching', monitorSites.blogId)} AS blog_id FROM ${from(monitorSites, 'matching')}
+        WHERE ${col('matching', monitorSites.monitorUrl)} LIKE ${containsPattern(options.q)}`,
+    )
+  }
+
+  // Conditions on the grouped blog id (the driving source's column, once it is chosen below).
+  const having: ((grouped: SQL) => SQL)[] = []
+  if (options.monitorActive !== null)
+    having.push(() => (options.monitorActive ? sql`${active} > 0` : sql`${active} = 0`))
+  const states = options.states
+  if (states !== null) {
+    const stateFilter = (grouped: SQL) => {
+      const worstState = state.worst(grouped, events.state)
+      const maintenance = state.maintenance(grouped)
+      const alternatives: SQL[] = []
+      if (states.has('Paused')) alternatives.push(sql`${active} = 0`)
+      const notPaused: SQL[] = []
+      if (states.has('Maintenance')) notPaused.push(maintenance)
+      const eventStates = [...states].filter((name) => EVENT_STATE_NAMES.has(name))
+      const byEvent: SQL[] = []
+      if (eventStates.length > 0) {
+        byEvent.push(
+          sql`${worstState} IN (${sql.join(
+            eventStates.map((name) => sql`${name}`),
+            sql`, `,
+          )})`,
+        )
+      }
+      if (states.has('Up')) byEvent.push(sql`${worstState} IS NULL`)
+      if (byEvent.length > 0) notPaused.push(sql`(NOT ${maintenance} AND (${sql.join(byEvent, sql` OR `)}))`)
+      if (notPaused.length > 0) alternatives.push(sql`(${active} > 0 AND (${sql.join(notPaused, sql` OR `)}))`)
+      return alternatives.length > 0 ? sql`(${sql.join(alternatives, sql` OR `)})` : sql`FALSE`
+    }
+    having.push(stateFilter)
+    const eventStates = [...states].filter((name) => EVENT_STATE_NAMES.has(name))
+    // Only blogs with an open event in one of those states or a current window can qualify.
+    if (!states.has('Up') && !states.has('Paused')) {
+      const sets: SQL[] = []
+      if (eventStates.length > 0) sets.push(openEventBlogs({ states: eventStates }))
+      if (states.has('Maintenance')) sets.push(windowBlogs)
+      candidateSets.push(
+        sets.length > 0 ? sql.join(sets, sql` UNION `) : sql`SELECT NULL AS blog_id FROM DUAL WHERE FALSE`,
+      )
+    }
+  }
+  if (options.minSeverity !== null && options.minSeverity > 0) {
+    // Up, Paused and Maintenance report severity 0: only blogs with an open event that bad qualify.
+    const minSeverity = options.minSeverity
+    having.push(
+      (grouped) =>
+        sql`(${active} > 0 AND NOT ${state.maintenance(grouped)} AND ${state.worstSeverity(grouped)} >= ${minSeverity})`,
+    )
+    candidateSets.push(openEventBlogs({ minSeverity: options.minSeverity }))
+  }
+
+  const sites = sql`${monitorSites} AS s FORCE INDEX (idx_blog_url)`
+  const where: SQL[] = []
+  let source: SQL
+  let driverBlog: SQL
+  if (options.tenantId !== null) {
+    driverBlog = col('t', siteTenants.blogId)
+    source = sql`${siteTenants} AS t STRAIGHT_JOIN ${sites} ON ${blog} = ${driverBlog}`
+    where.push(sql`${col('t', siteTenants.tenantId)} = ${options.tenantId}`)
+    for (const set of candidateSets) where.push(sql`${driverBlog} IN (${set})`)
+  } else if (candidateSets.length > 0) {
+    driverBlog = sql`${sql.identifier('c')}.${sql.identifier('blog_id')}`
+    source = sql`(${candidateSets[0]}) AS c STRAIGHT_JOIN ${sites} ON ${blog} = ${driverBlog}`
+    for (const set of candidateSets.slice(1)) where.push(sql`${driverBlog} IN (${set})`)
+  } else {
+    driverBlog = blog
+    source = sites
+  }
+  // Always a range on blog_id, even for the first page: with it (and the index hint) the optimizer
+  // walks the index in order instead of grouping the whole table in a temporary table.
+  where.push(options.after === null ? sql`${driverBlog} >= 0` : sql`${driverBlog} > ${options.after}`)
+
+  const pageBlog = sql`${sql.identifier('page')}.${sql.identifier('blog_id')}`
+  const statement = sql`SELECT ${pageBlog} AS blog_id, page.endpoint_count, page.active_count,
+      (SELECT ${col('p', monitorSites.monitorUrl)} FROM ${from(monitorSites, 'p')}
+        WHERE ${col('p', monitorSites.endpointId)} = page.primary_id) AS monitor_url,
+      (SELECT MAX(${col('st', endpointState.lastCheckedAt)}) FROM ${from(monitorSites, 'e')}
+        JOIN ${from(endpointState, 'st')} ON ${col('st', endpointState.endpointId)} = ${col('e', monitorSites.endpointId)}
+        WHERE ${col('e', monitorSites.blogId)} = ${pageBlog}) AS last_checked_at,
+      ${state.maintenance(pageBlog)} AS in_maintenance,
+      ${col('we', events.id)} AS worst_id, ${col('we', events.state)} AS worst_state, ${col('we', events.severity)} AS worst_severity
+    FROM (
+      SELECT ${driverBlog} AS blog_id, COUNT(*) AS endpoint_count, ${active} AS active_count,
+        MIN(${col('s', monitorSites.endpointId)}) AS primary_id
+      FROM ${source}
+      WHERE ${sql.join(where, sql` AND `)}
+      GROUP BY ${driverBlog}
+      ${
+        having.length > 0
+          ? sql`HAVING ${sql.join(
+              having.map((condition) => condition(driverBlog)),
+              sql` AND `,
+            )}`
+          : sql``
+      }
+      ORDER BY ${driverBlog}
+      LIMIT ${options.limit + 1}
+    ) AS page
+    LEFT JOIN ${from(events, 'we')} ON ${col('we', events.id)} = ${state.worst(pageBlog, events.id)}
+    ORDER BY ${pageBlog}`
+  const [rows] = (await db.execute(statement)) as unknown as [RawRow[]]
+
+  return rows.map((row) => {
+    const blogId = BigInt(row.blog_id)
+    const activeCount = Number(row.active_count)
+    const covered = Number(row.in_maintenance) === 1
+    const worstState = row.worst_state as State | null
+    return {
+      blogId,
+      item: {
+        blog_id: jsonId(blogId),
+        monitor_url: row.monitor_url ?? '',
+        endpoint_count: Number(row.endpoint_count),
+        active_endpoint_count: activeCount,
+        monitor_active: activeCount > 0,
+        current_state: activeCount === 0 ? 'Paused' : covered ? 'Maintenance' : (worstState ?? 'Up'),
+        current_severity: activeCount > 0 && !covered && worstState !== null ? Number(row.worst_severity) : 0,
+        active_event_id: row.worst_id === null ? null : jsonId(BigInt(row.worst_id)),
+        last_checked_at: row.last_checked_at === null ? null : new Date(row.last_checked_at).toISOString(),
+      },
+    }
+  })
+}
