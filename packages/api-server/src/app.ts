@@ -193,7 +193,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
       let body: unknown
       if (route.body) {
         body = parseOrThrow(route.body, parseJson(rawBody))
-      } else if (rawBody.trim() !== '') {
+      } else if (rawBody.trim() !== '' && !isEmptyObject(rawBody)) {
         throw new ApiError(400, 'invalid_request', 'this route takes no request body', {
           details: [{ path: 'body', message: 'must be empty' }],
         })
@@ -401,6 +401,16 @@ function parseJson(text: string): unknown {
     throw new ApiError(400, 'invalid_request', 'the request body is not valid JSON', {
       details: [{ path: 'body', message: 'is not valid JSON' }],
     })
+  }
+}
+
+/** `{}`: what many clients send to an action route that takes no body. */
+function isEmptyObject(text: string): boolean {
+  try {
+    const value = JSON.parse(text) as unknown
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0
+  } catch {
+    return false
   }
 }
 
