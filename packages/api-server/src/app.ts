@@ -119,15 +119,16 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
       })
     }
     const match = /^Bearer\s+(jm_[A-Za-z0-9_-]{16,128})\s*$/.exec(header)
-    const invalid = new ApiError(401, 'invalid_token', 'the API key is not valid', {
-      headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-    })
-    if (!match) throw invalid
+    const invalid = () =>
+      new ApiError(401, 'invalid_token', 'the API key is not valid', {
+        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+      })
+    if (!match) throw invalid()
     const [row] = await deps.db
       .select()
       .from(apiKeys)
       .where(eq(apiKeys.keyHash, hashToken(match[1]!)))
-    if (!row) throw invalid
+    if (!row) throw invalid()
     const status = keyStatus(row, at)
     if (status === 'revoked') throw new ApiError(401, 'token_revoked', 'the API key has been revoked')
     if (status === 'expired') throw new ApiError(401, 'token_expired', 'the API key has expired')
