@@ -10,6 +10,7 @@ export const jetmon2 = defineCommand({
     'validate-config': () => import('./commands/validate-config.js').then((m) => m.default),
     demo: () => import('./commands/demo.js').then((m) => m.default),
     serve: () => import('./commands/serve.js').then((m) => m.default),
+    deliver: () => import('./commands/deliver.js').then((m) => m.default),
     status: () => import('./commands/process-control.js').then((m) => m.status),
     drain: () => import('./commands/process-control.js').then((m) => m.drain),
     reload: () => import('./commands/process-control.js').then((m) => m.reload),

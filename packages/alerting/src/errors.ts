@@ -1,5 +1,5 @@
 /** Stable codes callers can match on (`err.code`). */
-export type AlertingErrorCode = 'UNKNOWN_SEVERITY' | 'INVALID_ID' | 'SENDER_CONFIG'
+export type AlertingErrorCode = 'UNKNOWN_SEVERITY' | 'INVALID_ID' | 'SENDER_CONFIG' | 'DESTINATION_UNREADABLE'
 
 /** Base class of every error thrown by `@jetmon/alerting`. */
 export class AlertingError extends Error {
@@ -34,5 +34,15 @@ export class InvalidIdError extends AlertingError {
 export class SenderConfigError extends AlertingError {
   constructor(message: string) {
     super('SENDER_CONFIG', message)
+  }
+}
+
+/**
+ * An alert destination is stored encrypted and cannot be read: `SECRETS_KEY` is not configured, or
+ * it is not the key the destination was written with. A deployment problem, not a sending one.
+ */
+export class DestinationUnreadableError extends AlertingError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DESTINATION_UNREADABLE', message, options)
   }
 }

@@ -26,6 +26,7 @@ export {
 export {
   AlertingError,
   type AlertingErrorCode,
+  DestinationUnreadableError,
   InvalidIdError,
   SenderConfigError,
   UnknownSeverityError,
@@ -90,4 +91,5 @@ export {
   severityName,
 } from './severity.js'
 export { escapeSlack, type SlackBlock, type SlackMessage, type SlackText, slackMessage } from './slack.js'
+export { openDestination } from './stored-destination.js'
 export { type AdaptiveCard, type AdaptiveCardElement, type TeamsMessage, teamsMessage } from './teams.js'

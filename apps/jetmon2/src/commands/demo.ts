@@ -1,5 +1,8 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { join, relative } from 'node:path'
+import { createJetmonClient } from '@jetmon/api-client'
 import { createApiKey } from '@jetmon/api-server/keys'
 import {
   createDatabase,
@@ -16,6 +19,29 @@ import * as v from 'valibot'
 import { jetmon2ConfigSchema } from '../config.js'
 import { embeddedDataDir } from '../database.js'
 import { CommandError } from '../errors.js'
+
+/**
+ * The demo's SECRETS_KEY: made once per data folder and kept beside it (0600), so webhook secrets
+ * encrypted by one run can be read by the next.
+ */
+function demoSecretsKey(demoDir: string): string {
+  const file = join(demoDir, 'secrets-key')
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  const key = randomBytes(32).toString('hex')
+  writeFileSync(file, `${key}\n`, { mode: 0o600 })
+  return key
+}
+
+/** The port to use: the flag's value (0 = any free port, found now), else the default. */
+async function portFor(flag: string | undefined, fallback: number): Promise<number> {
+  const wanted = flag === undefined ? fallback : Number(flag)
+  if (wanted !== 0) return wanted
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
 
 /** Resolves on the first Ctrl-C or SIGTERM. */
 function untilSignal(): Promise<NodeJS.Signals> {
@@ -175,6 +201,17 @@ export default defineCommand({
           .onDuplicateKeyUpdate({ set: { ...settings, updatedAt: new Date() } })
       }
 
+      // Where alerts go: a local mail catcher (mails kept as .eml files) and a webhook receiver
+      // that checks signatures like a customer's would.
+      const { startMailCatcher, startWebhookReceiver } = await import('@jetmon/testkit/fixtures')
+      const mailDir = join(demoDir, 'mail')
+      mkdirSync(mailDir, { recursive: true })
+      const mail = await startMailCatcher({ dir: mailDir })
+      stops.push(() => mail.close())
+      const hooks = await startWebhookReceiver()
+      stops.push(() => hooks.close())
+      say(`  ✓ a mail catcher on ${mail.host}:${mail.port} and a webhook receiver on ${hooks.url}`)
+
       const config = v.parse(jetmon2ConfigSchema, {
         HOST_ID: 'demo',
         DNS_SERVERS: [dns.server],
@@ -186,9 +223,15 @@ export default defineCommand({
         FLAP_WINDOW_SEC: 60,
         TARGET_RELOAD_SEC: 5,
         STATE_FLUSH_SEC: 10,
-        DASHBOARD_PORT: args.port === undefined ? 8080 : Number(args.port),
-        API_PORT: args['api-port'] === undefined ? 8090 : Number(args['api-port']),
+        DASHBOARD_PORT: await portFor(args.port, 8080),
+        API_PORT: await portFor(args['api-port'], 8090),
         WEBHOOK_ALLOW_PRIVATE_TARGETS: true,
+        DELIVERY_WORKERS_ENABLE: true,
+        SECRETS_KEY: demoSecretsKey(demoDir),
+        EMAIL_TRANSPORT: 'smtp',
+        EMAIL_FROM: 'jetmon@demo.test',
+        SMTP_HOST: mail.host,
+        SMTP_PORT: mail.port,
         WPCOM_NOTIFY_ENABLE: false,
         LOG_LEVEL: 'warn',
       })
@@ -208,8 +251,27 @@ export default defineCommand({
       const tokenFile = join(demoDir, 'api-token')
       writeFileSync(tokenFile, `${apiToken}\n`, { mode: 0o600 })
       chmodSync(tokenFile, 0o600)
-      if (monitor.apiUrl)
-        say(`  ✓ REST API on ${monitor.apiUrl} (admin token in ${relative(process.cwd(), tokenFile)})\n`)
+      if (monitor.apiUrl) {
+        say(`  ✓ REST API on ${monitor.apiUrl} (admin token in ${relative(process.cwd(), tokenFile)})`)
+        const api = createJetmonClient({ baseUrl: monitor.apiUrl, token: apiToken })
+        // Subscriptions, made through the API as a customer would: every event to the receiver,
+        // Down and recoveries by mail.
+        const webhook = await api.call('webhooks.create', { body: { url: hooks.url } })
+        hooks.secrets = [webhook.data.secret]
+        await api.call('alertContacts.create', {
+          body: { label: 'Demo on-call', transport: 'email', destination: { address: 'oncall@demo.test' } },
+        })
+        say('  ✓ a signed webhook (every event) and an email alert contact (Down and recoveries)\n')
+        hooks.onWebhook((hook) => {
+          const body = hook.body as { site?: { blog_id?: unknown }; transition?: { state_after?: unknown } }
+          say(
+            `  ← webhook ${hook.event ?? '?'}: blog ${String(body.site?.blog_id ?? '?')} ${String(body.transition?.state_after ?? '')} (signature ${hook.signature})`,
+          )
+        })
+        mail.onMessage((message) => {
+          say(`  ✉ alert mail "${message.subject}" → ${relative(process.cwd(), message.file ?? '')}`)
+        })
+      }
 
       say('What is being watched')
       for (const demo of DEMO_SITES) say(`  blog ${demo.blogId}  ${demo.site.padEnd(11)} ${demo.label}`)

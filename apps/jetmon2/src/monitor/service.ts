@@ -3,6 +3,7 @@ import { type AlertSender, createAlertSender, emailOptionsFromConfig } from '@je
 import { type ApiApp, createApiApp, type RunningApiServer, startApiServer } from '@jetmon/api-server'
 import { type CheckResult, createChecker } from '@jetmon/checker'
 import { createDatabase, type Database, migrationStatus, processHealth } from '@jetmon/db'
+import { startDelivery } from '@jetmon/delivery'
 import { CheckRecorder, pruneHistory, pruneRollups } from '@jetmon/history'
 import type { Logger } from '@jetmon/logging'
 import { BucketLeases, type BucketRange, EndpointSource, Scheduler } from '@jetmon/scheduler'
@@ -43,6 +44,8 @@ export class MonitorService {
   private ops: Awaited<ReturnType<typeof startOpsServer>> | null = null
   private api: { app: ApiApp; server: RunningApiServer } | null = null
   private alerts: AlertSender | null = null
+  private delivery: ReturnType<typeof startDelivery> | null = null
+  private deliveryDatabase: Database | null = null
   private healthTimer: NodeJS.Timeout | null = null
   private pruneTimer: NodeJS.Timeout | null = null
   private sizingTimer: NodeJS.Timeout | null = null
@@ -236,6 +239,34 @@ export class MonitorService {
         readiness: () => this.readiness(),
       })
     }
+    const dashboardUrl =
+      config.DASHBOARD_PORT !== 0 ? `http://${hostForUrl(config.DASHBOARD_BIND)}:${config.DASHBOARD_PORT}` : null
+    const secretsKey = config.SECRETS_KEY ? (decodeSecretsKey(config.SECRETS_KEY) ?? null) : null
+    if (!secretsKey) {
+      log.warn('SECRETS_KEY is not set: webhook secrets and alert destinations are stored in plain text')
+    }
+    const alerts = createAlertSender({
+      email: emailOptionsFromConfig(config),
+      dashboardUrl,
+      logger: log.child({ module: 'alerting' }),
+    })
+    this.alerts = alerts
+    if (alerts.emailTransport === 'stub') {
+      log.warn('EMAIL_TRANSPORT is stub: alert emails are written to the log, not delivered')
+    }
+    if (config.DELIVERY_WORKERS_ENABLE) {
+      // Its own pool: dispatch, claims and up to 50 result writes must not starve the monitor's.
+      this.deliveryDatabase = createDatabase(this.options.databaseUrl, { connectionLimit: 10 })
+      this.delivery = startDelivery({
+        db: this.deliveryDatabase.db,
+        logger: log.child({ module: 'delivery' }),
+        secretsKey,
+        allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+        alertSender: alerts,
+        registry: this.registry,
+      })
+      log.info('delivery workers running (webhooks and alerts)')
+    }
     if (config.API_PORT !== 0) {
       const probe = new MonitorProbe({
         db,
@@ -250,24 +281,13 @@ export class MonitorService {
         projection: () => this.config.LEGACY_STATUS_PROJECTION_ENABLE,
         logger: log.child({ module: 'probe' }),
       })
-      const dashboardUrl =
-        config.DASHBOARD_PORT !== 0 ? `http://${hostForUrl(config.DASHBOARD_BIND)}:${config.DASHBOARD_PORT}` : null
-      const alerts = createAlertSender({
-        email: emailOptionsFromConfig(config),
-        dashboardUrl,
-        logger: log.child({ module: 'alerting' }),
-      })
-      this.alerts = alerts
-      if (alerts.emailTransport === 'stub') {
-        log.warn('EMAIL_TRANSPORT is stub: alert emails are written to the log, not delivered')
-      }
       const app = createApiApp({
         db,
         logger: log.child({ module: 'api' }),
         bucketTotal: config.BUCKET_TOTAL,
         historyRetentionDays: config.HISTORY_RETENTION_DAYS,
         historyMode: config.HISTORY_MODE,
-        secretsKey: config.SECRETS_KEY ? (decodeSecretsKey(config.SECRETS_KEY) ?? null) : null,
+        secretsKey,
         allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
         probe,
         alertTester: { send: (contact, now) => alerts.sendTest(contact as never, now) },
@@ -532,6 +552,10 @@ export class MonitorService {
     if (this.sizingTimer) clearInterval(this.sizingTimer)
     this.state = 'stopped'
     await this.writeHealth().catch(() => {})
+    await this.delivery
+      ?.stop(Math.min(15_000, left() / 2))
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not stop the delivery workers cleanly'))
+    await this.deliveryDatabase?.close()
     await this.ops?.close()
     await this.alerts?.close().catch(() => {})
     await this.database?.close()

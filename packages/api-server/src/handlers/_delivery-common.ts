@@ -80,35 +80,18 @@ export function openSecret(stored: Buffer, key: Buffer | null | undefined, what:
   }
 }
 
-/** How an encrypted alert destination is kept in its JSON column: `{"encrypted": "<base64>"}`. */
-interface SealedDestination {
-  encrypted: string
-}
-
-function isSealed(value: unknown): value is SealedDestination {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    Object.keys(value).length === 1 &&
-    typeof (value as { encrypted?: unknown }).encrypted === 'string'
-  )
-}
-
 /**
  * An alert destination for its JSON column: with `SECRETS_KEY`, `{"encrypted": base64(…)}` where
  * the bytes are {@link encryptSecret}'s format over the destination's JSON text; without a key,
- * the destination object itself.
+ * the destination object itself. `openDestination` (@jetmon/alerting) reads both back.
  */
 export function sealDestination(destination: unknown, key: Buffer | null | undefined): unknown {
   if (!key) return destination
   return { encrypted: encryptSecret(JSON.stringify(destination), key).toString('base64') }
 }
 
-/** A stored alert destination in plaintext (see {@link sealDestination}). */
-export function openDestination(stored: unknown, key: Buffer | null | undefined): unknown {
-  if (!isSealed(stored)) return stored
-  return JSON.parse(openSecret(Buffer.from(stored.encrypted, 'base64'), key, 'alert destination')) as unknown
-}
+/** A stored alert destination in plaintext; the reader lives with the senders that use it. */
+export { openDestination } from '@jetmon/alerting'
 
 /**
  * `text` with every string of a destination replaced by `[destination]`, so a transport's answer

@@ -1,0 +1,165 @@
+/**
+ * `jetmon2 deliver`: webhook and alert-contact delivery alone — both dispatchers and both workers
+ * (@jetmon/delivery), for hosts that deliver without monitoring (`jetmon2 serve` is to start the
+ * same in-process when DELIVERY_WORKERS_ENABLE is true). Any number of processes may deliver at once.
+ */
+import { createAlertSender, emailOptionsFromConfig } from '@jetmon/alerting'
+import { createDatabase, migrationStatus, processHealth } from '@jetmon/db'
+import { startDelivery } from '@jetmon/delivery'
+import { createLogger } from '@jetmon/logging'
+import { defineCommand } from 'citty'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import { parseInteger } from '../_args.js'
+import { configArg, loadCommandConfig } from '../command-config.js'
+import { decodeSecretsKey } from '../config.js'
+import { resolveDatabase } from '../database.js'
+import { CommandError } from '../errors.js'
+import { startOpsServer } from '../monitor/ops.js'
+import { VERSION } from '../version.js'
+
+/** How long a stop waits for sends in flight (a send takes at most 10 s). */
+const STOP_TIMEOUT_MS = 15_000
+
+export default defineCommand({
+  meta: {
+    name: 'deliver',
+    description:
+      'Run webhook and alert-contact delivery only: turn new event transitions into deliveries and send them (SIGTERM/SIGINT stop it)',
+  },
+  args: {
+    'ops-port': {
+      type: 'string',
+      valueHint: 'PORT',
+      description: 'Serve /healthz, /readyz and /metrics on this port, on DASHBOARD_BIND (default: off)',
+    },
+    ...configArg,
+  },
+  async run({ args }) {
+    const config = loadCommandConfig(args)
+    const opsPort =
+      args['ops-port'] === undefined ? 0 : parseInteger('--ops-port', args['ops-port'], { min: 1, max: 65_535 })
+    const logger = createLogger({
+      level: config.LOG_LEVEL,
+      ...(config.LOG_FORMAT ? { format: config.LOG_FORMAT } : {}),
+      name: 'jetmon2',
+      base: { host: config.HOST_ID, role: 'deliverer' },
+    })
+    const resolved = resolveDatabase(config)
+    const database = createDatabase(resolved.url, { connectionLimit: 10 })
+    const { db } = database
+    try {
+      const status = await migrationStatus(database.pool)
+      if (status.pending.length > 0) {
+        throw new CommandError(
+          `the database has ${status.pending.length} pending migration(s): run jetmon2 migrate first`,
+        )
+      }
+    } catch (error) {
+      await database.close()
+      if (error instanceof CommandError) throw error
+      throw new CommandError(`cannot reach the database at ${resolved.display}: ${(error as Error).message}`, {
+        cause: error,
+      })
+    }
+
+    // validate-config has already checked SECRETS_KEY's shape; undefined here means "not set".
+    const secretsKey = config.SECRETS_KEY ? (decodeSecretsKey(config.SECRETS_KEY) ?? null) : null
+    const alertSender = createAlertSender({
+      email: emailOptionsFromConfig(config),
+      logger: logger.child({ module: 'alerting' }),
+    })
+    if (alertSender.emailTransport === 'stub') {
+      logger.warn(
+        'EMAIL_TRANSPORT is stub: alert emails are written to the log, not delivered (set EMAIL_TRANSPORT to smtp or wpcom)',
+      )
+    }
+    if (config.WEBHOOK_ALLOW_PRIVATE_TARGETS) {
+      logger.warn('WEBHOOK_ALLOW_PRIVATE_TARGETS is true: webhooks may reach loopback and private-network addresses')
+    }
+
+    const registry = new Registry()
+    collectDefaultMetrics({ register: registry, prefix: 'jetmon_process_' })
+    const delivery = startDelivery({
+      db,
+      logger: logger.child({ module: 'delivery' }),
+      secretsKey,
+      allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      alertSender,
+      registry,
+    })
+    const ops =
+      opsPort === 0
+        ? null
+        : await startOpsServer({
+            bind: config.DASHBOARD_BIND,
+            port: opsPort,
+            registry,
+            readiness: async () => {
+              await database.pool.query('SELECT 1')
+              return { ok: true, checks: { database: 'ok' } }
+            },
+          })
+    if (ops) logger.info({ port: ops.port }, 'ops endpoints: /healthz /readyz /metrics')
+
+    // One jetmon_process_health row, so `jetmon2 status` lists this process.
+    const startedAt = new Date()
+    const processId = `${config.HOST_ID}:deliverer`
+    const writeHealth = async (state: 'running' | 'draining' | 'stopped') => {
+      const stats = delivery.stats()
+      const row = {
+        processId,
+        hostId: config.HOST_ID,
+        role: 'deliverer' as const,
+        pid: process.pid,
+        version: VERSION,
+        state,
+        health: state === 'running' ? ('green' as const) : ('amber' as const),
+        stats: {
+          in_flight: stats.workers.reduce((sum, worker) => sum + worker.inFlight, 0),
+          delivered: stats.workers.reduce((sum, worker) => sum + worker.delivered, 0),
+          retried: stats.workers.reduce((sum, worker) => sum + worker.retried, 0),
+          abandoned: stats.workers.reduce((sum, worker) => sum + worker.abandoned, 0),
+          enqueued: stats.dispatchers.reduce((sum, dispatcher) => sum + dispatcher.pending, 0),
+          rss: process.memoryUsage().rss,
+        },
+        startedAt,
+        updatedAt: new Date(),
+      }
+      await db
+        .insert(processHealth)
+        .values(row)
+        .onDuplicateKeyUpdate({
+          set: {
+            pid: row.pid,
+            version: row.version,
+            state: row.state,
+            health: row.health,
+            stats: row.stats,
+            startedAt: row.startedAt,
+            updatedAt: row.updatedAt,
+          },
+        })
+    }
+    await writeHealth('running').catch(() => {})
+    const healthTimer = setInterval(() => void writeHealth('running').catch(() => {}), 5_000)
+    healthTimer.unref()
+    logger.info(
+      { database: resolved.display, emailTransport: alertSender.emailTransport, encryptedSecrets: secretsKey !== null },
+      'delivering webhooks and alerts',
+    )
+
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', resolve)
+      process.once('SIGINT', resolve)
+    })
+    logger.info({ signal }, `stopping: finishing the sends in flight (up to ${STOP_TIMEOUT_MS / 1_000} s)`)
+    clearInterval(healthTimer)
+    await writeHealth('draining').catch(() => {})
+    await delivery.stop(STOP_TIMEOUT_MS)
+    await writeHealth('stopped').catch(() => {})
+    await ops?.close()
+    await alertSender.close()
+    await database.close()
+    logger.info(delivery.stats(), 'stopped')
+  },
+})

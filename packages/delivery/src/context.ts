@@ -1,0 +1,38 @@
+import type { DbOrTx, Logger } from '@jetmon/db'
+import { InvalidOptionError } from './errors.js'
+
+/** The two consumers of `jetmon_event_transitions`, also their `jetmon_dispatch_cursors.consumer` names. */
+export const DELIVERY_CONSUMERS = ['webhooks', 'alerts'] as const
+export type DeliveryConsumer = (typeof DELIVERY_CONSUMERS)[number]
+
+/** What every verb of this package takes: a database handle (or an open transaction), a logger and a clock. */
+export interface DeliveryContext {
+  db: DbOrTx
+  /** Default: silent. */
+  logger?: Logger
+  /** The time every row is stamped with and every due date is compared to. Default: the system clock. */
+  clock?: () => Date
+}
+
+export const systemClock = (): Date => new Date()
+
+/** A positive integer option, or the default; anything else is a caller bug. */
+export function positiveInteger(name: string, value: number | undefined, fallback: number, max?: number): number {
+  const result = value ?? fallback
+  if (!Number.isInteger(result) || result < 1 || (max !== undefined && result > max)) {
+    throw new InvalidOptionError(
+      name,
+      `must be an integer from 1${max === undefined ? '' : ` to ${max}`}, got ${value}`,
+    )
+  }
+  return result
+}
+
+/** A non-negative integer option (0 allowed), or the default. */
+export function nonNegativeInteger(name: string, value: number | undefined, fallback: number): number {
+  const result = value ?? fallback
+  if (!Number.isInteger(result) || result < 0) {
+    throw new InvalidOptionError(name, `must be an integer ≥ 0, got ${value}`)
+  }
+  return result
+}
