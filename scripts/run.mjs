@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The two Quick-start commands (`npm run demo`, `npm test`) land here. This file uses nothing but
 // Node's standard library, because on a fresh machine nothing else is installed yet: it brings in
-// pnpm, the locked dependencies and Debian's MariaDB server when they are missing, builds, and then
-// runs the demo or the test suite. Each step is skipped quickly when it is already done.
+// pnpm, the locked dependencies and Debian's MariaDB server when they are missing (and, for the
+// tests, Debian's chromium), builds, and then runs the demo or the test suite. Each step is skipped
+// quickly when it is already done.
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -86,6 +87,36 @@ function ensureMariadb() {
   if (!findMariadbd()) fail('mariadb-server was installed but no mariadbd binary was found')
 }
 
+/** Debian's chromium on the PATH, which the dashboard's browser tests drive headless. */
+export function findChromium() {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    for (const name of ['chromium', 'chromium-browser']) {
+      if (dir && existsSync(join(dir, name))) return join(dir, name)
+    }
+  }
+  return null
+}
+
+function ensureChromium() {
+  if (findChromium()) return
+  if (process.getuid?.() !== 0) {
+    fail(
+      'chromium is not installed and this user cannot install it (the dashboard tests drive a real headless browser).\n' +
+        '  Install it with: sudo apt-get install -y chromium',
+    )
+  }
+  step("installing Debian's chromium (the dashboard tests drive it headless)")
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  const listed = quiet('apt-cache', ['policy', 'chromium'], { env })
+  if (!listed?.includes('Candidate:') || listed.includes('Candidate: (none)')) {
+    if (!run('apt-get', ['update', '-qq'], { env }).ok) fail('apt-get update failed (see above)')
+  }
+  // With its recommended packages: they bring the fonts pages are drawn with.
+  if (!run('apt-get', ['install', '-y', '-qq', 'chromium'], { env }).ok)
+    fail('apt-get install chromium failed (see above)')
+  if (!findChromium()) fail('chromium was installed but no chromium binary was found on the PATH')
+}
+
 function build() {
   step('building')
   if (!run('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']).ok)
@@ -122,6 +153,7 @@ switch (command) {
     break
   case 'test':
     setup()
+    ensureChromium()
     handOver(process.execPath, [join(root, 'scripts/test.mjs'), ...process.argv.slice(3)])
     break
   default:

@@ -68,6 +68,15 @@ describe('jetmon2 demo', () => {
     while (!out.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     expect(out).toContain('Press Ctrl-C')
     expect(out).toMatch(/✓ schema migrated/)
+    // The dashboard, the API and the delivery subscriptions are up and say where they are.
+    const dashboard = /(http:\/\/127\.0\.0\.1:\d+)\/ +the dashboard/.exec(out)?.[1]
+    expect(dashboard).toBeDefined()
+    const page = await fetch(`${dashboard}/`)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toMatch(/^<!doctype html>/)
+    const api = /REST API on (http:\/\/\S+)/.exec(out)?.[1]
+    expect((await fetch(`${api}/health`)).status).toBe(200)
+    expect(out).toMatch(/a signed webhook \(every event\) and an email alert contact/)
 
     const status = JSON.parse((await jetmon2(['db', 'status', '--json'], env)).stdout) as { pid: number }
     expect(alive(status.pid)).toBe(true)

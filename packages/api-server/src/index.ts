@@ -19,6 +19,10 @@ export type {
 } from './context.js'
 export { Reply } from './context.js'
 export { ApiError, type FieldProblem, invalidRequest, notFound } from './errors.js'
+export { listSitePage, type SiteListOptions, type SiteListRow } from './handlers/_sites-list.js'
+export { loadSiteDetail } from './handlers/_sites-rows.js'
+export type { StatsPeriod, StatsScope } from './handlers/_stats-scope.js'
+export { computeUptime, loadUptimeInput, type UptimeFigures, type UptimeInput } from './handlers/_stats-uptime.js'
 export { IdempotencyStore } from './idempotency.js'
 export {
   createApiKey,

@@ -277,6 +277,7 @@ export default defineCommand({
       for (const demo of DEMO_SITES) say(`  blog ${demo.blogId}  ${demo.site.padEnd(11)} ${demo.label}`)
       say('\nWhat to open and try')
       if (monitor.opsPort) {
+        say(`  http://127.0.0.1:${monitor.opsPort}/           the dashboard: states, incidents, charts, live`)
         say(`  http://127.0.0.1:${monitor.opsPort}/readyz     is the monitor ready (database, leases)`)
         say(`  http://127.0.0.1:${monitor.opsPort}/metrics    Prometheus metrics (checks, lag, confirmations)`)
       }

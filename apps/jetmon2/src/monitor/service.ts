@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { type AlertSender, createAlertSender, emailOptionsFromConfig } from '@jetmon/alerting'
 import { type ApiApp, createApiApp, type RunningApiServer, startApiServer } from '@jetmon/api-server'
 import { type CheckResult, createChecker } from '@jetmon/checker'
+import { createDashboard, createVeriflierHealthProbe } from '@jetmon/dashboard'
 import { createDatabase, type Database, migrationStatus, processHealth } from '@jetmon/db'
 import { startDelivery } from '@jetmon/delivery'
 import { CheckRecorder, pruneHistory, pruneRollups } from '@jetmon/history'
@@ -44,6 +45,7 @@ export class MonitorService {
   private ops: Awaited<ReturnType<typeof startOpsServer>> | null = null
   private api: { app: ApiApp; server: RunningApiServer } | null = null
   private alerts: AlertSender | null = null
+  private dashboard: ReturnType<typeof createDashboard> | null = null
   private delivery: ReturnType<typeof startDelivery> | null = null
   private deliveryDatabase: Database | null = null
   private healthTimer: NodeJS.Timeout | null = null
@@ -232,11 +234,27 @@ export class MonitorService {
     this.scheduler.start()
 
     if (config.DASHBOARD_PORT !== 0) {
+      const veriflierHealth = createVeriflierHealthProbe({ targets: () => this.config.VERIFLIERS })
+      const dashboard = createDashboard({
+        db,
+        logger: log.child({ module: 'dashboard' }),
+        bind: config.DASHBOARD_BIND,
+        version: VERSION,
+        historyRetentionDays: config.HISTORY_RETENTION_DAYS,
+        historyMode: config.HISTORY_MODE,
+        bucketTotal: config.BUCKET_TOTAL,
+        fleetInfo: async () => ({
+          verifliers: await veriflierHealth.read(),
+          wpcom: { enabled: this.config.WPCOM_NOTIFY_ENABLE, ...notifier.stats() },
+        }),
+      })
+      this.dashboard = dashboard
       this.ops = await startOpsServer({
         bind: config.DASHBOARD_BIND,
         port: config.DASHBOARD_PORT,
         registry: this.registry,
         readiness: () => this.readiness(),
+        fallback: (req, res) => dashboard.handle(req, res),
       })
     }
     const dashboardUrl =
@@ -314,6 +332,17 @@ export class MonitorService {
       },
       'monitor running',
     )
+  }
+
+  private lastRate: { at: number; completed: number } | null = null
+
+  /** Checks completed per second since the previous health write. */
+  private checksPerSecond(completed: number): number {
+    const now = Date.now()
+    const last = this.lastRate
+    this.lastRate = { at: now, completed }
+    if (!last || now <= last.at) return 0
+    return Math.round(((completed - last.completed) / (now - last.at)) * 10_000) / 10
   }
 
   /** `MAX_IN_FLIGHT=auto`: the bound for the endpoints held now and the latency observed lately. */
@@ -500,6 +529,7 @@ export class MonitorService {
         endpoints: stats?.endpoints ?? 0,
         in_flight: stats?.inFlight ?? 0,
         max_in_flight: stats?.maxInFlight ?? 0,
+        checks_per_sec: this.checksPerSecond(stats?.completed ?? 0),
         due_backlog: stats?.dueBacklog ?? 0,
         lag_p95_ms: stats?.lagMs.p95 ?? 0,
         rss: process.memoryUsage().rss,
@@ -556,6 +586,7 @@ export class MonitorService {
       ?.stop(Math.min(15_000, left() / 2))
       .catch((error: unknown) => this.logger.warn({ err: error }, 'could not stop the delivery workers cleanly'))
     await this.deliveryDatabase?.close()
+    await this.dashboard?.close().catch(() => {})
     await this.ops?.close()
     await this.alerts?.close().catch(() => {})
     await this.database?.close()

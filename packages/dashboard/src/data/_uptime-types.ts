@@ -1,0 +1,6 @@
+/** The event-log shapes the uptime figures and the uptime bar share (from `@jetmon/api-server`). */
+import type { UptimeInput } from '@jetmon/api-server'
+
+export type UptimeEvent = UptimeInput['events'][number]
+export type StateChange = UptimeInput['changes'][number]
+export type MaintenancePeriod = UptimeInput['windows'][number]
