@@ -64,6 +64,9 @@ export default defineCommand({
 
     // validate-config has already checked SECRETS_KEY's shape; undefined here means "not set".
     const secretsKey = config.SECRETS_KEY ? (decodeSecretsKey(config.SECRETS_KEY) ?? null) : null
+    if (!secretsKey) {
+      logger.warn('SECRETS_KEY is not set: webhook secrets and alert destinations are stored in plain text')
+    }
     const alertSender = createAlertSender({
       email: emailOptionsFromConfig(config),
       logger: logger.child({ module: 'alerting' }),
