@@ -1,3 +1,4 @@
+export { formatTable } from './_output.js'
 export { apiCommand } from './api.js'
 export {
   type ApiConnection,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type RouteDefinition, type RouteId, type Routes, routes, type Scope } from '@jetmon/api-client'
+import { type RouteDefinition, type Routes, routes, type Scope } from '@jetmon/api-client'
 import { apiKeys, siteTenants } from '@jetmon/db'
 import { and, eq } from 'drizzle-orm'
 import { type Context, Hono } from 'hono'
@@ -107,7 +107,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
       (async () => {
         throw new ApiError(501, 'not_implemented', `${route.method} ${route.path} is not implemented`)
       })
-    api.on(route.method, honoPath(route.path), (c) => serve(c, id as RouteId, route, run))
+    api.on(route.method, honoPath(route.path), (c) => serve(c, route, run))
   }
   app.route('/api/v1', api)
 
@@ -153,7 +153,6 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
 
   async function serve(
     c: Context,
-    id: RouteId,
     route: RouteDefinition,
     handler: (ctx: RequestContext<RouteDefinition>) => Promise<unknown>,
   ): Promise<Response> {
@@ -264,7 +263,6 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
           at,
         })
       }
-      void id
     }
   }
 

@@ -1,3 +1,4 @@
+export { eventColumns, toEvent } from './_rows.js'
 export {
   EventClosedError,
   EventNotFoundError,

@@ -4,7 +4,7 @@
  * same in-process when DELIVERY_WORKERS_ENABLE is true). Any number of processes may deliver at once.
  */
 import { createAlertSender, emailOptionsFromConfig } from '@jetmon/alerting'
-import { createDatabase, migrationStatus, processHealth } from '@jetmon/db'
+import { createDatabase, migrationStatus } from '@jetmon/db'
 import { startDelivery } from '@jetmon/delivery'
 import { createLogger } from '@jetmon/logging'
 import { defineCommand } from 'citty'
@@ -15,6 +15,7 @@ import { decodeSecretsKey } from '../config.js'
 import { resolveDatabase } from '../database.js'
 import { CommandError } from '../errors.js'
 import { startOpsServer } from '../monitor/ops.js'
+import { writeProcessHealth } from '../process-health.js'
 import { VERSION } from '../version.js'
 
 /** How long a stop waits for sends in flight (a send takes at most 10 s). */
@@ -128,20 +129,7 @@ export default defineCommand({
         startedAt,
         updatedAt: new Date(),
       }
-      await db
-        .insert(processHealth)
-        .values(row)
-        .onDuplicateKeyUpdate({
-          set: {
-            pid: row.pid,
-            version: row.version,
-            state: row.state,
-            health: row.health,
-            stats: row.stats,
-            startedAt: row.startedAt,
-            updatedAt: row.updatedAt,
-          },
-        })
+      await writeProcessHealth(db, row)
     }
     await writeHealth('running').catch(() => {})
     const healthTimer = setInterval(() => void writeHealth('running').catch(() => {}), 5_000)

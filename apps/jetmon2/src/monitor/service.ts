@@ -3,13 +3,14 @@ import { type AlertSender, createAlertSender, emailOptionsFromConfig } from '@je
 import { type ApiApp, createApiApp, type RunningApiServer, startApiServer } from '@jetmon/api-server'
 import { type CheckResult, createChecker } from '@jetmon/checker'
 import { createDashboard, createVeriflierHealthProbe } from '@jetmon/dashboard'
-import { createDatabase, type Database, migrationStatus, processHealth } from '@jetmon/db'
+import { createDatabase, type Database, migrationStatus } from '@jetmon/db'
 import { startDelivery } from '@jetmon/delivery'
 import { CheckRecorder, pruneHistory, pruneRollups } from '@jetmon/history'
 import type { Logger } from '@jetmon/logging'
 import { BucketLeases, type BucketRange, EndpointSource, Scheduler } from '@jetmon/scheduler'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { decodeSecretsKey, type Jetmon2Config } from '../config.js'
+import { writeProcessHealth } from '../process-health.js'
 import { VERSION } from '../version.js'
 import { autoMaxInFlight, DurationWindow, openFileLimit } from './in-flight.js'
 import { MaintenanceCache } from './maintenance.js'
@@ -537,20 +538,7 @@ export class MonitorService {
       startedAt: this.startedAt,
       updatedAt: new Date(),
     }
-    await this.database.db
-      .insert(processHealth)
-      .values(row)
-      .onDuplicateKeyUpdate({
-        set: {
-          pid: row.pid,
-          version: row.version,
-          state: row.state,
-          health: row.health,
-          stats: row.stats,
-          startedAt: row.startedAt,
-          updatedAt: row.updatedAt,
-        },
-      })
+    await writeProcessHealth(this.database.db, row)
   }
 
   /**

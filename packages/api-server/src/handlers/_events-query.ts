@@ -6,8 +6,8 @@ import type { EventDetail, EventResource, TransitionResource } from '@jetmon/api
 import { jsonId } from '@jetmon/api-client'
 import type { DbOrTx } from '@jetmon/db'
 import { events, monitorSites, siteTenants } from '@jetmon/db'
-import type { Event, EventFilter, EventState, Severity, Transition } from '@jetmon/eventstore'
-import { severityName } from '@jetmon/eventstore'
+import type { Event, EventFilter, EventState, Transition } from '@jetmon/eventstore'
+import { eventColumns, severityName, toEvent } from '@jetmon/eventstore'
 import { and, desc, eq, gte, inArray, isNotNull, isNull, lt, or, type SQL } from 'drizzle-orm'
 import { type FieldProblem, invalidRequest } from '../errors.js'
 import { decodeCursor } from '../pagination.js'
@@ -55,22 +55,6 @@ export function eventFilterOf(query: EventListQuery): EventFilter {
   return filter
 }
 
-const eventColumns = {
-  id: events.id,
-  blogId: events.blogId,
-  endpointId: events.endpointId,
-  checkType: events.checkType,
-  discriminator: events.discriminator,
-  severity: events.severity,
-  state: events.state,
-  startedAt: events.startedAt,
-  endedAt: events.endedAt,
-  resolutionReason: events.resolutionReason,
-  causeEventId: events.causeEventId,
-  metadata: events.metadata,
-  updatedAt: events.updatedAt,
-}
-
 const asArray = <T>(value: T | readonly T[]): readonly T[] => (Array.isArray(value) ? value : [value as T])
 
 /**
@@ -114,14 +98,7 @@ export async function selectEventPage(
     .where(and(...conditions))
     .orderBy(desc(events.startedAt), desc(events.id))
     .limit(limit + 1)
-  return rows.map(
-    (row): Event => ({
-      ...row,
-      severity: row.severity as Severity,
-      state: row.state as EventState,
-      resolutionReason: row.resolutionReason as Event['resolutionReason'],
-    }),
-  )
+  return rows.map(toEvent)
 }
 
 /** The cursor key of an event in the lists. */
