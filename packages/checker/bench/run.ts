@@ -133,7 +133,7 @@ try {
   // of wrk's own HTTPS cost can swing by a fifth, which a single ratio would take for ours.
   const ratio = (ours: number, wrk: number) => Number((ours / wrk).toFixed(2))
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
-  const rounds: { http: number; https: number }[] = []
+  const rounds: { http: number; https: number; cpuUs: Record<string, number> }[] = []
   let last: Record<string, unknown> = {}
   for (let round = 0; round < ROUNDS; round++) {
     const http = await measureChecker(ipUrls('http', fixture.httpPort), base, SECONDS, fixture.pid)
@@ -143,7 +143,14 @@ try {
     rounds.push({
       http: ratio(http.cpuUsPerCheck, httpWrk.cpuUsPerRequest),
       https: ratio(https.cpuUsPerCheck, httpsWrk.cpuUsPerRequest),
+      cpuUs: {
+        http: http.cpuUsPerCheck,
+        httpWrk: httpWrk.cpuUsPerRequest,
+        https: https.cpuUsPerCheck,
+        httpsWrk: httpsWrk.cpuUsPerRequest,
+      },
     })
+    process.stderr.write(`round ${round + 1}/${ROUNDS}: ${JSON.stringify(rounds.at(-1))}\n`)
     last = { http, httpWrk, https, httpsWrk }
   }
   const httpDns = await measureChecker(nameUrls, base, SECONDS, fixture.pid)

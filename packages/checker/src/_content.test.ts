@@ -68,3 +68,43 @@ describe('EmptinessProbe', () => {
     expect(probe('ok')).toBe(false)
   })
 })
+
+describe('EmptinessProbe against its definition', () => {
+  // The definition: whitespace and skeleton tags removed, nothing is left (bodies up to 8 KiB).
+  const SKELETON = /<!doctype[^>]*>|<\/?(?:html|head|body)\b[^>]*>|\s+/gi
+  const definition = (text: string) => text.replace(SKELETON, '').length === 0
+  const pieces = ['<!DOCTYPE html>', '<html lang="en">', '</html>', '<head>', '</head>', '<body class="a">', '</body>']
+  const noise = [' ', '\n', '\t', '\u00a0', '<title>t</title>', 'x', '<', '>', '<htmlx>', '<bod', '<!doc']
+
+  it('agrees with the definition for generated bodies cut into random chunks', () => {
+    let seed = 7
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed % n
+    }
+    for (let run = 0; run < 3000; run++) {
+      const parts: string[] = []
+      const count = random(8)
+      for (let i = 0; i < count; i++) {
+        const from = random(5) === 0 ? noise : pieces
+        parts.push(from[random(from.length)] as string)
+      }
+      const text = parts.join('')
+      const bytes = Buffer.from(text, 'latin1')
+      const probe = new EmptinessProbe()
+      let at = 0
+      while (at < bytes.length) {
+        const size = 1 + random(6)
+        probe.push(bytes.subarray(at, at + size))
+        at += size
+      }
+      expect({ text, empty: probe.empty }).toEqual({ text, empty: definition(text) })
+    }
+  })
+
+  it('calls a body over 8 KiB non-empty, whatever it holds', () => {
+    const probe = new EmptinessProbe()
+    probe.push(Buffer.from(' '.repeat(8 * 1024 + 1)))
+    expect(probe.empty).toBe(false)
+  })
+})

@@ -62,40 +62,65 @@ export class KeywordScanner {
   }
 }
 
-const SKELETON = /<!doctype[^>]*>|<\/?(?:html|head|body)\b[^>]*>|\s+/gi
 const SAMPLE_LIMIT = 8 * 1024
+/** One skeleton tag at the scan position: `<!doctype …>`, `<html …>`, `</head>`, `<body …>`. */
+const SKELETON_TAG = /<!doctype[^>]*>|<\/?(?:html|head|body)\b[^>]*>/iy
+/** What a skeleton tag that is still arriving can start with. */
+const SKELETON_STARTS = ['<!doctype', '<html', '<head', '<body', '</html', '</head', '</body']
+/** Whitespace as `\s` knows it, within the latin1 range the body is read in. */
+const isSpace = (code: number) => code === 0x20 || (code >= 0x09 && code <= 0x0d) || code === 0xa0
 
 /**
  * Decides whether a body has any content: an empty page, or one that is only the `<html>`,
- * `<head>` and `<body>` skeleton, is what a broken CMS serves with a 200. Only the first 8 KiB are
- * kept; a body longer than that is not empty.
+ * `<head>` and `<body>` skeleton (and whitespace), is what a broken CMS serves with a 200. The
+ * bytes are scanned from the start and the answer is known at the first byte of content, so a
+ * real page costs a few dozen characters; a body longer than 8 KiB is never empty.
  */
 export class EmptinessProbe {
-  private sample = ''
-  private overflow = false
+  /** Unscanned text: a skeleton tag whose `>` has not arrived yet. */
+  private pending = ''
+  private seen = 0
+  private content = false
 
   push(chunk: Buffer): void {
-    if (this.overflow) return
-    if (this.sample.length + chunk.length > SAMPLE_LIMIT) {
-      this.overflow = true
-      this.sample = ''
+    if (this.content) return
+    this.seen += chunk.length
+    if (this.seen > SAMPLE_LIMIT) {
+      this.content = true
+      this.pending = ''
       return
     }
-    this.sample += chunk.toString('latin1')
+    const text = this.pending + chunk.toString('latin1')
+    this.pending = ''
+    let i = 0
+    while (i < text.length) {
+      const code = text.charCodeAt(i)
+      if (isSpace(code)) {
+        i++
+        continue
+      }
+      if (code !== 0x3c /* < */) break
+      SKELETON_TAG.lastIndex = i
+      if (SKELETON_TAG.test(text)) {
+        i = SKELETON_TAG.lastIndex
+        continue
+      }
+      if (text.indexOf('>', i) === -1 && couldBeSkeleton(text, i)) {
+        this.pending = text.slice(i)
+        return
+      }
+      break
+    }
+    if (i < text.length) this.content = true
   }
 
   get empty(): boolean {
-    if (this.overflow) return false
-    // Most pages have text outside the skeleton within their first tags: decide cheaply first.
-    const text = this.sample
-    const firstTagEnd = text.indexOf('>')
-    if (
-      firstTagEnd !== -1 &&
-      firstTagEnd + 1 < text.length &&
-      !/^\s*</.test(text.slice(firstTagEnd + 1, firstTagEnd + 64))
-    ) {
-      return false
-    }
-    return text.replace(SKELETON, '').length === 0
+    // A tag left unfinished at the end of the body is not skeleton: it is what the page has.
+    return !this.content && this.pending === ''
   }
+}
+
+function couldBeSkeleton(text: string, at: number): boolean {
+  const head = text.slice(at, at + 9).toLowerCase()
+  return SKELETON_STARTS.some((start) => (head.length < start.length ? start.startsWith(head) : head.startsWith(start)))
 }

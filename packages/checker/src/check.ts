@@ -1,6 +1,6 @@
-import { isIP, connect as netConnect, type Socket } from 'node:net'
+import { isIP, type NetConnectOpts, connect as netConnect, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls'
+import { type ConnectionOptions, type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls'
 import { EmptinessProbe, KeywordScanner } from './_content.js'
 import { MalformedResponse, type ResponseHead, ResponseReader, serializeRequest } from './_http.js'
 import { HostResolver, type Resolution } from './_resolve.js'
@@ -44,7 +44,7 @@ interface Failure {
 /** The check function's state shared by all calls: resolver, TLS context, limits. */
 interface Shared {
   certificates: CertificateCache
-  /** Read buffer of plain-HTTP sockets, shared: a read is consumed synchronously. */
+  /** Read buffer of every socket, shared: a read is consumed synchronously. */
   readBuffer: Buffer
   resolver: HostResolver
   secureContext: SecureContext
@@ -154,7 +154,6 @@ class CheckRun {
   private phase: CheckPhase = 'dns'
   private done = false
   private socket: Socket | null = null
-  private rawSocketWithOnRead: Socket | null = null
   private peerCertificate: KnownCertificate | undefined
   private readonly redirects: { url: string; status: number }[] = []
   private readonly advisories: Advisory[] = []
@@ -261,17 +260,15 @@ class CheckRun {
   }
 
   /**
-   * Plain HTTP reads into one buffer shared by every check (the reader copies what it keeps),
-   * which spares an allocation and a stream push per read.
+   * Both kinds of socket read into one buffer shared by every check (the reader copies what it
+   * keeps), which spares an allocation and a stream push per read.
    */
   private connectPlain(address: string): Socket {
-    const socket = netConnect({
+    return netConnect({
       host: address,
       port: this.port,
       onread: { buffer: this.shared.readBuffer, callback: this.onRead },
     })
-    this.rawSocketWithOnRead = socket
-    return socket
   }
 
   /**
@@ -280,11 +277,13 @@ class CheckRun {
    */
   private connectTls(address: string): TLSSocket {
     const host = this.url.hostname.startsWith('[') ? this.url.hostname.slice(1, -1) : this.url.hostname
-    this.rawSocketWithOnRead = null
     this.peerCertificate = undefined
-    const tls: TLSSocket = tlsConnect({
+    const tls: TLSSocket = tlsConnect(<ConnectionOptions & Pick<NetConnectOpts, 'onread'>>{
       host: address,
       port: this.port,
+      // Decrypted bytes go straight to onRead, as for plain sockets ('onread' is a net option
+      // that tls.connect honours when it opens the socket itself; @types/node leaves it out).
+      onread: { buffer: this.shared.readBuffer, callback: this.onRead },
       secureContext: this.shared.secureContext,
       // Node verifies the chain and calls checkServerIdentity with the name; the outcome lands in
       // authorizationError, which we classify, closing before a single request byte is sent.
@@ -398,8 +397,6 @@ class CheckRun {
       : null
     this.byteLimit = keywords ? this.shared.limits.keywordMaxBytes : this.shared.limits.bodyMaxBytes
     this.reader = new ResponseReader(this, this.method === 'HEAD')
-    // Plain sockets deliver through onRead (see connect); TLS sockets through 'data'.
-    if (socket !== this.rawSocketWithOnRead) socket.on('data', this.onData)
     socket.on('close', this.onEnd)
     socket.on('error', this.onStreamError)
     this.phase = 'ttfb'
@@ -444,7 +441,7 @@ class CheckRun {
     if (body.bytesRead >= this.byteLimit) this.onBodyBudget()
   }
 
-  /** Plain-HTTP reads: `nread` bytes at the start of the shared buffer, valid only during this call. */
+  /** Reads: `nread` bytes at the start of the shared buffer, valid only during this call. */
   private readonly onRead = (nread: number, buffer: Uint8Array): boolean => {
     this.onData((buffer as Buffer).subarray(0, nread))
     return true
