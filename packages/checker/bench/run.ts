@@ -1,16 +1,20 @@
 // `pnpm bench:checker`: CPU per check of @jetmon/checker against wrk -H 'Connection: close' on the
-// same fixture in the same run (performance.md), over BENCH_ROUNDS rounds (default 3) with the median
-// ratio. Prints one JSON line of figures.
+// same fixture in the same run (performance.md), over BENCH_ROUNDS rounds (default 7) with the median
+// ratio. Each round also measures the floor of Node itself: a bare net/tls socket that connects,
+// (verifies,) writes the same request and reads to the close, with no checker code around it.
+// Prints one JSON line of figures.
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { createSecureContext, rootCertificates, connect as tlsConnect } from 'node:tls'
 import { createChecker } from '../dist/index.js'
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
 const TICKS = 100 // USER_HZ: /proc/<pid>/stat counts CPU in ticks of 10 ms
 
 interface Fixture {
@@ -89,6 +93,70 @@ async function measureChecker(
   }
 }
 
+/**
+ * Node's own floor: the same work as a check with nothing of the checker around it — a fresh
+ * socket, for HTTPS the same secure context (the chain verified, as OpenSSL always does), the
+ * request, and the answer read into one reused buffer until the server closes.
+ */
+const noPeerCertificate = (() => ({})) as unknown as TLSSocket['getPeerCertificate']
+
+async function measureNodeFloor(kind: 'http' | 'https', fixture: Fixture, seconds: number) {
+  // As the checker's own context (checkerSecureContext): the same CA list, protocols and ciphers.
+  const context = createSecureContext({
+    ca: [...rootCertificates, fixture.ca],
+    minVersion: 'TLSv1',
+    ciphers: 'DEFAULT@SECLEVEL=0',
+  })
+  const buffer = Buffer.allocUnsafe(64 * 1024)
+  const onread = { buffer, callback: () => true }
+  let index = 0
+  const once = () =>
+    new Promise<void>((resolve, reject) => {
+      const i = index++ % fixture.addresses.length
+      const host = `ok--${i}.bench.test`
+      const request = `GET / HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: bench\r\nAccept: */*\r\nConnection: close\r\n\r\n`
+      const address = fixture.addresses[i] as string
+      const socket =
+        kind === 'http'
+          ? netConnect({ host: address, port: fixture.httpPort, onread })
+          : tlsConnect({
+              host: address,
+              port: fixture.httpsPort,
+              servername: host,
+              secureContext: context,
+              onread,
+              // The floor verifies the chain (OpenSSL always does) but leaves out the host name
+              // check and Node's conversion of the peer chain into objects.
+              rejectUnauthorized: false,
+              checkServerIdentity: () => undefined,
+            } as never)
+      if (kind === 'https') (socket as TLSSocket).getPeerCertificate = noPeerCertificate
+      socket.once(kind === 'http' ? 'connect' : 'secureConnect', () => {
+        if (kind === 'https' && !(socket as TLSSocket).authorized) reject(new Error('the chain did not verify'))
+        socket.write(request, 'latin1')
+      })
+      socket.once('error', reject)
+      socket.once('close', () => resolve())
+    })
+  const run = async (until: number) => {
+    let done = 0
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < until) {
+          await once()
+          done++
+        }
+      }),
+    )
+    return done
+  }
+  await run(performance.now() + 500) // warm-up
+  const cpu = process.cpuUsage()
+  const requests = await run(performance.now() + seconds * 1000)
+  const used = process.cpuUsage(cpu)
+  return { requests, cpuUsPerRequest: Math.round((used.user + used.system) / requests) }
+}
+
 /** wrk with a fresh connection per request, its CPU read from the shell's `times`. */
 function measureWrk(url: string, seconds: number) {
   const script = `wrk -t1 -c${CONCURRENCY} -d${seconds}s -H 'Connection: close' '${url}' > /tmp/jetmon-bench-wrk.txt 2>&1; times`
@@ -133,21 +201,28 @@ try {
   // of wrk's own HTTPS cost can swing by a fifth, which a single ratio would take for ours.
   const ratio = (ours: number, wrk: number) => Number((ours / wrk).toFixed(2))
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
-  const rounds: { http: number; https: number; cpuUs: Record<string, number> }[] = []
+  type Round = { http: number; https: number; httpNode: number; httpsNode: number; cpuUs: Record<string, number> }
+  const rounds: Round[] = []
   let last: Record<string, unknown> = {}
   for (let round = 0; round < ROUNDS; round++) {
     const http = await measureChecker(ipUrls('http', fixture.httpPort), base, SECONDS, fixture.pid)
     const httpWrk = measureWrk(`http://${fixture.addresses[0]}:${fixture.httpPort}/`, SECONDS)
+    const httpNode = await measureNodeFloor('http', fixture, SECONDS)
     const https = await measureChecker(httpsUrls, { ...base, hostsFile }, SECONDS, fixture.pid)
     const httpsWrk = measureWrk(`https://${fixture.addresses[0]}:${fixture.httpsPort}/`, SECONDS)
+    const httpsNode = await measureNodeFloor('https', fixture, SECONDS)
     rounds.push({
       http: ratio(http.cpuUsPerCheck, httpWrk.cpuUsPerRequest),
       https: ratio(https.cpuUsPerCheck, httpsWrk.cpuUsPerRequest),
+      httpNode: ratio(httpNode.cpuUsPerRequest, httpWrk.cpuUsPerRequest),
+      httpsNode: ratio(httpsNode.cpuUsPerRequest, httpsWrk.cpuUsPerRequest),
       cpuUs: {
         http: http.cpuUsPerCheck,
         httpWrk: httpWrk.cpuUsPerRequest,
+        httpNode: httpNode.cpuUsPerRequest,
         https: https.cpuUsPerCheck,
         httpsWrk: httpsWrk.cpuUsPerRequest,
+        httpsNode: httpsNode.cpuUsPerRequest,
       },
     })
     process.stderr.write(`round ${round + 1}/${ROUNDS}: ${JSON.stringify(rounds.at(-1))}\n`)
@@ -167,6 +242,8 @@ try {
       ratio: median(rounds.map((r) => r.http)),
       ratios: rounds.map((r) => r.http),
       target: 2.5,
+      // The bare Node socket against wrk, in the same rounds: the floor this runtime sets.
+      nodeFloorRatio: median(rounds.map((r) => r.httpNode)),
     },
     httpWithDns: httpDns,
     https: {
@@ -175,6 +252,7 @@ try {
       ratio: median(rounds.map((r) => r.https)),
       ratios: rounds.map((r) => r.https),
       target: 1.2,
+      nodeFloorRatio: median(rounds.map((r) => r.httpsNode)),
     },
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   }

@@ -158,20 +158,27 @@ export class ResponseReader {
   }
 }
 
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: [^\r\n]*)?$/
+
 function parseHead(text: string): ResponseHead {
-  const lines = text.split('\r\n')
-  const statusLine = lines[0] ?? ''
-  const match = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine)
+  let lineEnd = text.indexOf('\r\n')
+  if (lineEnd === -1) lineEnd = text.length
+  const statusLine = text.slice(0, lineEnd)
+  const match = STATUS_LINE.exec(statusLine)
   if (!match) throw new MalformedResponse(`not an HTTP/1.x status line: "${statusLine.slice(0, 64)}"`)
   const headers = new Map<string, string>()
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string
-    const colon = line.indexOf(':')
-    if (colon <= 0) continue
-    const name = line.slice(0, colon).trim().toLowerCase()
-    const value = line.slice(colon + 1).trim()
-    const existing = headers.get(name)
-    headers.set(name, existing === undefined ? value : `${existing}, ${value}`)
+  let at = lineEnd + 2
+  while (at < text.length) {
+    let end = text.indexOf('\r\n', at)
+    if (end === -1) end = text.length
+    const colon = text.indexOf(':', at)
+    if (colon > at && colon < end) {
+      const name = text.slice(at, colon).trim().toLowerCase()
+      const value = text.slice(colon + 1, end).trim()
+      const existing = headers.get(name)
+      headers.set(name, existing === undefined ? value : `${existing}, ${value}`)
+    }
+    at = end + 2
   }
   return { status: Number(match[1]), headers }
 }
