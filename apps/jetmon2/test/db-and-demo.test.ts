@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createTestDatabase } from '@jetmon/testkit'
 import mysql from 'mysql2/promise'
 import { afterAll, describe, expect, it } from 'vitest'
 import { jetmon2, spawnJetmon2 } from './helpers.js'
@@ -85,5 +86,39 @@ describe('jetmon2 demo', () => {
     expect(await exited).toBe(0)
     expect(out).toMatch(/Nothing is left running/)
     expect(alive(status.pid)).toBe(false)
+  }, 60_000)
+})
+
+describe('jetmon2 demo with DATABASE_URL', () => {
+  it('uses that database, starts no MariaDB of its own, and says so without the password', async () => {
+    const external = await createTestDatabase({ migrate: false })
+    const dataDir = join(tmp, 'unused-mariadb')
+    try {
+      const child = spawnJetmon2(['demo', '--port', '0', '--api-port', '0'], {
+        ...env,
+        DATABASE_URL: external.url,
+        JETMON_DATA_DIR: dataDir,
+      })
+      let out = ''
+      child.stdout?.on('data', (chunk) => {
+        out += chunk
+      })
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+      const deadline = Date.now() + 45_000
+      while (!out.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      expect(out).toContain('Press Ctrl-C')
+      expect(out).toMatch(/✓ database from DATABASE_URL: mysql:\/\//)
+      expect(out).toMatch(/✓ schema migrated \(\d+ migration\(s\)\)/)
+      const password = new URL(external.url).password
+      if (password) expect(out).not.toContain(password)
+      // The demo's sites are in the external database, and no embedded server was started.
+      const [rows] = await external.pool.query('SELECT COUNT(*) AS n FROM jetpack_monitor_sites')
+      expect(Number((rows as { n: number }[])[0]?.n)).toBeGreaterThan(0)
+      expect(existsSync(dataDir)).toBe(false)
+      child.kill('SIGINT')
+      expect(await exited).toBe(0)
+    } finally {
+      await external.drop()
+    }
   }, 60_000)
 })

@@ -108,15 +108,24 @@ export default defineCommand({
       for (const stop of stops.reverse()) await stop().catch(() => {})
     }
     try {
-      const server = await startEmbeddedMariadb({ dir, mode: 'attached' }).catch((error: Error) => {
-        throw new CommandError(error.message, { cause: error })
-      })
-      stops.push(() => server.stop())
-      const database = createDatabase(server.url, { connectionLimit: 4 })
+      // DATABASE_URL points the demo at an existing MySQL 8 / MariaDB; otherwise it runs its own.
+      const external = process.env.DATABASE_URL?.trim() || undefined
+      const server = external
+        ? null
+        : await startEmbeddedMariadb({ dir, mode: 'attached' }).catch((error: Error) => {
+            throw new CommandError(error.message, { cause: error })
+          })
+      if (server) stops.push(() => server.stop())
+      const databaseUrl = external ?? (server as NonNullable<typeof server>).url
+      const database = createDatabase(databaseUrl, { connectionLimit: 4 })
       stops.push(() => database.close())
-      const { applied } = await migrate(database.pool)
+      const { applied } = await migrate(database.pool).catch((error: Error) => {
+        throw new CommandError(`cannot migrate ${redactDatabaseUrl(databaseUrl)}: ${error.message}`, { cause: error })
+      })
       say(
-        `  ✓ MariaDB ${server.reused ? '(already running) ' : ''}on 127.0.0.1:${server.port}, data in ${relative(process.cwd(), dir) || dir}`,
+        server
+          ? `  ✓ MariaDB ${server.reused ? '(already running) ' : ''}on 127.0.0.1:${server.port}, data in ${relative(process.cwd(), dir) || dir}`
+          : `  ✓ database from DATABASE_URL: ${redactDatabaseUrl(databaseUrl)}`,
       )
       say(`  ✓ schema migrated${applied.length ? ` (${applied.length} migration(s))` : ' (already up to date)'}`)
 
@@ -237,7 +246,7 @@ export default defineCommand({
       })
       const { MonitorService } = await import('../monitor/service.js')
       const logger = createLogger({ level: 'warn', format: 'pretty', name: 'demo' })
-      const monitor = new MonitorService({ config, databaseUrl: server.url, logger })
+      const monitor = new MonitorService({ config, databaseUrl, logger })
       await monitor.start()
       stops.push(() => monitor.drain(10_000))
       say(`  ✓ the monitor is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`)
@@ -291,10 +300,16 @@ export default defineCommand({
         say(`  ${monitor.apiUrl}/openapi.json   the API's OpenAPI 3.1 document`)
       }
       say(`  ${cli} status                  the running services (in another terminal)`)
-      say(`  mariadb --socket=${server.socketPath} -u root jetmon`)
+      if (server) say(`  mariadb --socket=${server.socketPath} -u root jetmon`)
+      else {
+        const url = new URL(databaseUrl)
+        say(
+          `  mariadb -h ${url.hostname} -P ${url.port || 3306} -u ${decodeURIComponent(url.username)} -p ${url.pathname.slice(1)}`,
+        )
+      }
       say('    SELECT id, blog_id, check_type, state, started_at, ended_at FROM jetmon_events ORDER BY id;')
       say('    SELECT event_id, reason, state_before, state_after, changed_at FROM jetmon_event_transitions;')
-      say(`  database URL: ${redactDatabaseUrl(server.url)}`)
+      say(`  database URL: ${redactDatabaseUrl(databaseUrl)}`)
       say('\nIncidents appear within a minute. Press Ctrl-C to stop everything.')
       const signal = await untilSignal()
       say(`\n${signal} received: stopping …`)

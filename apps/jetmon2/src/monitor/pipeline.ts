@@ -381,7 +381,7 @@ export class ConfirmationPipeline {
   ): Promise<void> {
     const event = state.open.get('http')
     // The site may have recovered (or been closed by an operator) while the round ran.
-    if (!event || event.state !== 'Seems Down') return
+    if (event?.state !== 'Seems Down') return
     const evidenceVotes = votes.map((v) => ({
       veriflier: v.veriflier,
       region: v.region,
