@@ -366,6 +366,8 @@ export const alertDeliveries = mysqlTable(
   (t) => [
     uniqueIndex('uk_contact_transition').on(t.alertContactId, t.transitionId),
     index('idx_status_next').on(t.status, t.nextAttemptAt),
+    // The hourly cap counts a contact's rows of the last hour: a range, not a scan of its history.
+    index('idx_contact_created').on(t.alertContactId, t.createdAt),
   ],
 )
 

@@ -1,0 +1,1 @@
+CREATE INDEX `idx_contact_created` ON `jetmon_alert_deliveries` (`alert_contact_id`,`created_at`);
