@@ -57,34 +57,40 @@ describe('jetmon2 db', () => {
   }, 60_000)
 })
 
+/** Starts `jetmon2 demo` on free ports and waits until it says it is up; `output()` is what it has printed. */
+async function startDemo(environment: Record<string, string>) {
+  const child = spawnJetmon2(['demo', '--port', '0', '--api-port', '0'], environment)
+  let out = ''
+  child.stdout?.on('data', (chunk) => {
+    out += chunk
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+  const deadline = Date.now() + 45_000
+  while (!out.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  expect(out).toContain('Press Ctrl-C')
+  return { child, output: () => out, exited }
+}
+
 describe('jetmon2 demo', () => {
   it('comes up, says what is running, and stops cleanly on Ctrl-C leaving no mariadbd behind', async () => {
-    const child = spawnJetmon2(['demo', '--port', '0', '--api-port', '0'], env)
-    let out = ''
-    child.stdout?.on('data', (chunk) => {
-      out += chunk
-    })
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-    const deadline = Date.now() + 45_000
-    while (!out.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-    expect(out).toContain('Press Ctrl-C')
-    expect(out).toMatch(/✓ schema migrated/)
+    const { child, output, exited } = await startDemo(env)
+    expect(output()).toMatch(/✓ schema migrated/)
     // The dashboard, the API and the delivery subscriptions are up and say where they are.
-    const dashboard = /(http:\/\/127\.0\.0\.1:\d+)\/ +the dashboard/.exec(out)?.[1]
+    const dashboard = /(http:\/\/127\.0\.0\.1:\d+)\/ +the dashboard/.exec(output())?.[1]
     expect(dashboard).toBeDefined()
     const page = await fetch(`${dashboard}/`)
     expect(page.status).toBe(200)
     expect(await page.text()).toMatch(/^<!doctype html>/)
-    const api = /REST API on (http:\/\/\S+)/.exec(out)?.[1]
+    const api = /REST API on (http:\/\/\S+)/.exec(output())?.[1]
     expect((await fetch(`${api}/health`)).status).toBe(200)
-    expect(out).toMatch(/a signed webhook \(every event\) and an email alert contact/)
+    expect(output()).toMatch(/a signed webhook \(every event\) and an email alert contact/)
 
     const status = JSON.parse((await jetmon2(['db', 'status', '--json'], env)).stdout) as { pid: number }
     expect(alive(status.pid)).toBe(true)
 
     child.kill('SIGINT')
     expect(await exited).toBe(0)
-    expect(out).toMatch(/Nothing is left running/)
+    expect(output()).toMatch(/Nothing is left running/)
     expect(alive(status.pid)).toBe(false)
   }, 60_000)
 })
@@ -94,23 +100,15 @@ describe('jetmon2 demo with DATABASE_URL', () => {
     const external = await createTestDatabase({ migrate: false })
     const dataDir = join(tmp, 'unused-mariadb')
     try {
-      const child = spawnJetmon2(['demo', '--port', '0', '--api-port', '0'], {
+      const { child, output, exited } = await startDemo({
         ...env,
         DATABASE_URL: external.url,
         JETMON_DATA_DIR: dataDir,
       })
-      let out = ''
-      child.stdout?.on('data', (chunk) => {
-        out += chunk
-      })
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-      const deadline = Date.now() + 45_000
-      while (!out.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-      expect(out).toContain('Press Ctrl-C')
-      expect(out).toMatch(/✓ database from DATABASE_URL: mysql:\/\//)
-      expect(out).toMatch(/✓ schema migrated \(\d+ migration\(s\)\)/)
+      expect(output()).toMatch(/✓ database from DATABASE_URL: mysql:\/\//)
+      expect(output()).toMatch(/✓ schema migrated \(\d+ migration\(s\)\)/)
       const password = new URL(external.url).password
-      if (password) expect(out).not.toContain(password)
+      if (password) expect(output()).not.toContain(password)
       // The demo's sites are in the external database, and no embedded server was started.
       const [rows] = await external.pool.query('SELECT COUNT(*) AS n FROM jetpack_monitor_sites')
       expect(Number((rows as { n: number }[])[0]?.n)).toBeGreaterThan(0)
