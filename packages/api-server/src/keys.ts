@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { ApiKey, Scope } from '@jetmon/api-client'
 import { jsonId } from '@jetmon/api-client'
-import { apiKeys, type DbOrTx } from '@jetmon/db'
+import { apiKeys, auditLog, type DbOrTx, type Tx, withTransaction } from '@jetmon/db'
 import { eq } from 'drizzle-orm'
 
 /** Requests per minute when a key names none (api.md, Rate limits). */
@@ -80,4 +80,143 @@ export function keyToJson(row: ApiKeyRow, now: Date): ApiKey {
     created_at: row.createdAt.toISOString(),
     status: keyStatus(row, now),
   }
+}
+
+/** Why {@link revokeApiKey} or {@link rotateApiKey} refused: a stable code for each caller to map to its own surface. */
+export type ApiKeyErrorCode = 'KEY_NOT_FOUND' | 'KEY_REVOKED' | 'KEY_EXPIRED'
+
+/**
+ * A key change refused before anything was written (the transaction rolled back). `key` is the
+ * row as it stood, except for `KEY_NOT_FOUND`, where there is none.
+ */
+export class ApiKeyError extends Error {
+  override readonly name = 'ApiKeyError'
+  readonly code: ApiKeyErrorCode
+  readonly id: bigint
+  readonly key: ApiKeyRow | null
+
+  constructor(code: ApiKeyErrorCode, id: bigint, key: ApiKeyRow | null) {
+    super(
+      code === 'KEY_NOT_FOUND'
+        ? `API key ${id} not found`
+        : code === 'KEY_REVOKED'
+          ? `API key ${id} is already revoked`
+          : `API key ${id} has expired`,
+    )
+    this.code = code
+    this.id = id
+    this.key = key
+  }
+}
+
+/** Whether `error` is an {@link ApiKeyError}, optionally with the given code. */
+export function isApiKeyError(error: unknown, code?: ApiKeyErrorCode): error is ApiKeyError {
+  return error instanceof ApiKeyError && (code === undefined || error.code === code)
+}
+
+/** The key row, locked for the rest of the transaction; a missing key is `KEY_NOT_FOUND`. */
+async function lockKey(tx: Tx, id: bigint): Promise<ApiKeyRow> {
+  const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update')
+  if (!row) throw new ApiKeyError('KEY_NOT_FOUND', id, null)
+  return row
+}
+
+const revokedBy = (row: Pick<ApiKeyRow, 'revokedAt'>, now: Date) =>
+  row.revokedAt !== null && row.revokedAt.getTime() <= now.getTime()
+
+export interface RevokeKeyInput {
+  id: bigint
+  /** The revocation time, stored as `revoked_at` (the column keeps whole seconds). */
+  now: Date
+  /** Who revokes: the audit row's `source` (`api:<consumer>`, `cli:<os user>`). */
+  actor: string
+}
+
+export interface RevokeKeyResult {
+  /** The row as it was, locked, before the change. */
+  before: ApiKeyRow
+  /** The row after the change (`before` itself when nothing changed). */
+  row: ApiKeyRow
+  /** False when the key was already revoked at `now`: nothing was written. */
+  changed: boolean
+}
+
+/**
+ * Revokes a key at `now`, idempotently: a key already revoked stays as it is (no write, no audit
+ * row); an active or rotating key gets `revoked_at = now` and a `key_revoked` audit row, in one
+ * transaction (the caller's, when `db` is one). Throws {@link ApiKeyError} `KEY_NOT_FOUND`.
+ */
+export async function revokeApiKey(db: DbOrTx, input: RevokeKeyInput): Promise<RevokeKeyResult> {
+  const { id, now, actor } = input
+  return withTransaction(db, async (tx) => {
+    const before = await lockKey(tx, id)
+    if (revokedBy(before, now)) return { before, row: before, changed: false }
+    await tx.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, id))
+    await tx.insert(auditLog).values({
+      eventType: 'key_revoked',
+      source: actor,
+      detail: `key ${before.id} of ${before.consumerName} revoked`,
+      metadata: { key_id: before.id.toString(), consumer: before.consumerName },
+    })
+    return { before, row: { ...before, revokedAt: now }, changed: true }
+  })
+}
+
+export interface RotateKeyInput {
+  id: bigint
+  /** The time of the rotation; the old key's cutoff is `now + graceSeconds`. */
+  now: Date
+  /** How long the old token keeps working (also recorded in the audit row). */
+  graceSeconds: number
+  /** Who rotates: the audit row's `source` and the new key's `created_by`. */
+  actor: string
+}
+
+export interface RotateKeyResult {
+  /** The old row as it was, locked, before the change. */
+  before: ApiKeyRow
+  /** The old row after the change: `revokedAt` is its cutoff. */
+  old: ApiKeyRow
+  /** The replacement key (same consumer, scope, rate limit and expiry) and its one-time token. */
+  next: { row: ApiKeyRow; token: string }
+  /** When the old token stops working. */
+  cutoff: Date
+  /** True when the key was already rotating to a cutoff earlier than `now + graceSeconds`, which it keeps. */
+  keptEarlier: boolean
+}
+
+/**
+ * Rotates a key: sets the old key's cutoff to `now + graceSeconds` (or keeps an earlier cutoff of
+ * a key already rotating), creates its replacement and writes a `key_rotated` audit row, in one
+ * transaction (the caller's, when `db` is one). Throws {@link ApiKeyError} `KEY_NOT_FOUND`,
+ * `KEY_REVOKED` for a key revoked at `now`, and `KEY_EXPIRED` for a key expired at `now`.
+ */
+export async function rotateApiKey(db: DbOrTx, input: RotateKeyInput): Promise<RotateKeyResult> {
+  const { id, now, graceSeconds, actor } = input
+  return withTransaction(db, async (tx) => {
+    const before = await lockKey(tx, id)
+    if (revokedBy(before, now)) throw new ApiKeyError('KEY_REVOKED', id, before)
+    // Its replacement would inherit the expiry and be born expired: a new key is what is wanted.
+    if (before.expiresAt !== null && before.expiresAt.getTime() <= now.getTime()) {
+      throw new ApiKeyError('KEY_EXPIRED', id, before)
+    }
+    const requested = new Date(now.getTime() + graceSeconds * 1000)
+    // A key already rotating keeps the earlier of its cutoffs.
+    const cutoff = before.revokedAt !== null && before.revokedAt < requested ? before.revokedAt : requested
+    await tx.update(apiKeys).set({ revokedAt: cutoff }).where(eq(apiKeys.id, id))
+    const next = await createApiKey(tx, {
+      consumer: before.consumerName,
+      scope: before.scope,
+      rateLimitPerMinute: before.rateLimitPerMinute,
+      expiresAt: before.expiresAt,
+      createdBy: actor,
+    })
+    await tx.insert(auditLog).values({
+      eventType: 'key_rotated',
+      source: actor,
+      detail: `key ${before.id} of ${before.consumerName} rotated to ${next.row.id}; old key valid until ${cutoff.toISOString()}`,
+      metadata: { key_id: before.id.toString(), new_key_id: next.row.id.toString(), grace_seconds: graceSeconds },
+    })
+    return { before, old: { ...before, revokedAt: cutoff }, next, cutoff, keptEarlier: cutoff < requested }
+  })
 }

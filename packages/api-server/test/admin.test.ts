@@ -3,6 +3,7 @@ import { apiKeys, auditLog } from '@jetmon/db'
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { hashToken } from '../src/index.js'
+import { createApiKey } from '../src/keys.js'
 import { envelopeOf, useTestApi } from './_helpers.js'
 
 const harness = useTestApi()
@@ -73,6 +74,19 @@ describe('keys', () => {
     await expect(admin.call('keys.rotate', { params: { id: created.data.key.id } })).rejects.toMatchObject({
       status: 409,
       code: 'key_revoked',
+    })
+  })
+
+  it('refuses to rotate an expired key with 409 key_expired', async () => {
+    const { row } = await createApiKey(harness().database.db, {
+      consumer: 'lapsed',
+      scope: 'read',
+      expiresAt: new Date(Date.now() - 3_600_000),
+      createdBy: 'test',
+    })
+    await expect(harness().client.admin.call('keys.rotate', { params: { id: Number(row.id) } })).rejects.toMatchObject({
+      status: 409,
+      code: 'key_expired',
     })
   })
 

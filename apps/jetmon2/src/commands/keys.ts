@@ -3,10 +3,19 @@
  * admin key, and for operators on the host). Tokens are printed once and stored only as sha256;
  * every change writes an audit row with source `cli:<os user>`.
  */
-import { createApiKey, DEFAULT_RATE_LIMITS, keyStatus, keyToJson, rateLimitOf } from '@jetmon/api-server/keys'
-import { apiKeys, auditLog, type Tx, withTransaction } from '@jetmon/db'
+import {
+  createApiKey,
+  DEFAULT_RATE_LIMITS,
+  isApiKeyError,
+  keyStatus,
+  keyToJson,
+  rateLimitOf,
+  revokeApiKey,
+  rotateApiKey,
+} from '@jetmon/api-server/keys'
+import { apiKeys, auditLog, withTransaction } from '@jetmon/db'
 import { defineCommand } from 'citty'
-import { desc, eq } from 'drizzle-orm'
+import { desc } from 'drizzle-orm'
 import { withAdminDatabase } from '../_admin-database.js'
 import { cliSource, parseDuration, parseId, parseInteger, usageError } from '../_args.js'
 import { formatTable, formatTime, outputArg, outputFormat, print, printJson } from '../_output.js'
@@ -33,11 +42,22 @@ function statusCell(row: KeyRow, now: Date): string {
   return status === 'rotating' ? `rotating until ${formatTime(row.revokedAt)}` : status
 }
 
-/** Finds a key for a change, locked for the rest of the transaction; a missing key fails the command. */
-async function lockedKey(tx: Tx, id: bigint): Promise<KeyRow> {
-  const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update')
-  if (!row) throw new CommandError(`there is no API key ${id}; \`jetmon2 keys list\` shows the keys`)
-  return row
+/** A refused key change in an operator's words (exit 1); anything else as is. */
+function keyCommandError(error: unknown): never {
+  if (!isApiKeyError(error)) throw error
+  const { id, key } = error
+  switch (error.code) {
+    case 'KEY_NOT_FOUND':
+      throw new CommandError(`there is no API key ${id}; \`jetmon2 keys list\` shows the keys`)
+    case 'KEY_REVOKED':
+      throw new CommandError(
+        `API key ${id} (${key?.consumerName}) is already revoked; create a new one with jetmon2 keys create`,
+      )
+    case 'KEY_EXPIRED':
+      throw new CommandError(
+        `API key ${id} (${key?.consumerName}) expired at ${formatTime(key?.expiresAt)}; create a new one with jetmon2 keys create`,
+      )
+  }
 }
 
 /** The one-time token print, with what to do with it. */
@@ -180,22 +200,9 @@ const revoke = defineCommand({
     const id = parseId('id', args.id)
     const source = cliSource()
     const now = wholeSecond(Date.now())
+    // Idempotent, like POST /keys/{id}/revoke: a revoked key stays as it is.
     const { row, changed } = await withAdminDatabase(args, (db) =>
-      withTransaction(db, async (tx) => {
-        const current = await lockedKey(tx, id)
-        // Idempotent, like POST /keys/{id}/revoke: a revoked key stays as it is.
-        if (current.revokedAt !== null && current.revokedAt.getTime() <= now.getTime()) {
-          return { row: current, changed: false }
-        }
-        await tx.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, id))
-        await tx.insert(auditLog).values({
-          eventType: 'key_revoked',
-          source,
-          detail: `key ${current.id} of ${current.consumerName} revoked`,
-          metadata: { key_id: current.id.toString(), consumer: current.consumerName },
-        })
-        return { row: { ...current, revokedAt: now }, changed: true }
-      }),
+      revokeApiKey(db, { id, now, actor: source }).catch(keyCommandError),
     )
     if (format === 'json') {
       printJson(keyToJson(row, new Date()))
@@ -230,44 +237,10 @@ const rotate = defineCommand({
     const graceMs =
       args.grace === undefined ? DEFAULT_GRACE_MS : parseDuration('--grace', args.grace, { min: 0, max: MAX_GRACE_MS })
     const source = cliSource()
-    const now = new Date()
+    // Key times are whole seconds, so a whole-second `now` judges them as the exact one would.
+    const now = wholeSecond(Date.now())
     const { old, next, keptEarlier } = await withAdminDatabase(args, (db) =>
-      withTransaction(db, async (tx) => {
-        const current = await lockedKey(tx, id)
-        const status = keyStatus(current, now)
-        if (status === 'revoked') {
-          throw new CommandError(
-            `API key ${id} (${current.consumerName}) is already revoked; create a new one with jetmon2 keys create`,
-          )
-        }
-        if (status === 'expired') {
-          throw new CommandError(
-            `API key ${id} (${current.consumerName}) expired at ${formatTime(current.expiresAt)}; create a new one with jetmon2 keys create`,
-          )
-        }
-        // A key already rotating keeps the earlier of its cutoffs.
-        const requested = wholeSecond(now.getTime() + graceMs)
-        const cutoff = current.revokedAt !== null && current.revokedAt < requested ? current.revokedAt : requested
-        await tx.update(apiKeys).set({ revokedAt: cutoff }).where(eq(apiKeys.id, id))
-        const created = await createApiKey(tx, {
-          consumer: current.consumerName,
-          scope: current.scope,
-          rateLimitPerMinute: current.rateLimitPerMinute,
-          expiresAt: current.expiresAt,
-          createdBy: source,
-        })
-        await tx.insert(auditLog).values({
-          eventType: 'key_rotated',
-          source,
-          detail: `key ${current.id} of ${current.consumerName} rotated to ${created.row.id}; old key valid until ${cutoff.toISOString()}`,
-          metadata: {
-            key_id: current.id.toString(),
-            new_key_id: created.row.id.toString(),
-            grace_seconds: Math.round(graceMs / 1000),
-          },
-        })
-        return { old: { ...current, revokedAt: cutoff }, next: created, keptEarlier: cutoff < requested }
-      }),
+      rotateApiKey(db, { id, now, graceSeconds: graceMs / 1000, actor: source }).catch(keyCommandError),
     )
     if (format === 'json') {
       printJson({ key: keyToJson(next.row, now), token: next.token, replaced: keyToJson(old, now) })

@@ -127,7 +127,7 @@ export const rotateKey = defineRoute({
   body: v.optional(v.strictObject({ grace_seconds: v.optional(GraceSeconds, 86_400) }), {}),
   status: 201,
   response: CreatedKey,
-  errors: ['key_not_found', 'key_revoked'],
+  errors: ['key_not_found', 'key_revoked', 'key_expired'],
   idempotent: true,
 })
 

@@ -4,11 +4,23 @@ import { and, desc, eq, gte, lt, or, type SQL, sql } from 'drizzle-orm'
 import type { Handlers } from '../context.js'
 import { Reply } from '../context.js'
 import { ApiError, notFound } from '../errors.js'
-import { createApiKey, keyToJson } from '../keys.js'
+import { createApiKey, isApiKeyError, keyToJson, revokeApiKey, rotateApiKey } from '../keys.js'
 import { buildOpenApiDocument } from '../openapi.js'
 import { DEFAULT_LIMIT, decodeCursor, pageOf } from '../pagination.js'
 
 const HEALTH_TIMEOUT_MS = 1_000
+
+/** A refused key change as its API answer: 404 `key_not_found`, 409 `key_revoked` / `key_expired`. */
+function rethrowKeyError(error: unknown): never {
+  if (isApiKeyError(error, 'KEY_NOT_FOUND')) throw notFound('key', error.id)
+  if (isApiKeyError(error, 'KEY_REVOKED')) {
+    throw new ApiError(409, 'key_revoked', `key ${error.id} is already revoked; create a new key instead`)
+  }
+  if (isApiKeyError(error, 'KEY_EXPIRED')) {
+    throw new ApiError(409, 'key_expired', `key ${error.id} has expired; create a new key instead`)
+  }
+  throw error
+}
 
 export const adminHandlers: Handlers<typeof adminRoutes> = {
   async health({ deps }) {
@@ -89,54 +101,20 @@ export const adminHandlers: Handlers<typeof adminRoutes> = {
   },
 
   async 'keys.revoke'({ deps, params, principal, now }) {
-    const row = await withTransaction(deps.db, async (tx) => {
-      const [current] = await tx.select().from(apiKeys).where(eq(apiKeys.id, params.id)).for('update')
-      if (!current) throw notFound('key', params.id)
-      if (current.revokedAt !== null && current.revokedAt.getTime() <= now.getTime()) return current
-      await tx.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, params.id))
-      await tx.insert(auditLog).values({
-        eventType: 'key_revoked',
-        source: `api:${principal.consumer}`,
-        detail: `key ${current.id} of ${current.consumerName} revoked`,
-        metadata: { key_id: current.id.toString(), consumer: current.consumerName },
-      })
-      return { ...current, revokedAt: now }
-    })
+    const { row } = await revokeApiKey(deps.db, { id: params.id, now, actor: `api:${principal.consumer}` }).catch(
+      rethrowKeyError,
+    )
     return keyToJson(row, now)
   },
 
   async 'keys.rotate'({ deps, params, body, principal, now }) {
-    const graceSeconds = body.grace_seconds
-    const created = await withTransaction(deps.db, async (tx) => {
-      const [current] = await tx.select().from(apiKeys).where(eq(apiKeys.id, params.id)).for('update')
-      if (!current) throw notFound('key', params.id)
-      if (current.revokedAt !== null && current.revokedAt.getTime() <= now.getTime()) {
-        throw new ApiError(409, 'key_revoked', `key ${current.id} is already revoked; create a new key instead`)
-      }
-      const revokeAt = new Date(now.getTime() + graceSeconds * 1000)
-      // A key already rotating keeps the earlier of its cutoffs.
-      const cutoff = current.revokedAt !== null && current.revokedAt < revokeAt ? current.revokedAt : revokeAt
-      await tx.update(apiKeys).set({ revokedAt: cutoff }).where(eq(apiKeys.id, current.id))
-      const next = await createApiKey(tx, {
-        consumer: current.consumerName,
-        scope: current.scope,
-        rateLimitPerMinute: current.rateLimitPerMinute,
-        expiresAt: current.expiresAt,
-        createdBy: `api:${principal.consumer}`,
-      })
-      await tx.insert(auditLog).values({
-        eventType: 'key_rotated',
-        source: `api:${principal.consumer}`,
-        detail: `key ${current.id} of ${current.consumerName} rotated to ${next.row.id}; old key valid until ${cutoff.toISOString()}`,
-        metadata: {
-          key_id: current.id.toString(),
-          new_key_id: next.row.id.toString(),
-          grace_seconds: graceSeconds,
-        },
-      })
-      return next
-    })
-    return new Reply({ key: keyToJson(created.row, now), token: created.token }, 201)
+    const { next } = await rotateApiKey(deps.db, {
+      id: params.id,
+      now,
+      graceSeconds: body.grace_seconds,
+      actor: `api:${principal.consumer}`,
+    }).catch(rethrowKeyError)
+    return new Reply({ key: keyToJson(next.row, now), token: next.token }, 201)
   },
 
   async 'audit.list'({ deps, query }) {
