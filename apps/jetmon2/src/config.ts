@@ -275,7 +275,9 @@ const entries = {
     30,
   ),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: v.optional(
-    flag('Allow webhooks to loopback, private and link-local addresses (tests, demos, internal setups only).'),
+    flag(
+      "Allow webhooks and alert contacts' Slack, Teams and PagerDuty URLs to reach loopback, private and link-local addresses (tests, demos, internal setups only).",
+    ),
     false,
   ),
 

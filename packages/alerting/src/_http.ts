@@ -1,3 +1,4 @@
+import { targetNotAllowedIn } from '@jetmon/webhooks'
 import { type Dispatcher, request } from 'undici'
 import type { AlertSendResult } from './result.js'
 
@@ -16,6 +17,8 @@ export const RESPONSE_EXCERPT_BYTES = 2048
  * else (a redirect included: none is followed), a refused connection or no complete answer within
  * the time limit is `ok: false` with an error `<transport>: …` naming only the URL's host — never
  * its path or query, which hold webhook secrets — and with every string in `secrets` redacted.
+ * A connection the SSRF guard refused (a `TargetNotAllowedError` of @jetmon/webhooks) is a
+ * permanent failure: `retryable: false`, the error `<transport>: <the refusal>`.
  */
 export async function postJson(
   ctx: HttpContext,
@@ -51,6 +54,17 @@ export async function postJson(
         ...(ctx.dispatcher ? { dispatcher: ctx.dispatcher } : {}),
       })
     } catch (error) {
+      const refusal = targetNotAllowedIn(error)
+      if (refusal) {
+        // Sending again would be refused again: the delivery worker abandons it at once.
+        return {
+          ok: false,
+          statusCode: null,
+          response: null,
+          error: redact(`${transport}: ${refusal.message}`),
+          retryable: false,
+        }
+      }
       const reason = timedOut
         ? `no answer from ${url.host} within ${formatMs(ctx.timeoutMs)}`
         : describeNetworkError(error, url.host)

@@ -1,3 +1,4 @@
+import { createWebhookDispatcher } from '@jetmon/webhooks'
 import { createTransport, type NodemailerError } from 'nodemailer'
 import type { Dispatcher } from 'undici'
 import { formatMs, type HttpContext, postJson, redactor, urlSecrets } from './_http.js'
@@ -43,8 +44,19 @@ export interface AlertSenderOptions {
   pagerDutyEventsUrl?: string
   /** Per send, from connecting to the end of the answer (SMTP: each wait). Default 10 000 ms. */
   timeoutMs?: number
-  /** An undici dispatcher for every HTTP send (an Agent with limits, a proxy agent). Default undici's global one. */
+  /**
+   * An undici dispatcher for every HTTP send (an Agent with limits, a proxy agent); the caller owns
+   * it, and it replaces the SSRF guard. Default: PagerDuty, Slack and Teams go through
+   * `createWebhookDispatcher` of @jetmon/webhooks (the guard at connection time), owned by the
+   * sender and destroyed by its `close()`; WordPress.com email through undici's global dispatcher.
+   */
   dispatcher?: Dispatcher
+  /**
+   * `WEBHOOK_ALLOW_PRIVATE_TARGETS`. HTTP transports — Slack, Teams, PagerDuty — connect through the
+   * SSRF guard of @jetmon/webhooks (no loopback, private, link-local, metadata… addresses) unless
+   * true. Default false. Ignored when `dispatcher` is given.
+   */
+  allowPrivateTargets?: boolean
   /**
    * Accept `http://` Slack and Teams webhook URLs (a local relay, tests). Default false: they must
    * be https, as the API requires when a contact is saved.
@@ -92,7 +104,7 @@ export interface AlertSender {
    * shape the API server's `alertTester.send` returns: `{ alertTester: { send: sender.sendTest } }`.
    */
   sendTest(contact: AlertTestContact, now: Date): Promise<AlertTestResult>
-  /** Closes the SMTP transport's connections, if any. */
+  /** Closes the SMTP transport's connections, if any, and the HTTP dispatcher the sender made. */
   close(): Promise<void>
 }
 
@@ -106,6 +118,9 @@ export interface AlertSender {
  * - `teams`: incoming webhook, a message with one Adaptive Card attachment.
  *
  * HTTP goes through undici with no redirects followed; answers are kept to their first 2 KiB.
+ * PagerDuty, Slack and Teams connect through the SSRF guard of @jetmon/webhooks unless
+ * `allowPrivateTargets` (or a `dispatcher` of the caller's): a refused address is a permanent
+ * failure (`retryable: false`).
  * Secrets (SMTP password, bearer token, integration keys, webhook URLs' paths) never appear in a
  * result or a log line.
  *
@@ -117,11 +132,21 @@ export function createAlertSender(options: AlertSenderOptions = {}): AlertSender
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new SenderConfigError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`)
   }
-  const http: HttpContext = { timeoutMs, dispatcher: options.dispatcher, userAgent: options.userAgent ?? 'Jetmon' }
+  const userAgent = options.userAgent ?? 'Jetmon'
   const pagerDutyUrl = httpUrlOption('pagerDutyEventsUrl', options.pagerDutyEventsUrl ?? PAGERDUTY_EVENTS_URL)
   const allowInsecureHttp = options.allowInsecureHttp ?? false
   const emailOptions = options.email ?? { transport: 'stub' }
-  const sendEmail = emailSender(emailOptions, http, logger)
+  // WordPress.com email goes to an operator's configured endpoint (WPCOM_EMAIL_URL), as before.
+  const sendEmail = emailSender(emailOptions, { timeoutMs, dispatcher: options.dispatcher, userAgent }, logger)
+  // Made last: nothing above may throw once the sender owns a dispatcher it must destroy.
+  const ownDispatcher =
+    options.dispatcher === undefined
+      ? createWebhookDispatcher({
+          allowPrivateTargets: options.allowPrivateTargets === true,
+          connectTimeoutMs: timeoutMs,
+        })
+      : null
+  const http: HttpContext = { timeoutMs, dispatcher: options.dispatcher ?? ownDispatcher ?? undefined, userAgent }
 
   async function deliver(
     transport: AlertTransport,
@@ -197,7 +222,11 @@ export function createAlertSender(options: AlertSenderOptions = {}): AlertSender
     emailTransport: emailOptions.transport,
     send,
     sendTest,
-    close: async () => sendEmail.close(),
+    close: async () => {
+      sendEmail.close()
+      // destroy, not close: a receiver that never answers must not hold up a shutdown.
+      await ownDispatcher?.destroy().catch(() => {})
+    },
   }
 }
 

@@ -2,9 +2,10 @@
  * Every transport against a real peer on loopback: an SMTP server (smtp-server, mails parsed with
  * mailparser) and node:http receivers standing in for PagerDuty, Slack, Teams and WordPress.com.
  */
+import { Agent } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { AlertingLogger } from '../src/sender.js'
-import { type AlertSenderOptions, createAlertSender } from '../src/sender.js'
+import { type AlertSender, type AlertSenderOptions, createAlertSender } from '../src/sender.js'
 import { downNotification, recoveryNotification } from './_notifications.js'
 import {
   type HttpReceiver,
@@ -238,7 +239,15 @@ describe('email stub', () => {
 
 describe('HTTP transports', () => {
   let receiver: HttpReceiver
-  const base: AlertSenderOptions = { dashboardUrl, allowInsecureHttp: true }
+  // The receiver is on loopback: past the SSRF guard only with allowPrivateTargets.
+  const base: AlertSenderOptions = { dashboardUrl, allowInsecureHttp: true, allowPrivateTargets: true }
+  const senders: AlertSender[] = []
+  /** A sender closed after the test (its guarded dispatcher destroyed). */
+  function sender(options: AlertSenderOptions = {}): AlertSender {
+    const made = createAlertSender(options)
+    senders.push(made)
+    return made
+  }
 
   beforeAll(async () => {
     receiver = await startHttpReceiver()
@@ -246,7 +255,8 @@ describe('HTTP transports', () => {
   afterAll(async () => {
     await receiver.close()
   })
-  afterEach(() => {
+  afterEach(async () => {
+    await Promise.all(senders.splice(0).map((made) => made.close()))
     receiver.requests.length = 0
     receiver.answer((_request, res) => {
       res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"success"}')
@@ -254,11 +264,11 @@ describe('HTTP transports', () => {
   })
 
   it('email via WordPress.com: POSTs {to, subject, text, html} with the bearer token', async () => {
-    const sender = createAlertSender({
+    const alerts = sender({
       ...base,
       email: { transport: 'wpcom', url: `${receiver.origin}/wpcom/mail`, token: 'wpcom-token-1', from },
     })
-    const result = await sender.send({ transport: 'email', destination: oncall, notification: downNotification })
+    const result = await alerts.send({ transport: 'email', destination: oncall, notification: downNotification })
     expect(result).toEqual({ ok: true, statusCode: 202, response: '{"status":"success"}', retryable: false })
     const [request] = receiver.requests
     expect(request).toMatchObject({ method: 'POST', path: '/wpcom/mail' })
@@ -271,7 +281,7 @@ describe('HTTP transports', () => {
     expect(body.html).toContain(`<a href="${eventUrl}"`)
 
     // The endpoint builds the headers from these fields: they must arrive without CR/LF.
-    const test = await sender.sendTest(
+    const test = await alerts.sendTest(
       { transport: 'email', destination: oncall, label: 'Ops\r\nBcc: x@evil.example' },
       now,
     )
@@ -283,11 +293,11 @@ describe('HTTP transports', () => {
     receiver.answer((request, res) => {
       res.writeHead(401).end(`bad token ${request.headers.authorization}`)
     })
-    const sender = createAlertSender({
+    const alerts = sender({
       ...base,
       email: { transport: 'wpcom', url: `${receiver.origin}/wpcom/mail`, token: 'wpcom-token-2' },
     })
-    const result = await sender.send({ transport: 'email', destination: oncall, notification: downNotification })
+    const result = await alerts.send({ transport: 'email', destination: oncall, notification: downNotification })
     expect(result).toMatchObject({
       ok: false,
       statusCode: 401,
@@ -298,10 +308,10 @@ describe('HTTP transports', () => {
   })
 
   it('PagerDuty: trigger, then resolve with the same dedup_key', async () => {
-    const sender = createAlertSender({ ...base, pagerDutyEventsUrl: `${receiver.origin}/v2/enqueue` })
+    const alerts = sender({ ...base, pagerDutyEventsUrl: `${receiver.origin}/v2/enqueue` })
     const destination = { integration_key: KEY }
-    const trigger = await sender.send({ transport: 'pagerduty', destination, notification: downNotification })
-    const resolve = await sender.send({ transport: 'pagerduty', destination, notification: recoveryNotification })
+    const trigger = await alerts.send({ transport: 'pagerduty', destination, notification: downNotification })
+    const resolve = await alerts.send({ transport: 'pagerduty', destination, notification: recoveryNotification })
     expect([trigger.ok, resolve.ok]).toEqual([true, true])
     expect(trigger).toMatchObject({ statusCode: 202, response: '{"status":"success"}' })
     expect(receiver.requests.map((request) => request.path)).toEqual(['/v2/enqueue', '/v2/enqueue'])
@@ -322,8 +332,8 @@ describe('HTTP transports', () => {
   })
 
   it('PagerDuty: a test send is an info trigger of its own', async () => {
-    const sender = createAlertSender({ ...base, pagerDutyEventsUrl: `${receiver.origin}/v2/enqueue` })
-    const result = await sender.sendTest(
+    const alerts = sender({ ...base, pagerDutyEventsUrl: `${receiver.origin}/v2/enqueue` })
+    const result = await alerts.sendTest(
       { transport: 'pagerduty', destination: { integration_key: KEY }, label: 'Ops' },
       now,
     )
@@ -339,9 +349,9 @@ describe('HTTP transports', () => {
     receiver.answer((_request, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
     })
-    const sender = createAlertSender(base)
+    const alerts = sender(base)
     const webhook = `${receiver.origin}/services/T000/B000/slacksecret`
-    const result = await sender.send({
+    const result = await alerts.send({
       transport: 'slack',
       destination: { webhook_url: webhook },
       notification: downNotification,
@@ -359,8 +369,8 @@ describe('HTTP transports', () => {
   })
 
   it('Teams: a message with an Adaptive Card attachment', async () => {
-    const sender = createAlertSender(base)
-    const result = await sender.send({
+    const alerts = sender(base)
+    const result = await alerts.send({
       transport: 'teams',
       destination: { webhook_url: `${receiver.origin}/workflows/abc?sig=teamssecret` },
       notification: downNotification,
@@ -387,8 +397,8 @@ describe('HTTP transports', () => {
     receiver.answer((_request, res) => {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal oops\n${'x'.repeat(5000)}`)
     })
-    const sender = createAlertSender(base)
-    const result = await sender.send({
+    const alerts = sender(base)
+    const result = await alerts.send({
       transport: 'slack',
       destination: { webhook_url: `${receiver.origin}/services/T000/B000/slacksecret` },
       notification: downNotification,
@@ -405,8 +415,8 @@ describe('HTTP transports', () => {
     receiver.answer((request, res) => {
       res.writeHead(404).end(`no such webhook: ${request.path}`)
     })
-    const sender = createAlertSender(base)
-    const result = await sender.sendTest(
+    const alerts = sender(base)
+    const result = await alerts.sendTest(
       {
         transport: 'slack',
         destination: { webhook_url: `${receiver.origin}/services/T000/B000/slacksecret` },
@@ -422,8 +432,8 @@ describe('HTTP transports', () => {
     receiver.answer((_request, res) => {
       res.writeHead(301, { location: `${receiver.origin}/elsewhere` }).end()
     })
-    const sender = createAlertSender(base)
-    const result = await sender.send({
+    const alerts = sender(base)
+    const result = await alerts.send({
       transport: 'teams',
       destination: { webhook_url: `${receiver.origin}/workflows/abc` },
       notification: downNotification,
@@ -435,8 +445,8 @@ describe('HTTP transports', () => {
 
   it('a refused port is ok:false "transport: …"', async () => {
     const port = await refusedPort()
-    const sender = createAlertSender({ ...base, pagerDutyEventsUrl: `http://127.0.0.1:${port}/v2/enqueue` })
-    const result = await sender.send({
+    const alerts = sender({ ...base, pagerDutyEventsUrl: `http://127.0.0.1:${port}/v2/enqueue` })
+    const result = await alerts.send({
       transport: 'pagerduty',
       destination: { integration_key: KEY },
       notification: downNotification,
@@ -454,9 +464,9 @@ describe('HTTP transports', () => {
     receiver.answer(() => {
       // Never answers.
     })
-    const sender = createAlertSender({ ...base, timeoutMs: 300 })
+    const alerts = sender({ ...base, timeoutMs: 300 })
     const started = Date.now()
-    const result = await sender.send({
+    const result = await alerts.send({
       transport: 'teams',
       destination: { webhook_url: `${receiver.origin}/workflows/abc` },
       notification: downNotification,
@@ -474,8 +484,8 @@ describe('HTTP transports', () => {
   })
 
   it('refuses an http webhook unless allowed, and sends nothing', async () => {
-    const sender = createAlertSender({ dashboardUrl })
-    const result = await sender.send({
+    const alerts = sender({ dashboardUrl })
+    const result = await alerts.send({
       transport: 'slack',
       destination: { webhook_url: `${receiver.origin}/services/T000/B000/slacksecret` },
       notification: downNotification,
@@ -486,14 +496,108 @@ describe('HTTP transports', () => {
   })
 
   it('answers an unknown transport in the API’s shape', async () => {
-    const sender = createAlertSender(base)
-    const { send } = { send: sender.sendTest }
+    const alerts = sender(base)
+    const { send } = { send: alerts.sendTest }
     expect(await send({ transport: 'sms', destination: {}, label: 'x' }, now)).toEqual({
       ok: false,
       status_code: null,
       response: null,
       error: 'sms: unknown transport; expected one of email, pagerduty, slack, teams',
     })
+  })
+})
+
+describe('the SSRF guard (HTTP transports)', () => {
+  let receiver: HttpReceiver
+  const senders: AlertSender[] = []
+  /** Guard on (the default) unless told; http allowed so that only the guard stands in the way. */
+  function sender(options: AlertSenderOptions = {}): AlertSender {
+    const made = createAlertSender({ dashboardUrl, allowInsecureHttp: true, ...options })
+    senders.push(made)
+    return made
+  }
+
+  beforeAll(async () => {
+    receiver = await startHttpReceiver()
+  })
+  afterAll(async () => {
+    await receiver.close()
+  })
+  afterEach(async () => {
+    await Promise.all(senders.splice(0).map((made) => made.close()))
+    receiver.requests.length = 0
+  })
+
+  const cases = [
+    { transport: 'slack', path: '/services/T000/B000/slacksecret', secret: 'slacksecret' },
+    { transport: 'teams', path: '/workflows/abc?sig=teamssecret', secret: 'teamssecret' },
+  ] as const
+
+  for (const { transport, path, secret } of cases) {
+    it(`${transport}: refuses a loopback receiver for good and sends nothing`, async () => {
+      const url = `${receiver.origin}${path}`
+      const result = await sender().send({
+        transport,
+        destination: { webhook_url: url },
+        notification: downNotification,
+      })
+      expect(result).toMatchObject({ ok: false, statusCode: null, response: null, retryable: false })
+      expect(result.error).toMatch(
+        new RegExp(`^${transport}: 127\\.0\\.0\\.1 is a loopback address: .*WEBHOOK_ALLOW_PRIVATE_TARGETS`),
+      )
+      expect(JSON.stringify(result)).not.toContain(secret)
+      expect(JSON.stringify(result)).not.toContain(path.split('?')[0])
+      expect(receiver.requests).toHaveLength(0)
+    })
+
+    it(`${transport}: delivers to the same receiver with allowPrivateTargets`, async () => {
+      const url = `${receiver.origin}${path}`
+      const result = await sender({ allowPrivateTargets: true }).send({
+        transport,
+        destination: { webhook_url: url },
+        notification: downNotification,
+      })
+      expect(result).toMatchObject({ ok: true, statusCode: 202 })
+      expect(receiver.requests.map((request) => request.path)).toEqual([path])
+    })
+  }
+
+  it('judges a host name by what it resolves to, at connection time', async () => {
+    const url = `http://localhost:${new URL(receiver.origin).port}/services/T000/B000/slacksecret`
+    const result = await sender().sendTest({ transport: 'slack', destination: { webhook_url: url }, label: 'Ops' }, now)
+    expect(result).toMatchObject({ ok: false, status_code: null })
+    expect(result.error).toMatch(/^slack: localhost resolves to (127\.0\.0\.1|::1), which is a loopback address/)
+    expect(result.error).not.toContain('slacksecret')
+    expect(receiver.requests).toHaveLength(0)
+  })
+
+  it('PagerDuty: refuses a private events URL, with allowPrivateTargets delivers', async () => {
+    const pagerDutyEventsUrl = `${receiver.origin}/v2/enqueue`
+    const request = { transport: 'pagerduty', destination: { integration_key: KEY }, notification: downNotification }
+    const refused = await sender({ pagerDutyEventsUrl }).send(request)
+    expect(refused).toMatchObject({ ok: false, statusCode: null, retryable: false })
+    expect(refused.error).toMatch(/^pagerduty: 127\.0\.0\.1 is a loopback address/)
+    expect(JSON.stringify(refused)).not.toContain(KEY)
+    expect(receiver.requests).toHaveLength(0)
+
+    const sent = await sender({ pagerDutyEventsUrl, allowPrivateTargets: true }).send(request)
+    expect(sent).toMatchObject({ ok: true, statusCode: 202 })
+    expect(receiver.requests).toHaveLength(1)
+  })
+
+  it('a dispatcher of the caller’s replaces the guard (allowPrivateTargets is ignored)', async () => {
+    const dispatcher = new Agent()
+    try {
+      const result = await sender({ dispatcher, allowPrivateTargets: false }).send({
+        transport: 'teams',
+        destination: { webhook_url: `${receiver.origin}/workflows/abc` },
+        notification: downNotification,
+      })
+      expect(result.ok).toBe(true)
+      expect(receiver.requests).toHaveLength(1)
+    } finally {
+      await dispatcher.close()
+    }
   })
 })
 

@@ -521,3 +521,51 @@ describe('destinations at rest with SECRETS_KEY', () => {
     expect(JSON.parse(decryptSecret(Buffer.from(sealed.encrypted, 'base64'), secretsKey))).toEqual(replaced)
   })
 })
+
+describe('SSRF guard (private targets not allowed)', () => {
+  const guarded = useTestApi({ deps: { allowPrivateTargets: false, alertTester: fake.tester } })
+
+  it('refuses a Slack or Teams URL whose host is a private IP literal, as webhooks do', async () => {
+    const h = guarded()
+    const refusedUrls = [
+      ['slack', 'https://127.0.0.1/services/T000/B000/XXXXsecret'],
+      ['slack', 'https://169.254.169.254/latest/meta-data'],
+      ['teams', 'https://[::1]/webhookb2/abc'],
+      ['teams', 'https://10.1.2.3/webhookb2/abc'],
+    ] as const
+    for (const [transport, url] of refusedUrls) {
+      const error = await failure(createContact(h, { transport, destination: { webhook_url: url } }))
+      expect(error, url).toMatchObject({
+        status: 422,
+        code: 'target_not_allowed',
+        details: [{ path: 'destination.webhook_url' }],
+      })
+      expect(JSON.stringify({ message: error.message, details: error.details })).not.toContain('XXXXsecret')
+    }
+    const [{ value: rows = 0 } = {}] = await h.database.db.select({ value: count() }).from(alertContacts)
+    expect(rows).toBe(0)
+
+    const { data: contact } = await createContact(h, { transport: 'slack', destination: DESTINATIONS.slack })
+    const error = await failure(
+      h.client.write.call('alertContacts.update', {
+        params: { id: contact.id },
+        body: { destination: { webhook_url: 'https://192.168.1.1/services/T1/B1/other' } },
+      }),
+    )
+    expect(error).toMatchObject({ status: 422, code: 'target_not_allowed' })
+    const [row] = await h.database.db
+      .select()
+      .from(alertContacts)
+      .where(eq(alertContacts.id, BigInt(contact.id)))
+    expect(row?.destination).toEqual(DESTINATIONS.slack)
+  })
+
+  it('leaves host names to connection time', async () => {
+    const h = guarded()
+    const created = await createContact(h, {
+      transport: 'slack',
+      destination: { webhook_url: 'https://localhost/services/T000/B000/XXXXsecret' },
+    })
+    expect(created.status).toBe(201)
+  })
+})

@@ -29,6 +29,8 @@ beforeEach(async () => {
   sender = createAlertSender({
     pagerDutyEventsUrl: `${receiver.origin}/pagerduty/v2/enqueue`,
     allowInsecureHttp: true,
+    // The receiver is on loopback.
+    allowPrivateTargets: true,
     dashboardUrl: 'https://jetmon.example',
     email: { transport: 'stub' },
   })
@@ -181,5 +183,36 @@ describe('alert delivery', () => {
     const [retried] = await db.select().from(alertDeliveries).where(eq(alertDeliveries.alertContactId, flaky))
     expect(retried).toMatchObject({ status: 'delivered', attempt: 2, lastStatusCode: 200 })
     await worker.stop()
+  })
+
+  it('abandons at once a Slack URL the SSRF guard refuses, and sends nothing', async () => {
+    const { db } = database()
+    const clock = manualClock()
+    await cursorsAtNewest(db)
+    const contact = await createAlertContact(db, {
+      transport: 'slack',
+      destination: { webhook_url: `${receiver.origin}/slack/T1/B1/guardsecret` },
+      minSeverity: 3,
+    })
+    // allowPrivateTargets left at its default (false): the loopback receiver is refused.
+    const guarded = createAlertSender({ allowInsecureHttp: true, email: { transport: 'stub' } })
+    const worker = new DeliveryWorker({
+      db,
+      sender: createAlertContactSender({ alertSender: guarded, secretsKey: null }),
+      clock: clock.now,
+    })
+    try {
+      await openHttpEvent(db, clock.now)
+      await new TransitionDispatcher({ consumer: 'alerts', db, clock: clock.now }).runOnce()
+      expect(await worker.runOnce()).toBe(1)
+    } finally {
+      await worker.stop()
+      await guarded.close()
+    }
+    const [row] = await db.select().from(alertDeliveries).where(eq(alertDeliveries.alertContactId, contact))
+    expect(row).toMatchObject({ status: 'abandoned', attempt: 1, lastStatusCode: null })
+    expect(row!.lastResponse).toMatch(/^transport: slack: 127\.0\.0\.1 is a loopback address/)
+    expect(row!.lastResponse).not.toContain('guardsecret')
+    expect(receiver.requests).toHaveLength(0)
   })
 })

@@ -38,7 +38,7 @@ describe('startDelivery', () => {
     await cursorsAtNewest(db)
     const webhook = await createWebhook(db, { url: `${receiver.origin}/hook` })
     await createAlertContact(db, { transport: 'slack', destination: { webhook_url: `${receiver.origin}/slack/x/y/z` } })
-    const alertSender = createAlertSender({ allowInsecureHttp: true })
+    const alertSender = createAlertSender({ allowInsecureHttp: true, allowPrivateTargets: true })
     const registry = new Registry()
     const delivery = startDelivery({
       db,

@@ -116,7 +116,7 @@ export function classifyTargetAddress(address: string): RefusedAddressKind | nul
   return null
 }
 
-/** A webhook target that the SSRF guard refused; `code` is `TARGET_NOT_ALLOWED`. */
+/** A target (webhook or alert URL) that the SSRF guard refused; `code` is `TARGET_NOT_ALLOWED`. */
 export class TargetNotAllowedError extends WebhooksError {
   /** The host name of the URL (or the IP literal). */
   readonly hostname: string
@@ -125,10 +125,10 @@ export class TargetNotAllowedError extends WebhooksError {
   readonly kind: RefusedAddressKind
 
   constructor(hostname: string, address: string, kind: RefusedAddressKind) {
-    const where = hostname === address ? address : `${hostname} resolves to ${address}, which is`
+    const where = hostname === address ? `${address} is` : `${hostname} resolves to ${address}, which is`
     super(
       'TARGET_NOT_ALLOWED',
-      `${where} ${DESCRIPTIONS[kind]}: webhooks may only reach public addresses (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true for internal receivers)`,
+      `${where} ${DESCRIPTIONS[kind]}: webhooks and alert URLs may only reach public addresses (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true for internal receivers)`,
     )
     this.hostname = hostname
     this.address = address

@@ -70,6 +70,7 @@ export default defineCommand({
     }
     const alertSender = createAlertSender({
       email: emailOptionsFromConfig(config),
+      allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
       logger: logger.child({ module: 'alerting' }),
     })
     if (alertSender.emailTransport === 'stub') {
@@ -78,7 +79,9 @@ export default defineCommand({
       )
     }
     if (config.WEBHOOK_ALLOW_PRIVATE_TARGETS) {
-      logger.warn('WEBHOOK_ALLOW_PRIVATE_TARGETS is true: webhooks may reach loopback and private-network addresses')
+      logger.warn(
+        'WEBHOOK_ALLOW_PRIVATE_TARGETS is true: webhooks and alert contacts may reach loopback and private-network addresses',
+      )
     }
 
     const registry = new Registry()

@@ -267,6 +267,7 @@ export class MonitorService {
     const alerts = createAlertSender({
       email: emailOptionsFromConfig(config),
       dashboardUrl,
+      allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
       logger: log.child({ module: 'alerting' }),
     })
     this.alerts = alerts

@@ -83,7 +83,7 @@ export const createAlertContact = defineRoute({
   }),
   status: 201,
   response: AlertContact,
-  errors: ['site_not_found'],
+  errors: ['target_not_allowed', 'site_not_found'],
   idempotent: true,
 })
 
@@ -119,7 +119,7 @@ export const updateAlertContact = defineRoute({
   }),
   status: 200,
   response: AlertContact,
-  errors: [...contactErrors, 'transport_immutable', 'site_not_found'],
+  errors: [...contactErrors, 'transport_immutable', 'target_not_allowed', 'site_not_found'],
 })
 
 export const deleteAlertContact = defineRoute({

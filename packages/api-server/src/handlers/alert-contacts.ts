@@ -15,6 +15,7 @@ import {
   type RouteDefinition,
 } from '@jetmon/api-client'
 import { alertContacts, type DbOrTx, withTransaction } from '@jetmon/db'
+import { checkTargetHost } from '@jetmon/webhooks'
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm'
 import type { Handlers, RequestContext } from '../context.js'
 import { Reply } from '../context.js'
@@ -62,10 +63,26 @@ function minSeverityNumber(name: MinSeverityName): number {
   return parseMinSeverity(name) ?? DEFAULT_MIN_SEVERITY
 }
 
-/** The destination checked against its transport (400 with `destination.<field>` paths) and its preview. */
-function checkedDestination(transport: AlertTransport, destination: unknown): { preview: string } {
+/**
+ * The destination checked against its transport (400 with `destination.<field>` paths) and its
+ * preview. A Slack or Teams URL whose host is an IP literal the delivery worker would refuse is
+ * refused now, as webhooks' are (422 `target_not_allowed`); host names are judged when they
+ * resolve, at every connection.
+ */
+function checkedDestination(ctx: Ctx, transport: AlertTransport, destination: unknown): { preview: string } {
   const issues = validateDestination(transport, destination)
   if (issues.length > 0) throw invalidRequest(issues)
+  if (transport === 'slack' || transport === 'teams') {
+    const { webhook_url: url } = destination as DestinationByTransport[typeof transport]
+    const refusal = checkTargetHost(new URL(url).hostname, {
+      allowPrivateTargets: ctx.deps.allowPrivateTargets === true,
+    })
+    if (refusal) {
+      throw new ApiError(422, 'target_not_allowed', refusal.message, {
+        details: [{ path: 'destination.webhook_url', message: refusal.message }],
+      })
+    }
+  }
   return { preview: destinationPreview(transport, destination as DestinationByTransport[typeof transport]) }
 }
 
@@ -104,7 +121,7 @@ export const alertContactsHandlers: Handlers<typeof alertContactsRoutes> = {
 
   async 'alertContacts.create'(ctx) {
     const { body, deps } = ctx
-    const { preview } = checkedDestination(body.transport, body.destination)
+    const { preview } = checkedDestination(ctx, body.transport, body.destination)
     await checkSiteFilterVisible(ctx, deps.db, body.site_filter.blog_ids)
     const [inserted] = await deps.db
       .insert(alertContacts)
@@ -145,7 +162,7 @@ export const alertContactsHandlers: Handlers<typeof alertContactsRoutes> = {
       }
       const changes: Partial<typeof alertContacts.$inferInsert> = { updatedAt: ctx.now }
       if (body.destination !== undefined) {
-        changes.destinationPreview = checkedDestination(current.transport, body.destination).preview
+        changes.destinationPreview = checkedDestination(ctx, current.transport, body.destination).preview
         changes.destination = sealDestination(body.destination, deps.secretsKey)
       }
       if (body.site_filter !== undefined) {
