@@ -237,28 +237,43 @@ describe('email stub', () => {
   })
 })
 
-describe('HTTP transports', () => {
-  let receiver: HttpReceiver
-  // The receiver is on loopback: past the SSRF guard only with allowPrivateTargets.
-  const base: AlertSenderOptions = { dashboardUrl, allowInsecureHttp: true, allowPrivateTargets: true }
+/**
+ * A local HTTP receiver for a describe block, and `sender()`: an alert sender with `defaults`
+ * (and the test's options) that is closed after the test, its guarded dispatcher destroyed.
+ */
+function useReceiverAndSenders(defaults: AlertSenderOptions = {}) {
+  let receiver: HttpReceiver | undefined
   const senders: AlertSender[] = []
-  /** A sender closed after the test (its guarded dispatcher destroyed). */
-  function sender(options: AlertSenderOptions = {}): AlertSender {
-    const made = createAlertSender(options)
-    senders.push(made)
-    return made
-  }
-
   beforeAll(async () => {
     receiver = await startHttpReceiver()
   })
   afterAll(async () => {
-    await receiver.close()
+    await receiver?.close()
   })
   afterEach(async () => {
     await Promise.all(senders.splice(0).map((made) => made.close()))
-    receiver.requests.length = 0
-    receiver.answer((_request, res) => {
+    if (receiver) receiver.requests.length = 0
+  })
+  return {
+    get receiver(): HttpReceiver {
+      if (!receiver) throw new Error('the receiver starts in beforeAll')
+      return receiver
+    },
+    sender(options: AlertSenderOptions = {}): AlertSender {
+      const made = createAlertSender({ ...defaults, ...options })
+      senders.push(made)
+      return made
+    },
+  }
+}
+
+describe('HTTP transports', () => {
+  // The receiver is on loopback: past the SSRF guard only with allowPrivateTargets.
+  const base: AlertSenderOptions = { dashboardUrl, allowInsecureHttp: true, allowPrivateTargets: true }
+  const fx = useReceiverAndSenders()
+  const { sender } = fx
+  afterEach(() => {
+    fx.receiver.answer((_request, res) => {
       res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"success"}')
     })
   })
@@ -266,11 +281,11 @@ describe('HTTP transports', () => {
   it('email via WordPress.com: POSTs {to, subject, text, html} with the bearer token', async () => {
     const alerts = sender({
       ...base,
-      email: { transport: 'wpcom', url: `${receiver.origin}/wpcom/mail`, token: 'wpcom-token-1', from },
+      email: { transport: 'wpcom', url: `${fx.receiver.origin}/wpcom/mail`, token: 'wpcom-token-1', from },
     })
     const result = await alerts.send({ transport: 'email', destination: oncall, notification: downNotification })
     expect(result).toEqual({ ok: true, statusCode: 202, response: '{"status":"success"}', retryable: false })
-    const [request] = receiver.requests
+    const [request] = fx.receiver.requests
     expect(request).toMatchObject({ method: 'POST', path: '/wpcom/mail' })
     expect(request?.headers.authorization).toBe('Bearer wpcom-token-1')
     expect(request?.headers['content-type']).toBe('application/json')
@@ -286,16 +301,16 @@ describe('HTTP transports', () => {
       now,
     )
     expect(test.ok).toBe(true)
-    expect(receiver.requests[1]?.json).toMatchObject({ subject: '[Jetmon] TEST: Ops Bcc: x@evil.example' })
+    expect(fx.receiver.requests[1]?.json).toMatchObject({ subject: '[Jetmon] TEST: Ops Bcc: x@evil.example' })
   })
 
   it('email via WordPress.com: a refusal that echoes the token does not leak it', async () => {
-    receiver.answer((request, res) => {
+    fx.receiver.answer((request, res) => {
       res.writeHead(401).end(`bad token ${request.headers.authorization}`)
     })
     const alerts = sender({
       ...base,
-      email: { transport: 'wpcom', url: `${receiver.origin}/wpcom/mail`, token: 'wpcom-token-2' },
+      email: { transport: 'wpcom', url: `${fx.receiver.origin}/wpcom/mail`, token: 'wpcom-token-2' },
     })
     const result = await alerts.send({ transport: 'email', destination: oncall, notification: downNotification })
     expect(result).toMatchObject({
@@ -304,18 +319,20 @@ describe('HTTP transports', () => {
       retryable: false,
       response: 'bad token Bearer [redacted]',
     })
-    expect(result.error).toBe(`email: ${new URL(receiver.origin).host} answered HTTP 401: bad token Bearer [redacted]`)
+    expect(result.error).toBe(
+      `email: ${new URL(fx.receiver.origin).host} answered HTTP 401: bad token Bearer [redacted]`,
+    )
   })
 
   it('PagerDuty: trigger, then resolve with the same dedup_key', async () => {
-    const alerts = sender({ ...base, pagerDutyEventsUrl: `${receiver.origin}/v2/enqueue` })
+    const alerts = sender({ ...base, pagerDutyEventsUrl: `${fx.receiver.origin}/v2/enqueue` })
     const destination = { integration_key: KEY }
     const trigger = await alerts.send({ transport: 'pagerduty', destination, notification: downNotification })
     const resolve = await alerts.send({ transport: 'pagerduty', destination, notification: recoveryNotification })
     expect([trigger.ok, resolve.ok]).toEqual([true, true])
     expect(trigger).toMatchObject({ statusCode: 202, response: '{"status":"success"}' })
-    expect(receiver.requests.map((request) => request.path)).toEqual(['/v2/enqueue', '/v2/enqueue'])
-    const [first, second] = receiver.requests.map((request) => request.json as Record<string, unknown>)
+    expect(fx.receiver.requests.map((request) => request.path)).toEqual(['/v2/enqueue', '/v2/enqueue'])
+    const [first, second] = fx.receiver.requests.map((request) => request.json as Record<string, unknown>)
     expect(first).toMatchObject({
       routing_key: KEY,
       event_action: 'trigger',
@@ -332,13 +349,13 @@ describe('HTTP transports', () => {
   })
 
   it('PagerDuty: a test send is an info trigger of its own', async () => {
-    const alerts = sender({ ...base, pagerDutyEventsUrl: `${receiver.origin}/v2/enqueue` })
+    const alerts = sender({ ...base, pagerDutyEventsUrl: `${fx.receiver.origin}/v2/enqueue` })
     const result = await alerts.sendTest(
       { transport: 'pagerduty', destination: { integration_key: KEY }, label: 'Ops' },
       now,
     )
     expect(result).toEqual({ ok: true, status_code: 202, response: '{"status":"success"}', error: null })
-    expect(receiver.requests[0]?.json).toMatchObject({
+    expect(fx.receiver.requests[0]?.json).toMatchObject({
       event_action: 'trigger',
       dedup_key: `jetmon-test-${now.getTime()}`,
       payload: { summary: 'This is a test alert from Jetmon for contact Ops', severity: 'info' },
@@ -346,18 +363,18 @@ describe('HTTP transports', () => {
   })
 
   it('Slack: Block Kit blocks and a text fallback', async () => {
-    receiver.answer((_request, res) => {
+    fx.receiver.answer((_request, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
     })
     const alerts = sender(base)
-    const webhook = `${receiver.origin}/services/T000/B000/slacksecret`
+    const webhook = `${fx.receiver.origin}/services/T000/B000/slacksecret`
     const result = await alerts.send({
       transport: 'slack',
       destination: { webhook_url: webhook },
       notification: downNotification,
     })
     expect(result).toEqual({ ok: true, statusCode: 200, response: 'ok', retryable: false })
-    const [request] = receiver.requests
+    const [request] = fx.receiver.requests
     expect(request?.path).toBe('/services/T000/B000/slacksecret')
     const body = request?.json as { text: unknown; blocks: unknown }
     expect(body.text).toBe(
@@ -372,11 +389,11 @@ describe('HTTP transports', () => {
     const alerts = sender(base)
     const result = await alerts.send({
       transport: 'teams',
-      destination: { webhook_url: `${receiver.origin}/workflows/abc?sig=teamssecret` },
+      destination: { webhook_url: `${fx.receiver.origin}/workflows/abc?sig=teamssecret` },
       notification: downNotification,
     })
     expect(result.ok).toBe(true)
-    const body = receiver.requests[0]?.json as Record<string, unknown>
+    const body = fx.receiver.requests[0]?.json as Record<string, unknown>
     expect(body.type).toBe('message')
     const attachments = body.attachments as { contentType: string; content: Record<string, unknown> }[]
     expect(attachments).toHaveLength(1)
@@ -394,32 +411,32 @@ describe('HTTP transports', () => {
   })
 
   it('a 500 is ok:false with the status and the start of the answer', async () => {
-    receiver.answer((_request, res) => {
+    fx.receiver.answer((_request, res) => {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal oops\n${'x'.repeat(5000)}`)
     })
     const alerts = sender(base)
     const result = await alerts.send({
       transport: 'slack',
-      destination: { webhook_url: `${receiver.origin}/services/T000/B000/slacksecret` },
+      destination: { webhook_url: `${fx.receiver.origin}/services/T000/B000/slacksecret` },
       notification: downNotification,
     })
     expect(result).toMatchObject({ ok: false, statusCode: 500, retryable: true })
     expect(result.response).toHaveLength(2048)
     expect(result.response?.startsWith('internal oops\nxxx')).toBe(true)
     expect(result.error).toMatch(
-      new RegExp(`^slack: ${new URL(receiver.origin).host} answered HTTP 500: internal oops x+$`),
+      new RegExp(`^slack: ${new URL(fx.receiver.origin).host} answered HTTP 500: internal oops x+$`),
     )
   })
 
   it('never shows a webhook URL’s secret path, even when the receiver echoes it', async () => {
-    receiver.answer((request, res) => {
+    fx.receiver.answer((request, res) => {
       res.writeHead(404).end(`no such webhook: ${request.path}`)
     })
     const alerts = sender(base)
     const result = await alerts.sendTest(
       {
         transport: 'slack',
-        destination: { webhook_url: `${receiver.origin}/services/T000/B000/slacksecret` },
+        destination: { webhook_url: `${fx.receiver.origin}/services/T000/B000/slacksecret` },
         label: 'Ops',
       },
       now,
@@ -429,18 +446,18 @@ describe('HTTP transports', () => {
   })
 
   it('does not follow redirects', async () => {
-    receiver.answer((_request, res) => {
-      res.writeHead(301, { location: `${receiver.origin}/elsewhere` }).end()
+    fx.receiver.answer((_request, res) => {
+      res.writeHead(301, { location: `${fx.receiver.origin}/elsewhere` }).end()
     })
     const alerts = sender(base)
     const result = await alerts.send({
       transport: 'teams',
-      destination: { webhook_url: `${receiver.origin}/workflows/abc` },
+      destination: { webhook_url: `${fx.receiver.origin}/workflows/abc` },
       notification: downNotification,
     })
     expect(result).toMatchObject({ ok: false, statusCode: 301, retryable: false })
     expect(result.error).toContain('redirect')
-    expect(receiver.requests).toHaveLength(1)
+    expect(fx.receiver.requests).toHaveLength(1)
   })
 
   it('a refused port is ok:false "transport: …"', async () => {
@@ -461,14 +478,14 @@ describe('HTTP transports', () => {
   })
 
   it('a receiver that never answers is ok:false after the time limit', async () => {
-    receiver.answer(() => {
+    fx.receiver.answer(() => {
       // Never answers.
     })
     const alerts = sender({ ...base, timeoutMs: 300 })
     const started = Date.now()
     const result = await alerts.send({
       transport: 'teams',
-      destination: { webhook_url: `${receiver.origin}/workflows/abc` },
+      destination: { webhook_url: `${fx.receiver.origin}/workflows/abc` },
       notification: downNotification,
     })
     const elapsed = Date.now() - started
@@ -476,7 +493,7 @@ describe('HTTP transports', () => {
       ok: false,
       statusCode: null,
       response: null,
-      error: `teams: no answer from ${new URL(receiver.origin).host} within 300 ms`,
+      error: `teams: no answer from ${new URL(fx.receiver.origin).host} within 300 ms`,
       retryable: true,
     })
     expect(elapsed).toBeGreaterThanOrEqual(290)
@@ -487,12 +504,12 @@ describe('HTTP transports', () => {
     const alerts = sender({ dashboardUrl })
     const result = await alerts.send({
       transport: 'slack',
-      destination: { webhook_url: `${receiver.origin}/services/T000/B000/slacksecret` },
+      destination: { webhook_url: `${fx.receiver.origin}/services/T000/B000/slacksecret` },
       notification: downNotification,
     })
     expect(result).toMatchObject({ ok: false, retryable: false })
     expect(result.error).toMatch(/^slack: destination\.webhook_url must be an https URL/)
-    expect(receiver.requests).toHaveLength(0)
+    expect(fx.receiver.requests).toHaveLength(0)
   })
 
   it('answers an unknown transport in the API’s shape', async () => {
@@ -508,25 +525,9 @@ describe('HTTP transports', () => {
 })
 
 describe('the SSRF guard (HTTP transports)', () => {
-  let receiver: HttpReceiver
-  const senders: AlertSender[] = []
-  /** Guard on (the default) unless told; http allowed so that only the guard stands in the way. */
-  function sender(options: AlertSenderOptions = {}): AlertSender {
-    const made = createAlertSender({ dashboardUrl, allowInsecureHttp: true, ...options })
-    senders.push(made)
-    return made
-  }
-
-  beforeAll(async () => {
-    receiver = await startHttpReceiver()
-  })
-  afterAll(async () => {
-    await receiver.close()
-  })
-  afterEach(async () => {
-    await Promise.all(senders.splice(0).map((made) => made.close()))
-    receiver.requests.length = 0
-  })
+  // Guard on (the default) unless told; http allowed so that only the guard stands in the way.
+  const fx = useReceiverAndSenders({ dashboardUrl, allowInsecureHttp: true })
+  const { sender } = fx
 
   const cases = [
     { transport: 'slack', path: '/services/T000/B000/slacksecret', secret: 'slacksecret' },
@@ -535,7 +536,7 @@ describe('the SSRF guard (HTTP transports)', () => {
 
   for (const { transport, path, secret } of cases) {
     it(`${transport}: refuses a loopback receiver for good and sends nothing`, async () => {
-      const url = `${receiver.origin}${path}`
+      const url = `${fx.receiver.origin}${path}`
       const result = await sender().send({
         transport,
         destination: { webhook_url: url },
@@ -547,42 +548,42 @@ describe('the SSRF guard (HTTP transports)', () => {
       )
       expect(JSON.stringify(result)).not.toContain(secret)
       expect(JSON.stringify(result)).not.toContain(path.split('?')[0])
-      expect(receiver.requests).toHaveLength(0)
+      expect(fx.receiver.requests).toHaveLength(0)
     })
 
     it(`${transport}: delivers to the same receiver with allowPrivateTargets`, async () => {
-      const url = `${receiver.origin}${path}`
+      const url = `${fx.receiver.origin}${path}`
       const result = await sender({ allowPrivateTargets: true }).send({
         transport,
         destination: { webhook_url: url },
         notification: downNotification,
       })
       expect(result).toMatchObject({ ok: true, statusCode: 202 })
-      expect(receiver.requests.map((request) => request.path)).toEqual([path])
+      expect(fx.receiver.requests.map((request) => request.path)).toEqual([path])
     })
   }
 
   it('judges a host name by what it resolves to, at connection time', async () => {
-    const url = `http://localhost:${new URL(receiver.origin).port}/services/T000/B000/slacksecret`
+    const url = `http://localhost:${new URL(fx.receiver.origin).port}/services/T000/B000/slacksecret`
     const result = await sender().sendTest({ transport: 'slack', destination: { webhook_url: url }, label: 'Ops' }, now)
     expect(result).toMatchObject({ ok: false, status_code: null })
     expect(result.error).toMatch(/^slack: localhost resolves to (127\.0\.0\.1|::1), which is a loopback address/)
     expect(result.error).not.toContain('slacksecret')
-    expect(receiver.requests).toHaveLength(0)
+    expect(fx.receiver.requests).toHaveLength(0)
   })
 
   it('PagerDuty: refuses a private events URL, with allowPrivateTargets delivers', async () => {
-    const pagerDutyEventsUrl = `${receiver.origin}/v2/enqueue`
+    const pagerDutyEventsUrl = `${fx.receiver.origin}/v2/enqueue`
     const request = { transport: 'pagerduty', destination: { integration_key: KEY }, notification: downNotification }
     const refused = await sender({ pagerDutyEventsUrl }).send(request)
     expect(refused).toMatchObject({ ok: false, statusCode: null, retryable: false })
     expect(refused.error).toMatch(/^pagerduty: 127\.0\.0\.1 is a loopback address/)
     expect(JSON.stringify(refused)).not.toContain(KEY)
-    expect(receiver.requests).toHaveLength(0)
+    expect(fx.receiver.requests).toHaveLength(0)
 
     const sent = await sender({ pagerDutyEventsUrl, allowPrivateTargets: true }).send(request)
     expect(sent).toMatchObject({ ok: true, statusCode: 202 })
-    expect(receiver.requests).toHaveLength(1)
+    expect(fx.receiver.requests).toHaveLength(1)
   })
 
   it('a dispatcher of the caller’s replaces the guard (allowPrivateTargets is ignored)', async () => {
@@ -590,11 +591,11 @@ describe('the SSRF guard (HTTP transports)', () => {
     try {
       const result = await sender({ dispatcher, allowPrivateTargets: false }).send({
         transport: 'teams',
-        destination: { webhook_url: `${receiver.origin}/workflows/abc` },
+        destination: { webhook_url: `${fx.receiver.origin}/workflows/abc` },
         notification: downNotification,
       })
       expect(result.ok).toBe(true)
-      expect(receiver.requests).toHaveLength(1)
+      expect(fx.receiver.requests).toHaveLength(1)
     } finally {
       await dispatcher.close()
     }
