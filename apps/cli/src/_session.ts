@@ -9,12 +9,13 @@ import {
   type ApiResponse,
   createJetmonClient,
   type HttpMethod,
-  JetmonApiError,
   type JetmonClient,
   type QueryValue,
+  type ReceivedResponse,
   type RouteDefinition,
   type RouteId,
   routes,
+  type SentRequest,
 } from '@jetmon/api-client'
 import { type ApiConnection, redactToken } from './connection.js'
 import { UsageError } from './errors.js'
@@ -119,6 +120,22 @@ export function openSession(connection: ApiConnection, options: OpenSessionOptio
   const verbose = options.verbose === true
   const stderr = options.stderr ?? process.stderr
   const token = connection.token
+  /** `--verbose`: the request and its answer as they went over the wire, redacted. */
+  const onRequest = (request: SentRequest) => {
+    stderr.write(`> ${request.method} ${request.url}\n`)
+    for (const [name, value] of Object.entries(request.headers))
+      stderr.write(`> ${name}: ${redactHeader(name, value, token)}\n`)
+  }
+  const onResponse = (response: ReceivedResponse) => {
+    if (response.status === null) {
+      stderr.write(`< no answer (${response.durationMs} ms): ${response.error?.message ?? 'unknown error'}\n\n`)
+      return
+    }
+    stderr.write(`< ${response.status} (${response.durationMs} ms)\n`)
+    for (const [name, value] of Object.entries(response.headers))
+      stderr.write(`< ${name}: ${redactHeader(name, value, token)}\n`)
+    stderr.write('\n')
+  }
   let client: JetmonClient | undefined
   const clientOf = () => {
     // Routes with scope `none` (health, openapi.json) ignore Authorization, so a command that only
@@ -128,6 +145,7 @@ export function openSession(connection: ApiConnection, options: OpenSessionOptio
       token: token ?? 'none',
       timeoutMs: connection.timeoutMs,
       userAgent: USER_AGENT,
+      ...(verbose ? { onRequest, onResponse } : {}),
     })
     return client
   }
@@ -140,55 +158,6 @@ export function openSession(connection: ApiConnection, options: OpenSessionOptio
     )
   }
 
-  /** The request as `--verbose` shows it: the headers @jetmon/api-client sends, redacted. */
-  const traceRequest = (method: string, target: URL, hasBody: boolean, call: CallOptions) => {
-    if (!verbose) return
-    const headers: [string, string][] = [
-      ['authorization', `Bearer ${token ?? 'none'}`],
-      ['accept', 'application/json'],
-      ['user-agent', USER_AGENT],
-    ]
-    if (hasBody) headers.push(['content-type', 'application/json'])
-    if (call.idempotencyKey !== undefined) headers.push(['idempotency-key', call.idempotencyKey])
-    if (call.requestId !== undefined) headers.push(['x-request-id', call.requestId])
-    stderr.write(`> ${method} ${target.href}\n`)
-    for (const [name, value] of headers) stderr.write(`> ${name}: ${redactHeader(name, value, token)}\n`)
-  }
-  const traceResponse = (started: number, response: ApiResponse<unknown> | undefined, error: unknown) => {
-    if (!verbose) return
-    const ms = Math.round(performance.now() - started)
-    if (response) {
-      stderr.write(`< ${response.status} (${ms} ms)\n`)
-      for (const [name, value] of Object.entries(response.headers))
-        stderr.write(`< ${name}: ${redactHeader(name, value, token)}\n`)
-    } else if (error instanceof JetmonApiError) {
-      // The client keeps only these headers of an error answer.
-      stderr.write(`< ${error.status} ${error.code} (${ms} ms)\n`)
-      if (error.requestId) stderr.write(`< x-request-id: ${error.requestId}\n`)
-      if (error.rateLimit) {
-        stderr.write(`< x-ratelimit-limit: ${error.rateLimit.limit}\n`)
-        stderr.write(`< x-ratelimit-remaining: ${error.rateLimit.remaining}\n`)
-        stderr.write(`< x-ratelimit-reset: ${error.rateLimit.reset}\n`)
-      }
-      if (error.retryAfterSeconds !== null) stderr.write(`< retry-after: ${error.retryAfterSeconds}\n`)
-    } else {
-      stderr.write(`< no answer (${ms} ms): ${(error as Error)?.message ?? String(error)}\n`)
-    }
-    stderr.write('\n')
-  }
-
-  async function traced<T>(run: () => Promise<ApiResponse<T>>): Promise<ApiResponse<T>> {
-    const started = performance.now()
-    try {
-      const response = await run()
-      traceResponse(started, response as ApiResponse<unknown>, undefined)
-      return response
-    } catch (error) {
-      traceResponse(started, undefined, error)
-      throw error
-    }
-  }
-
   return {
     connection,
     format: connection.output,
@@ -198,39 +167,25 @@ export function openSession(connection: ApiConnection, options: OpenSessionOptio
       const route = requireRoute(id)
       if (route.scope !== 'none') needToken(`${route.method} ${route.path}`)
       const requestId = call.requestId ?? newRequestId()
-      if (verbose) {
-        const target = new URL(connection.apiBaseUrl + fillPath(route.path, input.params))
-        for (const [key, value] of Object.entries(input.query ?? {}))
-          if (value !== undefined && value !== null) target.searchParams.set(key, String(value))
-        traceRequest(route.method, target, input.body !== undefined, { ...call, requestId })
-      }
-      return traced(() =>
-        // The one cast of the CLI: `input` is the wire shape every route takes, while `call` types
-        // it per route id, which here is chosen at run time. The route's own schemas check it
-        // before this (routeCommand), and the server checks it again.
-        clientOf().call(id, input as never, {
-          headers: { 'x-request-id': requestId },
-          ...(call.idempotencyKey !== undefined ? { idempotencyKey: call.idempotencyKey } : {}),
-        }),
-      )
+      // The one cast of the CLI: `input` is the wire shape every route takes, while `call` types
+      // it per route id, which here is chosen at run time. The route's own schemas check it
+      // before this (routeCommand), and the server checks it again.
+      return clientOf().call(id, input as never, {
+        headers: { 'x-request-id': requestId },
+        ...(call.idempotencyKey !== undefined ? { idempotencyKey: call.idempotencyKey } : {}),
+      })
     },
     async raw(request) {
       const match = matchRoute(request.method, request.path)
       if (match?.route.scope !== 'none') needToken(`${request.method} ${request.path}`)
       const requestId = request.requestId ?? newRequestId()
-      traceRequest(request.method, new URL(connection.apiBaseUrl + request.path), request.body !== undefined, {
-        idempotencyKey: request.idempotencyKey,
-        requestId,
+      return clientOf().request({
+        method: request.method,
+        path: request.path,
+        headers: { 'x-request-id': requestId },
+        ...(request.body !== undefined ? { body: request.body } : {}),
+        ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
       })
-      return traced(() =>
-        clientOf().request({
-          method: request.method,
-          path: request.path,
-          headers: { 'x-request-id': requestId },
-          ...(request.body !== undefined ? { body: request.body } : {}),
-          ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
-        }),
-      )
     },
     assertWritable(what, guard = {}) {
       if (connection.isLoopback) return

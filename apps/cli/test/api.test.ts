@@ -127,7 +127,11 @@ describe.concurrent('jetmon2 api against a real API server', { timeout: 300_000 
     expect(ok.stderr).toMatch(/^< 200 \(\d+ ms\)$/m)
     expect(ok.stderr).toMatch(/^< x-ratelimit-limit: 100000$/m)
     const failed = await api(['sites', 'get', '999998', '--verbose'], { scope: null, env: { JETMON_API_TOKEN: token } })
-    expect(failed.stderr).toMatch(/^< 404 site_not_found \(\d+ ms\)$/m)
+    // An error answer is traced like any other: its status and every header it came with.
+    expect(failed.stderr).toMatch(/^< 404 \(\d+ ms\)$/m)
+    expect(failed.stderr).toMatch(/^< content-type: application\/json/m)
+    expect(failed.stderr).toMatch(/^< x-ratelimit-limit: 100000$/m)
+    expect(failed.stderr).toMatch(/site_not_found/)
     for (const run of [ok, failed]) {
       expect(run.stderr).not.toContain(token)
       expect(run.stdout).not.toContain(token)

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createApiClient } from './client.js'
+import { createApiClient, type ReceivedResponse, type SentRequest } from './client.js'
 import { JetmonApiError, JetmonResponseError, JetmonTransportError, JetmonUsageError } from './errors.js'
 
 interface Seen {
@@ -315,6 +315,76 @@ describe('request: errors', () => {
     expect(error).toBeInstanceOf(JetmonTransportError)
     expect(error).toMatchObject({ code: 'TRANSPORT_FAILED' })
     expect((error as Error).cause).toBeDefined()
+  })
+})
+
+describe('tracing hooks', () => {
+  it('show each request as sent and its answer as received, an error answer included', async () => {
+    handler = (_req, res) =>
+      json(res, 404, { error: { code: 'site_not_found', message: 'no site' } }, { 'x-extra': 'yes' })
+    const sent: SentRequest[] = []
+    const received: ReceivedResponse[] = []
+    const error = await client({ onRequest: (r) => sent.push(r), onResponse: (r) => received.push(r) })
+      .request({
+        method: 'POST',
+        path: '/sites',
+        body: { blog_id: 1 },
+        idempotencyKey: 'idem-1',
+        headers: { 'X-Request-ID': 'rid-1' },
+      })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(JetmonApiError)
+    expect(sent).toEqual([
+      {
+        method: 'POST',
+        url: `${origin}/api/v1/sites`,
+        headers: expect.objectContaining({
+          authorization: `Bearer ${TOKEN}`,
+          'content-type': 'application/json',
+          'idempotency-key': 'idem-1',
+          'x-request-id': 'rid-1',
+        }),
+      },
+    ])
+    // What the hook saw is what the server got.
+    for (const [name, value] of Object.entries(sent[0]?.headers ?? {})) expect(seen[0]?.headers[name]).toBe(value)
+    expect(received).toEqual([
+      {
+        request: sent[0],
+        status: 404,
+        headers: expect.objectContaining({ 'x-extra': 'yes', 'x-request-id': 'req-123' }),
+        durationMs: expect.any(Number),
+      },
+    ])
+  })
+
+  it('report a request that got no answer, and a hook that throws changes nothing', async () => {
+    const closed = createServer()
+    closed.listen(0, '127.0.0.1')
+    await once(closed, 'listening')
+    const port = (closed.address() as AddressInfo).port
+    closed.close()
+    await once(closed, 'close')
+    const received: ReceivedResponse[] = []
+    const error = await createApiClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      token: TOKEN,
+      onRequest: () => {
+        throw new Error('a broken tracer')
+      },
+      onResponse: (r) => received.push(r),
+    })
+      .request({ method: 'GET', path: '/health' })
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'TRANSPORT_FAILED' })
+    expect(received).toHaveLength(1)
+    expect(received[0]).toMatchObject({ status: null, headers: {}, error })
+    const ok = await client({
+      onResponse: () => {
+        throw new Error('a broken tracer')
+      },
+    }).request({ method: 'GET', path: '/me' })
+    expect(ok.status).toBe(200)
   })
 })
 

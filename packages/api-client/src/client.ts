@@ -25,6 +25,45 @@ export interface ApiClientOptions {
   /** Default `@jetmon/api-client`. */
   userAgent?: string
   logger?: ApiClientLogger
+  /**
+   * Called just before each request is sent, with the headers exactly as sent — the token
+   * included, so redact before showing them. For tracing (`--verbose`); what it throws is ignored.
+   */
+  onRequest?: (request: SentRequest) => void
+  /**
+   * Called once per request when its answer, or the failure to get one, is in — before the client
+   * turns it into a result or an error. For tracing; what it throws is ignored.
+   */
+  onResponse?: (response: ReceivedResponse) => void
+}
+
+/** A request as {@link ApiClientOptions.onRequest} sees it. */
+export interface SentRequest {
+  method: HttpMethod
+  url: string
+  /** Lower-case names; `authorization` carries the token. */
+  headers: Readonly<Record<string, string>>
+}
+
+/** An answer as {@link ApiClientOptions.onResponse} sees it. */
+export interface ReceivedResponse {
+  request: SentRequest
+  /** `null` when no answer arrived; `error` says why. */
+  status: number | null
+  /** Lower-case names, as received (empty without an answer). */
+  headers: Readonly<Record<string, string>>
+  durationMs: number
+  error?: Error
+}
+
+/** Runs a tracing hook; a hook's failure must never change what the request does. */
+function notify<T>(hook: ((value: T) => void) | undefined, value: T): void {
+  if (!hook) return
+  try {
+    hook(value)
+  } catch {
+    // Ignored, as documented.
+  }
 }
 
 /** Query values: `undefined`/`null` are left out, arrays are sent comma-separated (`state__in=Down,Warning`). */
@@ -190,6 +229,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       controller.abort()
     }, timeoutMs)
     const signal = req.signal ? AbortSignal.any([controller.signal, req.signal]) : controller.signal
+    const sent: SentRequest = { method: req.method, url: url.href, headers: { ...headers } }
+    notify(options.onRequest, sent)
     const started = performance.now()
 
     let status: number
@@ -208,15 +249,29 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       text = await response.body.text()
     } catch (cause) {
       const where = `${req.method} ${url.origin}${url.pathname}`
-      if (timedOut) {
-        throw new JetmonTransportError('TIMEOUT', `${where}: no complete answer within ${timeoutMs} ms`, { cause })
-      }
-      if (req.signal?.aborted) throw new JetmonTransportError('ABORTED', `${where}: aborted by the caller`, { cause })
       const reason = cause instanceof Error ? cause.message : String(cause)
-      throw new JetmonTransportError('TRANSPORT_FAILED', `${where}: ${reason}`, { cause })
+      const error = timedOut
+        ? new JetmonTransportError('TIMEOUT', `${where}: no complete answer within ${timeoutMs} ms`, { cause })
+        : req.signal?.aborted
+          ? new JetmonTransportError('ABORTED', `${where}: aborted by the caller`, { cause })
+          : new JetmonTransportError('TRANSPORT_FAILED', `${where}: ${reason}`, { cause })
+      notify(options.onResponse, {
+        request: sent,
+        status: null,
+        headers: {},
+        durationMs: Math.round(performance.now() - started),
+        error,
+      })
+      throw error
     } finally {
       clearTimeout(timer)
     }
+    notify(options.onResponse, {
+      request: sent,
+      status,
+      headers: responseHeaders,
+      durationMs: Math.round(performance.now() - started),
+    })
 
     const requestId = responseHeaders['x-request-id'] ?? null
     const rateLimit = parseRateLimit(responseHeaders)

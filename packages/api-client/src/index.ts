@@ -8,7 +8,9 @@ export {
   type ListResponse,
   type PaginateOptions,
   type QueryValue,
+  type ReceivedResponse,
   type RequestOptions,
+  type SentRequest,
 } from './client.js'
 export * from './contract/index.js'
 export {
