@@ -17,7 +17,7 @@ export interface WriteScope {
   now: Date
 }
 
-const DEADLOCK_ATTEMPTS = 3
+const DEADLOCK_ATTEMPTS = 5
 
 function isDeadlock(error: unknown): boolean {
   // drizzle wraps the driver's error and keeps it as `cause`.
@@ -30,7 +30,8 @@ function isDeadlock(error: unknown): boolean {
 /**
  * One transaction per request. InnoDB may pick it as a deadlock victim (two requests inserting
  * into the same blog's key range, or a close racing the monitor): it was rolled back as a whole,
- * so it is run again, at most three times.
+ * so it is run again, up to five times in all, after a short random pause that grows with each
+ * attempt so that the same two requests do not meet again in step.
  */
 export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -38,6 +39,7 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Prom
       return await withTransaction(db, fn)
     } catch (error) {
       if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt))
     }
   }
 }
