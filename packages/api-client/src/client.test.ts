@@ -52,6 +52,17 @@ beforeEach(() => {
 const client = (options: Partial<Parameters<typeof createApiClient>[0]> = {}) =>
   createApiClient({ baseUrl: `${origin}/api/v1`, token: TOKEN, ...options })
 
+/** A loopback port nothing listens on (one just closed): connections to it are refused. */
+async function refusedPort(): Promise<number> {
+  const closed = createServer()
+  closed.listen(0, '127.0.0.1')
+  await once(closed, 'listening')
+  const port = (closed.address() as AddressInfo).port
+  closed.close()
+  await once(closed, 'close')
+  return port
+}
+
 describe('request: success', () => {
   it('sends auth and JSON headers and exposes request id and rate-limit headers', async () => {
     handler = (_req, res) =>
@@ -303,12 +314,7 @@ describe('request: errors', () => {
   })
 
   it('reports a refused connection as a transport error', async () => {
-    const closed = createServer()
-    closed.listen(0, '127.0.0.1')
-    await once(closed, 'listening')
-    const port = (closed.address() as AddressInfo).port
-    closed.close()
-    await once(closed, 'close')
+    const port = await refusedPort()
     const error = await createApiClient({ baseUrl: `http://127.0.0.1:${port}`, token: TOKEN })
       .request({ method: 'GET', path: '/health' })
       .catch((e: unknown) => e)
@@ -359,12 +365,7 @@ describe('tracing hooks', () => {
   })
 
   it('report a request that got no answer, and a hook that throws changes nothing', async () => {
-    const closed = createServer()
-    closed.listen(0, '127.0.0.1')
-    await once(closed, 'listening')
-    const port = (closed.address() as AddressInfo).port
-    closed.close()
-    await once(closed, 'close')
+    const port = await refusedPort()
     const received: ReceivedResponse[] = []
     const error = await createApiClient({
       baseUrl: `http://127.0.0.1:${port}`,

@@ -11,27 +11,20 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { createDatabase, migrate, noopLogger, startEmbeddedMariadb } from '@jetmon/db'
+import { createScratchDatabase, noopLogger, startEmbeddedMariadb } from '@jetmon/db'
 import { closeEvent, openEvent } from '@jetmon/eventstore'
 import { createDashboard } from '../src/index.js'
 
 const SITES = Number(process.env.BENCH_SITES ?? 10_000)
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 60)
 const ROOT = join(import.meta.dirname, '..', '..', '..')
-const DB = 'jetmon_dashboard_bench'
 const FIRST_BLOG = 2_000_000
 const TARGET_MS = 2_000
 
 const log = (message: string) => process.stderr.write(`${message}\n`)
-const server = await startEmbeddedMariadb({ dir: join(ROOT, '.jetmon', 'bench-db'), database: DB })
-{
-  const { pool, close } = createDatabase(server.url, { connectionLimit: 1 })
-  await pool.query(`DROP DATABASE IF EXISTS ${DB}`)
-  await pool.query(`CREATE DATABASE ${DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
-  await close()
-}
-const database = createDatabase(server.url, { connectionLimit: 10 })
-await migrate(database.pool)
+const server = await startEmbeddedMariadb({ dir: join(ROOT, '.jetmon', 'bench-db') })
+// A fresh, migrated database of its own, dropped at the end.
+const database = await createScratchDatabase(server.url, { prefix: 'jetmon_dashboard_bench_' })
 
 // ── the fleet: sites, and open incidents on 1 % of them ─────────────────────────────────────
 for (let from = 0; from < SITES; from += 5_000) {
@@ -152,5 +145,5 @@ await new Promise<void>((resolve) => {
   http.close(() => resolve())
   http.closeAllConnections()
 })
-await database.close()
+await database.drop()
 await server.stop()
