@@ -99,15 +99,22 @@ describe('jetmon2 demo with DATABASE_URL', () => {
   it('uses that database, starts no MariaDB of its own, and says so without the password', async () => {
     const external = await createTestDatabase({ migrate: false })
     const dataDir = join(tmp, 'unused-mariadb')
+    // A user with a password, so that the output can be searched for it.
+    const user = `demo_${process.pid}`
+    const url = new URL(external.url)
+    await external.pool.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'demo-Pa55word'`)
+    await external.pool.query(`GRANT ALL ON \`${url.pathname.slice(1)}\`.* TO '${user}'@'%'`)
+    url.username = user
+    url.password = 'demo-Pa55word'
     try {
       const { child, output, exited } = await startDemo({
         ...env,
-        DATABASE_URL: external.url,
+        DATABASE_URL: url.href,
         JETMON_DATA_DIR: dataDir,
       })
       expect(output()).toMatch(/✓ database from DATABASE_URL: mysql:\/\//)
       expect(output()).toMatch(/✓ schema migrated \(\d+ migration\(s\)\)/)
-      const password = new URL(external.url).password
+      const password = url.password
       if (password) expect(output()).not.toContain(password)
       // The demo's sites are in the external database, and no embedded server was started.
       const [rows] = await external.pool.query('SELECT COUNT(*) AS n FROM jetpack_monitor_sites')
@@ -116,6 +123,7 @@ describe('jetmon2 demo with DATABASE_URL', () => {
       child.kill('SIGINT')
       expect(await exited).toBe(0)
     } finally {
+      await external.pool.query(`DROP USER IF EXISTS '${user}'@'%'`)
       await external.drop()
     }
   }, 60_000)

@@ -36,3 +36,30 @@ export function nonNegativeInteger(name: string, value: number | undefined, fall
   }
   return result
 }
+
+/** The pause before a loop's next pass: `baseMs` after a good one, doubling per failure up to 30 s. */
+export function pauseAfter(baseMs: number, failures: number): number {
+  return failures === 0 ? baseMs : Math.min(baseMs * 2 ** Math.min(failures, 6), 30_000)
+}
+
+/** A loop's sleep between passes that `wake()` ends early (a stop, new work). */
+export class Nap {
+  private wakeUp: (() => void) | null = null
+
+  sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.wakeUp = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    }).finally(() => {
+      this.wakeUp = null
+    })
+  }
+
+  /** Ends the current sleep, if any. */
+  wake(): void {
+    this.wakeUp?.()
+  }
+}

@@ -14,7 +14,9 @@ import type { TransitionRow } from './_snapshot.js'
 import {
   type DeliveryConsumer,
   type DeliveryContext,
+  Nap,
   nonNegativeInteger,
+  pauseAfter,
   positiveInteger,
   systemClock,
 } from './context.js'
@@ -264,7 +266,7 @@ export class TransitionDispatcher {
   private highestSeen: bigint | null = null
   private running = false
   private loop: Promise<void> | null = null
-  private wakeUp: (() => void) | null = null
+  private readonly nap = new Nap()
   private counters = { passes: 0, busy: 0, transitions: 0, late: 0, pending: 0, suppressed: 0, errors: 0 }
 
   constructor(options: TransitionDispatcherOptions) {
@@ -330,7 +332,7 @@ export class TransitionDispatcher {
   /** Stops the loop after the pass in progress, if any, has committed or rolled back. */
   async stop(): Promise<void> {
     this.running = false
-    this.wakeUp?.()
+    this.nap.wake()
     await this.loop
     this.loop = null
   }
@@ -363,15 +365,7 @@ export class TransitionDispatcher {
       }
       if (!this.running) break
       if (again) continue
-      const pause = failures === 0 ? this.intervalMs : Math.min(this.intervalMs * 2 ** Math.min(failures, 6), 30_000)
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pause)
-        this.wakeUp = () => {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-      this.wakeUp = null
+      await this.nap.sleep(pauseAfter(this.intervalMs, failures))
     }
   }
 }

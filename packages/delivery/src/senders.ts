@@ -1,13 +1,6 @@
 import { type AlertSender, openDestination } from '@jetmon/alerting'
 import { alertContacts, type DbOrTx, type Logger, noopLogger, webhooks } from '@jetmon/db'
-import {
-  createWebhookDispatcher,
-  decryptSecret,
-  isEncryptedSecret,
-  jsonId,
-  sendWebhook,
-  WEBHOOK_TIMEOUT_MS,
-} from '@jetmon/webhooks'
+import { createWebhookDispatcher, jsonId, sendWebhook, signingSecretsAt, WEBHOOK_TIMEOUT_MS } from '@jetmon/webhooks'
 import { inArray } from 'drizzle-orm'
 import type { Dispatcher } from 'undici'
 import { alertNotificationFromPayload } from './alert-payload.js'
@@ -31,24 +24,6 @@ export interface DeliverySender {
 }
 
 const unique = <T>(values: Iterable<T>): T[] => [...new Set(values)]
-
-/**
- * A stored secret in plaintext: AES-256-GCM with `SECRETS_KEY` when it was stored encrypted, its
- * UTF-8 bytes otherwise (written before a key was configured).
- */
-function openSigningSecret(stored: Buffer, key: Uint8Array | null | undefined, what: string): string {
-  if (!isEncryptedSecret(stored)) return stored.toString('utf8')
-  if (!key) {
-    throw new Error(
-      `the ${what} is stored encrypted but SECRETS_KEY is not configured: configure the key it was written with`,
-    )
-  }
-  try {
-    return decryptSecret(stored, key)
-  } catch (cause) {
-    throw new Error(`the ${what} cannot be decrypted with the configured SECRETS_KEY`, { cause })
-  }
-}
 
 /** Options of {@link createWebhookSender}. */
 export interface WebhookSenderOptions {
@@ -106,16 +81,7 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Deliver
         const now = clock()
         let secrets: string[]
         try {
-          secrets = [openSigningSecret(webhook.secret, options.secretsKey, `signing secret of webhook ${webhook.id}`)]
-          if (webhook.previousSecret && webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt > now) {
-            secrets.push(
-              openSigningSecret(
-                webhook.previousSecret,
-                options.secretsKey,
-                `previous signing secret of webhook ${webhook.id}`,
-              ),
-            )
-          }
+          secrets = signingSecretsAt(webhook, options.secretsKey, now)
         } catch (error) {
           const message = (error as Error).message
           logger.error({ webhookId: String(webhook.id), deliveryId: String(delivery.id) }, message)

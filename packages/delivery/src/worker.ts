@@ -9,7 +9,7 @@ import {
   recordAttempt,
   releaseDeliveries,
 } from './claim.js'
-import { type DeliveryConsumer, positiveInteger, systemClock } from './context.js'
+import { type DeliveryConsumer, Nap, pauseAfter, positiveInteger, systemClock } from './context.js'
 import type { DeliveryMetrics } from './metrics.js'
 import { SendPool } from './pool.js'
 import type { DeliverySender } from './senders.js'
@@ -74,7 +74,7 @@ export class DeliveryWorker {
   private readonly unsubscribe: () => void
   private running = false
   private loop: Promise<void> | null = null
-  private wakeUp: (() => void) | null = null
+  private readonly nap = new Nap()
   private woken = false
   private counters = { claimed: 0, delivered: 0, retried: 0, abandoned: 0, released: 0, notRecorded: 0, errors: 0 }
 
@@ -107,7 +107,7 @@ export class DeliveryWorker {
   /** Looks for due rows now instead of at the next poll. */
   wake(): void {
     this.woken = true
-    this.wakeUp?.()
+    this.nap.wake()
   }
 
   /**
@@ -191,15 +191,7 @@ export class DeliveryWorker {
       // More may be due right away: claim again while there is room.
       if (claimed > 0 && this.pool.available > 0) continue
       if (this.woken && failures === 0) continue
-      const pause = failures === 0 ? this.pollMs : Math.min(this.pollMs * 2 ** Math.min(failures, 6), 30_000)
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pause)
-        this.wakeUp = () => {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-      this.wakeUp = null
+      await this.nap.sleep(pauseAfter(this.pollMs, failures))
     }
   }
 

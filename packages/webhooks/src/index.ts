@@ -27,8 +27,11 @@ export {
   encryptSecret,
   generateWebhookSecret,
   isEncryptedSecret,
+  openStoredSecret,
   SECRET_FORMAT_VERSION,
+  type StoredWebhookSecrets,
   secretPreview,
+  signingSecretsAt,
   WEBHOOK_SECRET_PREFIX,
 } from './secrets.js'
 export {

@@ -97,6 +97,49 @@ export function isEncryptedSecret(stored: Uint8Array): boolean {
   return stored.length > 0 && stored[0] === SECRET_FORMAT_VERSION
 }
 
+/**
+ * A stored secret in plaintext: {@link decryptSecret} with `key` when it was stored encrypted, its
+ * UTF-8 bytes otherwise (written before a key was configured). An encrypted value without a key,
+ * or one the key cannot open, throws an Error that says what to fix; `what` names the secret in it.
+ */
+export function openStoredSecret(stored: Uint8Array, key: Uint8Array | null | undefined, what: string): string {
+  if (!isEncryptedSecret(stored)) return Buffer.from(stored).toString('utf8')
+  if (!key) {
+    throw new Error(
+      `the ${what} is stored encrypted but SECRETS_KEY is not configured: configure the key it was written with`,
+    )
+  }
+  try {
+    return decryptSecret(stored, key)
+  } catch (cause) {
+    throw new Error(`the ${what} cannot be decrypted with the configured SECRETS_KEY`, { cause })
+  }
+}
+
+/** The secret columns of a stored webhook. */
+export interface StoredWebhookSecrets {
+  id: bigint
+  secret: Uint8Array
+  previousSecret: Uint8Array | null
+  previousSecretExpiresAt: Date | null
+}
+
+/**
+ * What a webhook's deliveries are signed with at `now`: its secret, then its previous one while a
+ * rotation's grace period lasts (receivers accept either). Opened with {@link openStoredSecret}.
+ */
+export function signingSecretsAt(
+  webhook: StoredWebhookSecrets,
+  key: Uint8Array | null | undefined,
+  now: Date,
+): string[] {
+  const secrets = [openStoredSecret(webhook.secret, key, `signing secret of webhook ${webhook.id}`)]
+  if (webhook.previousSecret && webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt > now) {
+    secrets.push(openStoredSecret(webhook.previousSecret, key, `previous signing secret of webhook ${webhook.id}`))
+  }
+  return secrets
+}
+
 function checkKey(key: Uint8Array): void {
   if (!(key instanceof Uint8Array) || key.length !== KEY_BYTES) {
     const got = key instanceof Uint8Array ? `${key.length} bytes` : typeof key

@@ -4,7 +4,7 @@
  */
 import { jsonId, type RouteDefinition } from '@jetmon/api-client'
 import { type DbOrTx, siteTenants } from '@jetmon/db'
-import { decryptSecret, encryptSecret, isEncryptedSecret } from '@jetmon/webhooks'
+import { encryptSecret } from '@jetmon/webhooks'
 import { and, eq, inArray, type SQL } from 'drizzle-orm'
 import type { MySqlColumn } from 'drizzle-orm/mysql-core'
 import type { RequestContext } from '../context.js'
@@ -60,24 +60,6 @@ export function siteFilterJson(stored: { blog_ids?: readonly (string | number)[]
 /** A secret for its column: AES-256-GCM with `SECRETS_KEY` when configured, else its UTF-8 bytes. */
 export function sealSecret(secret: string, key: Buffer | null | undefined): Buffer {
   return key ? encryptSecret(secret, key) : Buffer.from(secret, 'utf8')
-}
-
-/**
- * A stored secret in plaintext. An encrypted value without a key, or one that fails
- * authentication, is a deployment problem: it becomes a 500 whose log line says what to fix.
- */
-export function openSecret(stored: Buffer, key: Buffer | null | undefined, what: string): string {
-  if (!isEncryptedSecret(stored)) return stored.toString('utf8')
-  if (!key) {
-    throw new Error(
-      `the ${what} is stored encrypted but SECRETS_KEY is not configured: configure the key it was written with`,
-    )
-  }
-  try {
-    return decryptSecret(stored, key)
-  } catch (cause) {
-    throw new Error(`the ${what} cannot be decrypted with the configured SECRETS_KEY`, { cause })
-  }
 }
 
 /**
