@@ -134,6 +134,11 @@ export const events = mysqlTable(
       sql`IF(ended_at IS NULL, CONCAT_WS(':', blog_id, COALESCE(endpoint_id, 0), check_type, COALESCE(discriminator, '')), NULL)`,
       { mode: 'stored' },
     ),
+    /**
+     * When the WordPress.com Down notice of this incident was delivered (or is known to have been,
+     * e.g. by v1 before adoption); a recovery notice is sent only when it is set.
+     */
+    downNotifiedAt: datetime3('down_notified_at'),
   },
   (t) => [
     uniqueIndex('uk_open_dedup').on(t.dedupKey),
@@ -377,3 +382,42 @@ export const dispatchCursors = mysqlTable('jetmon_dispatch_cursors', {
   lastTransitionId: id('last_transition_id').notNull().default(sql`0`),
   updatedAt: updatedAt(),
 })
+
+// ── WordPress.com notifications ─────────────────────────────────────────────────────────────────
+
+export const wpcomOutboxStatus = ['pending', 'sending', 'sent', 'abandoned', 'suppressed'] as const
+
+/**
+ * The WordPress.com notices waiting to go out, or gone: one row per incident and notice (Down =
+ * status_id 2, recovery = 1), claimed by any monitor with `SKIP LOCKED` under a lease, like deliveries.
+ */
+export const wpcomOutbox = mysqlTable(
+  'jetmon_wpcom_outbox',
+  {
+    id: id().autoincrement().primaryKey(),
+    blogId: id('blog_id').notNull(),
+    endpointId: id('endpoint_id').notNull(),
+    eventId: id('event_id').notNull(),
+    statusId: tinyint('status_id', { unsigned: true }).notNull(),
+    /** Frozen at enqueue: every attempt sends exactly this body. */
+    payload: jsonColumn<Record<string, unknown>>('payload').notNull(),
+    /** The endpoint's own cooldown when the notice was queued (NULL: the monitor's default). */
+    cooldownMinutes: smallint('cooldown_minutes', { unsigned: true }),
+    status: mysqlEnum('status', wpcomOutboxStatus).notNull().default('pending'),
+    attempt: int('attempt', { unsigned: true }).notNull().default(0),
+    nextAttemptAt: datetime3('next_attempt_at'),
+    leaseExpiresAt: datetime3('lease_expires_at'),
+    lastStatusCode: int('last_status_code'),
+    lastResponse: varchar('last_response', { length: 2048 }),
+    lastAttemptAt: datetime3('last_attempt_at'),
+    sentAt: datetime3('sent_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    // At most one Down and one recovery per incident, whichever host closes or confirms it.
+    uniqueIndex('uk_event_status').on(t.eventId, t.statusId),
+    index('idx_status_next').on(t.status, t.nextAttemptAt),
+    // An endpoint's notices go out one at a time, oldest first: the claim looks up its unfinished ones.
+    index('idx_endpoint_status').on(t.endpointId, t.status),
+  ],
+)
