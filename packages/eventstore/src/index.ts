@@ -19,6 +19,7 @@ export {
   updateEventSeverity,
   updateEventState,
 } from './operations.js'
+export { downNotifiedAt, markDownNotified } from './notified.js'
 export { legacySiteStatus, type ProjectionDrift, projectionDrift } from './projection.js'
 export {
   type EventFilter,
