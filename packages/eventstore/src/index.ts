@@ -10,6 +10,7 @@ export {
   isEventStoreError,
   OpenConflictError,
 } from './errors.js'
+export { downNotifiedAt, markDownNotified } from './notified.js'
 export {
   closeEvent,
   linkEventCause,
@@ -19,7 +20,6 @@ export {
   updateEventSeverity,
   updateEventState,
 } from './operations.js'
-export { downNotifiedAt, markDownNotified } from './notified.js'
 export { legacySiteStatus, type ProjectionDrift, projectionDrift } from './projection.js'
 export {
   type EventFilter,

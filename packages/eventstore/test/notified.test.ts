@@ -9,7 +9,10 @@ const ctx = () => contextFor(database().db, { clock: time.clock, projection: fal
 describe('markDownNotified', () => {
   it('records when the Down notice went out, keeps the first time, and writes no transition', async () => {
     const blogId = newBlogId()
-    const { event } = await openEvent({ ctx: ctx(), input: { blogId, endpointId: 1n, checkType: 'http', state: 'Down' } })
+    const { event } = await openEvent({
+      ctx: ctx(),
+      input: { blogId, endpointId: 1n, checkType: 'http', state: 'Down' },
+    })
     expect(await downNotifiedAt({ ctx: ctx(), eventId: event.id })).toBeNull()
 
     const first = time.advance(1_000)
@@ -21,7 +24,10 @@ describe('markDownNotified', () => {
 
   it('marks a closed incident too, and an unknown one not at all', async () => {
     const blogId = newBlogId()
-    const { event } = await openEvent({ ctx: ctx(), input: { blogId, endpointId: 1n, checkType: 'http', state: 'Down' } })
+    const { event } = await openEvent({
+      ctx: ctx(),
+      input: { blogId, endpointId: 1n, checkType: 'http', state: 'Down' },
+    })
     await closeEvent({ ctx: ctx(), input: { eventId: event.id, reason: 'verifier_cleared' } })
     expect(await markDownNotified({ ctx: ctx(), eventId: event.id, at: time.clock() })).toBe(true)
     expect(await markDownNotified({ ctx: ctx(), eventId: event.id + 1_000_000n, at: time.clock() })).toBe(false)
