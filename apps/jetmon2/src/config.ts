@@ -243,6 +243,11 @@ const entries = {
     flag('Connect with TLS from the start (usually port 465); false upgrades with STARTTLS when offered.'),
     false,
   ),
+  SMTP_REQUIRE_TLS: v.optional(
+    flag(
+      'Refuse to log in or send over a plain connection: the server must accept STARTTLS. Default: true when SMTP_USER is set (credentials never cross in the clear), false otherwise.',
+    ),
+  ),
   WPCOM_EMAIL_URL: v.optional(httpUrl('WordPress.com email endpoint. Required when EMAIL_TRANSPORT is wpcom.')),
   WPCOM_EMAIL_TOKEN: v.optional(text('Bearer token for WPCOM_EMAIL_URL. Required when EMAIL_TRANSPORT is wpcom.')),
   SECRETS_KEY: v.optional(
@@ -447,7 +452,6 @@ const RETIRED_KEYS: Record<string, string> = {
   BUCKET_TARGET: goKey('hosts now share the buckets through leases; remove it'),
   BUCKET_NO_MIN: goKey('use PINNED_BUCKET_MIN'),
   BUCKET_NO_MAX: goKey('use PINNED_BUCKET_MAX'),
-  DB_UPDATES_ENABLE: goKey('use LEGACY_STATUS_PROJECTION_ENABLE'),
   DASHBOARD_BIND_ADDR: goKey('use DASHBOARD_BIND'),
   DELIVERY_OWNER_HOST: goKey('use DELIVERY_WORKERS_ENABLE on the hosts that should deliver'),
   SMTP_USERNAME: goKey('use SMTP_USER'),
@@ -469,6 +473,11 @@ const RETIRED_KEYS: Record<string, string> = {
   STATSD_SEND_MEM_USAGE: unused,
   DEBUG: unused,
   DEBUG_PORT: unused,
+}
+
+// Old names that still work (the current name wins when both are set), each with a warning.
+const ALIASES: Record<string, string> = {
+  DB_UPDATES_ENABLE: 'LEGACY_STATUS_PROJECTION_ENABLE',
 }
 
 /** Options of {@link loadJetmon2Config}. */
@@ -494,6 +503,7 @@ export function loadJetmon2Config(options: LoadJetmon2ConfigOptions = {}): LoadC
     env,
     secrets: SECRET_KEYS,
     hints: RETIRED_KEYS,
+    aliases: ALIASES,
   })
 }
 

@@ -19,7 +19,11 @@ export interface SmtpEmailOptions {
    * upgraded with STARTTLS if the server offers it.
    */
   secure?: boolean
-  /** Refuse to send unless the plain connection is upgraded with STARTTLS. Default false. */
+  /**
+   * `SMTP_REQUIRE_TLS`: refuse to log in or send unless the plain connection is upgraded with
+   * STARTTLS (a server that offers no STARTTLS, or a path that strips it, gets neither the
+   * credentials nor the mail). Default: true when `user` is set, false otherwise. Moot with `secure`.
+   */
   requireTls?: boolean
   /** `SMTP_USER`; leave out for a server without authentication. */
   user?: string
@@ -57,6 +61,7 @@ export interface EmailConfig {
   SMTP_USER?: string
   SMTP_PASSWORD?: string
   SMTP_SECURE?: boolean
+  SMTP_REQUIRE_TLS?: boolean
   WPCOM_EMAIL_URL?: string
   WPCOM_EMAIL_TOKEN?: string
 }
@@ -98,6 +103,7 @@ export function emailOptionsFromConfig(config: EmailConfig): EmailOptions {
         secure: config.SMTP_SECURE ?? false,
       }
       if (config.SMTP_PORT !== undefined) options.port = config.SMTP_PORT
+      if (config.SMTP_REQUIRE_TLS !== undefined) options.requireTls = config.SMTP_REQUIRE_TLS
       if (config.SMTP_USER) {
         options.user = config.SMTP_USER
         options.password = config.SMTP_PASSWORD ?? ''

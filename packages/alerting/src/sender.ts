@@ -322,11 +322,13 @@ function smtpSender(options: SmtpEmailOptions, timeoutMs: number): EmailSender {
   const where = `${options.host}:${port}`
   const from = stripLineBreaks(options.from)
   const redact = redactor(options.password ? [options.password] : [])
+  // Credentials never cross a plain connection unless the operator said so explicitly.
+  const requireTls = !secure && (options.requireTls ?? options.user !== undefined)
   const transporter = createTransport({
     host: options.host,
     port,
     secure,
-    requireTLS: options.requireTls ?? false,
+    requireTLS: requireTls,
     ...(options.user ? { auth: { user: options.user, pass: options.password ?? '' } } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
     connectionTimeout: timeoutMs,
@@ -375,7 +377,10 @@ function smtpSender(options: SmtpEmailOptions, timeoutMs: number): EmailSender {
       const reason =
         timedOut || err.code === 'ETIMEDOUT'
           ? `no answer from SMTP server ${where} within ${formatMs(timeoutMs)}`
-          : `SMTP server ${where}: ${err.message || String(error)}`
+          : // The server answered STARTTLS with a refusal (a handshake failure has no answer).
+            requireTls && err.code === 'ETLS' && err.command === 'STARTTLS' && err.response
+            ? `SMTP server ${where} offers no STARTTLS; SMTP_REQUIRE_TLS refuses to send credentials or mail without TLS`
+            : `SMTP server ${where}: ${err.message || String(error)}`
       return {
         ok: false,
         statusCode: err.responseCode ?? null,

@@ -4,7 +4,7 @@
  * and a throwaway certificate for TLS and STARTTLS.
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net'
 import { createTestPki } from '@jetmon/testkit/fixtures'
 import { type ParsedMail, simpleParser } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
@@ -164,5 +164,72 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions = {}): Prom
     port,
     mails,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+export interface PlainSmtpPeer {
+  host: string
+  port: number
+  /** Every byte clients sent, as text, across all connections. */
+  readonly received: string
+  close(): Promise<void>
+}
+
+/**
+ * A bare SMTP peer on 127.0.0.1 that never offers STARTTLS (and answers 502 if asked) but does
+ * offer AUTH and accepts anything: the server a downgrade attacker would put on the path. It keeps
+ * every byte it was sent, so a test can prove what crossed the wire in the clear.
+ */
+export async function startPlainSmtpPeer(): Promise<PlainSmtpPeer> {
+  const chunks: Buffer[] = []
+  const sockets = new Set<Socket>()
+  const server = createNetServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    let buffered = ''
+    let inData = false
+    socket.write('220 plain.test ESMTP no TLS here\r\n')
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk)
+      buffered += chunk.toString('latin1')
+      let end = buffered.indexOf('\r\n')
+      while (end >= 0) {
+        const line = buffered.slice(0, end)
+        buffered = buffered.slice(end + 2)
+        end = buffered.indexOf('\r\n')
+        if (inData) {
+          if (line === '.') {
+            inData = false
+            socket.write('250 queued\r\n')
+          }
+          continue
+        }
+        const verb = line.split(' ')[0]?.toUpperCase()
+        if (verb === 'EHLO') socket.write('250-plain.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n')
+        else if (verb === 'HELO') socket.write('250 plain.test\r\n')
+        else if (verb === 'STARTTLS') socket.write('502 5.5.1 STARTTLS not available\r\n')
+        else if (verb === 'AUTH') socket.write('235 2.7.0 Authentication successful\r\n')
+        else if (verb === 'DATA') {
+          inData = true
+          socket.write('354 go ahead\r\n')
+        } else if (verb === 'QUIT') socket.end('221 bye\r\n')
+        else socket.write('250 OK\r\n')
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    host: '127.0.0.1',
+    port,
+    get received() {
+      return Buffer.concat(chunks).toString('latin1')
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
   }
 }

@@ -4,6 +4,7 @@
  */
 import { Agent } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { emailOptionsFromConfig } from '../src/email.js'
 import type { AlertingLogger } from '../src/sender.js'
 import { type AlertSender, type AlertSenderOptions, createAlertSender } from '../src/sender.js'
 import { downNotification, recoveryNotification } from './_notifications.js'
@@ -14,6 +15,7 @@ import {
   type SmtpReceiverOptions,
   selfSignedCertificate,
   startHttpReceiver,
+  startPlainSmtpPeer,
   startSmtpReceiver,
   type TestCertificate,
 } from './_receivers.js'
@@ -152,6 +154,68 @@ describe('email over SMTP', () => {
     expect(server.mails[0]).toMatchObject({ user: 'jetmon', secure: true })
   })
 
+  describe('credentials and a server without STARTTLS', () => {
+    const smtpConfig = {
+      EMAIL_TRANSPORT: 'smtp' as const,
+      EMAIL_FROM: from,
+      SMTP_HOST: '127.0.0.1',
+      SMTP_USER: 'jetmon',
+      SMTP_PASSWORD: 'plain-text-pw-8841',
+    }
+    const wire = (password: string) => [password, Buffer.from(`\0jetmon\0${password}`).toString('base64')]
+
+    it('refuses to send the password over a plain connection, by default when a user is set', async () => {
+      const peer = await startPlainSmtpPeer()
+      const sender = createAlertSender({
+        email: emailOptionsFromConfig({ ...smtpConfig, SMTP_PORT: peer.port }),
+      })
+      const result = await sender.send({ transport: 'email', destination: oncall, notification: downNotification })
+      await sender.close()
+      await peer.close()
+
+      expect(result.ok).toBe(false)
+      expect(result.error).toBe(
+        `email: SMTP server 127.0.0.1:${peer.port} offers no STARTTLS; SMTP_REQUIRE_TLS refuses to send credentials or mail without TLS`,
+      )
+      expect(peer.received).toMatch(/^EHLO /m)
+      expect(peer.received).not.toMatch(/^AUTH/im)
+      expect(peer.received).not.toMatch(/^MAIL FROM/im)
+      for (const secret of wire('plain-text-pw-8841')) expect(peer.received).not.toContain(secret)
+      expect(JSON.stringify(result)).not.toContain('plain-text-pw-8841')
+    })
+
+    it('refuses the same with SMTP_REQUIRE_TLS and no credentials', async () => {
+      const peer = await startPlainSmtpPeer()
+      const sender = createAlertSender({
+        email: emailOptionsFromConfig({
+          EMAIL_TRANSPORT: 'smtp',
+          EMAIL_FROM: from,
+          SMTP_HOST: '127.0.0.1',
+          SMTP_PORT: peer.port,
+          SMTP_REQUIRE_TLS: true,
+        }),
+      })
+      const result = await sender.send({ transport: 'email', destination: oncall, notification: downNotification })
+      await sender.close()
+      await peer.close()
+      expect(result.ok).toBe(false)
+      expect(result.error).toMatch(/offers no STARTTLS; SMTP_REQUIRE_TLS refuses/)
+      expect(peer.received).not.toMatch(/^MAIL FROM/im)
+    })
+
+    it('logs in over the plain connection only when SMTP_REQUIRE_TLS is false', async () => {
+      const peer = await startPlainSmtpPeer()
+      const sender = createAlertSender({
+        email: emailOptionsFromConfig({ ...smtpConfig, SMTP_PORT: peer.port, SMTP_REQUIRE_TLS: false }),
+      })
+      const result = await sender.send({ transport: 'email', destination: oncall, notification: downNotification })
+      await sender.close()
+      await peer.close()
+      expect(result).toMatchObject({ ok: true, statusCode: 250 })
+      expect(peer.received).toMatch(/^AUTH /m)
+    })
+  })
+
   it('speaks TLS from the first byte with secure', async () => {
     const server = await smtp({ tls: certificate, secure: true })
     const sender = createAlertSender({
@@ -188,6 +252,8 @@ describe('email over SMTP', () => {
         from,
         host: server.host,
         port: server.port,
+        // This loopback server has no certificate: plain login is allowed for the test.
+        requireTls: false,
         user: 'jetmon',
         password: 'wrong-pw-123',
       },
