@@ -192,6 +192,49 @@ describe('the acceptance case', () => {
   })
 })
 
+describe('DB_UPDATES_ENABLE, the old name of LEGACY_STATUS_PROJECTION_ENABLE', () => {
+  const renamed = {
+    path: 'DB_UPDATES_ENABLE',
+    message:
+      'deprecated name of LEGACY_STATUS_PROJECTION_ENABLE, applied: rename it to LEGACY_STATUS_PROJECTION_ENABLE',
+  }
+
+  test('a v1 file with false turns the status projection off, with a warning naming the new key', () => {
+    const result = load({ DB_UPDATES_ENABLE: false })
+    expect(result.ok && result.config.LEGACY_STATUS_PROJECTION_ENABLE).toBe(false)
+    expect(result.warnings).toEqual([renamed])
+  })
+
+  test('is read from the environment too', () => {
+    const result = load({}, { DB_UPDATES_ENABLE: 'false' })
+    expect(result.ok && result.config.LEGACY_STATUS_PROJECTION_ENABLE).toBe(false)
+    expect(result.warnings).toEqual([renamed])
+  })
+
+  test('LEGACY_STATUS_PROJECTION_ENABLE wins when both are set, wherever each comes from', () => {
+    const ignored = {
+      path: 'DB_UPDATES_ENABLE',
+      message:
+        'deprecated name of LEGACY_STATUS_PROJECTION_ENABLE, ignored because LEGACY_STATUS_PROJECTION_ENABLE is also set: remove it',
+    }
+    for (const [values, env] of [
+      [{ DB_UPDATES_ENABLE: false, LEGACY_STATUS_PROJECTION_ENABLE: true }, {}],
+      [{ DB_UPDATES_ENABLE: false }, { LEGACY_STATUS_PROJECTION_ENABLE: 'true' }],
+      [{ LEGACY_STATUS_PROJECTION_ENABLE: true }, { DB_UPDATES_ENABLE: 'false' }],
+    ] as const) {
+      const result = load(values, env)
+      expect(result.ok && result.config.LEGACY_STATUS_PROJECTION_ENABLE, JSON.stringify([values, env])).toBe(true)
+      expect(result.warnings).toEqual([ignored])
+    }
+  })
+
+  test('a wrong value is reported under the name it was given', () => {
+    expect(formatIssues(issuesOf({ DB_UPDATES_ENABLE: 'no' }))).toBe(
+      'DB_UPDATES_ENABLE: expected true or false, got "no"',
+    )
+  })
+})
+
 describe('environment overrides', () => {
   test('override the file, with values converted to each key type', () => {
     const path = configFile({ NUM_OF_CHECKS: 4, LEGACY_STATUS_PROJECTION_ENABLE: true, HOST_ID: 'from-file' })

@@ -248,6 +248,51 @@ describe('environment overrides', () => {
   })
 })
 
+describe('aliases (old names of keys)', () => {
+  const aliases = { OLD_PROJECTION: 'PROJECTION_ENABLE' }
+
+  test('an old name applies when the current one is set nowhere, with a warning naming the current key', () => {
+    for (const [content, env] of [
+      [{ OLD_PROJECTION: false }, {}],
+      [{}, { OLD_PROJECTION: 'no' }],
+    ] as const) {
+      const result = loadConfig({ schema, file: file(content), env, aliases })
+      expect(result.ok && result.config.PROJECTION_ENABLE).toBe(false)
+      expect(result.warnings).toEqual([
+        {
+          path: 'OLD_PROJECTION',
+          message: 'deprecated name of PROJECTION_ENABLE, applied: rename it to PROJECTION_ENABLE',
+        },
+      ])
+    }
+  })
+
+  test('the current name wins over the old one, wherever each is set', () => {
+    const result = loadConfig({
+      schema,
+      file: file({ OLD_PROJECTION: false }),
+      env: { PROJECTION_ENABLE: 'true' },
+      aliases,
+    })
+    expect(result.ok && result.config.PROJECTION_ENABLE).toBe(true)
+    expect(result.warnings.map((w) => w.path)).toEqual(['OLD_PROJECTION'])
+    expect(result.warnings[0]?.message).toMatch(/ignored because PROJECTION_ENABLE is also set/)
+  })
+
+  test('a bad value is reported under the old name', () => {
+    const fromFile = loadConfig({ schema, file: file({ OLD_PROJECTION: 'off' }), env: {}, aliases })
+    expect(!fromFile.ok && formatIssues(fromFile.issues)).toBe('OLD_PROJECTION: expected true or false, got "off"')
+    const fromEnv = loadConfig({ schema, env: { OLD_PROJECTION: 'off' }, aliases })
+    expect(!fromEnv.ok && formatIssues(fromEnv.issues)).toBe(
+      'OLD_PROJECTION: expected true or false (or 1/0, yes/no), got "off" (from environment variable OLD_PROJECTION)',
+    )
+  })
+
+  test('an alias of an unknown key is a bug and throws', () => {
+    expect(() => loadConfig({ schema, env: {}, aliases: { OLD: 'MISSING' } })).toThrow(ConfigSchemaError)
+  })
+})
+
 describe('the file itself', () => {
   test('a JSON syntax error names the file, line and column', () => {
     const path = file('{\n  "BUCKET_TOTAL": 64\n  "NUM_OF_CHECKS": 3\n}\n')

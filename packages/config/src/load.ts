@@ -5,6 +5,7 @@ import { coerceEnvValue } from './_env.js'
 import { parseJson } from './_json.js'
 import { arrayItemOf, configEntries, entriesOf } from './_schema.js'
 import { closestKey } from './_suggest.js'
+import { ConfigSchemaError } from './errors.js'
 import { builtInMessage, type ConfigIssue, describeValue, isSecretPath, pathToString } from './issues.js'
 
 /** Options of {@link loadConfig}. */
@@ -31,6 +32,13 @@ export interface LoadConfigOptions<TSchema extends v.GenericSchema> {
    * `{ NET_COMMS_TIMEOUT: 'old setting, ignored: use CHECK_TIMEOUT_MS (milliseconds) instead' }`.
    */
   hints?: Readonly<Record<string, string>> | undefined
+  /**
+   * Deprecated names of keys, old name → current name: `{ DB_UPDATES_ENABLE: 'LEGACY_STATUS_PROJECTION_ENABLE' }`.
+   * An old name is read from the file and the environment like its key, and applies only when the
+   * current name is set nowhere (the current name wins when both are); either way a warning names
+   * the current key.
+   */
+  aliases?: Readonly<Record<string, string>> | undefined
 }
 
 /** Where the loaded values came from, for a start-up log line. */
@@ -67,8 +75,13 @@ const BUILT_IN = '\u0000built-in'
 export function loadConfig<TSchema extends v.GenericSchema>(
   options: LoadConfigOptions<TSchema>,
 ): LoadConfigResult<v.InferOutput<TSchema>> {
-  const { schema, file, required = false, env = process.env, secrets = [], hints = {} } = options
+  const { schema, file, required = false, env = process.env, secrets = [], hints = {}, aliases = {} } = options
   const entries = configEntries(schema)
+  for (const [alias, target] of Object.entries(aliases)) {
+    if (!(target in entries) || alias in entries) {
+      throw new ConfigSchemaError(`alias ${alias} must name a key of the schema (${target}) and not be one itself`)
+    }
+  }
   const warnings: ConfigIssue[] = []
   const sources: ConfigSources = { file: undefined, env: [] }
   const fail = (issues: ConfigIssue[]) => ({ ok: false as const, issues, warnings, sources })
@@ -81,7 +94,9 @@ export function loadConfig<TSchema extends v.GenericSchema>(
       const { $schema: _editorHint, ...values } = read.value
       input = values
       sources.file = file
-      collectUnknownKeys(input, schema, '', warnings, hints)
+      const known = { ...input }
+      for (const alias of Object.keys(aliases)) delete known[alias]
+      collectUnknownKeys(known, schema, '', warnings, hints)
     }
   }
 
@@ -103,13 +118,44 @@ export function loadConfig<TSchema extends v.GenericSchema>(
     }
   }
 
+  // Old names: each applies when its current name is set nowhere (neither in the file nor the environment).
+  const givenAs = new Map<string, string>()
+  for (const [alias, target] of Object.entries(aliases)) {
+    const raw = env[alias]
+    const inEnv = raw !== undefined && raw !== ''
+    if (!inEnv && !(alias in input)) continue
+    if (inEnv) sources.env.push(alias)
+    if (input[target] !== undefined || unusable.has(target)) {
+      warnings.push({
+        path: alias,
+        message: `deprecated name of ${target}, ignored because ${target} is also set: remove it`,
+      })
+      delete input[alias]
+      continue
+    }
+    warnings.push({ path: alias, message: `deprecated name of ${target}, applied: rename it to ${target}` })
+    givenAs.set(target, alias)
+    if (inEnv) {
+      fromEnv.add(target)
+      const coerced = coerceEnvValue(raw, entries[target] as v.GenericSchema, !isSecretPath(target, secrets))
+      if (coerced.ok) input[target] = coerced.value
+      else {
+        unusable.add(target)
+        issues.push({ path: alias, message: `${coerced.message} (from environment variable ${alias})` })
+      }
+    } else input[target] = input[alias]
+    delete input[alias]
+  }
+
   const result = v.safeParse(schema, input, { message: () => BUILT_IN })
   for (const issue of result.issues ?? []) {
-    const path = pathToString(issue.path)
     const key = issue.path?.[0]?.key
     if (typeof key === 'string' && unusable.has(key)) continue
+    const alias = typeof key === 'string' ? givenAs.get(key) : undefined
+    // Reported under the name the operator wrote.
+    const path = alias ? pathToString(issue.path).replace(key as string, alias) : pathToString(issue.path)
     let message = issue.message === BUILT_IN ? builtInMessage(issue, !isSecretPath(path, secrets)) : issue.message
-    if (typeof key === 'string' && fromEnv.has(key)) message += ` (from environment variable ${key})`
+    if (typeof key === 'string' && fromEnv.has(key)) message += ` (from environment variable ${alias ?? key})`
     if (!issues.some((known) => known.path === path && known.message === message)) issues.push({ path, message })
   }
 
