@@ -164,16 +164,32 @@ export async function openEvent({
       )
     })
 
-  // In the caller's transaction a deadlock has already rolled back the caller's work: theirs to retry.
-  if (is(ctx.db, MySqlTransaction)) return open()
-  // Our own transaction we can rerun. Waiters on an opener that rolls back can deadlock one another
-  // (each holds a shared lock on the key and wants an exclusive one); InnoDB picks a victim.
+  // Waiters on an opener that rolls back can deadlock one another (each holds a shared lock on the
+  // key and wants an exclusive one); InnoDB picks a victim, and the victim runs again.
+  return rerunDeadlockVictim(ctx, scope, { dedupKey }, open)
+}
+
+const DEADLOCK_ATTEMPTS = 3
+
+/**
+ * Runs `unit` (one whole transaction of a verb) and reruns it when InnoDB rolled it back as a
+ * deadlock victim, up to three attempts. Nothing was committed then, so a rerun is safe; it reads
+ * the rows again and decides again. In the caller's transaction a deadlock has already rolled back
+ * the caller's own work too: the caller owns that unit of work and must retry it.
+ */
+async function rerunDeadlockVictim<T>(
+  ctx: EventStoreContext,
+  scope: WriteScope,
+  what: Record<string, string>,
+  unit: () => Promise<T>,
+): Promise<T> {
+  if (is(ctx.db, MySqlTransaction)) return unit()
   for (let attempt = 1; ; attempt++) {
     try {
-      return await open()
+      return await unit()
     } catch (error) {
-      if (attempt >= OPEN_ATTEMPTS || !hasDriverCode(error, 'ER_LOCK_DEADLOCK')) throw error
-      scope.logger.debug({ dedupKey, attempt }, 'open deadlocked with a concurrent open; retrying')
+      if (attempt >= DEADLOCK_ATTEMPTS || !hasDriverCode(error, 'ER_LOCK_DEADLOCK')) throw error
+      scope.logger.debug({ ...what, attempt }, 'chosen as a deadlock victim; running the transaction again')
     }
   }
 }
@@ -199,7 +215,8 @@ interface Change {
 
 /**
  * The shared shape of every mutation: lock the event row, refuse unknown and closed events, ask
- * `plan` for the change, then write the event, exactly one transition and the projection.
+ * `plan` for the change, then write the event, exactly one transition and the projection. In its
+ * own transaction a deadlock victim runs again, as an open does.
  */
 async function mutate(
   ctx: EventStoreContext,
@@ -208,63 +225,65 @@ async function mutate(
 ): Promise<MutationResult> {
   const scope = scopeOf(ctx)
   const eventId = requireId('eventId', input.eventId)
-  return withTransaction(ctx.db, async (tx) => {
-    const [row] = await tx.select(eventColumns).from(events).where(eq(events.id, eventId)).for('update')
-    if (!row) throw new EventNotFoundError(eventId)
-    const current = toEvent(row)
-    if (current.endedAt !== null) throw new EventClosedError(eventId, current.endedAt, current.resolutionReason)
+  const unit = () =>
+    withTransaction(ctx.db, async (tx): Promise<MutationResult> => {
+      const [row] = await tx.select(eventColumns).from(events).where(eq(events.id, eventId)).for('update')
+      if (!row) throw new EventNotFoundError(eventId)
+      const current = toEvent(row)
+      if (current.endedAt !== null) throw new EventClosedError(eventId, current.endedAt, current.resolutionReason)
 
-    const change = await plan(current, tx)
-    if (!change) return { changed: false, event: current }
+      const change = await plan(current, tx)
+      if (!change) return { changed: false, event: current }
 
-    const endedAt = change.close ? scope.now : null
-    const metadata = input.eventMetadata ? { ...current.metadata, ...input.eventMetadata } : current.metadata
-    const event: Event = {
-      ...current,
-      severity: change.severity,
-      state: change.state,
-      causeEventId: change.causeEventId,
-      endedAt,
-      resolutionReason: change.close ?? null,
-      metadata,
-      updatedAt: scope.now,
-    }
-    await tx
-      .update(events)
-      .set({
-        severity: event.severity,
-        state: event.state,
-        causeEventId: event.causeEventId,
-        endedAt: event.endedAt,
-        resolutionReason: event.resolutionReason,
-        updatedAt: event.updatedAt,
-        ...(input.eventMetadata ? { metadata } : {}),
+      const endedAt = change.close ? scope.now : null
+      const metadata = input.eventMetadata ? { ...current.metadata, ...input.eventMetadata } : current.metadata
+      const event: Event = {
+        ...current,
+        severity: change.severity,
+        state: change.state,
+        causeEventId: change.causeEventId,
+        endedAt,
+        resolutionReason: change.close ?? null,
+        metadata,
+        updatedAt: scope.now,
+      }
+      await tx
+        .update(events)
+        .set({
+          severity: event.severity,
+          state: event.state,
+          causeEventId: event.causeEventId,
+          endedAt: event.endedAt,
+          resolutionReason: event.resolutionReason,
+          updatedAt: event.updatedAt,
+          ...(input.eventMetadata ? { metadata } : {}),
+        })
+        .where(eq(events.id, eventId))
+      const transitionMetadata =
+        change.transitionMetadata || input.transitionMetadata
+          ? { ...change.transitionMetadata, ...input.transitionMetadata }
+          : null
+      const transition = await insertTransition(tx, {
+        eventId,
+        blogId: event.blogId,
+        endpointId: event.endpointId,
+        severityBefore: current.severity,
+        severityAfter: change.close ? null : event.severity,
+        stateBefore: current.state,
+        stateAfter: change.close ? RESOLVED : event.state,
+        reason: change.reason,
+        source: scope.source,
+        metadata: transitionMetadata,
+        changedAt: scope.now,
       })
-      .where(eq(events.id, eventId))
-    const transitionMetadata =
-      change.transitionMetadata || input.transitionMetadata
-        ? { ...change.transitionMetadata, ...input.transitionMetadata }
-        : null
-    const transition = await insertTransition(tx, {
-      eventId,
-      blogId: event.blogId,
-      endpointId: event.endpointId,
-      severityBefore: current.severity,
-      severityAfter: change.close ? null : event.severity,
-      stateBefore: current.state,
-      stateAfter: change.close ? RESOLVED : event.state,
-      reason: change.reason,
-      source: scope.source,
-      metadata: transitionMetadata,
-      changedAt: scope.now,
+      if (scope.projection) await writeLegacyProjection(tx, event, scope.now)
+      scope.logger.debug(
+        { eventId: eventId.toString(), reason: change.reason, state: transition.stateAfter },
+        'event changed',
+      )
+      return { changed: true, event, transition }
     })
-    if (scope.projection) await writeLegacyProjection(tx, event, scope.now)
-    scope.logger.debug(
-      { eventId: eventId.toString(), reason: change.reason, state: transition.stateAfter },
-      'event changed',
-    )
-    return { changed: true, event, transition }
-  })
+  return rerunDeadlockVictim(ctx, scope, { eventId: eventId.toString() }, unit)
 }
 
 function changeReason(current: Event, state: EventState, severity: Severity, given?: ChangeReason): ChangeReason {

@@ -1,6 +1,6 @@
 /** The verbs in detail: defaults, reasons, metadata, validation, composition and locking. */
-import { auditLog, createDatabase, type Database, withTransaction } from '@jetmon/db'
-import { eq } from 'drizzle-orm'
+import { auditLog, createDatabase, type Database, events, monitorSites, withTransaction } from '@jetmon/db'
+import { eq, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   closeEvent,
@@ -20,7 +20,7 @@ import {
   updateEventSeverity,
   updateEventState,
 } from '../src/index.js'
-import { contextFor, countRows, manualClock, newBlogId, useTestDatabase } from './_helpers.js'
+import { contextFor, countRows, insertEndpoint, manualClock, newBlogId, useTestDatabase } from './_helpers.js'
 
 const database = useTestDatabase()
 const time = manualClock()
@@ -327,6 +327,18 @@ describe('composition and concurrency', () => {
       await other.close()
     })
 
+    // INNODB_TRX is served from a cache that refreshes only when it was not read for 100 ms: probe slower.
+    const waitForLockWait = async () => {
+      for (let probe = 0; probe < 100; probe++) {
+        const [rows] = (await database().db.execute(
+          sql`SELECT COUNT(*) AS waiting FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'`,
+        )) as unknown as [{ waiting: number | string }[]]
+        if (Number(rows[0]?.waiting) >= 1) return
+        await new Promise((resolve) => setTimeout(resolve, 150))
+      }
+      throw new Error('the close never waited for the other process')
+    }
+
     it('serialises concurrent mutations of one event: the history stays a chain', async () => {
       for (let round = 0; round < 10; round++) {
         const blogId = newBlogId()
@@ -345,6 +357,59 @@ describe('composition and concurrency', () => {
         expect(replayed).toMatchObject({ closed: true, state: detail!.event.state, severity: detail!.event.severity })
         expect(detail!.transitions).toHaveLength(1 + outcomes.filter((o) => o.status === 'fulfilled').length)
       }
+    })
+
+    it('runs a close again when InnoDB picks it as a deadlock victim, and the close commits', async () => {
+      const blogId = newBlogId()
+      const endpointId = await insertEndpoint(database().db, blogId)
+      const { event } = await openEvent({
+        ctx: contextFor(database().db, { clock: time.clock }),
+        input: { blogId, endpointId, checkType: 'http', state: 'Down' },
+      })
+      let release!: () => void
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      let locked = false
+      let rivalGotEvent = false
+      // The other process locks the endpoint row (and writes enough rows to be the heavier
+      // transaction, which InnoDB spares), then wants the event the close holds: a deadlock.
+      const rival = other.db.transaction(async (tx) => {
+        await tx.update(monitorSites).set({ siteStatus: 2 }).where(eq(monitorSites.endpointId, endpointId))
+        await tx
+          .insert(auditLog)
+          .values(
+            Array.from({ length: 20 }, () => ({
+              blogId,
+              eventType: 'api_write',
+              source: 'api:rival',
+              detail: 'ballast',
+            })),
+          )
+        locked = true
+        await released
+        await tx.select({ id: events.id }).from(events).where(eq(events.id, event.id)).for('update')
+        rivalGotEvent = true
+        throw new Error('the rival gives up after its deadlock')
+      })
+      const rivalDone = rival.catch(() => undefined)
+      while (!locked) await new Promise((resolve) => setTimeout(resolve, 5))
+      // The close locks the event, then waits for the endpoint row (the legacy projection).
+      const closing = closeEvent({
+        ctx: contextFor(database().db, { clock: time.clock }),
+        input: { eventId: event.id, reason: 'verifier_cleared' },
+      })
+      try {
+        await waitForLockWait()
+      } finally {
+        release()
+      }
+      await rivalDone
+      const closed = await closing
+      expect(rivalGotEvent).toBe(true) // so InnoDB rolled the close back, and the close ran again
+      expect(closed.event).toMatchObject({ endedAt: expect.any(Date), resolutionReason: 'verifier_cleared' })
+      expect((await getEvent({ ctx: ctx(), eventId: event.id }))?.resolutionReason).toBe('verifier_cleared')
+      expect(await countRows(database().db, blogId)).toEqual({ events: 1, transitions: 2 })
     })
   })
 })
