@@ -1,16 +1,18 @@
 import type { CheckRequest, CheckResult } from '@jetmon/checker'
 import { isDowntime, statusType } from '@jetmon/checker'
-import { auditLog, type Db, events, type Logger, noopLogger } from '@jetmon/db'
+import { auditLog, type Db, events, type Logger, noopLogger, type Tx } from '@jetmon/db'
 import {
   closeEvent,
   type Event,
   type EventStoreContext,
+  isEventStoreError,
   listOpenEvents,
   type Metadata,
   openEvent,
   promoteEvent,
 } from '@jetmon/eventstore'
 import { and, desc, eq, gt, isNotNull, isNull, max } from 'drizzle-orm'
+import { TransitionFollower } from './transition-follower.js'
 
 /** What the pipeline needs to know of an endpoint (loaded from the sites table and its config sidecar). */
 export interface MonitoredEndpoint {
@@ -49,6 +51,8 @@ export type Decision = 'confirmed' | 'false_alarm' | 'inconclusive'
 /** A notice for the WordPress.com notification path (status 2 = Down, 1 = recovered). */
 export interface DownNotice {
   endpoint: MonitoredEndpoint
+  /** The incident: at most one Down and one recovery notice go out per incident. */
+  eventId: bigint
   statusId: 1 | 2
   statusType: string
   lastCheck: Date
@@ -77,17 +81,29 @@ export interface PipelineDeps {
   decide: (votes: Vote[], quorum: number) => Decision
   /** Every check outcome, for the history writer. */
   record?: (endpoint: MonitoredEndpoint, result: CheckResult, vantage: string) => void
-  notify?: (notice: DownNotice) => void
+  /**
+   * Queues a WordPress.com notice in the transaction that confirmed or closed the incident, so that
+   * the change and its notice are stored together or not at all. Every close of a Down asks for a
+   * recovery notice; the notifier sends it only once the Down notice went out.
+   */
+  notify?: (notice: DownNotice, tx: Tx) => unknown
   /** Whether a maintenance window covers the endpoint now. */
   inMaintenance?: (endpoint: MonitoredEndpoint, at: Date) => boolean
   clock?: () => Date
   logger?: Logger
   settings: PipelineSettings
+  /**
+   * How stale the pipeline's view of other writers' event changes may be (default 1000 ms): a check
+   * that can act on an open event first reads the transitions written since, when this much time passed.
+   */
+  followEveryMs?: number
 }
 
 /** The pipeline's memory of one endpoint. Rebuilt from the event store after a restart. */
 interface EndpointState {
   loaded: boolean
+  /** Someone else changed one of its events: reload them from the event store before the next decision. */
+  stale: boolean
   /** Open events by check type. */
   open: Map<string, Event>
   failures: number
@@ -100,8 +116,6 @@ interface EndpointState {
   nextAskAt: number
   askBackoffMs: number
   confirmationUnavailable: boolean
-  /** Whether a Down notice was sent for the open http event (a recovery notice follows only then). */
-  notifiedDown: boolean
 }
 
 /** The evidence recorded on an event: what the failing check saw. */
@@ -163,6 +177,7 @@ export class ConfirmationPipeline {
   private readonly clock: () => Date
   private readonly logger: Logger
   private readonly ctx: EventStoreContext
+  private readonly follower: TransitionFollower
   readonly stats = {
     checks: 0,
     failures: 0,
@@ -184,6 +199,17 @@ export class ConfirmationPipeline {
       logger: this.logger,
       projection: deps.settings.projection,
     }
+    // The memory of an endpoint is a cache of the event store; writes by anyone else invalidate it.
+    this.follower = new TransitionFollower({
+      db: deps.db,
+      everyMs: deps.followEveryMs ?? 1_000,
+      logger: this.logger,
+      onTransition: (transition) => {
+        if (transition.source === this.ctx.source || transition.endpointId === null) return
+        const state = this.states.get(transition.endpointId)
+        if (state) state.stale = true
+      },
+    })
   }
 
   /** Confirmation rounds still running (the drain waits for them). */
@@ -199,6 +225,8 @@ export class ConfirmationPipeline {
   async preload(endpointIds: ReadonlySet<bigint>): Promise<void> {
     const { db, settings } = this.deps
     const since = new Date(this.clock().getTime() - settings.flapWindowMs)
+    // Before the snapshot: what is written while it is read is followed, not lost.
+    await this.follower.start()
     const [open, closes] = await Promise.all([
       db.select().from(events).where(isNull(events.endedAt)),
       db
@@ -249,6 +277,12 @@ export class ConfirmationPipeline {
     const result = await this.deps.check(request)
     this.stats.checks++
     this.deps.record?.(endpoint, result, 'local')
+    // Changes by other writers (an operator's close, a pause, trigger-now on another host) reach
+    // the cached events first. Only checks that can act on an event wait for that read: a healthy
+    // endpoint with nothing open never waits on the database.
+    const following = this.follower.poll()
+    const cached = this.states.get(endpoint.endpointId)
+    if (isDowntime(result) || !cached || cached.stale || cached.open.size > 0) await following
     const state = await this.stateOf(endpoint)
     const now = this.clock()
     const wasOpen = state.open.has('http')
@@ -306,7 +340,6 @@ export class ConfirmationPipeline {
       })
       event = opened.event
       state.open.set('http', event)
-      state.notifiedDown = false
       state.nextAskAt = 0
       state.askBackoffMs = settings.retryIntervalMs
       if (opened.opened) {
@@ -337,14 +370,22 @@ export class ConfirmationPipeline {
     const event = state.open.get('http')
     if (!event) return undefined
     const wasDown = event.state === 'Down'
-    await this.closeOpen(state, 'http', closeReason ?? (wasDown ? 'verifier_cleared' : 'probe_cleared'), {
-      recovered_by: { http_code: result.httpStatus, total_ms: result.timings.totalMs },
-    })
+    // A Down's recovery notice is queued with the close: if another host closed it first, neither happens here.
+    const recovery =
+      wasDown && this.deps.notify
+        ? (tx: Tx) => this.notice(tx, endpoint, 1, result, event.startedAt, [], event.id)
+        : undefined
+    await this.closeOpen(
+      state,
+      'http',
+      closeReason ?? (wasDown ? 'verifier_cleared' : 'probe_cleared'),
+      { recovered_by: { http_code: result.httpStatus, total_ms: result.timings.totalMs } },
+      undefined,
+      recovery,
+    )
     this.stats.recovered++
     state.lastClosedAt = this.clock().getTime()
     state.confirmationUnavailable = false
-    if (wasDown && state.notifiedDown) this.notice(endpoint, 1, result, event.startedAt, [])
-    state.notifiedDown = false
     this.logger.info({ endpointId: String(endpoint.endpointId), wasDown }, 'recovered')
     return undefined
   }
@@ -442,56 +483,71 @@ export class ConfirmationPipeline {
       rtt_ms: v.rttMs,
     }))
     const confirmation = { confirmed_by: by, votes: evidenceVotes, quorum: this.deps.settings.quorum }
-    const promoted = await promoteEvent({
-      ctx: this.ctx,
-      input: {
-        eventId: event.id,
-        state: 'Down',
-        reason: by === 'verifliers' ? 'verifier_confirmed' : 'state_change',
-        transitionMetadata: confirmation,
-        eventMetadata: { ...evidence(local), confirmation },
-      },
+    // The Down notice is queued in the transaction that confirms the Down: a crash loses neither.
+    const promoted = await this.transaction(this.deps.notify !== undefined, async (ctx) => {
+      const result = await promoteEvent({
+        ctx,
+        input: {
+          eventId: event.id,
+          state: 'Down',
+          reason: by === 'verifliers' ? 'verifier_confirmed' : 'state_change',
+          transitionMetadata: confirmation,
+          eventMetadata: { ...evidence(local), confirmation },
+        },
+      })
+      if (result.changed) await this.notice(ctx.db as Tx, endpoint, 2, local, result.event.updatedAt, votes, event.id)
+      return result
     })
     state.open.set('http', promoted.event)
     state.confirmationUnavailable = false
     if (!promoted.changed) return
     this.stats.confirmed++
     this.logger.warn({ endpointId: String(endpoint.endpointId), by }, 'down')
-    this.notice(endpoint, 2, local, promoted.event.updatedAt, votes)
-    state.notifiedDown = true
   }
 
-  private notice(
+  /** Runs `fn` with the store context, inside a transaction of its own when `own` is set. */
+  private transaction<T>(own: boolean, fn: (ctx: EventStoreContext) => Promise<T>): Promise<T> {
+    if (!own) return fn(this.ctx)
+    return this.deps.db.transaction((tx) => fn({ ...this.ctx, db: tx }))
+  }
+
+  private async notice(
+    tx: Tx,
     endpoint: MonitoredEndpoint,
     statusId: 1 | 2,
     local: CheckResult,
     changedAt: Date,
     votes: Vote[],
-  ): void {
+    eventId: bigint,
+  ): Promise<void> {
     if (!this.deps.notify) return
-    this.deps.notify({
-      endpoint,
-      statusId,
-      statusType: statusType(local) ?? 'intermittent',
-      lastCheck: new Date(Date.parse(local.startedAt)),
-      lastStatusChange: changedAt,
-      checks: [
-        {
-          type: 1,
-          host: this.deps.settings.hostId,
-          status: isDowntime(local) ? 0 : 1,
-          rtt: local.timings.totalMs,
-          code: local.httpStatus,
-        },
-        ...votes.map((v) => ({
-          type: 2 as const,
-          host: v.veriflier,
-          status: (v.vote === 'up' ? 1 : 0) as 0 | 1,
-          rtt: v.rttMs,
-          code: v.httpStatus,
-        })),
-      ],
-    })
+    await this.deps.notify(
+      {
+        endpoint,
+        eventId,
+        statusId,
+        statusType: statusType(local) ?? 'intermittent',
+        lastCheck: new Date(Date.parse(local.startedAt)),
+        lastStatusChange: changedAt,
+        checks: [
+          {
+            type: 1,
+            host: this.deps.settings.hostId,
+            status: isDowntime(local) ? 0 : 1,
+            rtt: local.timings.totalMs,
+            code: local.httpStatus,
+          },
+          ...votes.map((v) => ({
+            type: 2 as const,
+            host: v.veriflier,
+            status: (v.vote === 'up' ? 1 : 0) as 0 | 1,
+            rtt: v.rttMs,
+            code: v.httpStatus,
+          })),
+        ],
+      },
+      tx,
+    )
   }
 
   /** A maintenance window began covering the endpoint: failures open nothing, an open http event closes. */
@@ -500,7 +556,6 @@ export class ConfirmationPipeline {
     if (!state.open.get('http')) return
     await this.closeOpen(state, 'http', 'maintenance_swallowed', {})
     this.stats.swallowed++
-    state.notifiedDown = false
     await this.deps.db.insert(auditLog).values({
       blogId: endpoint.blogId,
       eventType: 'maintenance_suppressed',
@@ -591,14 +646,19 @@ export class ConfirmationPipeline {
     reason: 'verifier_cleared' | 'probe_cleared' | 'false_alarm' | 'maintenance_swallowed',
     transitionMetadata: Metadata,
     eventMetadata?: Metadata,
+    /** More to write in the closing transaction (a recovery notice); not run when the close fails. */
+    alsoInTransaction?: (tx: Tx) => Promise<void>,
   ): Promise<void> {
     const open = state.open.get(checkType)
     if (!open) return
     state.open.delete(checkType)
     try {
-      await closeEvent({
-        ctx: this.ctx,
-        input: { eventId: open.id, reason, transitionMetadata, ...(eventMetadata ? { eventMetadata } : {}) },
+      await this.transaction(alsoInTransaction !== undefined, async (ctx) => {
+        await closeEvent({
+          ctx,
+          input: { eventId: open.id, reason, transitionMetadata, ...(eventMetadata ? { eventMetadata } : {}) },
+        })
+        await alsoInTransaction?.(ctx.db as Tx)
       })
     } catch (error) {
       // Closed meanwhile by someone else (an operator, another host during a handover): nothing to do.
@@ -621,23 +681,18 @@ export class ConfirmationPipeline {
         nextAskAt: 0,
         askBackoffMs: this.deps.settings.retryIntervalMs,
         confirmationUnavailable: false,
-        notifiedDown: false,
       }
       this.states.set(endpoint.endpointId, state)
     }
     if (!state.loaded && this.preloaded?.endpoints.delete(endpoint.endpointId)) {
       for (const event of this.preloaded.open.get(endpoint.endpointId) ?? []) state.open.set(event.checkType, event)
-      state.notifiedDown = state.open.get('http')?.state === 'Down'
       state.lastClosedAt = this.preloaded.closedAt.get(endpoint.endpointId) ?? null
       state.loaded = true
     }
     if (!state.loaded) {
       const open = await listOpenEvents({ ctx: { db: this.deps.db }, endpointId: endpoint.endpointId })
       for (const event of open) state.open.set(event.checkType, event)
-      const http = state.open.get('http')
-      // A Down inherited from before a restart was notified then: its recovery must be sent.
-      state.notifiedDown = http?.state === 'Down'
-      if (!http) {
+      if (!state.open.has('http')) {
         const [last] = await this.deps.db
           .select({ endedAt: events.endedAt })
           .from(events)
