@@ -30,4 +30,4 @@ export {
 } from './migrate.js'
 export * from './schema.js'
 export { createScratchDatabase, type ScratchDatabase } from './scratch.js'
-export { type DbOrTx, type Tx, withTransaction } from './transaction.js'
+export { type DbOrTx, isDeadlock, rerunDeadlockVictim, type Tx, withTransaction } from './transaction.js'

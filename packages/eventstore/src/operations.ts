@@ -1,4 +1,12 @@
-import { events, eventTransitions, type Logger, noopLogger, type Tx, withTransaction } from '@jetmon/db'
+import {
+  events,
+  eventTransitions,
+  type Logger,
+  noopLogger,
+  rerunDeadlockVictim,
+  type Tx,
+  withTransaction,
+} from '@jetmon/db'
 import { eq, is, sql } from 'drizzle-orm'
 import { MySqlTransaction } from 'drizzle-orm/mysql-core'
 import { decodeRaw, eventColumns, toEvent } from './_rows.js'
@@ -64,7 +72,7 @@ function scopeOf(ctx: EventStoreContext): WriteScope {
   }
 }
 
-function hasDriverCode(error: unknown, code: 'ER_DUP_ENTRY' | 'ER_LOCK_DEADLOCK'): boolean {
+function hasDriverCode(error: unknown, code: 'ER_DUP_ENTRY'): boolean {
   // drizzle wraps the driver's error (DrizzleQueryError) and keeps it as `cause`.
   for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
     if ((current as { code?: unknown }).code === code) return true
@@ -166,32 +174,27 @@ export async function openEvent({
 
   // Waiters on an opener that rolls back can deadlock one another (each holds a shared lock on the
   // key and wants an exclusive one); InnoDB picks a victim, and the victim runs again.
-  return rerunDeadlockVictim(ctx, scope, { dedupKey }, open)
+  return rerunOwnTransaction(ctx, scope, { dedupKey }, open)
 }
 
-const DEADLOCK_ATTEMPTS = 3
-
 /**
- * Runs `unit` (one whole transaction of a verb) and reruns it when InnoDB rolled it back as a
- * deadlock victim, up to three attempts. Nothing was committed then, so a rerun is safe; it reads
- * the rows again and decides again. In the caller's transaction a deadlock has already rolled back
- * the caller's own work too: the caller owns that unit of work and must retry it.
+ * Runs `unit` (one whole transaction of a verb) again when InnoDB rolled it back as a deadlock
+ * victim, up to three attempts: nothing was committed, so the rerun reads the rows and decides
+ * again. In the caller's transaction a deadlock has already rolled back the caller's own work too:
+ * the caller owns that unit of work and must retry it.
  */
-async function rerunDeadlockVictim<T>(
+function rerunOwnTransaction<T>(
   ctx: EventStoreContext,
   scope: WriteScope,
   what: Record<string, string>,
   unit: () => Promise<T>,
 ): Promise<T> {
   if (is(ctx.db, MySqlTransaction)) return unit()
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await unit()
-    } catch (error) {
-      if (attempt >= DEADLOCK_ATTEMPTS || !hasDriverCode(error, 'ER_LOCK_DEADLOCK')) throw error
-      scope.logger.debug({ ...what, attempt }, 'chosen as a deadlock victim; running the transaction again')
-    }
-  }
+  return rerunDeadlockVictim(unit, {
+    attempts: 3,
+    onRerun: (attempt) =>
+      scope.logger.debug({ ...what, attempt }, 'chosen as a deadlock victim; running the transaction again'),
+  })
 }
 
 async function selectOpenForShare(tx: Tx, dedupKey: string): Promise<Event | null> {
@@ -283,7 +286,7 @@ async function mutate(
       )
       return { changed: true, event, transition }
     })
-  return rerunDeadlockVictim(ctx, scope, { eventId: eventId.toString() }, unit)
+  return rerunOwnTransaction(ctx, scope, { eventId: eventId.toString() }, unit)
 }
 
 function changeReason(current: Event, state: EventState, severity: Severity, given?: ChangeReason): ChangeReason {
