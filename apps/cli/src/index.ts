@@ -1,3 +1,4 @@
+export { placeGlobalFlags, prepareCommandLine } from './_argv.js'
 export { formatTable } from './_output.js'
 export { apiCommand } from './api.js'
 export {

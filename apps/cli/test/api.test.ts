@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { apiCommand } from '../src/api.js'
 import { listCommands } from '../src/commands/catalog.js'
 import { cliFor, useTestServer } from './_server.js'
+import { jetmon2 } from './helpers.js'
 
 const server = useTestServer()
 const api = cliFor(server)
@@ -104,6 +105,37 @@ describe.concurrent('jetmon2 api against a real API server', { timeout: 300_000 
     const smoke = await api(['smoke', '--allow-remote'], remote)
     expect(smoke.code).toBe(2)
     expect(smoke.stderr).toMatch(/remote writes need --batch <name> \(the batch name marks what this run creates/)
+  })
+
+  test('connection and output flags work before the subcommand, between its words and after it', async () => {
+    const { url, tokenFiles } = server()
+    // Only the flags say where the API is and which token to use.
+    const run = (args: string[]) => jetmon2(['api', ...args], { JETMON_API_CONFIG: 'off' })
+    const created = await api(['sites', 'create', '--blog-id', '7151', '--monitor-url', 'https://placed.example/'])
+    expect(created.code, created.stderr).toBe(0)
+    const lines = [
+      // What the demo prints: the URL with /api/v1, the flags first.
+      ['--url', `${url}/api/v1`, '--token-file', tokenFiles.read, 'sites', 'list', '--q', 'placed.example'],
+      ['--url', url, '--token-file', tokenFiles.read, '--output', 'json', 'sites', 'list', '--q', 'placed.example'],
+      [`--url=${url}`, 'sites', '--token-file', tokenFiles.read, 'list', '--q', 'placed.example'],
+      ['sites', 'list', '--q', 'placed.example', '--url', url, '--token-file', tokenFiles.read],
+    ]
+    for (const line of lines) {
+      const listed = await run(line)
+      expect(listed.code, `${line.join(' ')}\n${listed.stderr}`).toBe(0)
+      expect(json(listed.stdout).data.map((site) => site.blog_id)).toEqual([7151])
+    }
+    const pretty = await run(['--pretty', '--token-file', tokenFiles.read, '--url', url, 'me'])
+    expect(pretty.code, pretty.stderr).toBe(0)
+    expect(pretty.stdout).toMatch(/^ {2}"consumer": "cli-read",$/m)
+    // A write before the subcommand still needs its scope, and --allow-remote is still its own flag.
+    const remote = await run(['--allow-remote', '--url', 'http://jetmon.invalid', 'sites', 'delete', '7151'])
+    expect(remote.code).toBe(2)
+    expect(remote.stderr).toMatch(/needs an API token/)
+    // No command at all: a usage error about that, not about the URL.
+    const none = await run(['--url', url])
+    expect(none.code).toBe(2)
+    expect(none.stderr).not.toContain(url)
   })
 
   test('request: a raw call below /api/v1, with or without the /api/v1 prefix', async () => {
