@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import {
   bindAddress,
   checkerSettings,
+  crossCheck,
   integer,
   type JsonSchema,
   type LoadConfigResult,
@@ -21,48 +22,65 @@ export const DEFAULT_CONFIG_FILE = 'config/veriflier.json'
 export const SECRET_KEYS = ['VERIFLIER_TOKENS[*]'] as const
 
 /**
- * The veriflier's configuration (spec: monitor.md, "Verifliers"). The check settings are the
- * monitor's own definitions, so both sides run checks with the same limits.
+ * The veriflier's configuration. The check settings are the monitor's own definitions, so both
+ * sides run checks with the same limits.
  */
-export const veriflier2ConfigSchema = v.object({
-  VERIFLIER_ID: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/\S/, 'must not be empty'),
-      v.maxLength(255),
-      v.description('Name of this veriflier in its answers. Default: the machine host name.'),
-    ),
-    () => hostname(),
-  ),
-  // Required: the monitor records every vote with the region it came from.
-  VERIFLIER_REGION: text('Region this veriflier runs in, such as "eu-west" (reported with every answer).'),
-  VERIFLIER_TOKENS: v.pipe(
-    v.array(
+export const veriflier2ConfigSchema = v.pipe(
+  v.object({
+    VERIFLIER_ID: v.optional(
       v.pipe(
         v.string(),
-        v.minLength(16, 'must be at least 16 characters long (generate one with: openssl rand -hex 32)'),
+        v.regex(/\S/, 'must not be empty'),
+        v.maxLength(255),
+        v.description('Name of this veriflier in its answers. Default: the machine host name.'),
+      ),
+      () => hostname(),
+    ),
+    // Required: the monitor records every vote with the region it came from.
+    VERIFLIER_REGION: text('Region this veriflier runs in, such as "eu-west" (reported with every answer).'),
+    VERIFLIER_TOKENS: v.pipe(
+      v.array(
+        v.pipe(
+          v.string(),
+          v.minLength(16, 'must be at least 16 characters long (generate one with: openssl rand -hex 32)'),
+        ),
+      ),
+      v.minLength(1, 'must list at least one token: without one no monitor could use this veriflier'),
+      v.description(
+        'Bearer tokens accepted from monitors (at least 16 characters each). List the old and the new token while rotating.',
       ),
     ),
-    v.minLength(1, 'must list at least one token: without one no monitor could use this veriflier'),
-    v.description(
-      'Bearer tokens accepted from monitors (at least 16 characters each). List the old and the new token while rotating.',
+    PORT: v.optional(port('Port to listen on (0 = any free port, for tests).'), 7803),
+    BIND: v.optional(
+      bindAddress('Address to listen on. Default: all IPv4 interfaces (0.0.0.0); use "::" for IPv6 too.'),
+      // A veriflier exists to be called by monitors on other hosts (in other regions), so loopback
+      // would make every fresh deployment fail. Every check request needs a token; only /v1/health
+      // answers without one.
+      '0.0.0.0',
     ),
-  ),
-  PORT: v.optional(port('Port to listen on (0 = any free port, for tests).'), 7803),
-  BIND: v.optional(
-    bindAddress('Address to listen on. Default: all IPv4 interfaces (0.0.0.0); use "::" for IPv6 too.'),
-    // A veriflier exists to be called by monitors on other hosts (in other regions), so loopback
-    // would make every fresh deployment fail. Every check request needs a token; only /v1/health
-    // answers without one.
-    '0.0.0.0',
-  ),
-  MAX_CONCURRENCY: v.optional(
-    integer(1, 1000, 'Most checks of one request run at the same time (a request carries up to 100).'),
-    50,
-  ),
-  ...checkerSettings,
-  ...loggingSettings,
-})
+    MAX_CONCURRENCY: v.optional(
+      integer(1, 1000, 'Most checks of one request run at the same time (a request carries up to 100).'),
+      50,
+    ),
+    // Monitors send the bearer token and every site's custom headers: off loopback, serve HTTPS.
+    TLS_CERT_FILE: v.optional(
+      text(
+        'PEM file of the certificate to serve HTTPS with, followed by its intermediates; set TLS_KEY_FILE too. Without both, the veriflier serves plain HTTP (fit for loopback only).',
+      ),
+    ),
+    TLS_KEY_FILE: v.optional(text('PEM file of the private key of TLS_CERT_FILE.')),
+    ...checkerSettings,
+    ...loggingSettings,
+  }),
+  crossCheck(['TLS_CERT_FILE', 'TLS_KEY_FILE'], (c) => c.TLS_CERT_FILE === undefined || c.TLS_KEY_FILE !== undefined, {
+    path: 'TLS_KEY_FILE',
+    message: 'is required when TLS_CERT_FILE is set (both or neither)',
+  }),
+  crossCheck(['TLS_CERT_FILE', 'TLS_KEY_FILE'], (c) => c.TLS_KEY_FILE === undefined || c.TLS_CERT_FILE !== undefined, {
+    path: 'TLS_CERT_FILE',
+    message: 'is required when TLS_KEY_FILE is set (both or neither)',
+  }),
+)
 
 /** The validated veriflier configuration, with defaults applied. */
 export type Veriflier2Config = v.InferOutput<typeof veriflier2ConfigSchema>

@@ -11,7 +11,7 @@ export {
   veriflier2ConfigSchema,
   veriflier2JsonSchema,
 } from './config.js'
-export { CheckerSetupError } from './errors.js'
+export { CheckerSetupError, TlsSetupError } from './errors.js'
 export {
   createVeriflierServer,
   type Logger,

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { type CheckResult, ERROR_CODES, isDowntime } from '@jetmon/checker'
@@ -15,6 +16,7 @@ import {
   type WireResult,
 } from './_protocol.js'
 import { Semaphore } from './_semaphore.js'
+import { serverTlsFromConfig } from './_tls.js'
 import type { Veriflier2Config } from './config.js'
 import { VERSION } from './version.js'
 
@@ -48,8 +50,10 @@ export interface VeriflierAddress {
   /** The bound address (`0.0.0.0`, `127.0.0.1`, `::`). */
   host: string
   port: number
-  /** A URL to reach it from this machine (a wildcard address becomes loopback). */
+  /** A URL to reach it from this machine (a wildcard address becomes loopback); `https://` with TLS. */
   url: string
+  /** Whether it serves HTTPS (`TLS_CERT_FILE` and `TLS_KEY_FILE` set). */
+  tls: boolean
 }
 
 /** A veriflier HTTP service; nothing happens until {@link listen}. */
@@ -88,9 +92,9 @@ class HttpProblem extends Error {
 
 const ALLOWED: Record<string, string> = { '/v1/check': 'POST', '/v1/health': 'GET, HEAD' }
 
-function reachableUrl(host: string, port: number): string {
+function reachableUrl(host: string, port: number, tls: boolean): string {
   const target = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host
-  return `http://${target.includes(':') ? `[${target}]` : target}:${port}`
+  return `${tls ? 'https' : 'http'}://${target.includes(':') ? `[${target}]` : target}:${port}`
 }
 
 type BodyRead = { ok: true; body: Buffer } | { ok: false; reason: 'too_large' | 'aborted' }
@@ -140,8 +144,10 @@ function monitorError(check: BatchCheck, error: unknown, startedAt: Date, elapse
 }
 
 /**
- * Creates the veriflier's HTTP service (spec: monitor.md, "Verifliers"): `POST /v1/check` runs a
- * batch of checks with `@jetmon/checker` and answers their results, `GET /v1/health` says it is up.
+ * Creates the veriflier's HTTP service: `POST /v1/check` runs a batch of checks with
+ * `@jetmon/checker` and answers their results, `GET /v1/health` says it is up. With `TLS_CERT_FILE`
+ * and `TLS_KEY_FILE` it serves HTTPS only; it throws {@link TlsSetupError} when they cannot be used
+ * (unreadable, not PEM, not a pair).
  *
  * @example
  * const server = createVeriflierServer({ config, logger: logger.child({ module: 'http' }) })
@@ -153,6 +159,7 @@ export function createVeriflierServer(options: VeriflierServerOptions): Veriflie
   const { config } = options
   const logger = options.logger ?? silent
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000
+  const tls = serverTlsFromConfig(config)
   const check = options.checker ?? checkerFromConfig(config, logger)
   const verifyToken = createTokenVerifier(config.VERIFLIER_TOKENS)
   const semaphore = new Semaphore(config.MAX_CONCURRENCY)
@@ -339,25 +346,33 @@ export function createVeriflierServer(options: VeriflierServerOptions): Veriflie
     }
   }
 
-  const server = createServer(
-    { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
-    (req, res) => {
-      handle(req, res).catch((error: unknown) => {
-        const problem =
-          error instanceof HttpProblem
-            ? error
-            : new HttpProblem(500, 'internal_error', 'the veriflier failed to handle this request; see its log')
-        if (!(error instanceof HttpProblem)) logger.error({ err: error, path: req.url }, 'request failed (a bug)')
-        if (res.headersSent || res.destroyed) {
-          res.destroy()
-          return
-        }
-        // A body left unread (refused before reading it, or too large) is not worth draining: close after answering.
-        if (!req.complete) res.once('finish', () => req.socket.destroySoon())
-        sendProblem(res, problem)
-      })
-    },
-  )
+  const httpOptions = { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch((error: unknown) => {
+      const problem =
+        error instanceof HttpProblem
+          ? error
+          : new HttpProblem(500, 'internal_error', 'the veriflier failed to handle this request; see its log')
+      if (!(error instanceof HttpProblem)) logger.error({ err: error, path: req.url }, 'request failed (a bug)')
+      if (res.headersSent || res.destroyed) {
+        res.destroy()
+        return
+      }
+      // A body left unread (refused before reading it, or too large) is not worth draining: close after answering.
+      if (!req.complete) res.once('finish', () => req.socket.destroySoon())
+      sendProblem(res, problem)
+    })
+  }
+  const server = tls
+    ? createHttpsServer({ ...httpOptions, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, onRequest)
+    : createServer(httpOptions, onRequest)
+  if (tls) {
+    // A client that does not trust the certificate, or speaks plain HTTP to this port.
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      logger.debug({ remote: socket.remoteAddress, code: error.code }, 'TLS handshake failed')
+      socket.destroy()
+    })
+  }
   // `Expect: 100-continue` goes through the normal handler, which refuses before asking for the body.
   server.on('checkContinue', (req, res) => server.emit('request', req, res))
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
@@ -391,7 +406,12 @@ export function createVeriflierServer(options: VeriflierServerOptions): Veriflie
         server.listen(config.PORT, config.BIND, () => {
           server.off('error', onError)
           const bound = server.address() as AddressInfo
-          address = { host: bound.address, port: bound.port, url: reachableUrl(bound.address, bound.port) }
+          address = {
+            host: bound.address,
+            port: bound.port,
+            url: reachableUrl(bound.address, bound.port, tls !== undefined),
+            tls: tls !== undefined,
+          }
           resolve(address)
         })
       })

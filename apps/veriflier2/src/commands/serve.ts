@@ -3,7 +3,7 @@ import { defineCommand } from 'citty'
 import { checkerFromConfig } from '../_checker.js'
 import { configArg, loadCommandConfig } from '../_command-config.js'
 import { describeConfig } from '../config.js'
-import { CheckerSetupError, CommandError, EXIT } from '../errors.js'
+import { CheckerSetupError, CommandError, EXIT, TlsSetupError } from '../errors.js'
 import { createVeriflierServer } from '../server.js'
 import { VERSION } from '../version.js'
 
@@ -47,7 +47,15 @@ export default defineCommand({
       }
       throw error
     }
-    const server = createVeriflierServer({ config, checker, logger: logger.child({ module: 'http' }) })
+    let server: ReturnType<typeof createVeriflierServer>
+    try {
+      server = createVeriflierServer({ config, checker, logger: logger.child({ module: 'http' }) })
+    } catch (error) {
+      if (error instanceof TlsSetupError) {
+        throw new CommandError(`the configuration has 1 problem(s):\n${error.path}: ${error.message}`)
+      }
+      throw error
+    }
     const stop = firstSignal((signal) => {
       logger.warn({ signal }, 'second signal: exiting without waiting for running checks')
       process.exit(EXIT.failure)
@@ -75,6 +83,7 @@ export default defineCommand({
         address: address.host,
         port: address.port,
         url: address.url,
+        tls: address.tls,
         max_concurrency: config.MAX_CONCURRENCY,
         tokens: config.VERIFLIER_TOKENS.length,
         config: describeConfig(config),

@@ -2,14 +2,44 @@ import { formatIssue } from '@jetmon/config'
 import { defineCommand } from 'citty'
 import { checkerFromConfig } from '../_checker.js'
 import { configArg } from '../_command-config.js'
-import { loadVeriflier2Config } from '../config.js'
-import { CheckerSetupError, CommandError } from '../errors.js'
+import { serverTlsFromConfig } from '../_tls.js'
+import { loadVeriflier2Config, type Veriflier2Config } from '../config.js'
+import { CheckerSetupError, CommandError, TlsSetupError } from '../errors.js'
 
 export type Verdict = 'PASS' | 'INFO' | 'WARN' | 'FAIL'
 export interface Finding {
   verdict: Verdict
   topic: string
   message: string
+}
+
+const DAY_MS = 86_400_000
+const isLoopback = (address: string) => address === 'localhost' || address === '::1' || address.startsWith('127.')
+
+function checkTls(config: Veriflier2Config, add: (verdict: Verdict, topic: string, message: string) => void): void {
+  let tls: ReturnType<typeof serverTlsFromConfig>
+  try {
+    tls = serverTlsFromConfig(config)
+  } catch (error) {
+    if (!(error instanceof TlsSetupError)) throw error
+    add('FAIL', 'tls', `${error.path}: ${error.message}`)
+    return
+  }
+  if (!tls) {
+    if (isLoopback(config.BIND)) add('INFO', 'tls', `plain HTTP on ${config.BIND} (loopback only)`)
+    else
+      add(
+        'WARN',
+        'tls',
+        `plain HTTP on ${config.BIND}: monitors' tokens and sites' custom headers cross the network unencrypted; set TLS_CERT_FILE and TLS_KEY_FILE (or keep a TLS proxy in front)`,
+      )
+    return
+  }
+  const days = Math.floor((tls.validTo.getTime() - Date.now()) / DAY_MS)
+  const what = `${config.TLS_CERT_FILE} (${tls.subject}${tls.names ? `; ${tls.names}` : ''})`
+  if (days < 0) add('FAIL', 'tls', `TLS_CERT_FILE: ${what} expired on ${tls.validTo.toISOString()}`)
+  else if (days < 14) add('WARN', 'tls', `HTTPS with ${what}, which expires in ${days} day(s): renew it`)
+  else add('PASS', 'tls', `HTTPS with ${what}, valid until ${tls.validTo.toISOString().slice(0, 10)}`)
 }
 
 /** Every finding about a veriflier configuration; nothing is started, no port is opened. */
@@ -34,6 +64,7 @@ export function validateConfiguration(options: {
   add('PASS', 'config', `valid: ${from}${env}`)
   add('INFO', 'identity', `${config.VERIFLIER_ID} in region ${config.VERIFLIER_REGION}`)
   add('INFO', 'listen', `${config.BIND}:${config.PORT}, at most ${config.MAX_CONCURRENCY} checks at a time`)
+  checkTls(config, add)
   add(
     'PASS',
     'tokens',
