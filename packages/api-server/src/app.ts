@@ -14,7 +14,7 @@ import { eventsHandlers } from './handlers/events.js'
 import { sitesHandlers } from './handlers/sites.js'
 import { statsHandlers } from './handlers/stats.js'
 import { webhooksHandlers } from './handlers/webhooks.js'
-import { checkIdempotencyKey, IdempotencyStore, requestHash } from './idempotency.js'
+import { checkIdempotencyKey, IdempotencyStore, idempotencyRecordKey, requestHash } from './idempotency.js'
 import { hashToken, keyStatus, rateLimitOf, scopeCovers } from './keys.js'
 import { RateLimiter } from './rate-limit.js'
 import { parseOrThrow } from './validation.js'
@@ -24,6 +24,11 @@ export const MAX_BODY_BYTES = 1024 * 1024
 const LAST_USED_EVERY_MS = 60_000
 const GATEWAY_CONSUMER = 'gateway'
 const TENANT_HEADER = 'x-jetmon-tenant-id'
+/**
+ * Routes whose success answer carries a secret shown once (an API token, a webhook signing
+ * secret): the idempotency record keeps only the status, never the body.
+ */
+const SECRET_BEARING_ROUTES = new Set(['keys.create', 'keys.rotate', 'webhooks.create', 'webhooks.rotateSecret'])
 
 /** Every handler, one per route of the contract: a route without one does not compile. */
 export const handlers: Handlers<Routes> = {
@@ -107,7 +112,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
       (async () => {
         throw new ApiError(501, 'not_implemented', `${route.method} ${route.path} is not implemented`)
       })
-    api.on(route.method, honoPath(route.path), (c) => serve(c, route, run))
+    api.on(route.method, honoPath(route.path), (c) => serve(c, route, run, SECRET_BEARING_ROUTES.has(id)))
   }
   app.route('/api/v1', api)
 
@@ -155,6 +160,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
     c: Context,
     route: RouteDefinition,
     handler: (ctx: RequestContext<RouteDefinition>) => Promise<unknown>,
+    secretBearing: boolean,
   ): Promise<Response> {
     const started = performance.now()
     const at = now()
@@ -214,7 +220,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
 
       const idemHeader = c.req.header('idempotency-key')
       if (route.idempotent && idemHeader !== undefined && principal) {
-        const key = checkIdempotencyKey(idemHeader)
+        const key = idempotencyRecordKey(checkIdempotencyKey(idemHeader), tenantId)
         const path = new URL(c.req.url).pathname
         const claim = await idempotency.claim(
           principal.keyId,
@@ -234,12 +240,14 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
           response = errorResponse(c, fromEventStoreError(error), deps)
         }
         status = response.status
-        const stored = Buffer.from(await response.clone().arrayBuffer())
-        await idempotency.finish(principal.keyId, key, {
-          status: response.status,
-          headers: storedHeaders(response.headers),
-          body: stored,
-        })
+        const withholdBody = secretBearing && response.status < 300
+        const stored = withholdBody ? Buffer.alloc(0) : Buffer.from(await response.clone().arrayBuffer())
+        await idempotency.finish(
+          principal.keyId,
+          key,
+          { status: response.status, headers: storedHeaders(response.headers), body: stored },
+          { withholdBody },
+        )
         return response
       }
       const response = await run(c, route, handler, context)

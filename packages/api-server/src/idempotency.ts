@@ -17,6 +17,22 @@ export interface StoredResponse {
 
 export type Claim = { kind: 'claimed' } | { kind: 'replay'; response: StoredResponse }
 
+/**
+ * Stored in place of the headers of an answer that carried a secret (an API token or a webhook
+ * signing secret): such a body is never stored, and a replay is 409 `idempotency_replay_withheld`.
+ */
+const WITHHELD_MARKER = 'x-jetmon-body-withheld'
+
+/**
+ * The key a record is stored under: the client's key as sent, or, in a gateway tenant context, a
+ * digest of the tenant and the key, so that tenants sharing the gateway's API key never meet each
+ * other's records (no replay, no conflict). Fits the 255-character column whatever the lengths.
+ */
+export function idempotencyRecordKey(key: string, tenantId: string | null): string {
+  if (tenantId === null) return key
+  return `tenant:${createHash('sha256').update(tenantId).update('\n').update(key).digest('hex')}`
+}
+
 /** sha256 of method, path and body: what must match for a replay. */
 export function requestHash(method: string, path: string, body: string): string {
   return createHash('sha256').update(`${method}\n${path}\n`).update(body).digest('hex')
@@ -88,6 +104,13 @@ export class IdempotencyStore {
           'this Idempotency-Key was already used for a different request; use a new key for a new request',
         )
       }
+      if (row.state === 'done' && row.responseHeaders?.[WITHHELD_MARKER] !== undefined) {
+        throw new ApiError(
+          409,
+          'idempotency_replay_withheld',
+          `the request with this Idempotency-Key already succeeded (status ${row.statusCode ?? 200}), but its answer held a secret, which is never stored and cannot be replayed; list the resource to find what was created, and rotate it to get a new secret`,
+        )
+      }
       if (row.state === 'in_flight') {
         throw new ApiError(
           409,
@@ -110,8 +133,17 @@ export class IdempotencyStore {
     })
   }
 
-  /** Stores the answer (any status below 500) or, for a 5xx, forgets the key so a retry runs again. */
-  async finish(apiKeyId: bigint, key: string, response: StoredResponse): Promise<void> {
+  /**
+   * Stores the answer (any status below 500) or, for a 5xx, forgets the key so a retry runs again.
+   * With `withholdBody` (a success whose body carries a secret) only the status is stored, with a
+   * marker: a replay is then 409 `idempotency_replay_withheld`, never the secret.
+   */
+  async finish(
+    apiKeyId: bigint,
+    key: string,
+    response: StoredResponse,
+    options: { withholdBody?: boolean } = {},
+  ): Promise<void> {
     const where = and(
       eq(idempotencyKeys.apiKeyId, apiKeyId),
       eq(idempotencyKeys.idemKey, key),
@@ -123,12 +155,21 @@ export class IdempotencyStore {
     }
     await this.db
       .update(idempotencyKeys)
-      .set({
-        state: 'done',
-        statusCode: response.status,
-        responseHeaders: response.headers,
-        responseBody: response.body,
-      })
+      .set(
+        options.withholdBody
+          ? {
+              state: 'done',
+              statusCode: response.status,
+              responseHeaders: { [WITHHELD_MARKER]: '1' },
+              responseBody: null,
+            }
+          : {
+              state: 'done',
+              statusCode: response.status,
+              responseHeaders: response.headers,
+              responseBody: response.body,
+            },
+      )
       .where(where)
   }
 

@@ -8,7 +8,7 @@ const CROSS_CUTTING: Record<number, string> = {
   400: 'invalid_request: a field is missing, unknown or malformed (see details)',
   401: 'missing_token, invalid_token, token_revoked or token_expired',
   403: 'insufficient_scope, or forbidden_gateway_context',
-  409: 'a conflict (idempotency_conflict, idempotency_in_progress, or the route’s own)',
+  409: 'a conflict (idempotency_conflict, idempotency_in_progress, idempotency_replay_withheld, or the route’s own)',
   413: 'payload_too_large: the body is over 1 MiB',
   429: 'rate_limited: see Retry-After',
   500: 'internal_error: quote the request id',

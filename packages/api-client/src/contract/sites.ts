@@ -389,11 +389,11 @@ export const createSite = defineRoute({
   scope: 'write',
   tag: 'sites',
   summary:
-    'Monitor a URL of a blog: creates the site with this endpoint (or adds it to the site); 409 site_exists if the blog already monitors that URL',
+    'Monitor a URL of a blog: creates the site with this endpoint (or adds it to the site); 409 site_exists if the blog already monitors that URL; in a gateway tenant context, 404 site_not_found for a blog already monitored outside the tenant',
   body: v.strictObject({ blog_id: IdInput, monitor_url: MonitorUrl, ...configEntries }),
   status: 201,
   response: SiteDetail,
-  errors: ['site_exists'],
+  errors: ['site_exists', 'site_not_found'],
   idempotent: true,
 })
 

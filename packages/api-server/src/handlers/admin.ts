@@ -1,6 +1,6 @@
 import { type adminRoutes, jsonId } from '@jetmon/api-client'
-import { apiKeys, auditLog, withTransaction } from '@jetmon/db'
-import { and, desc, eq, gte, lt, or, type SQL, sql } from 'drizzle-orm'
+import { apiKeys, auditLog, siteTenants, withTransaction } from '@jetmon/db'
+import { and, desc, eq, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm'
 import type { Handlers } from '../context.js'
 import { Reply } from '../context.js'
 import { ApiError, notFound } from '../errors.js'
@@ -20,6 +20,19 @@ function rethrowKeyError(error: unknown): never {
     throw new ApiError(409, 'key_expired', `key ${error.id} has expired; create a new key instead`)
   }
   throw error
+}
+
+/**
+ * API keys are the operator's, never a tenant's: a key made or rotated in a tenant context would
+ * carry no tenant and see every tenant's rows. In a gateway tenant context the key routes are 403.
+ */
+function refuseTenant(tenantId: string | null): void {
+  if (tenantId === null) return
+  throw new ApiError(
+    403,
+    'forbidden_gateway_context',
+    'API keys are managed by the operator, not in a tenant context: send this request without X-Jetmon-Tenant-ID',
+  )
 }
 
 export const adminHandlers: Handlers<typeof adminRoutes> = {
@@ -54,7 +67,8 @@ export const adminHandlers: Handlers<typeof adminRoutes> = {
     }
   },
 
-  async 'keys.list'({ deps, query, now }) {
+  async 'keys.list'({ deps, query, now, tenantId }) {
+    refuseTenant(tenantId)
     const limit = query.limit ?? DEFAULT_LIMIT
     const conditions: SQL[] = []
     if (query.cursor !== undefined) {
@@ -75,7 +89,8 @@ export const adminHandlers: Handlers<typeof adminRoutes> = {
     )
   },
 
-  async 'keys.create'({ deps, body, principal, now }) {
+  async 'keys.create'({ deps, body, principal, now, tenantId }) {
+    refuseTenant(tenantId)
     if (body.expires_at && body.expires_at.getTime() <= now.getTime()) {
       throw new ApiError(422, 'invalid_expiry', 'expires_at must be in the future', {
         details: [{ path: 'expires_at', message: 'must be in the future' }],
@@ -100,14 +115,16 @@ export const adminHandlers: Handlers<typeof adminRoutes> = {
     return new Reply({ key: keyToJson(row, now), token }, 201)
   },
 
-  async 'keys.revoke'({ deps, params, principal, now }) {
+  async 'keys.revoke'({ deps, params, principal, now, tenantId }) {
+    refuseTenant(tenantId)
     const { row } = await revokeApiKey(deps.db, { id: params.id, now, actor: `api:${principal.consumer}` }).catch(
       rethrowKeyError,
     )
     return keyToJson(row, now)
   },
 
-  async 'keys.rotate'({ deps, params, body, principal, now }) {
+  async 'keys.rotate'({ deps, params, body, principal, now, tenantId }) {
+    refuseTenant(tenantId)
     const { next } = await rotateApiKey(deps.db, {
       id: params.id,
       now,
@@ -117,9 +134,18 @@ export const adminHandlers: Handlers<typeof adminRoutes> = {
     return new Reply({ key: keyToJson(next.row, now), token: next.token }, 201)
   },
 
-  async 'audit.list'({ deps, query }) {
+  async 'audit.list'({ deps, query, tenantId }) {
     const limit = query.limit ?? DEFAULT_LIMIT
     const conditions: (SQL | undefined)[] = []
+    if (tenantId !== null) {
+      // A tenant sees the rows of its own blogs only; fleet-wide rows (no blog) are the operator's.
+      conditions.push(
+        inArray(
+          auditLog.blogId,
+          deps.db.select({ blogId: siteTenants.blogId }).from(siteTenants).where(eq(siteTenants.tenantId, tenantId)),
+        ),
+      )
+    }
     if (query.blog_id !== undefined) conditions.push(eq(auditLog.blogId, query.blog_id))
     if (query.event_type !== undefined) conditions.push(eq(auditLog.eventType, query.event_type))
     if (query.since !== undefined) conditions.push(gte(auditLog.createdAt, query.since))

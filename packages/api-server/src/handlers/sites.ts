@@ -4,7 +4,7 @@
  * site and endpoint state as spec/events.md describes ("Site state").
  */
 import type { EndpointConfigChanges, SiteDetail, SiteEndpoint, sitesRoutes } from '@jetmon/api-client'
-import { type DbOrTx, maintenanceWindows, monitorSites, siteTenants, type Tx } from '@jetmon/db'
+import { type DbOrTx, events, maintenanceWindows, monitorSites, siteTenants, type Tx } from '@jetmon/db'
 import { bucketForEndpoint, DEFAULT_BUCKET_TOTAL } from '@jetmon/scheduler'
 import { and, desc, eq, gt, lt, ne, or, type SQL } from 'drizzle-orm'
 import type { ApiDeps, Handlers } from '../context.js'
@@ -185,6 +185,27 @@ async function addEndpoint(
   return endpointId
 }
 
+/**
+ * In a gateway tenant context, a site can be created on the tenant's own blog, or on a blog nobody
+ * monitors yet (no endpoint row, no event history, no tenant), which then becomes the tenant's. Any
+ * other blog is 404 `site_not_found`, as every other tenant's row is. The blog's mapping and
+ * endpoint rows are read with locks (gap locks when there are none), so of two tenants racing for
+ * the same new blog one is made the deadlock victim, runs again, and then finds the blog taken.
+ */
+async function claimBlogForTenant(tx: Tx, tenantId: string, blogId: bigint): Promise<void> {
+  const owners = await tx
+    .select({ tenantId: siteTenants.tenantId })
+    .from(siteTenants)
+    .where(eq(siteTenants.blogId, blogId))
+    .for('update')
+  if (owners.some((owner) => owner.tenantId === tenantId)) return
+  if (owners.length > 0) throw notFound('site', blogId)
+  const endpoints = await lockSiteEndpoints(tx, blogId)
+  const [history] = await tx.select({ id: events.id }).from(events).where(eq(events.blogId, blogId)).limit(1)
+  if (endpoints.length > 0 || history !== undefined) throw notFound('site', blogId)
+  await tx.insert(siteTenants).values({ tenantId, blogId, source: 'gateway' })
+}
+
 /** Pauses (closing open events with manual_override) or resumes endpoints, and announces it. */
 async function setActive(
   tx: Tx,
@@ -235,13 +256,7 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
     checkBucketNo(body.bucket_no, deps)
     const scope = { source, now }
     const detail = await inTransaction(deps.db, async (tx) => {
-      if (tenantId !== null) {
-        // The gateway's tenant owns what it creates (the mapping is many-to-many).
-        await tx
-          .insert(siteTenants)
-          .values({ tenantId, blogId: body.blog_id, source: 'gateway' })
-          .onDuplicateKeyUpdate({ set: { updatedAt: now } })
-      }
+      if (tenantId !== null) await claimBlogForTenant(tx, tenantId, body.blog_id)
       await addEndpoint(tx, scope, deps, body.blog_id, body, 'site_exists')
       return requireSiteDetail(tx, body.blog_id, now)
     })
