@@ -38,4 +38,34 @@ describe('createLogger', () => {
       expect(out).toContain('db:3306/jetmon')
     }
   })
+
+  it('logs a failed statement without its parameters, in the message, the stack or the cause', () => {
+    class DrizzleQueryError extends Error {
+      constructor(
+        readonly query: string,
+        readonly params: unknown[],
+        cause: Error,
+      ) {
+        super(`Failed query: ${query}\nparams: ${params.join(',')}`, { cause })
+      }
+    }
+    const driver = Object.assign(new Error("Duplicate entry 'whsec_dup-1111' for key 'uk_secret'"), {
+      code: 'ER_DUP_ENTRY',
+      errno: 1062,
+      sqlMessage: "Duplicate entry 'whsec_dup-1111' for key 'uk_secret'",
+      sql: "insert into t values ('whsec_inline-2222')",
+    })
+    const error = new DrizzleQueryError('insert into `t` values (?, ?)', ['whsec_param-3333', 'hdr-4444'], driver)
+    for (const format of ['json', 'pretty'] as const) {
+      const { logger, text } = capture(format)
+      logger.error({ err: error }, 'insert failed')
+      logger.error(error)
+      const out = text()
+      for (const secret of ['dup-1111', 'inline-2222', 'param-3333', 'hdr-4444']) {
+        expect(out, `${format} output leaks ${secret}`).not.toContain(secret)
+      }
+      expect(out).toContain('insert into `t` values (?, ?)')
+      expect(out).toContain('ER_DUP_ENTRY')
+    }
+  })
 })

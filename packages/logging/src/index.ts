@@ -1,7 +1,9 @@
 import pino, { type Logger, type LoggerOptions } from 'pino'
 import pretty from 'pino-pretty'
+import { safeErrorMessage, serializeError } from './_errors.js'
 
 export type { Logger } from 'pino'
+export { serializeError } from './_errors.js'
 
 /**
  * Keys whose values never reach a log line, wherever they appear in the first three levels of a
@@ -72,6 +74,19 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     ...(options.name ? { name: options.name } : {}),
     base: { pid: process.pid, ...options.base },
     redact: { paths: redactionPaths(), censor },
+    // Errors lose the values of a failed statement (drizzle's `params`, the driver's `sql`).
+    serializers: { err: serializeError, error: serializeError },
+    hooks: {
+      // pino makes an error's own message the line's `msg` when none is given: use the safe one.
+      logMethod(args, method) {
+        const [first, second] = args as unknown[]
+        const error = first instanceof Error ? first : (first as { err?: unknown } | null)?.err
+        if (error instanceof Error && typeof second !== 'string') {
+          return method.apply(this, [first as object, safeErrorMessage(error), ...(args.slice(1) as [])])
+        }
+        return method.apply(this, args)
+      },
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
   }
   if (format === 'pretty') {
