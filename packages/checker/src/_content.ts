@@ -1,4 +1,13 @@
+import type { Transform } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
+import {
+  createBrotliDecompress,
+  createGunzip,
+  createInflate,
+  createInflateRaw,
+  constants as zlibConstants,
+} from 'node:zlib'
+import type { ContentCoding } from './types.js'
 
 /**
  * Streams body chunks past the required and forbidden keywords. Only the last `longest - 1`
@@ -123,4 +132,38 @@ export class EmptinessProbe {
 function couldBeSkeleton(text: string, at: number): boolean {
   const head = text.slice(at, at + 9).toLowerCase()
   return SKELETON_STARTS.some((start) => (head.length < start.length ? start.startsWith(head) : head.startsWith(start)))
+}
+
+/** The `Content-Encoding` the content checks can decode, or null (identity, unknown, or several layered). */
+export function contentCodingOf(header: string | undefined): ContentCoding | null {
+  if (header === undefined) return null
+  switch (header.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return 'gzip'
+    case 'deflate':
+      return 'deflate'
+    case 'br':
+      return 'br'
+    default:
+      return null
+  }
+}
+
+export type BodyDecoder = Transform
+
+/**
+ * A streaming decoder for a compressed body. Input that stops short (a body cut at the byte
+ * budget) flushes what it has instead of failing. `deflate` is zlib-wrapped by the standard but
+ * sent raw by some servers; browsers accept both, and so do we, told apart by the first bytes.
+ */
+export function createBodyDecoder(coding: ContentCoding, first: Buffer): BodyDecoder {
+  if (coding === 'gzip') return createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH })
+  if (coding === 'br') return createBrotliDecompress({ finishFlush: zlibConstants.BROTLI_OPERATION_FLUSH })
+  const cmf = first[0] ?? 0
+  const flg = first[1]
+  const zlibWrapped = (cmf & 0x0f) === 8 && (flg === undefined || ((cmf << 8) | flg) % 31 === 0)
+  return zlibWrapped
+    ? createInflate({ finishFlush: zlibConstants.Z_SYNC_FLUSH })
+    : createInflateRaw({ finishFlush: zlibConstants.Z_SYNC_FLUSH })
 }

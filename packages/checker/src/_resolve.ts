@@ -110,14 +110,18 @@ export class HostResolver {
     if (known) return known
     const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
     try {
-      return { ok: true, addresses: await this.resolver.resolve4(bare), source: 'dns' }
+      const addresses = await this.resolver.resolve4(bare)
+      // An answer of only a CNAME (its target has no A record) succeeds with no address at all.
+      if (addresses.length > 0) return { ok: true, addresses, source: 'dns' }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN'
       if (code !== 'ENODATA') return { ok: false, failureClass: classify(code), code, ours: OUR_TROUBLE.has(code) }
     }
     // No A record: an IPv6-only site is still up.
     try {
-      return { ok: true, addresses: await this.resolver.resolve6(bare), source: 'dns' }
+      const addresses = await this.resolver.resolve6(bare)
+      if (addresses.length > 0) return { ok: true, addresses, source: 'dns' }
+      return { ok: false, failureClass: 'no_address', code: 'ENODATA', ours: false }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN'
       return { ok: false, failureClass: classify(code), code, ours: OUR_TROUBLE.has(code) }

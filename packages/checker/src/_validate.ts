@@ -80,5 +80,8 @@ export function validateCheckRequest(request: CheckRequest): URL {
   }
   if (request.forbiddenKeywords != null && !Array.isArray(request.forbiddenKeywords))
     fail('forbiddenKeywords: must be an array of strings')
+  // A guard that a stray "true" string silently turned off would fail open.
+  if (request.refusePrivateTargets !== undefined && typeof request.refusePrivateTargets !== 'boolean')
+    fail(`refusePrivateTargets: must be true or false, got ${JSON.stringify(request.refusePrivateTargets)}`)
   return url as URL
 }

@@ -1,7 +1,7 @@
 import { isIP, type NetConnectOpts, connect as netConnect, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { type ConnectionOptions, type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls'
-import { EmptinessProbe, KeywordScanner } from './_content.js'
+import { type BodyDecoder, contentCodingOf, createBodyDecoder, EmptinessProbe, KeywordScanner } from './_content.js'
 import { MalformedResponse, type ResponseHead, ResponseReader, serializeRequest } from './_http.js'
 import { HostResolver, type Resolution } from './_resolve.js'
 import {
@@ -14,6 +14,7 @@ import {
   type KnownCertificate,
 } from './_tls.js'
 import { validateCheckerOptions, validateCheckRequest } from './_validate.js'
+import { classifyTargetAddress, describeRefusedAddress, type RefusedAddressKind } from './target-guard.js'
 import { ERROR_CODES, type ErrorName } from './taxonomy.js'
 import type {
   Advisory,
@@ -22,6 +23,7 @@ import type {
   CheckPhase,
   CheckRequest,
   CheckResult,
+  ContentCoding,
   DnsDetails,
   DnsFailureClass,
   TlsDetails,
@@ -39,6 +41,7 @@ interface Failure {
   error: ErrorName
   detail: string
   tlsFailure?: TlsFailureClass
+  targetNotAllowed?: { hostname: string; address: string; kind: RefusedAddressKind }
 }
 
 /** The check function's state shared by all calls: resolver, TLS context, limits. */
@@ -84,6 +87,35 @@ function hostnameError(cert: KnownCertificate | undefined, hostname: string): Er
   return Object.assign(new Error(`the certificate does not cover ${hostname}`), {
     code: 'ERR_TLS_CERT_ALTNAME_INVALID',
   })
+}
+
+/** What is known of a TLS connection whose handshake failed: nothing but the failure. */
+function failedHandshake(): TlsDetails {
+  return {
+    protocol: null,
+    cipher: null,
+    subject: null,
+    issuer: null,
+    altNames: [],
+    validFrom: null,
+    validTo: null,
+    daysUntilExpiry: null,
+  }
+}
+
+/** The first address a guarded check may not reach, as the failure that reports it; null when all may be reached. */
+function refusedTarget(hostname: string, addresses: readonly string[]): Failure | null {
+  for (const address of addresses) {
+    const kind = classifyTargetAddress(address)
+    if (kind === null) continue
+    const where = hostname === address ? address : `${hostname} resolves to ${address}, which is`
+    return {
+      error: 'monitor_error',
+      detail: `target not allowed: ${where} ${describeRefusedAddress(kind)}; this endpoint's checks may only reach public addresses`,
+      targetNotAllowed: { hostname, address, kind },
+    }
+  }
+  return null
 }
 
 const skippedPeerCertificate = (() => ({})) as unknown as TLSSocket['getPeerCertificate']
@@ -172,6 +204,12 @@ class CheckRun {
   private reader: ResponseReader | null = null
   private scanner: KeywordScanner | null = null
   private emptiness: EmptinessProbe | null = null
+  /** A compressed body: its coding, the decoder (made at the first body byte) and how decoding went. */
+  private coding: ContentCoding | null = null
+  private decoder: BodyDecoder | null = null
+  private decodeError: string | null = null
+  private decodedFull = false
+  private draining = false
   private byteLimit = 0
   private bodyTimer: NodeJS.Timeout | null = null
   private dnsMs: number | null = null
@@ -235,6 +273,14 @@ class CheckRun {
     if (resolution.source !== 'literal') {
       this.dnsMs = elapsed(this.phaseStarted)
       this.dns = { addresses: resolution.addresses, servers, source: resolution.source }
+    }
+    if (this.request.refusePrivateTargets === true) {
+      const host = this.url.hostname.startsWith('[') ? this.url.hostname.slice(1, -1) : this.url.hostname
+      const refused = refusedTarget(host, resolution.addresses)
+      if (refused) {
+        this.fail(refused)
+        return
+      }
     }
     this.addresses = resolution.addresses
     this.addressIndex = 0
@@ -343,6 +389,7 @@ class CheckRun {
 
   private readonly onTlsError = (error: Error & { reason?: string }): void => {
     if (this.done) return
+    this.tls = failedHandshake()
     // OpenSSL errors carry a short `reason` ("wrong version number"); the message is a dump.
     this.fail({
       error: 'tls',
@@ -353,6 +400,7 @@ class CheckRun {
 
   private readonly onTlsClose = (): void => {
     if (this.done) return
+    this.tls = failedHandshake()
     this.fail({
       error: 'tls',
       detail: 'the server closed the connection during the TLS handshake',
@@ -422,6 +470,12 @@ class CheckRun {
     const wanted = head.status < 400 && !/^text\/event-stream/i.test(head.headers.get('content-type') ?? '')
     if (wanted && this.method === 'GET' && head.status !== 204 && head.status !== 304) {
       this.body = { bytesRead: 0, contentLength: null, truncated: false, readLimitHit: false }
+      // Servers and CDNs compress unasked; the content checks read the page a browser would show.
+      this.coding = contentCodingOf(head.headers.get('content-encoding'))
+      if (this.coding !== null) {
+        this.body.contentEncoding = this.coding
+        this.body.decodedBytes = 0
+      }
       this.emptiness = new EmptinessProbe()
       this.phase = 'body'
       this.bodyTimer = setTimeout(this.onBodyBudget, this.shared.limits.bodyMaxMs)
@@ -436,9 +490,51 @@ class CheckRun {
     const room = this.byteLimit - body.bytesRead
     const part = chunk.length > room ? chunk.subarray(0, room) : chunk
     body.bytesRead += part.length
+    if (this.coding !== null) this.decode(part)
+    else {
+      this.scanner?.push(part)
+      this.emptiness?.push(part)
+    }
+    if (body.bytesRead >= this.byteLimit) this.onBodyBudget()
+  }
+
+  private decode(part: Buffer): void {
+    if (this.decodeError !== null || this.decodedFull || part.length === 0) return
+    let decoder = this.decoder
+    if (decoder === null) {
+      decoder = this.decoder = createBodyDecoder(this.coding as ContentCoding, part)
+      decoder.on('data', this.onDecoded)
+      decoder.on('error', this.onDecodeError)
+    }
+    // A copy: the decoder works after this call returns, when the shared read buffer holds other bytes.
+    decoder.write(Buffer.from(part))
+  }
+
+  /** Decoded body bytes, counted against the same budget as the wire bytes (a small download can inflate to gigabytes). */
+  private readonly onDecoded = (out: Buffer): void => {
+    const body = this.body
+    if (this.done || !body || this.decodedFull) return
+    const decoded = body.decodedBytes ?? 0
+    const room = this.byteLimit - decoded
+    const part = out.length > room ? out.subarray(0, room) : out
+    body.decodedBytes = decoded + part.length
     this.scanner?.push(part)
     this.emptiness?.push(part)
-    if (body.bytesRead >= this.byteLimit) this.onBodyBudget()
+    if (body.decodedBytes >= this.byteLimit) {
+      this.decodedFull = true
+      body.readLimitHit = true
+      if (this.draining) this.judgeResponse()
+      else this.responseComplete()
+    }
+  }
+
+  private readonly onDecodeError = (error: Error): void => {
+    this.decodeError ??= error.message
+    if (this.draining && !this.done) this.judgeResponse()
+  }
+
+  private readonly onDrained = (): void => {
+    if (this.draining && !this.done) this.judgeResponse()
   }
 
   /** Reads: `nread` bytes at the start of the shared buffer, valid only during this call. */
@@ -448,20 +544,23 @@ class CheckRun {
   }
 
   private readonly onData = (data: Buffer): void => {
-    if (this.done || !this.reader) return
+    const reader = this.reader
+    if (this.done || !reader) return
     if (!this.firstByteAt) {
       this.firstByteAt = performance.now()
       this.ttfbMs = Math.max(0, Math.round(this.firstByteAt - this.requestWrittenAt))
     }
     try {
-      this.reader.push(data)
+      reader.push(data)
     } catch (error) {
       if (!(error instanceof MalformedResponse)) throw error
       this.fail({ error: 'connect', detail: `the answer is not valid HTTP: ${error.message}` })
       return
     }
-    if (this.body) this.body.contentLength = this.reader.contentLength
-    if (this.reader.done) this.responseComplete()
+    // A budget that ran out inside push() already ended this response (and may have started the next hop).
+    if (this.done || this.reader !== reader) return
+    if (this.body) this.body.contentLength = reader.contentLength
+    if (reader.done) this.responseComplete()
   }
 
   /** The byte or time budget for the body ran out: not a failure, the rest is left unread. */
@@ -490,11 +589,33 @@ class CheckRun {
     this.responseComplete()
   }
 
-  private readonly onStreamError = (): void => {
+  private readonly onStreamError = (error: Error & { library?: string; reason?: string }): void => {
     // A reset is judged like an early close: onEnd (through 'close') decides what it cut short.
+    // But a TLS alert before any response byte ends a handshake the client took for done: TLS 1.3
+    // servers that demand a client certificate send theirs only after the client's Finished.
+    if (this.done || this.firstByteAt || !this.tls || error.library !== 'SSL routines') return
+    this.fail({
+      error: 'tls',
+      detail: `TLS handshake failed: ${error.reason ?? error.message}`,
+      tlsFailure: 'handshake',
+    })
   }
 
   private responseComplete(): void {
+    const decoder = this.decoder
+    if (decoder !== null && !this.draining && this.decodeError === null && !this.decodedFull) {
+      // Decompression runs off this call stack: stop reading, let the decoder give its last bytes.
+      this.draining = true
+      this.reader = null
+      this.stopReading()
+      decoder.once('end', this.onDrained)
+      decoder.end()
+      return
+    }
+    this.judgeResponse()
+  }
+
+  private judgeResponse(): void {
     this.endHop()
     const status = this.head?.status ?? 0
     const location = this.head?.headers.get('location')
@@ -548,18 +669,32 @@ class CheckRun {
     this.body = undefined
     this.reader = null
     this.emptiness = null
+    this.coding = null
+    this.decodeError = null
+    this.decodedFull = false
     this.dnsMs = this.connectMs = this.tlsMs = this.ttfbMs = this.transferMs = null
     this.firstByteAt = 0
   }
 
-  /** Closes the hop's connection (Connection: close; nothing more is read). */
+  /** Closes the hop's connection (Connection: close; nothing more is read) and its decoder. */
   private endHop(): void {
+    this.stopReading()
+    const decoder = this.decoder
+    if (decoder !== null) {
+      decoder.off('end', this.onDrained)
+      decoder.destroy()
+      this.decoder = null
+    }
+    this.draining = false
+    if (this.firstByteAt) this.transferMs = elapsed(this.firstByteAt)
+    this.scanner?.finish()
+  }
+
+  private stopReading(): void {
     if (this.bodyTimer) {
       clearTimeout(this.bodyTimer)
       this.bodyTimer = null
     }
-    if (this.firstByteAt) this.transferMs = elapsed(this.firstByteAt)
-    this.scanner?.finish()
     this.socket?.destroy()
     this.socket = null
   }
@@ -580,7 +715,8 @@ class CheckRun {
             : `the chunked body ended without its final chunk after ${body.bytesRead} bytes`,
       }
     }
-    if (status === 200 && body && !body.readLimitHit && this.emptiness?.empty) {
+    // A body that would not decode is not known to be empty.
+    if (status === 200 && body && !body.readLimitHit && this.decodeError === null && this.emptiness?.empty) {
       return { error: 'empty_body', detail: `the page is empty (${body.bytesRead} bytes, no content)` }
     }
     const scanner = this.scanner
@@ -589,8 +725,10 @@ class CheckRun {
         return { error: 'keyword', detail: `forbidden text found: "${scanner.forbiddenMatch}"` }
       }
       if (scanner.requiresKeyword && !scanner.requiredFound) {
-        const where = body.readLimitHit ? ` in the first ${body.bytesRead} bytes` : ''
-        return { error: 'keyword', detail: `required text not found${where}` }
+        const where = body.readLimitHit ? ` in the first ${body.decodedBytes ?? body.bytesRead} bytes` : ''
+        const undecodable =
+          this.decodeError === null ? '' : `: the body could not be decoded (${this.coding}: ${this.decodeError})`
+        return { error: 'keyword', detail: `required text not found${where}${undecodable}` }
       }
     }
     return null
@@ -656,6 +794,7 @@ class CheckRun {
     if (this.dns) result.dns = this.dns
     if (this.body) result.body = this.body
     if (this.remoteAddress) result.remoteAddress = this.remoteAddress
+    if (failure?.targetNotAllowed) result.targetNotAllowed = failure.targetNotAllowed
     if (failure?.error === 'keyword') {
       const match = this.scanner?.forbiddenMatch
       result.keyword = match ? { rule: 'forbidden', match } : { rule: 'required' }

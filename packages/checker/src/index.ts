@@ -1,5 +1,6 @@
 export { createChecker, DEFAULT_LIMITS } from './check.js'
 export { CheckerError } from './errors.js'
+export { classifyTargetAddress, describeRefusedAddress, type RefusedAddressKind } from './target-guard.js'
 export {
   ERROR_CODES,
   type ErrorCode,
@@ -18,6 +19,7 @@ export type {
   CheckRequest,
   CheckResult,
   CheckTimings,
+  ContentCoding,
   DnsDetails,
   DnsFailureClass,
   Logger,

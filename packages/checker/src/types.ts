@@ -1,3 +1,4 @@
+import type { RefusedAddressKind } from './target-guard.js'
 import type { ErrorCode, ErrorName } from './taxonomy.js'
 
 export type RedirectPolicy = 'follow' | 'alert' | 'fail'
@@ -65,6 +66,12 @@ export interface CheckRequest {
   latencyThresholdMs?: number | null
   /** Certificates expiring within this many days get the `tls_expiring` advisory (default 30). */
   tlsExpiryWarnDays?: number
+  /**
+   * Refuse to connect to loopback, private, link-local, CGNAT, metadata and other non-public
+   * addresses, on every hop (default false). For URLs chosen by someone outside the operator's
+   * network: a refused address is the result `monitor_error` with `targetNotAllowed`, never probed.
+   */
+  refusePrivateTargets?: boolean
 }
 
 export interface CheckTimings {
@@ -103,7 +110,13 @@ export interface BodyDetails {
   truncated: boolean
   /** Reading stopped at the byte or time budget (not a failure). */
   readLimitHit: boolean
+  /** The body's `Content-Encoding` when it was decoded for the content checks (`gzip`, `deflate`, `br`). */
+  contentEncoding?: ContentCoding
+  /** Bytes after decoding, bounded by the same budget as `bytesRead` (only with `contentEncoding`). */
+  decodedBytes?: number
 }
+
+export type ContentCoding = 'gzip' | 'deflate' | 'br'
 
 export interface CheckResult {
   url: string
@@ -128,4 +141,6 @@ export interface CheckResult {
   keyword?: { rule: 'required' | 'forbidden'; match?: string }
   advisories: Advisory[]
   remoteAddress?: string
+  /** With `refusePrivateTargets`: the address the check refused to connect to, and why. */
+  targetNotAllowed?: { hostname: string; address: string; kind: RefusedAddressKind }
 }

@@ -302,8 +302,7 @@ describe('TLS', () => {
 
   it('classes a failed handshake (plain HTTP on the TLS port) as handshake', async () => {
     const result = await run({ url: `https://127.0.0.1:${sites.httpPort}/` })
-    expect(result).toMatchObject({ ok: false, error: 'tls' })
-    expect(result.tls).toBeUndefined()
+    expect(result).toMatchObject({ ok: false, error: 'tls', tls: { failure: 'handshake', protocol: null } })
     expect(result.detail).toMatch(/TLS handshake failed: .*wrong version number/)
   })
 })
