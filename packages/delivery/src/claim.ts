@@ -1,5 +1,5 @@
 import { type Db, type DbOrTx, noopLogger, type Tx } from '@jetmon/db'
-import { and, asc, eq, inArray, is, lte, notInArray, type SQL } from 'drizzle-orm'
+import { and, asc, eq, inArray, is, lte, notInArray, type SQL, sql } from 'drizzle-orm'
 import { MySqlTransaction } from 'drizzle-orm/mysql-core'
 import { queueOf, truncateResponse } from './_queues.js'
 import { type DeliveryConsumer, type DeliveryContext, positiveInteger, systemClock } from './context.js'
@@ -35,6 +35,22 @@ export interface ClaimInput {
   leaseMs?: number
   /** Per-subscriber cap: a subscriber with `inFlight` sends going gets at most `limit − inFlight` more rows. */
   perSubscriber?: { limit: number; inFlight: ReadonlyMap<bigint, number> }
+  /**
+   * Told, once the claim is done, about the rows whose lease had expired with no outcome recorded
+   * (their worker died or stalled mid-send) and that this claim counted an attempt for: re-claimed,
+   * or abandoned because that attempt was the last.
+   */
+  onLeaseExpired?: (rows: readonly ExpiredLease[]) => void
+}
+
+/** A row whose lease expired without an outcome; {@link claimDeliveries} counted the attempt. */
+export interface ExpiredLease {
+  id: bigint
+  subscriberId: bigint
+  /** Attempts made, the one that expired included. */
+  attempt: number
+  /** `true`: it was the last attempt ({@link MAX_ATTEMPTS}) and the row is now `abandoned`; `false`: claimed again. */
+  abandoned: boolean
 }
 
 /** Runs `fn` in a READ COMMITTED transaction of its own, or in the caller's transaction. */
@@ -51,6 +67,13 @@ async function readCommitted<T>(db: DbOrTx, fn: (tx: Tx) => Promise<T>): Promise
  * both read with `FOR UPDATE SKIP LOCKED` so concurrent workers never claim one row twice; the
  * claimed rows become `delivering` with `lease_expires_at = now + leaseMs`, and the transaction
  * commits before anything is sent. Subscribers at their per-subscriber cap are left out.
+ *
+ * **An expired lease is an attempt.** The worker that held it may have sent the delivery, and a
+ * delivery that makes its worker die must not loop for ever: re-claiming such a row counts the
+ * attempt (`attempt + 1`, `last_response` says the lease expired). When that was the last attempt
+ * of the retry ladder ({@link MAX_ATTEMPTS}) the row is `abandoned` instead, whatever the caps,
+ * like a delivery whose last send failed. A row re-claimed this way is sent again at once: only a
+ * recorded failure waits for the ladder's next rung.
  */
 export async function claimDeliveries(input: ClaimInput): Promise<ClaimedDelivery[]> {
   const { ctx, consumer } = input
@@ -73,14 +96,15 @@ export async function claimDeliveries(input: ClaimInput): Promise<ClaimedDeliver
   // Subscribers already at their cap are excluded in SQL, so their backlog cannot fill the page.
   const full = cap ? [...cap.inFlight.keys()].filter((id) => slotsFor(id) <= 0) : []
 
-  return readCommitted(ctx.db, async (tx) => {
+  const expiredLeases: ExpiredLease[] = []
+  const claimed = await readCommitted(ctx.db, async (tx) => {
     const excluded = (): SQL | undefined => (full.length > 0 ? notInArray(subscriber, full) : undefined)
     // Rows are locked by id first and read in full only once chosen: with a subscriber at its cap
     // most locked rows are left, and their payloads need not travel.
     const keys = { id: t.id, subscriberId: subscriber }
     const page = Math.min(limit * 3, 1_000)
     const expired = await tx
-      .select(keys)
+      .select({ ...keys, attempt: t.attempt })
       .from(t)
       .where(and(eq(t.status, 'delivering'), lte(t.leaseExpiresAt, now), excluded()))
       .orderBy(asc(t.leaseExpiresAt), asc(t.id))
@@ -94,14 +118,62 @@ export async function claimDeliveries(input: ClaimInput): Promise<ClaimedDeliver
       .limit(page)
       .for('update', { skipLocked: true })
 
+    // Expired leases whose attempt was the last are abandoned, not claimed; they take no slot.
+    const lastRung = expired.filter((row) => row.attempt + 1 >= MAX_ATTEMPTS)
+    const reclaimable = expired.filter((row) => row.attempt + 1 < MAX_ATTEMPTS)
     const chosen: bigint[] = []
-    for (const row of [...expired, ...due]) {
+    const chosenExpired: typeof expired = []
+    const candidates = [
+      ...reclaimable.map((row) => ({ row, expired: row })),
+      ...due.map((row) => ({ row, expired: null })),
+    ]
+    for (const { row, expired } of candidates) {
       if (chosen.length >= limit) break
       const slots = slotsFor(row.subscriberId)
       if (slots <= 0) continue
       free.set(row.subscriberId, slots - 1)
       chosen.push(row.id)
+      if (expired) chosenExpired.push(expired)
     }
+    for (const row of lastRung) {
+      await tx
+        .update(t)
+        .set({
+          status: 'abandoned',
+          attempt: row.attempt + 1,
+          nextAttemptAt: null,
+          leaseExpiresAt: null,
+          lastStatusCode: null,
+          lastResponse: truncateResponse(
+            `abandoned: the lease of attempt ${row.attempt + 1} expired without an outcome (its worker died or stalled mid-send), and that was the last of ${MAX_ATTEMPTS} attempts`,
+          ),
+        })
+        .where(eq(t.id, row.id))
+    }
+    for (const row of chosenExpired) {
+      await tx
+        .update(t)
+        .set({
+          attempt: sql`${t.attempt} + 1`,
+          lastStatusCode: null,
+          lastResponse: `lease expired: attempt ${row.attempt + 1} recorded no outcome (its worker died or stalled mid-send)`,
+        })
+        .where(eq(t.id, row.id))
+    }
+    expiredLeases.push(
+      ...lastRung.map((row) => ({
+        id: row.id,
+        subscriberId: row.subscriberId,
+        attempt: row.attempt + 1,
+        abandoned: true,
+      })),
+      ...chosenExpired.map((row) => ({
+        id: row.id,
+        subscriberId: row.subscriberId,
+        attempt: row.attempt + 1,
+        abandoned: false,
+      })),
+    )
     if (chosen.length === 0) return []
     await tx.update(t).set({ status: 'delivering', leaseExpiresAt: lease }).where(inArray(t.id, chosen))
     const rows = await tx
@@ -124,6 +196,30 @@ export async function claimDeliveries(input: ClaimInput): Promise<ClaimedDeliver
       return row ? [{ consumer, ...row, leaseExpiresAt: lease }] : []
     })
   })
+  if (expiredLeases.length > 0) {
+    const logger = ctx.logger ?? noopLogger
+    for (const row of expiredLeases) {
+      const fields = {
+        consumer,
+        deliveryId: String(row.id),
+        subscriberId: String(row.subscriberId),
+        attempt: row.attempt,
+      }
+      if (row.abandoned) {
+        logger.warn(
+          fields,
+          `${consumer} delivery abandoned: its worker died or stalled mid-send on the last of ${MAX_ATTEMPTS} attempts; it will not be sent again unless retried by hand through the API`,
+        )
+      } else {
+        logger.warn(
+          fields,
+          `${consumer} delivery claimed again after its lease expired with no outcome (its worker died or stalled mid-send); the attempt counts`,
+        )
+      }
+    }
+    input.onLeaseExpired?.(expiredLeases)
+  }
+  return claimed
 }
 
 /**

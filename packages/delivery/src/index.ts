@@ -10,6 +10,7 @@ export {
   type ClaimInput,
   claimDeliveries,
   DEFAULT_LEASE_MS,
+  type ExpiredLease,
   type RecordAttemptInput,
   type RecordedAttempt,
   recordAttempt,

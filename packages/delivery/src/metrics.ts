@@ -6,7 +6,10 @@ export interface DeliveryMetrics {
   queueDepth: Gauge<'consumer' | 'status'>
   /** `jetmon_delivery_oldest_pending_age_seconds{consumer}`: how long the most overdue pending row has been due. */
   oldestPendingAge: Gauge<'consumer'>
-  /** `jetmon_delivery_attempts_total{consumer,outcome}`: `delivered`, `retry`, `abandoned`, `released`. */
+  /**
+   * `jetmon_delivery_attempts_total{consumer,outcome}`: `delivered`, `retry`, `abandoned`, `released`,
+   * `lease_expired` (a worker died mid-send; the row was claimed again and the attempt counted).
+   */
   attempts: Counter<'consumer' | 'outcome'>
   /** `jetmon_delivery_send_seconds{consumer}`: one send, from the request to the receiver's answer (or failure). */
   sendSeconds: Histogram<'consumer'>
@@ -41,7 +44,7 @@ export function registerDeliveryMetrics(registry: Registry): DeliveryMetrics {
     }),
     attempts: new Counter({
       name: 'jetmon_delivery_attempts_total',
-      help: 'Delivery attempts by outcome: delivered, retry (failed, scheduled again), abandoned, released (stopped before recording).',
+      help: 'Delivery attempts by outcome: delivered, retry (failed, scheduled again), abandoned, released (stopped before recording), lease_expired (the worker died mid-send; claimed again).',
       labelNames: ['consumer', 'outcome'],
       registers,
     }),

@@ -47,6 +47,8 @@ export interface DeliveryWorkerStats {
   retried: number
   abandoned: number
   released: number
+  /** Rows whose lease had expired with no outcome (a worker died mid-send) that this worker counted the attempt of, abandoned ones included. */
+  leaseExpired: number
   notRecorded: number
   errors: number
 }
@@ -76,7 +78,16 @@ export class DeliveryWorker {
   private loop: Promise<void> | null = null
   private readonly nap = new Nap()
   private woken = false
-  private counters = { claimed: 0, delivered: 0, retried: 0, abandoned: 0, released: 0, notRecorded: 0, errors: 0 }
+  private counters = {
+    claimed: 0,
+    delivered: 0,
+    retried: 0,
+    abandoned: 0,
+    released: 0,
+    leaseExpired: 0,
+    notRecorded: 0,
+    errors: 0,
+  }
 
   constructor(options: DeliveryWorkerOptions) {
     this.db = options.db
@@ -202,11 +213,21 @@ export class DeliveryWorker {
     let claimed: ClaimedDelivery[]
     try {
       claimed = await claimDeliveries({
-        ctx: { db: this.db, clock: this.clock },
+        ctx: { db: this.db, clock: this.clock, logger: this.logger },
         consumer: this.consumer,
         limit: slots,
         leaseMs: this.leaseMs,
         perSubscriber: { limit: this.perSubscriberLimit, inFlight: this.inFlightBySubscriber },
+        onLeaseExpired: (rows) => {
+          this.counters.leaseExpired += rows.length
+          for (const row of rows) {
+            if (row.abandoned) this.counters.abandoned++
+            this.metrics?.attempts.inc({
+              consumer: this.consumer,
+              outcome: row.abandoned ? 'abandoned' : 'lease_expired',
+            })
+          }
+        },
       })
     } catch (error) {
       this.pool.release(slots, false)

@@ -125,7 +125,8 @@ describe('delivery worker', () => {
     clock.advance(1)
     expect(await survivor.runOnce()).toBe(1)
     expect(receiver.hits.get(String(id))).toBe(1)
-    expect(await row(id!)).toMatchObject({ status: 'delivered', attempt: 1, leaseExpiresAt: null, lastStatusCode: 200 })
+    // Two attempts: the dead worker's (outcome unknown) and the survivor's.
+    expect(await row(id!)).toMatchObject({ status: 'delivered', attempt: 2, leaseExpiresAt: null, lastStatusCode: 200 })
 
     // The dead worker's outcome, should it ever come, is fenced out by its lost lease.
     const late = await recordAttempt({
@@ -134,7 +135,44 @@ describe('delivery worker', () => {
       outcome: { kind: 'failed', statusCode: 500, response: 'late', retryable: true },
     })
     expect(late.recorded).toBe(false)
-    expect(await row(id!)).toMatchObject({ status: 'delivered', attempt: 1 })
+    expect(await row(id!)).toMatchObject({ status: 'delivered', attempt: 2 })
+    await survivor.stop()
+  })
+
+  it('counts an attempt each time a worker dies mid-send, and abandons the delivery after the last one', async () => {
+    const { db } = database()
+    const clock = manualClock()
+    const hook = await createWebhook(db, { url: `${receiver.origin}/hook` })
+    const [id] = await insertWebhookDeliveries(db, hook.id, 1, clock.now())
+    const [other] = await insertWebhookDeliveries(db, hook.id, 1, new Date(clock.now().getTime() + 3_600_000))
+
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      // Each time a worker claims it and dies before it can record anything: the lease runs out.
+      const claimed = await claimDeliveries({ ctx: { db, clock: clock.now }, consumer: 'webhooks', limit: 10 })
+      expect(claimed.map((c) => ({ id: c.id, attempt: c.attempt }))).toEqual([{ id, attempt: attempt - 1 }])
+      expect(await row(id!)).toMatchObject({ status: 'delivering', attempt: attempt - 1 })
+      if (attempt > 1) expect((await row(id!)).lastResponse).toMatch(/^lease expired: /)
+      clock.advance(60_000)
+    }
+
+    // The 6th attempt's lease expired too: that was the last rung.
+    const survivor = worker({ clock: clock.now })
+    expect(await survivor.runOnce()).toBe(0)
+    const abandoned = await row(id!)
+    expect(abandoned).toMatchObject({
+      status: 'abandoned',
+      attempt: MAX_ATTEMPTS,
+      nextAttemptAt: null,
+      leaseExpiresAt: null,
+      lastStatusCode: null,
+    })
+    expect(abandoned.lastResponse).toMatch(/^abandoned: the lease of attempt 6 expired without an outcome/)
+    expect(survivor.stats()).toMatchObject({ claimed: 0, abandoned: 1, leaseExpired: 1 })
+    clock.advance(7 * 3_600_000)
+    expect(await survivor.runOnce()).toBe(1) // only the other row, now due
+    expect(receiver.hits.get(String(other))).toBe(1)
+    expect(receiver.hits.has(String(id))).toBe(false)
+    expect(await row(id!)).toMatchObject({ status: 'abandoned', attempt: MAX_ATTEMPTS })
     await survivor.stop()
   })
 
