@@ -1,11 +1,10 @@
 import type { CheckRequest, CheckResult } from '@jetmon/checker'
 import { isDowntime, statusType } from '@jetmon/checker'
-import { auditLog, type Db, events, type Logger, noopLogger, type Tx } from '@jetmon/db'
+import { auditLog, type Db, events, type Logger, noopLogger, rerunDeadlockVictim, type Tx } from '@jetmon/db'
 import {
   closeEvent,
   type Event,
   type EventStoreContext,
-  isEventStoreError,
   listOpenEvents,
   type Metadata,
   openEvent,
@@ -353,6 +352,7 @@ export class ConfirmationPipeline {
     if (state.failures >= settings.numOfChecks) {
       if (settings.veriflierCount === 0 || !this.deps.askVerifliers) {
         await this.confirmDown(endpoint, state, result, [], 'local_retries')
+        if (!state.open.has('http')) return settings.retryIntervalMs
         return Math.min(settings.failedCheckIntervalMs, endpoint.intervalMs)
       }
       if (!state.confirming && now >= state.nextAskAt) this.startRound(endpoint, state, result, request)
@@ -497,7 +497,13 @@ export class ConfirmationPipeline {
       })
       if (result.changed) await this.notice(ctx.db as Tx, endpoint, 2, local, result.event.updatedAt, votes, event.id)
       return result
+    }).catch((error: unknown) => {
+      // Closed behind our back: the next check reloads the endpoint's events and opens a new incident.
+      if (!this.goneFromStore(state, error)) throw error
+      if (state.open.get('http')?.id === event.id) state.open.delete('http')
+      return null
     })
+    if (!promoted) return
     state.open.set('http', promoted.event)
     state.confirmationUnavailable = false
     if (!promoted.changed) return
@@ -508,7 +514,8 @@ export class ConfirmationPipeline {
   /** Runs `fn` with the store context, inside a transaction of its own when `own` is set. */
   private transaction<T>(own: boolean, fn: (ctx: EventStoreContext) => Promise<T>): Promise<T> {
     if (!own) return fn(this.ctx)
-    return this.deps.db.transaction((tx) => fn({ ...this.ctx, db: tx }))
+    // A deadlock victim rolled back all of it, the notice too: run it again, as the event store does.
+    return rerunDeadlockVictim(() => this.deps.db.transaction((tx) => fn({ ...this.ctx, db: tx })))
   }
 
   private async notice(
@@ -635,8 +642,12 @@ export class ConfirmationPipeline {
       const promoted = await promoteEvent({
         ctx: this.ctx,
         input: { eventId: open.id, state: eventState, severity, eventMetadata: metadata, transitionMetadata: metadata },
+      }).catch((error: unknown) => {
+        if (!this.goneFromStore(state, error)) throw error
+        return null
       })
-      state.open.set(checkType, promoted.event)
+      if (promoted) state.open.set(checkType, promoted.event)
+      else if (state.open.get(checkType)?.id === open.id) state.open.delete(checkType)
     }
   }
 
@@ -651,7 +662,6 @@ export class ConfirmationPipeline {
   ): Promise<void> {
     const open = state.open.get(checkType)
     if (!open) return
-    state.open.delete(checkType)
     try {
       await this.transaction(alsoInTransaction !== undefined, async (ctx) => {
         await closeEvent({
@@ -662,8 +672,22 @@ export class ConfirmationPipeline {
       })
     } catch (error) {
       // Closed meanwhile by someone else (an operator, another host during a handover): nothing to do.
-      if ((error as { code?: string }).code !== 'EVENT_CLOSED') throw error
+      // Any other failure (a lost connection) keeps the event in memory, so the next check closes it.
+      if (!this.goneFromStore(state, error)) throw error
     }
+    // Only once the close committed (or someone else's did) does the memory let go of the event.
+    if (state.open.get(checkType)?.id === open.id) state.open.delete(checkType)
+  }
+
+  /**
+   * Whether a write failed because the cached event is no longer open in the store (closed or
+   * removed by another writer). Then the endpoint reloads its events before the next decision.
+   */
+  private goneFromStore(state: EndpointState, error: unknown): boolean {
+    const code = (error as { code?: unknown } | null)?.code
+    if (code !== 'EVENT_CLOSED' && code !== 'EVENT_NOT_FOUND') return false
+    state.stale = true
+    return true
   }
 
   /** The endpoint's memory, rebuilt from the event store on first touch (after a start or a handover). */
@@ -672,6 +696,7 @@ export class ConfirmationPipeline {
     if (!state) {
       state = {
         loaded: false,
+        stale: false,
         open: new Map(),
         failures: 0,
         slow: 0,
@@ -689,10 +714,17 @@ export class ConfirmationPipeline {
       state.lastClosedAt = this.preloaded.closedAt.get(endpoint.endpointId) ?? null
       state.loaded = true
     }
+    if (state.stale) {
+      // Another writer changed its events: the store is the truth, the streaks and counts stay.
+      state.stale = false
+      state.loaded = false
+      state.open.clear()
+    }
     if (!state.loaded) {
       const open = await listOpenEvents({ ctx: { db: this.deps.db }, endpointId: endpoint.endpointId })
       for (const event of open) state.open.set(event.checkType, event)
       if (!state.open.has('http')) {
+        state.confirmationUnavailable = false
         const [last] = await this.deps.db
           .select({ endedAt: events.endedAt })
           .from(events)
