@@ -1,4 +1,10 @@
-import { EventClosedError, EventNotFoundError, InvalidTransitionError, isEventStoreError } from '@jetmon/eventstore'
+import {
+  EventClosedError,
+  EventNotFoundError,
+  InvalidCursorError,
+  InvalidTransitionError,
+  isEventStoreError,
+} from '@jetmon/eventstore'
 
 /** One field problem of a 400 `invalid_request`. */
 export interface FieldProblem {
@@ -53,5 +59,8 @@ export function fromEventStoreError(error: unknown): unknown {
   if (error instanceof EventNotFoundError) return new ApiError(404, 'event_not_found', error.message)
   if (error instanceof EventClosedError) return new ApiError(409, 'event_closed', error.message)
   if (error instanceof InvalidTransitionError) return new ApiError(422, 'invalid_transition', error.message)
+  if (error instanceof InvalidCursorError) {
+    return invalidRequest([{ path: 'query.cursor', message: 'is not a cursor this API issued for this list' }])
+  }
   return new ApiError(400, 'invalid_request', error.message)
 }

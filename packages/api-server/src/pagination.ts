@@ -8,14 +8,21 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url')
 }
 
+/** Largest id a cursor may name: BIGINT UNSIGNED. */
+const MAX_ID = 18_446_744_073_709_551_615n
+/** Latest instant a cursor may name: the end of year 9999, the last a DATETIME column holds. */
+export const MAX_CURSOR_MS = 253_402_300_799_999
+
 /**
- * Reads a cursor made by {@link encodeCursor}; `shape` names the types of its items. A cursor
- * that was not ours (or was edited) is 400 `invalid_request` on `query.cursor`.
+ * Reads a cursor made by {@link encodeCursor}; `shape` names the kinds of its items: `ms` (a
+ * whole number of milliseconds since 1970, up to the year 9999), `id` (a decimal BIGINT UNSIGNED
+ * as a string) or `string`. A cursor that was not ours, was edited, or names a value outside its
+ * column's range is 400 `invalid_request` on `query.cursor`; it never reaches the database.
  */
-export function decodeCursor<const T extends readonly ('string' | 'number' | 'id')[]>(
+export function decodeCursor<const T extends readonly ('string' | 'ms' | 'id')[]>(
   cursor: string,
   shape: T,
-): { [K in keyof T]: T[K] extends 'number' ? number : T[K] extends 'id' ? bigint : string } {
+): { [K in keyof T]: T[K] extends 'ms' ? Date : T[K] extends 'id' ? bigint : string } {
   const bad = () =>
     new ApiError(400, 'invalid_request', 'query.cursor: is not a cursor this API issued for this list', {
       details: [{ path: 'query.cursor', message: 'is not a cursor this API issued for this list' }],
@@ -29,9 +36,11 @@ export function decodeCursor<const T extends readonly ('string' | 'number' | 'id
   if (!Array.isArray(parsed) || parsed.length !== shape.length) throw bad()
   return parsed.map((item, index) => {
     const kind = shape[index]
-    if (kind === 'number' && typeof item === 'number' && Number.isFinite(item)) return item
+    if (kind === 'ms' && Number.isSafeInteger(item) && item >= 0 && item <= MAX_CURSOR_MS) return new Date(item)
     if (kind === 'string' && typeof item === 'string') return item
-    if (kind === 'id' && typeof item === 'string' && /^\d{1,20}$/.test(item)) return BigInt(item)
+    if (kind === 'id' && typeof item === 'string' && /^\d{1,20}$/.test(item) && BigInt(item) <= MAX_ID) {
+      return BigInt(item)
+    }
     throw bad()
   }) as never
 }

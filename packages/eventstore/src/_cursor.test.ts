@@ -19,6 +19,11 @@ describe('cursors', () => {
       () => cursorBigint('-5'),
       () => cursorBigint('1e3'),
       () => cursorDate('soon'),
+      () => cursorBigint('18446744073709551616'),
+      () => cursorBigint('99999999999999999999'),
+      () => cursorDate('9007199254740991'),
+      () => cursorDate('-1000000000000000'),
+      () => cursorDate('1.5'),
     ]
     for (const attempt of invalid) expect(attempt).toThrow(expect.objectContaining({ code: 'INVALID_CURSOR' }))
   })

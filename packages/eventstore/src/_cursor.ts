@@ -27,13 +27,22 @@ export function decodeCursor(kind: string, cursor: string, arity: number): strin
   return parsed.slice(1).map(String)
 }
 
+/** Largest value of a BIGINT UNSIGNED id. */
+const MAX_ID = 18_446_744_073_709_551_615n
+/** Latest instant a DATETIME column holds (end of year 9999), in ms since 1970. */
+const MAX_MS = 253_402_300_799_999
+
+/** An id part: decimal digits within BIGINT UNSIGNED, or an `InvalidCursorError`. */
 export function cursorBigint(value: string | undefined): bigint {
-  if (value === undefined || !/^\d{1,20}$/.test(value)) throw new InvalidCursorError()
+  if (value === undefined || !/^\d{1,20}$/.test(value) || BigInt(value) > MAX_ID) throw new InvalidCursorError()
   return BigInt(value)
 }
 
+/** A time part: whole ms from 1970 to the end of year 9999, or an `InvalidCursorError`. */
 export function cursorDate(value: string | undefined): Date {
   const ms = Number(value)
-  if (value === undefined || !Number.isSafeInteger(ms)) throw new InvalidCursorError()
+  if (value === undefined || !/^\d+$/.test(value) || !Number.isSafeInteger(ms) || ms > MAX_MS) {
+    throw new InvalidCursorError()
+  }
   return new Date(ms)
 }

@@ -88,8 +88,7 @@ export async function selectEventPage(
     )
   }
   if (cursor !== undefined) {
-    const [startedMs, id] = decodeCursor(cursor, ['number', 'id'])
-    const startedAt = new Date(startedMs)
+    const [startedAt, id] = decodeCursor(cursor, ['ms', 'id'])
     conditions.push(or(lt(events.startedAt, startedAt), and(eq(events.startedAt, startedAt), lt(events.id, id))))
   }
   const rows = await db

@@ -151,8 +151,7 @@ export const adminHandlers: Handlers<typeof adminRoutes> = {
     if (query.since !== undefined) conditions.push(gte(auditLog.createdAt, query.since))
     if (query.until !== undefined) conditions.push(lt(auditLog.createdAt, query.until))
     if (query.cursor !== undefined) {
-      const [at, id] = decodeCursor(query.cursor, ['number', 'id'])
-      const when = new Date(at)
+      const [when, id] = decodeCursor(query.cursor, ['ms', 'id'])
       conditions.push(or(lt(auditLog.createdAt, when), and(eq(auditLog.createdAt, when), lt(auditLog.id, id))))
     }
     const rows = await deps.db

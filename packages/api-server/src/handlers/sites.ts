@@ -451,8 +451,7 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
     const limit = query.limit ?? DEFAULT_LIMIT
     let after: SQL | undefined
     if (query.cursor !== undefined) {
-      const [at, id] = decodeCursor(query.cursor, ['number', 'id'])
-      const startsAt = new Date(at)
+      const [startsAt, id] = decodeCursor(query.cursor, ['ms', 'id'])
       after = or(
         lt(maintenanceWindows.startsAt, startsAt),
         and(eq(maintenanceWindows.startsAt, startsAt), lt(maintenanceWindows.id, id)),
