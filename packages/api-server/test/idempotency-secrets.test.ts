@@ -14,7 +14,11 @@ async function post(path: string, body: unknown, key: string) {
     headers: { 'content-type': 'application/json', 'idempotency-key': key },
     body: JSON.stringify(body),
   })
-  return { status: response.status, replayed: response.headers.get('idempotency-replayed'), text: await response.text() }
+  return {
+    status: response.status,
+    replayed: response.headers.get('idempotency-replayed'),
+    text: await response.text(),
+  }
 }
 
 /** Every stored idempotency record, as text. */
