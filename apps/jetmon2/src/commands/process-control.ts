@@ -3,7 +3,8 @@ import { defineCommand } from 'citty'
 import { asc } from 'drizzle-orm'
 import { configArg, loadCommandConfig } from '../command-config.js'
 import { resolveDatabase } from '../database.js'
-import { CommandError } from '../errors.js'
+import { CommandError, EXIT } from '../errors.js'
+import { type MonitorCommand, monitorMismatch, readProcessIdentity } from '../process-health.js'
 
 async function processes(configPath: string | undefined) {
   const config = loadCommandConfig({ config: configPath })
@@ -54,8 +55,17 @@ export const status = defineCommand({
   },
 })
 
-/** Sends a signal to this host's running monitor (found through its health row). */
-function signalCommand(name: 'drain' | 'reload', signal: NodeJS.Signals, description: string) {
+/**
+ * Sends a signal to this host's running monitor, found through its health row. The pid is signalled
+ * only when it is still that monitor: a jetmon2 process that started when the row says. A row left
+ * by a monitor that died may name a pid that now belongs to something else.
+ */
+function signalCommand(
+  name: 'drain' | 'reload',
+  signal: NodeJS.Signals,
+  description: string,
+  commands: readonly MonitorCommand[],
+) {
   return defineCommand({
     meta: { name, description },
     args: configArg,
@@ -63,17 +73,29 @@ function signalCommand(name: 'drain' | 'reload', signal: NodeJS.Signals, descrip
       const { config, rows } = await processes(args.config)
       const mine = rows.find((r) => r.processId === `${config.HOST_ID}:monitor` && r.state !== 'stopped')
       if (!mine) throw new CommandError(`no running monitor of host ${config.HOST_ID} has reported to this database`)
+      const mismatch = monitorMismatch(mine, readProcessIdentity(mine.pid), commands)
+      if (mismatch)
+        throw new CommandError(
+          `not sending ${signal}: ${mismatch}. The health row of ${mine.processId} (state ${mine.state}, last ` +
+            `seen ${mine.updatedAt.toISOString()}) is stale, or the monitor runs on another machine; ` +
+            `see jetmon2 status, and run ${name} on the machine that runs the monitor.`,
+          { exitCode: EXIT.failure },
+        )
       try {
         process.kill(mine.pid, signal)
       } catch (error) {
-        throw new CommandError(
-          `could not signal pid ${mine.pid}: ${(error as Error).message} (is it running on this machine?)`,
-        )
+        throw new CommandError(`could not signal pid ${mine.pid}: ${(error as Error).message}`)
       }
       process.stdout.write(`sent ${signal} to the monitor (pid ${mine.pid})\n`)
     },
   })
 }
 
-export const drain = signalCommand('drain', 'SIGTERM', 'Drain and stop the monitor running on this host')
-export const reload = signalCommand('reload', 'SIGHUP', 'Make the monitor on this host re-read its configuration')
+export const drain = signalCommand('drain', 'SIGTERM', 'Drain and stop the monitor running on this host', [
+  'serve',
+  'demo',
+])
+// Only `jetmon2 serve` re-reads its configuration on SIGHUP; the demo has none to re-read.
+export const reload = signalCommand('reload', 'SIGHUP', 'Make the monitor on this host re-read its configuration', [
+  'serve',
+])
