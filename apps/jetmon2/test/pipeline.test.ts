@@ -1,9 +1,18 @@
 import { createChecker } from '@jetmon/checker'
-import { auditLog, eventTransitions, monitorSites } from '@jetmon/db'
-import { listOpenEvents } from '@jetmon/eventstore'
+import {
+  auditLog,
+  createDatabase,
+  type Database,
+  type Db,
+  events,
+  eventTransitions,
+  monitorSites,
+  noopLogger,
+} from '@jetmon/db'
+import { closeEvent, getEvent, listOpenEvents } from '@jetmon/eventstore'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
-import { asc, eq } from 'drizzle-orm'
+import { asc, eq, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   ConfirmationPipeline,
@@ -13,6 +22,7 @@ import {
   type PipelineSettings,
   type Vote,
 } from '../src/monitor/pipeline.js'
+import { MonitorProbe } from '../src/monitor/probe.js'
 
 let t: TestDatabase
 let sites: FixtureServer
@@ -80,14 +90,17 @@ function pipeline(options: {
   verifliers?: Vote[][]
   settings?: Partial<PipelineSettings>
   maintenance?: () => boolean
+  db?: Db
 }) {
   const notices: DownNotice[] = []
   const recorded: string[] = []
   const rounds = [...(options.verifliers ?? [])]
   const p = new ConfirmationPipeline({
-    db: t.db,
+    db: options.db ?? t.db,
     check,
     decide,
+    // Every check reads what other writers did since the last one (the service's bound is a second).
+    followEveryMs: 0,
     askVerifliers: options.verifliers ? async () => rounds.shift() ?? [] : undefined,
     record: (_e, result, vantage) => recorded.push(`${vantage}:${result.error ?? 'ok'}`),
     notify: (n) => notices.push(n),
@@ -299,5 +312,217 @@ describe('the confirmation pipeline', () => {
     await second.p.runCheck(ep)
     expect(second.notices.map((n) => n.statusId)).toEqual([1])
     expect((await transitionsOf(ep.endpointId)).at(-1)?.reason).toBe('verifier_cleared')
+  })
+})
+
+describe('an incident changed behind the monitor’s back', () => {
+  const openHttp = async (endpointId: bigint) =>
+    (await listOpenEvents({ ctx: { db: t.db }, endpointId, checkType: 'http' })).map((e) => ({
+      id: e.id,
+      state: e.state,
+    }))
+  /** The API's operator close: the event store verb with the operator as source. */
+  const operatorClose = (eventId: bigint) =>
+    closeEvent({
+      ctx: { db: t.db, source: 'api:operator' },
+      input: { eventId, reason: 'manual_override', transitionMetadata: { note: 'closed by hand' } },
+    })
+
+  it('an operator closes a Seems Down while the site keeps failing: a new incident opens and reaches Down', async () => {
+    const { ep } = await endpoint({ status: 503 })
+    const { p, notices } = pipeline({})
+    await p.runCheck(ep)
+    const [first] = await openHttp(ep.endpointId)
+    await operatorClose(first!.id)
+    // The flap guard counts the close: the failures in a row (two now) must reach NUM_OF_CHECKS.
+    expect(await p.runCheck(ep)).toBe(20_000)
+    expect(await openHttp(ep.endpointId)).toEqual([])
+    expect(await p.runCheck(ep)).toBe(60_000) // the third failure in a row: a new incident, confirmed
+    const [second] = await openHttp(ep.endpointId)
+    expect(second).toEqual({ id: expect.any(BigInt), state: 'Down' })
+    expect(second!.id).not.toBe(first!.id)
+    expect(notices.map((n) => [n.statusId, n.eventId])).toEqual([[2, second!.id]])
+    expect(await siteStatus(ep.endpointId)).toBe(2)
+  })
+
+  it('an operator closes a Down while the site keeps failing: the next check opens a new incident, Down again', async () => {
+    const { ep } = await endpoint({ status: 503 })
+    const { p, notices } = pipeline({})
+    for (let i = 0; i < 3; i++) await p.runCheck(ep)
+    const [down] = await openHttp(ep.endpointId)
+    expect(down?.state).toBe('Down')
+    await operatorClose(down!.id)
+    await p.runCheck(ep)
+    const [again] = await openHttp(ep.endpointId)
+    expect(again).toEqual({ id: expect.any(BigInt), state: 'Down' })
+    expect(again!.id).not.toBe(down!.id)
+    expect(notices.map((n) => [n.statusId, n.eventId])).toEqual([
+      [2, down!.id],
+      [2, again!.id],
+    ])
+  })
+
+  it('a pause and a resume between two checks close the incident; the failing site opens a new one and reaches Down', async () => {
+    const { ep } = await endpoint({ status: 503 })
+    const { p } = pipeline({ verifliers: [[vote('v1', 'down'), vote('v2', 'down')]] })
+    await p.runCheck(ep)
+    const [first] = await openHttp(ep.endpointId)
+    // What the API's pause writes (its events closed with manual_override, then the row), and its resume.
+    await t.db.transaction(async (tx) => {
+      await closeEvent({
+        ctx: { db: tx, source: 'api:operator' },
+        input: { eventId: first!.id, reason: 'manual_override', transitionMetadata: { note: 'paused' } },
+      })
+      await tx.update(monitorSites).set({ monitorActive: 0 }).where(eq(monitorSites.endpointId, ep.endpointId))
+    })
+    await t.db.update(monitorSites).set({ monitorActive: 1 }).where(eq(monitorSites.endpointId, ep.endpointId))
+    await p.runCheck(ep)
+    await p.runCheck(ep) // the third failure in a row: the verifliers are asked about the new incident
+    await p.settle()
+    const [second] = await openHttp(ep.endpointId)
+    expect(second).toEqual({ id: expect.any(BigInt), state: 'Down' })
+    expect(second!.id).not.toBe(first!.id)
+    expect((await transitionsOf(ep.endpointId)).map((tr) => [tr.eventId === first!.id, tr.reason])).toEqual([
+      [true, 'opened'],
+      [true, 'manual_override'],
+      [false, 'opened'],
+      [false, 'verifier_confirmed'],
+    ])
+  })
+
+  it('trigger-now on a host that does not own the endpoint closes it; the owner opens a new incident and reaches Down', async () => {
+    const { ep, name } = await endpoint({ status: 503 })
+    const { p } = pipeline({})
+    for (let i = 0; i < 3; i++) await p.runCheck(ep)
+    const [down] = await openHttp(ep.endpointId)
+    const elsewhere = new MonitorProbe({
+      db: t.db,
+      check,
+      pipeline: pipeline({}).p,
+      owned: () => undefined,
+      defaults: () => ({ timeoutMs: 2_000, tlsExpiryWarnDays: 30, alertCooldownMinutes: 30 }),
+      projection: () => true,
+      logger: noopLogger,
+    })
+    // The site answers the other host once, then fails again.
+    sites.setSite(name, { status: 200 })
+    const [answer] = await elsewhere.probe([{ endpointId: ep.endpointId, blogId: ep.blogId }], 'api:operator')
+    expect(answer?.outcome).toBe('closed_events')
+    sites.setSite(name, { status: 503 })
+    await p.runCheck(ep)
+    const [again] = await openHttp(ep.endpointId)
+    expect(again).toEqual({ id: expect.any(BigInt), state: 'Down' })
+    expect(again!.id).not.toBe(down!.id)
+  })
+})
+
+describe('a close whose database write fails', () => {
+  let other: Database
+  let owner: Database
+  beforeAll(() => {
+    other = createDatabase(t.url)
+    owner = createDatabase(t.url)
+  })
+  afterAll(async () => {
+    await Promise.all([other?.close(), owner?.close()])
+  })
+
+  // INNODB_TRX is served from a cache that refreshes only when it was not read for 100 ms: probe slower.
+  async function waitingThread(): Promise<number> {
+    for (let probe = 0; probe < 100; probe++) {
+      const [rows] = (await t.db.execute(
+        sql`SELECT trx_mysql_thread_id AS thread FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'`,
+      )) as unknown as [{ thread: number | string }[]]
+      if (rows[0]) return Number(rows[0].thread)
+      await new Promise((resolve) => setTimeout(resolve, 150))
+    }
+    throw new Error('the close never waited for the other transaction')
+  }
+
+  /** Another process holds the endpoint's row (which the close's legacy projection writes) until released. */
+  function holdEndpointRow(
+    endpointId: bigint,
+    then: (tx: Parameters<Parameters<Db['transaction']>[0]>[0]) => Promise<void>,
+  ) {
+    let release!: () => void
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let locked!: () => void
+    const holding = new Promise<void>((resolve) => {
+      locked = resolve
+    })
+    const done = other.db
+      .transaction(async (tx) => {
+        await tx.update(monitorSites).set({ siteStatus: 0 }).where(eq(monitorSites.endpointId, endpointId))
+        // Ballast: the heavier transaction is the one InnoDB spares in a deadlock.
+        await tx.insert(auditLog).values(
+          Array.from({ length: 20 }, () => ({
+            blogId: 1n,
+            eventType: 'api_write',
+            source: 'api:rival',
+            detail: 'ballast',
+          })),
+        )
+        locked()
+        await released
+        await then(tx)
+        throw new Error('the other transaction rolls back')
+      })
+      .catch(() => undefined)
+    return { holding, release, done }
+  }
+
+  it('a lost connection: the incident stays remembered and the next passing check closes it', async () => {
+    const { ep, name } = await endpoint({ status: 503 })
+    const { p } = pipeline({ db: owner.db })
+    await p.runCheck(ep)
+    const [open] = await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId })
+    sites.setSite(name, { status: 200 })
+    const rival = holdEndpointRow(ep.endpointId, async () => {})
+    await rival.holding
+    const recovering = p.runCheck(ep)
+    try {
+      await t.db.execute(sql`KILL CONNECTION ${sql.raw(String(await waitingThread()))}`)
+    } finally {
+      rival.release()
+    }
+    await expect(recovering).rejects.toThrow()
+    await rival.done
+    expect((await getEvent({ ctx: { db: t.db }, eventId: open!.id }))?.endedAt).toBeNull()
+    await p.runCheck(ep)
+    expect(await getEvent({ ctx: { db: t.db }, eventId: open!.id })).toMatchObject({
+      endedAt: expect.any(Date),
+      resolutionReason: 'probe_cleared',
+    })
+    expect(await siteStatus(ep.endpointId)).toBe(1)
+  })
+
+  it('a deadlock victim: the close of a notified Down runs again and commits, with its recovery notice', async () => {
+    const { ep, name } = await endpoint({ status: 503 })
+    const { p, notices } = pipeline({ db: owner.db })
+    for (let i = 0; i < 3; i++) await p.runCheck(ep)
+    const [down] = await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId })
+    sites.setSite(name, { status: 200 })
+    let rivalGotEvent = false
+    const rival = holdEndpointRow(ep.endpointId, async (tx) => {
+      await tx.select({ id: events.id }).from(events).where(eq(events.id, down!.id)).for('update')
+      rivalGotEvent = true
+    })
+    await rival.holding
+    const recovering = p.runCheck(ep)
+    try {
+      await waitingThread()
+    } finally {
+      rival.release()
+    }
+    await rival.done
+    await recovering
+    expect(rivalGotEvent).toBe(true) // InnoDB rolled the close back once
+    expect(await getEvent({ ctx: { db: t.db }, eventId: down!.id })).toMatchObject({
+      endedAt: expect.any(Date),
+      resolutionReason: 'verifier_cleared',
+    })
+    expect(notices.map((n) => n.statusId)).toEqual([2, 1])
   })
 })
