@@ -14,7 +14,7 @@ import { configArg, loadCommandConfig } from '../command-config.js'
 import { decodeSecretsKey } from '../config.js'
 import { resolveDatabase } from '../database.js'
 import { CommandError } from '../errors.js'
-import { startOpsServer } from '../monitor/ops.js'
+import { databaseReadiness, startOpsServer } from '../monitor/ops.js'
 import { writeProcessHealth } from '../process-health.js'
 import { VERSION } from '../version.js'
 
@@ -102,8 +102,8 @@ export default defineCommand({
             port: opsPort,
             registry,
             readiness: async () => {
-              await database.pool.query('SELECT 1')
-              return { ok: true, checks: { database: 'ok' } }
+              const state = await databaseReadiness(database.pool, logger)
+              return { ok: state === 'ok', checks: { database: state } }
             },
           })
     if (ops) logger.info({ port: ops.port }, 'ops endpoints: /healthz /readyz /metrics')

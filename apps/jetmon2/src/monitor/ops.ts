@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Logger } from '@jetmon/logging'
 import type { Registry } from 'prom-client'
 
 export interface Readiness {
@@ -18,6 +19,23 @@ export interface OpsServerOptions {
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>
 }
 
+/**
+ * The database part of `/readyz`: `ok`, or `unreachable` when `SELECT 1` fails. The driver's error
+ * goes to the log, never into the answer: its message can name the host, the user or the schema.
+ */
+export async function databaseReadiness(
+  pool: { query(sql: string): Promise<unknown> },
+  logger: Pick<Logger, 'warn'>,
+): Promise<'ok' | 'unreachable'> {
+  try {
+    await pool.query('SELECT 1')
+    return 'ok'
+  } catch (error) {
+    logger.warn({ err: error }, 'readiness: the database did not answer SELECT 1')
+    return 'unreachable'
+  }
+}
+
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
   res.end(body)
@@ -32,10 +50,8 @@ export async function startOpsServer(
     const handle = async () => {
       if (path === '/healthz') return send(res, 200, 'ok\n')
       if (path === '/readyz') {
-        const readiness = await options.readiness().catch((error: Error) => ({
-          ok: false,
-          checks: { readiness: error.message },
-        }))
+        // A readiness probe that throws is reported as failed; its error is not echoed.
+        const readiness = await options.readiness().catch(() => ({ ok: false, checks: { readiness: 'failed' } }))
         return send(res, readiness.ok ? 200 : 503, `${JSON.stringify(readiness)}\n`, 'application/json')
       }
       if (path === '/metrics') return send(res, 200, await options.registry.metrics(), options.registry.contentType)

@@ -14,7 +14,7 @@ import { writeProcessHealth } from '../process-health.js'
 import { VERSION } from '../version.js'
 import { autoMaxInFlight, DurationWindow, openFileLimit } from './in-flight.js'
 import { MaintenanceCache } from './maintenance.js'
-import { startOpsServer } from './ops.js'
+import { databaseReadiness, startOpsServer } from './ops.js'
 import { ConfirmationPipeline, type MonitoredEndpoint } from './pipeline.js'
 import { MonitorProbe } from './probe.js'
 import { askVerifliers, decide, quorumOf } from './veriflier-client.js'
@@ -385,13 +385,8 @@ export class MonitorService {
     const checks: Record<string, string> = {}
     let ok = this.state === 'running'
     checks.state = this.state
-    try {
-      await this.database?.pool.query('SELECT 1')
-      checks.database = 'ok'
-    } catch (error) {
-      ok = false
-      checks.database = (error as Error).message
-    }
+    checks.database = this.database ? await databaseReadiness(this.database.pool, this.logger) : 'not connected'
+    if (checks.database !== 'ok') ok = false
     const ranges = this.leases?.ranges ?? []
     checks.leases = ranges.length ? describeRanges(ranges) : 'no buckets held'
     if (this.leases?.state !== 'active') ok = false
