@@ -1,8 +1,9 @@
-import { auditLog, checkHistory, maintenanceWindows, monitorSites, siteTenants } from '@jetmon/db'
+import { auditLog, checkHistory, endpointState, maintenanceWindows, monitorSites, siteTenants } from '@jetmon/db'
 import { closeEvent, type EventStoreContext, openEvent, promoteEvent } from '@jetmon/eventstore'
 import { timingBreakdown } from '@jetmon/history'
+import { eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { computeUptime } from '../src/handlers/_stats-uptime.js'
+import { computeUptime, monitoredTime } from '../src/handlers/_stats-uptime.js'
 import { envelopeOf, newBlogId, useTestApi } from './_helpers.js'
 
 // The request clock is fixed at 2026-05-01T12:00:00Z.
@@ -530,5 +531,117 @@ describe('statistics errors', () => {
       )
       expect(own.status).toBe(200)
     }
+  })
+})
+
+describe('only monitored time counts', () => {
+  /** Runs `fn` with the request clock at `when`, then puts it back at NOW for the other tests. */
+  async function at<T>(when: number, fn: () => Promise<T>): Promise<T> {
+    harness().clock.set(new Date(when))
+    try {
+      return await fn()
+    } finally {
+      harness().clock.set(new Date(NOW))
+    }
+  }
+
+  async function createSite(blogId: bigint, when: number): Promise<bigint> {
+    const { data } = await at(when, () =>
+      harness().client.write.call('sites.create', {
+        body: { blog_id: Number(blogId), monitor_url: `https://added-${blogId}.example/` },
+      }),
+    )
+    return BigInt(data.endpoints[0]!.endpoint_id)
+  }
+
+  it('a site added a minute ago and down since is 0 % up over 24 h, not 99.93 %', async () => {
+    const blogId = newBlogId()
+    const endpointId = await createSite(blogId, NOW - MIN)
+    await httpIncident(blogId, endpointId, new Date(NOW - MIN), new Date(NOW - MIN + 1_000), null)
+
+    const { data } = await harness().client.read.call('stats.uptime', {
+      params: { blog_id: blogId },
+      query: { window: '24h' },
+    })
+    expect(data).toMatchObject({
+      total_seconds: 60,
+      down_seconds: 60,
+      uptime_percent: 0,
+      incident_count: 1,
+      mtbf_seconds: 0,
+      longest_incident_seconds: 60,
+    })
+    const one = await harness().client.read.call('stats.uptime', {
+      params: { blog_id: blogId },
+      query: { window: '24h', endpoint_id: Number(endpointId) },
+    })
+    expect(one.data).toMatchObject({ total_seconds: 60, uptime_percent: 0 })
+  })
+
+  it('leaves out the time a site was paused or deleted', async () => {
+    const blogId = newBlogId()
+    // Added 10 h ago, down 9 h → 8 h ago, paused 6 h → 2 h ago: 6 h monitored, 1 h of it down.
+    const endpointId = await createSite(blogId, NOW - 10 * HOUR)
+    await httpIncident(blogId, endpointId, new Date(NOW - 9 * HOUR), new Date(NOW - 9 * HOUR), new Date(NOW - 8 * HOUR))
+    await at(NOW - 6 * HOUR, () => harness().client.write.call('sites.pause', { params: { blog_id: blogId } }))
+    await at(NOW - 2 * HOUR, () => harness().client.write.call('sites.resume', { params: { blog_id: blogId } }))
+
+    const { data } = await harness().client.read.call('stats.uptime', {
+      params: { blog_id: blogId },
+      query: { window: '24h' },
+    })
+    expect(data).toMatchObject({ total_seconds: 6 * 3_600, down_seconds: 3_600, incident_count: 1 })
+    expect(data.uptime_percent).toBeCloseTo(100 * (5 / 6), 6)
+    expect(data.mtbf_seconds).toBe(5 * 3_600)
+
+    // Deleted an hour ago: the last hour is not monitored either.
+    await at(NOW - HOUR, () => harness().client.write.call('sites.delete', { params: { blog_id: blogId } }))
+    const after = await harness().client.read.call('stats.uptime', {
+      params: { blog_id: blogId },
+      query: { window: '24h' },
+    })
+    expect(after.data).toMatchObject({ total_seconds: 5 * 3_600, down_seconds: 3_600 })
+  })
+
+  it('takes a pause nobody recorded as starting at the last check', async () => {
+    const blogId = newBlogId()
+    const endpointId = await createSite(blogId, NOW - 4 * HOUR)
+    const db = harness().database.db
+    // Another writer (v1, SQL by hand) turned it off; the last check was 3 h ago.
+    await db.update(monitorSites).set({ monitorActive: 0 }).where(eq(monitorSites.endpointId, endpointId))
+    await db.insert(endpointState).values({ endpointId, lastCheckedAt: new Date(NOW - 3 * HOUR) })
+    const { data } = await harness().client.read.call('stats.uptime', {
+      params: { blog_id: blogId },
+      query: { window: '24h' },
+    })
+    expect(data).toMatchObject({ total_seconds: 3_600, uptime_percent: 100 })
+  })
+
+  it('monitoredTime: creation, recorded changes and unrecorded ones', () => {
+    const base = { endpointId: 1n, lastCheckedAt: null }
+    // No record at all: monitored all along while active, never while inactive and never checked.
+    expect(monitoredTime({ ...base, changes: [], activeNow: true }, 100)).toEqual([[Number.NEGATIVE_INFINITY, 100]])
+    expect(monitoredTime({ ...base, changes: [], activeNow: false }, 100)).toEqual([])
+    // Created at 10 (active), paused at 20, resumed at 50.
+    const recorded = [
+      { at: 10, created: true, active: true },
+      { at: 20, created: false, active: false },
+      { at: 30, created: false, active: null },
+      { at: 50, created: false, active: true },
+    ]
+    expect(monitoredTime({ ...base, changes: recorded, activeNow: true }, 100)).toEqual([
+      [10, 20],
+      [50, 100],
+    ])
+    // Found inactive although the last record says active: paused at the last check after it.
+    expect(monitoredTime({ ...base, changes: recorded, activeNow: false, lastCheckedAt: 70 }, 100)).toEqual([
+      [10, 20],
+      [50, 70],
+    ])
+    expect(monitoredTime({ ...base, changes: recorded, activeNow: false, lastCheckedAt: 40 }, 100)).toEqual([[10, 20]])
+    // Rows of older versions say nothing about the flag: only the creation counts.
+    expect(
+      monitoredTime({ ...base, changes: [{ at: 10, created: true, active: null }], activeNow: true }, 100),
+    ).toEqual([[10, 100]])
   })
 })

@@ -43,8 +43,10 @@ const NullableSeconds = (description: string) =>
 const Ms = v.nullable(v.pipe(v.number(), v.minValue(0)))
 
 /**
- * Uptime of a site (or one endpoint) over a period. Every second of the period falls in at most one
- * of maintenance, down, unknown, degraded, warning (in that order of precedence); the rest is up.
+ * Uptime of a site (or one endpoint) over a period. Only monitored time counts: the period is cut
+ * down to when the endpoint (for a site, any of its endpoints) existed and was active. Every
+ * monitored second falls in at most one of maintenance, down, unknown, degraded, warning (in that
+ * order of precedence); the rest is up.
  */
 export const UptimeStats = v.object({
   window: StatsWindow,
@@ -52,10 +54,15 @@ export const UptimeStats = v.object({
   uptime_percent: v.pipe(
     v.nullable(v.number()),
     v.description(
-      '100 × (1 − down / (total − maintenance − unknown)); null when maintenance and unknown time cover the whole period.',
+      '100 × (1 − down / (total − maintenance − unknown)); null when nothing was monitored in the period, or ' +
+        'maintenance and unknown time cover all of it.',
     ),
   ),
-  total_seconds: Seconds('Length of the period.'),
+  total_seconds: Seconds(
+    'Monitored time in the period: from the endpoint’s creation on, less the time it was paused or deleted ' +
+      '(for a site: while any of its endpoints was monitored). An endpoint with no recorded creation counts as ' +
+      'existing all along; one made inactive by a writer other than the API counts as paused since its last check.',
+  ),
   down_seconds: Seconds(
     'Time covered by events that reached Down, from their first failure (started_at) to their close (or now), clipped ' +
       'to the period, less each event’s own unknown time and the maintenance windows covering its endpoint. ' +
@@ -82,7 +89,7 @@ export const UptimeStats = v.object({
   mttr_seconds: NullableSeconds(
     'Mean duration (started_at to ended_at) of those incidents that have ended; null if none.',
   ),
-  mtbf_seconds: NullableSeconds('(total − down) / incident_count; null without incidents.'),
+  mtbf_seconds: NullableSeconds('(total − down) / incident_count, over monitored time; null without incidents.'),
   longest_incident_seconds: NullableSeconds(
     'Longest of those incidents, start to end (or to now while open), not clipped; null without incidents.',
   ),

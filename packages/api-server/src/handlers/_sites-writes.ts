@@ -90,8 +90,11 @@ export interface EndpointRef {
 /**
  * Writes the configuration columns (if any) of these endpoints and announces the change to the
  * monitor: upserts each `jetmon_endpoint_config` row with `updated_at = now`, and inserts one
- * `endpoint_changed` audit row per endpoint (`metadata.endpoint_id` as a decimal string). Call it
- * in the transaction that changed the endpoints.
+ * `endpoint_changed` audit row per endpoint at `now` (`metadata.endpoint_id` as a decimal string,
+ * `metadata.monitor_active` the endpoint's flag after the change; the detail of a new endpoint is
+ * `endpoint <id> created`). These rows are the endpoint's history of existing, pausing and
+ * resuming that the uptime statistics count monitored time from. Call it in the transaction that
+ * changed the endpoints.
  */
 export async function announceEndpointChanges(
   tx: Tx,
@@ -105,14 +108,32 @@ export async function announceEndpointChanges(
     .insert(endpointConfig)
     .values(endpoints.map((endpoint) => ({ ...config, endpointId: endpoint.endpointId, updatedAt: scope.now })))
     .onDuplicateKeyUpdate({ set: { ...config, updatedAt: scope.now } })
+  const flags = await tx
+    .select({ endpointId: monitorSites.endpointId, monitorActive: monitorSites.monitorActive })
+    .from(monitorSites)
+    .where(
+      inArray(
+        monitorSites.endpointId,
+        endpoints.map((endpoint) => endpoint.endpointId),
+      ),
+    )
+  const activeOf = new Map(flags.map((row) => [row.endpointId, row.monitorActive !== 0]))
   await tx.insert(auditLog).values(
-    endpoints.map((endpoint) => ({
-      blogId: endpoint.blogId,
-      eventType: ENDPOINT_CHANGED_EVENT,
-      source: scope.source,
-      detail: `endpoint ${endpoint.endpointId} ${what}`,
-      metadata: { endpoint_id: endpoint.endpointId.toString() },
-    })),
+    endpoints.map((endpoint) => {
+      const active = activeOf.get(endpoint.endpointId)
+      return {
+        blogId: endpoint.blogId,
+        eventType: ENDPOINT_CHANGED_EVENT,
+        source: scope.source,
+        detail: `endpoint ${endpoint.endpointId} ${what}`,
+        metadata: {
+          endpoint_id: endpoint.endpointId.toString(),
+          ...(active === undefined ? {} : { monitor_active: active }),
+        },
+        // The request's clock, like the events the statistics set these rows against.
+        createdAt: scope.now,
+      }
+    }),
   )
 }
 

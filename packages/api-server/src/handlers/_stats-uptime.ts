@@ -11,10 +11,23 @@
  *    inconclusive `veriflier_request` round until the event's next transition, its next conclusive
  *    round or its close;
  * 4. degraded, 5. warning — some open event was in that state (from its transitions).
- * The rest of the period is up. Unknown is never downtime (spec/events.md).
+ * The rest of the period is up. Unknown is never downtime.
+ *
+ * Only monitored time counts: the period is first cut down to when the endpoint (for a site: any of
+ * its endpoints) existed and was active ({@link monitoredTime}). Time before an endpoint was
+ * created, or while it was paused or deleted, is neither up nor down and is not in `total`.
  */
-import { auditLog, type DbOrTx, events, eventTransitions, maintenanceWindows } from '@jetmon/db'
-import { and, asc, eq, gt, gte, inArray, isNull, lt, or } from 'drizzle-orm'
+import {
+  auditLog,
+  type DbOrTx,
+  endpointState,
+  events,
+  eventTransitions,
+  maintenanceWindows,
+  monitorSites,
+} from '@jetmon/db'
+import { ENDPOINT_CHANGED_EVENT } from '@jetmon/scheduler'
+import { and, asc, eq, gt, gte, inArray, isNull, lt, lte, or } from 'drizzle-orm'
 import { clip, type Interval, type IntervalSet, intersect, measure, subtract, union } from './_stats-intervals.js'
 import type { StatsPeriod, StatsScope } from './_stats-scope.js'
 
@@ -50,6 +63,62 @@ export interface MaintenancePeriod {
   endsAt: number
 }
 
+/** One recorded change of an endpoint (an `endpoint_changed` audit row), in epoch ms. */
+export interface EndpointChange {
+  at: number
+  /** The endpoint came into being here (it did not exist before). */
+  created: boolean
+  /** `monitor_active` after the change; null when the row does not say (rows of older versions). */
+  active: boolean | null
+}
+
+/** What is known of when an endpoint existed and was active. */
+export interface EndpointActivity {
+  endpointId: bigint
+  /** Its recorded changes, oldest first. */
+  changes: readonly EndpointChange[]
+  /** `monitor_active` now. */
+  activeNow: boolean
+  /** Its last check, if any. */
+  lastCheckedAt: number | null
+}
+
+/**
+ * The time an endpoint was monitored, up to `now`, from what is recorded:
+ * - it exists from its creation (the `endpoint <id> created` announcement of the API); an endpoint
+ *   with no such record (added by an older version, or by v1) counts as existing all along;
+ * - from each recorded change on it is active or not as that change says (pause, resume, delete,
+ *   `monitor_active` in a PATCH, adding a deleted URL again); before the first change that says,
+ *   it is taken as active;
+ * - a flag changed without a record (by a writer other than the API) is caught by comparing the
+ *   last recorded state with `monitor_active` now: an endpoint found inactive counts as paused
+ *   since its last check after the last recorded change (checks stop with a pause), or since that
+ *   change when it was not checked after it; one found active counts as active since the last
+ *   recorded change.
+ */
+export function monitoredTime(activity: EndpointActivity, now: number): IntervalSet {
+  const changes = [...activity.changes].sort((a, b) => a.at - b.at)
+  let created = Number.NEGATIVE_INFINITY
+  const creation = changes.find((change) => change.created)
+  if (creation) created = creation.at
+  const spans: Interval[] = []
+  let active = true
+  let since = Number.NEGATIVE_INFINITY
+  for (const change of changes) {
+    if (change.active === null || change.active === active) continue
+    if (active) spans.push([since, change.at])
+    active = change.active
+    since = change.at
+  }
+  if (active && !activity.activeNow) {
+    const pausedAt = activity.lastCheckedAt !== null && activity.lastCheckedAt > since ? activity.lastCheckedAt : since
+    spans.push([since, pausedAt])
+  } else if (active || activity.activeNow) {
+    spans.push([since, now])
+  }
+  return clip(union(spans), created, now)
+}
+
 export interface UptimeInput {
   from: number
   to: number
@@ -66,6 +135,11 @@ export interface UptimeInput {
   rounds: readonly VerifierRound[]
   /** The site's maintenance windows overlapping the period. */
   windows: readonly MaintenancePeriod[]
+  /**
+   * When the scope was monitored (see {@link monitoredTime}; for a site, the union over its
+   * endpoints). Leave out for "the whole period".
+   */
+  monitored?: IntervalSet
 }
 
 /** The figures in milliseconds (the route turns them into seconds). */
@@ -194,16 +268,19 @@ export function computeUptime(input: UptimeInput): UptimeFigures {
     }
   }
 
-  const maintenanceSet = clip(scopeMaintenance, from, to)
-  const downSet = subtract(clip(union(down), from, to), maintenanceSet)
+  // Everything below is counted inside monitored time only.
+  const monitoredSet = input.monitored === undefined ? clip([[from, to]], from, to) : clip(input.monitored, from, to)
+  const inPeriod = (set: IntervalSet) => intersect(clip(set, from, to), monitoredSet)
+  const maintenanceSet = inPeriod(scopeMaintenance)
+  const downSet = subtract(inPeriod(union(down)), maintenanceSet)
   let taken = union([...maintenanceSet, ...downSet])
-  const unknownSet = subtract(clip(union(unknown), from, to), taken)
+  const unknownSet = subtract(inPeriod(union(unknown)), taken)
   taken = union([...taken, ...unknownSet])
-  const degradedSet = subtract(clip(union(degraded), from, to), taken)
+  const degradedSet = subtract(inPeriod(union(degraded)), taken)
   taken = union([...taken, ...degradedSet])
-  const warningSet = subtract(clip(union(warning), from, to), taken)
+  const warningSet = subtract(inPeriod(union(warning)), taken)
 
-  const totalMs = Math.max(0, to - from)
+  const totalMs = measure(monitoredSet)
   const downMs = measure(downSet)
   const maintenanceMs = measure(maintenanceSet)
   const unknownMs = measure(unknownSet)
@@ -277,7 +354,11 @@ export async function loadUptimeInput(
       ),
     )
 
-  const [eventRows, windowRows] = await Promise.all([eventsQuery, windowsQuery])
+  const [eventRows, windowRows, activity] = await Promise.all([
+    eventsQuery,
+    windowsQuery,
+    loadEndpointActivity(db, scope.blogId, scope.endpointIds, now),
+  ])
 
   const changes: StateChange[] = []
   for (const chunk of chunks(
@@ -348,5 +429,59 @@ export async function loadUptimeInput(
       startsAt: row.startsAt.getTime(),
       endsAt: row.endsAt.getTime(),
     })),
+    // A blog with events but no endpoint rows any more: nothing says when it was monitored.
+    ...(activity.length > 0
+      ? { monitored: union(activity.flatMap((endpoint) => monitoredTime(endpoint, now.getTime()))) }
+      : {}),
   }
+}
+
+/**
+ * What {@link monitoredTime} needs for these endpoints of a blog: their `endpoint_changed` audit
+ * rows (through `(blog_id, created_at)`), their `monitor_active` flag and last check.
+ */
+export async function loadEndpointActivity(
+  db: DbOrTx,
+  blogId: bigint,
+  endpointIds: readonly bigint[],
+  now: Date,
+): Promise<EndpointActivity[]> {
+  if (endpointIds.length === 0) return []
+  const [flags, audits] = await Promise.all([
+    db
+      .select({
+        endpointId: monitorSites.endpointId,
+        monitorActive: monitorSites.monitorActive,
+        lastCheckedAt: endpointState.lastCheckedAt,
+      })
+      .from(monitorSites)
+      .leftJoin(endpointState, eq(endpointState.endpointId, monitorSites.endpointId))
+      .where(inArray(monitorSites.endpointId, [...endpointIds])),
+    db
+      .select({ createdAt: auditLog.createdAt, detail: auditLog.detail, metadata: auditLog.metadata })
+      .from(auditLog)
+      .where(
+        and(eq(auditLog.blogId, blogId), lte(auditLog.createdAt, now), eq(auditLog.eventType, ENDPOINT_CHANGED_EVENT)),
+      )
+      .orderBy(asc(auditLog.createdAt), asc(auditLog.id)),
+  ])
+  const changesOf = new Map<string, EndpointChange[]>()
+  for (const row of audits) {
+    const id = row.metadata?.endpoint_id
+    if (typeof id !== 'string') continue
+    const active = row.metadata?.monitor_active
+    const list = changesOf.get(id) ?? []
+    list.push({
+      at: row.createdAt.getTime(),
+      created: row.detail === `endpoint ${id} created`,
+      active: typeof active === 'boolean' ? active : null,
+    })
+    changesOf.set(id, list)
+  }
+  return flags.map((row) => ({
+    endpointId: row.endpointId,
+    changes: changesOf.get(row.endpointId.toString()) ?? [],
+    activeNow: row.monitorActive !== 0,
+    lastCheckedAt: row.lastCheckedAt?.getTime() ?? null,
+  }))
 }
