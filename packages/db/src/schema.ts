@@ -383,6 +383,21 @@ export const dispatchCursors = mysqlTable('jetmon_dispatch_cursors', {
   updatedAt: updatedAt(),
 })
 
+/**
+ * Transition ids a consumer's cursor moved past while they were invisible (their writer had not
+ * committed yet, or rolled back). Each dispatch pass dispatches those that have become visible and
+ * forgets those that fell out of its window; written only under the cursor's lock.
+ */
+export const dispatchGaps = mysqlTable(
+  'jetmon_dispatch_gaps',
+  {
+    consumer: varchar('consumer', { length: 64 }).notNull(),
+    transitionId: id('transition_id').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.consumer, t.transitionId] })],
+)
+
 // ── WordPress.com notifications ─────────────────────────────────────────────────────────────────
 
 export const wpcomOutboxStatus = ['pending', 'sending', 'sent', 'abandoned', 'suppressed'] as const

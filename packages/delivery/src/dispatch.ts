@@ -1,6 +1,7 @@
 import {
   type Db,
   dispatchCursors,
+  dispatchGaps,
   eventTransitions,
   type Logger,
   noopLogger,
@@ -8,7 +9,7 @@ import {
   withTransaction,
 } from '@jetmon/db'
 import { listTransitionsAfter } from '@jetmon/eventstore'
-import { and, eq, gt, inArray, lte, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm'
 import { type EnqueueResult, enqueueAlertDeliveries, enqueueWebhookDeliveries } from './_enqueue.js'
 import type { TransitionRow } from './_snapshot.js'
 import {
@@ -24,10 +25,10 @@ import type { DeliveryMetrics } from './metrics.js'
 
 /** Transitions read past the cursor per pass (delivery.md). */
 export const DISPATCH_BATCH_SIZE = 500
-/** How many ids behind the cursor each pass looks at again for late commits (see {@link dispatchTransitions}). */
+/** How many ids behind the cursor a gap is kept and looked up again for a late commit (see {@link dispatchTransitions}). */
 export const DEFAULT_TAIL_IDS = 5_000
-/** Gaps looked up by id in one pass; beyond that the window's ids are read instead. */
-const MAX_GAP_LOOKUP = 500
+/** Rows per INSERT or DELETE of gaps. */
+const GAP_INSERT_CHUNK = 1_000
 
 /** Ids of the transitions visible to `tx` in (from, to]. */
 async function visibleIdsBetween(tx: Tx, from: bigint, to: bigint): Promise<bigint[]> {
@@ -39,16 +40,40 @@ async function visibleIdsBetween(tx: Tx, from: bigint, to: bigint): Promise<bigi
   return rows.map((row) => row.id)
 }
 
-// Math.min and Math.max do not take bigints.
-const smaller = (a: bigint, b: bigint): bigint => (a < b ? a : b)
+// Math.max does not take bigints.
 const larger = (a: bigint, b: bigint): bigint => (a > b ? a : b)
 
-/** What a dispatcher process remembers between passes, to recognise late-committed transitions. */
-export interface TailMemory {
-  /** Whether this process has already seen (and so dispatched, or knowingly skipped) this transition id. */
-  seen(id: bigint): boolean
-  /** The highest transition id this process has seen: only ids below it can be late commits it must pick up. */
-  highestSeen: bigint
+/** The ids in (from, to] that are not in `visible`: invisible to this transaction, so uncommitted or rolled back. */
+function missingIds(from: bigint, to: bigint, visible: Iterable<bigint>): bigint[] {
+  const seen = new Set(visible)
+  const missing: bigint[] = []
+  for (let id = from + 1n; id <= to; id++) if (!seen.has(id)) missing.push(id)
+  return missing
+}
+
+/** Records gaps of a consumer (`INSERT IGNORE`: a gap noted twice stays one row). */
+async function noteGaps(tx: Tx, consumer: DeliveryConsumer, ids: readonly bigint[], now: Date): Promise<void> {
+  for (let i = 0; i < ids.length; i += GAP_INSERT_CHUNK) {
+    const chunk = ids.slice(i, i + GAP_INSERT_CHUNK)
+    await tx
+      .insert(dispatchGaps)
+      .ignore()
+      .values(chunk.map((transitionId) => ({ consumer, transitionId, createdAt: now })))
+  }
+}
+
+/** Deletes gaps of a consumer by primary key. */
+async function forgetGaps(tx: Tx, consumer: DeliveryConsumer, ids: readonly bigint[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += GAP_INSERT_CHUNK) {
+    await tx
+      .delete(dispatchGaps)
+      .where(
+        and(
+          eq(dispatchGaps.consumer, consumer),
+          inArray(dispatchGaps.transitionId, ids.slice(i, i + GAP_INSERT_CHUNK)),
+        ),
+      )
+  }
 }
 
 export interface DispatchInput {
@@ -57,13 +82,8 @@ export interface DispatchInput {
   consumer: DeliveryConsumer
   /** Default {@link DISPATCH_BATCH_SIZE}; at most 1 000. */
   batchSize?: number
-  /** Default {@link DEFAULT_TAIL_IDS}; 0 turns the tail re-read off. */
+  /** Default {@link DEFAULT_TAIL_IDS}; 0 keeps no gaps (a transition that commits late is never dispatched). */
   tailIds?: number
-  /**
-   * This process's memory of earlier passes; `null` (or absent) on its first pass, when the tail is
-   * only noted, never dispatched — a new process never replays history.
-   */
-  tail?: TailMemory | null
 }
 
 /**
@@ -76,8 +96,8 @@ export type DispatchResult =
   | {
       outcome: 'cursor_created'
       cursor: bigint
-      /** Transition ids this pass saw (the tail), for the process's {@link TailMemory}. */
-      observed: bigint[]
+      /** Ids in the window below the cursor that were invisible (uncommitted or rolled back), kept as gaps. */
+      openGaps: number
     }
   | {
       outcome: 'dispatched'
@@ -85,13 +105,16 @@ export type DispatchResult =
       cursorAfter: bigint
       /** Transitions read past the cursor. */
       transitions: number
-      /** Late-committed transitions found behind the cursor and dispatched. */
+      /** Late-committed transitions found behind the cursor (filled gaps) and dispatched. */
       late: number
       /** Rows inserted as `pending`, and as `suppressed` (alert hourly caps). */
       enqueued: EnqueueResult
       /** The batch was full: more transitions are probably waiting. */
       full: boolean
-      observed: bigint[]
+      /** Gaps kept after this pass: ids behind the cursor still invisible, looked up again next pass. */
+      openGaps: number
+      /** Gaps forgotten by this pass because they fell more than `tailIds` behind the cursor while still invisible. */
+      droppedGaps: number
     }
 
 /**
@@ -107,15 +130,16 @@ export type DispatchResult =
  *
  * **Late commits.** Transition ids are assigned when the row is inserted but become visible when
  * the writer commits, in any order: id 41 can appear after 42 was dispatched and the cursor moved
- * past it. So each process remembers which ids of the last `tailIds` behind the cursor it has seen
- * ({@link TailMemory}), and every pass looks up the ids it saw a higher neighbour of but not
- * themselves — its gaps: invisible then, so uncommitted (or rolled back) — and dispatches those
- * that have become visible. The unique key makes a second dispatch of a transition harmless
- * (alert caps skip rows that already exist). Ids the cursor was moved over by another process are
- * only noted: that process re-checks its own gaps the same way. On a process's first pass the
- * whole window is noted, never dispatched. The rule covers a writer that commits at most `tailIds`
- * transitions late (at 20 transitions/s the default is over 4 minutes); a gap that never fills (a
- * rollback) is looked up by primary key each pass until it leaves the window.
+ * past it. So every id the cursor moves past without having seen it — a gap: uncommitted, or
+ * rolled back — is written to `jetmon_dispatch_gaps` in the same transaction as the cursor, and
+ * every pass, by whichever process holds the cursor, looks the consumer's gaps up by primary key
+ * and dispatches (and forgets) those that have become visible. Gaps are in the database, not in a
+ * process's memory, so neither a restart nor the death of the process that passed over a gap
+ * loses the transition. A gap that falls more than `tailIds` ids behind the cursor while still
+ * invisible is forgotten (`droppedGaps`): a rollback's gap leaves that way, and a writer that
+ * commits that late is not delivered. Creating the cursor notes the invisible ids of the window
+ * below it as gaps too. The unique key makes a second dispatch of a transition harmless (alert
+ * caps skip rows that already exist).
  */
 export async function dispatchTransitions(input: DispatchInput): Promise<DispatchResult> {
   const { ctx, consumer } = input
@@ -123,7 +147,7 @@ export async function dispatchTransitions(input: DispatchInput): Promise<Dispatc
   const tailIds = BigInt(nonNegativeInteger('tailIds', input.tailIds, DEFAULT_TAIL_IDS))
   const now = (ctx.clock ?? systemClock)()
   const logger = ctx.logger ?? noopLogger
-  const tail = input.tail ?? null
+  const floorOf = (cursor: bigint) => (cursor > tailIds ? cursor - tailIds : 0n)
 
   const pass = await withTransaction(ctx.db, async (tx): Promise<DispatchResult | { outcome: 'missing' }> => {
     const [cursorRow] = await tx
@@ -131,38 +155,6 @@ export async function dispatchTransitions(input: DispatchInput): Promise<Dispatc
       .from(dispatchCursors)
       .where(eq(dispatchCursors.consumer, consumer))
       .for('update', { skipLocked: true })
-
-    const idsBetween = (from: bigint, to: bigint) => visibleIdsBetween(tx, from, to)
-    const floorOf = (cursor: bigint) => (cursor > tailIds ? cursor - tailIds : 0n)
-
-    /**
-     * The tail behind the cursor: late commits to dispatch, and ids to remember as seen. On a first
-     * pass every visible id of the window is only noted. Afterwards, ids other processes moved the
-     * cursor over since this one's last pass are noted, and the ids this process saw a higher
-     * neighbour of but not themselves — its gaps, usually none — are looked up; those now
-     * visible are the late commits.
-     */
-    const readTail = async (cursor: bigint): Promise<{ late: TransitionRow[]; observed: bigint[] }> => {
-      if (tailIds === 0n || cursor === 0n) return { late: [], observed: [] }
-      const floor = floorOf(cursor)
-      if (!tail) return { late: [], observed: await idsBetween(floor, cursor) }
-      const highest = smaller(tail.highestSeen, cursor)
-      const observed = await idsBetween(larger(highest, floor), cursor)
-      const gaps: bigint[] = []
-      for (let id = floor + 1n; id < highest && gaps.length <= MAX_GAP_LOOKUP; id++) if (!tail.seen(id)) gaps.push(id)
-      let late: TransitionRow[]
-      if (gaps.length === 0) late = []
-      else if (gaps.length <= MAX_GAP_LOOKUP) {
-        late = await tx.select().from(eventTransitions).where(inArray(eventTransitions.id, gaps))
-      } else {
-        // Ids that are not contiguous (auto_increment_increment > 1, a long outage of this
-        // process): read the window's ids instead of looking gaps up one by one.
-        const unseen = (await idsBetween(floor, highest - 1n)).filter((id) => !tail.seen(id))
-        late =
-          unseen.length > 0 ? await tx.select().from(eventTransitions).where(inArray(eventTransitions.id, unseen)) : []
-      }
-      return { late, observed: [...observed, ...late.map((t) => t.id)] }
-    }
 
     if (!cursorRow) {
       const [exists] = await tx
@@ -172,19 +164,61 @@ export async function dispatchTransitions(input: DispatchInput): Promise<Dispatc
       return { outcome: exists ? 'busy' : 'missing' }
     }
 
+    // Read only after the cursor's lock is held: the gaps the previous holder wrote have committed.
+    const gaps = await tx
+      .select({ id: dispatchGaps.transitionId, createdAt: dispatchGaps.createdAt })
+      .from(dispatchGaps)
+      .where(eq(dispatchGaps.consumer, consumer))
+      .orderBy(asc(dispatchGaps.transitionId))
     const cursorBefore = cursorRow.last
     const batch: TransitionRow[] = await listTransitionsAfter({
       ctx: { db: tx },
       afterId: cursorBefore,
       limit: batchSize,
     })
-    const { late, observed } = await readTail(cursorBefore)
+    const cursorAfter = batch.at(-1)?.id ?? cursorBefore
+    const floor = floorOf(cursorAfter)
+
+    const live = gaps.filter((gap) => gap.id > floor)
+    const dropped = gaps.filter((gap) => gap.id <= floor)
+    const late: TransitionRow[] =
+      live.length === 0
+        ? []
+        : await tx
+            .select()
+            .from(eventTransitions)
+            .where(
+              inArray(
+                eventTransitions.id,
+                live.map((gap) => gap.id),
+              ),
+            )
     if (late.length > 0) {
+      const filled = new Set(late.map((t) => t.id))
+      const oldest = Math.min(...live.filter((gap) => filled.has(gap.id)).map((gap) => gap.createdAt.getTime()))
       logger.info(
-        { consumer, transitionIds: late.map((t) => String(t.id)) },
+        { consumer, transitionIds: late.map((t) => String(t.id)), lateByMs: Math.max(0, now.getTime() - oldest) },
         'dispatching transitions that were committed after later ones had been dispatched',
       )
     }
+    if (dropped.length > 0) {
+      logger.info(
+        { consumer, transitionIds: dropped.slice(0, 20).map((gap) => String(gap.id)), count: dropped.length },
+        `forgetting ${dropped.length} transition ids that stayed invisible until they were ${tailIds} ids behind the cursor: rolled back, or committed too late to be delivered`,
+      )
+    }
+    // By exact key (record locks only): a range would also lock the gap next to the other
+    // consumer's rows and could deadlock with its dispatcher.
+    const forgotten = [...dropped.map((gap) => gap.id), ...late.map((t) => t.id)]
+    if (forgotten.length > 0) await forgetGaps(tx, consumer, forgotten)
+    // Ids the cursor moves past that this transaction cannot see.
+    const fresh = missingIds(
+      larger(cursorBefore, floor),
+      cursorAfter,
+      batch.map((t) => t.id),
+    )
+    if (fresh.length > 0) await noteGaps(tx, consumer, fresh, now)
+
     const work = [...late, ...batch]
     const enqueued =
       work.length === 0
@@ -192,7 +226,6 @@ export async function dispatchTransitions(input: DispatchInput): Promise<Dispatc
         : consumer === 'webhooks'
           ? await enqueueWebhookDeliveries(tx, work, now, logger)
           : await enqueueAlertDeliveries(tx, work, now, logger)
-    const cursorAfter = batch.at(-1)?.id ?? cursorBefore
     if (cursorAfter !== cursorBefore) {
       await tx
         .update(dispatchCursors)
@@ -207,7 +240,8 @@ export async function dispatchTransitions(input: DispatchInput): Promise<Dispatc
       late: late.length,
       enqueued,
       full: batch.length === batchSize,
-      observed: [...observed, ...batch.map((t) => t.id)],
+      openGaps: live.length - late.length + fresh.length,
+      droppedGaps: dropped.length,
     }
   })
   if (pass.outcome !== 'missing') return pass
@@ -225,15 +259,31 @@ export async function dispatchTransitions(input: DispatchInput): Promise<Dispatc
       .ignore()
       .values({ consumer, lastTransitionId: start, updatedAt: now })
     if (header.affectedRows === 0) return null // another process created it a moment ago
-    const floor = start > tailIds ? start - tailIds : 0n
-    return { start, observed: tailIds === 0n ? [] : await visibleIdsBetween(tx, floor, start) }
+    // Writers still in flight below the newest id commit after the cursor exists: theirs are new
+    // transitions, not history, so their ids are gaps like any other.
+    const floor = floorOf(start)
+    const gaps = missingIds(floor, start, await visibleIdsBetween(tx, floor, start))
+    // Gaps of an earlier cursor of this name (deleted by hand) belong to history.
+    const stale = await tx
+      .select({ id: dispatchGaps.transitionId })
+      .from(dispatchGaps)
+      .where(eq(dispatchGaps.consumer, consumer))
+    if (stale.length > 0) {
+      await forgetGaps(
+        tx,
+        consumer,
+        stale.map((gap) => gap.id),
+      )
+    }
+    await noteGaps(tx, consumer, gaps, now)
+    return { start, openGaps: gaps.length }
   })
   if (!created) return { outcome: 'busy' }
   logger.info(
     { consumer, cursor: String(created.start) },
     `no ${consumer} dispatch cursor yet: created at transition ${created.start}, so delivery starts with the next transition (history is not replayed)`,
   )
-  return { outcome: 'cursor_created', cursor: created.start, observed: created.observed }
+  return { outcome: 'cursor_created', cursor: created.start, openGaps: created.openGaps }
 }
 
 /** Options of {@link TransitionDispatcher}. */
@@ -253,28 +303,37 @@ export interface TransitionDispatcherOptions {
 
 /**
  * A consumer's dispatcher loop: {@link dispatchTransitions} every `intervalMs`, at once again after
- * a full batch, with the process's {@link TailMemory} kept between passes (updated only after a
- * pass committed). Database errors are logged once per streak and retried with a growing pause.
+ * a full batch. It keeps nothing between passes that matters: the cursor and the gaps behind it
+ * are in the database, so a restarted process (or any other) carries on where this one stopped.
+ * Database errors are logged once per streak and retried with a growing pause.
  */
 export class TransitionDispatcher {
   readonly consumer: DeliveryConsumer
   private readonly options: TransitionDispatcherOptions
   private readonly logger: Logger
   private readonly intervalMs: number
-  private readonly tailIds: bigint
-  private readonly seenIds = new Set<bigint>()
-  private highestSeen: bigint | null = null
+  private readonly tailIds: number
+  private openGaps: number | null = null
   private running = false
   private loop: Promise<void> | null = null
   private readonly nap = new Nap()
-  private counters = { passes: 0, busy: 0, transitions: 0, late: 0, pending: 0, suppressed: 0, errors: 0 }
+  private counters = {
+    passes: 0,
+    busy: 0,
+    transitions: 0,
+    late: 0,
+    droppedGaps: 0,
+    pending: 0,
+    suppressed: 0,
+    errors: 0,
+  }
 
   constructor(options: TransitionDispatcherOptions) {
     this.options = options
     this.consumer = options.consumer
     this.logger = options.logger ?? noopLogger
     this.intervalMs = positiveInteger('intervalMs', options.intervalMs, 500)
-    this.tailIds = BigInt(nonNegativeInteger('tailIds', options.tailIds, DEFAULT_TAIL_IDS))
+    this.tailIds = nonNegativeInteger('tailIds', options.tailIds, DEFAULT_TAIL_IDS)
   }
 
   /** Runs one pass now (the loop does this on its own; tests call it directly). */
@@ -283,30 +342,19 @@ export class TransitionDispatcher {
       ctx: { db: this.options.db, logger: this.logger, ...(this.options.clock ? { clock: this.options.clock } : {}) },
       consumer: this.consumer,
       ...(this.options.batchSize !== undefined ? { batchSize: this.options.batchSize } : {}),
-      tailIds: Number(this.tailIds),
-      tail: this.highestSeen === null ? null : { seen: (id) => this.seenIds.has(id), highestSeen: this.highestSeen },
+      tailIds: this.tailIds,
     })
     this.counters.passes++
     if (result.outcome === 'busy') {
       this.counters.busy++
       return result
     }
-    // Committed: now the ids count as seen.
-    const cursor = result.outcome === 'dispatched' ? result.cursorAfter : result.cursor
-    let highest = this.highestSeen ?? cursor
-    if (cursor > highest) highest = cursor
-    for (const id of result.observed) {
-      this.seenIds.add(id)
-      if (id > highest) highest = id
-    }
-    this.highestSeen = highest
-    const floor = cursor - this.tailIds
-    for (const id of this.seenIds) if (id <= floor) this.seenIds.delete(id)
-
+    this.openGaps = result.openGaps
     if (result.outcome === 'dispatched') {
       const { enqueued } = result
       this.counters.transitions += result.transitions
       this.counters.late += result.late
+      this.counters.droppedGaps += result.droppedGaps
       this.counters.pending += enqueued.pending
       this.counters.suppressed += enqueued.suppressed
       const metrics = this.options.metrics
@@ -339,7 +387,7 @@ export class TransitionDispatcher {
 
   /** Counters since the dispatcher was made. */
   stats() {
-    return { consumer: this.consumer, ...this.counters, highestSeen: this.highestSeen?.toString() ?? null }
+    return { consumer: this.consumer, ...this.counters, openGaps: this.openGaps }
   }
 
   private async run(): Promise<void> {

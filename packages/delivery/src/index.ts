@@ -23,7 +23,6 @@ export {
   type DispatchInput,
   type DispatchResult,
   dispatchTransitions,
-  type TailMemory,
   TransitionDispatcher,
   type TransitionDispatcherOptions,
 } from './dispatch.js'

@@ -6,6 +6,7 @@ import {
   type Db,
   type DbOrTx,
   dispatchCursors,
+  dispatchGaps,
   eventTransitions,
   monitorSites,
   siteTenants,
@@ -34,12 +35,20 @@ export function useTestDatabase(): () => TestDatabase {
 }
 
 /**
- * Empties what delivery owns (subscribers, deliveries, cursors, tenant mappings), so each test
+ * Empties what delivery owns (subscribers, deliveries, cursors and gaps, tenant mappings), so each test
  * starts from "nothing subscribed, no cursor"; events and transitions stay (a new cursor starts
  * after them, which is what a test relies on).
  */
 export async function resetDelivery(db: Db): Promise<void> {
-  for (const table of [webhookDeliveries, alertDeliveries, webhooks, alertContacts, dispatchCursors, siteTenants]) {
+  for (const table of [
+    webhookDeliveries,
+    alertDeliveries,
+    webhooks,
+    alertContacts,
+    dispatchCursors,
+    dispatchGaps,
+    siteTenants,
+  ]) {
     await db.delete(table)
   }
 }
@@ -108,6 +117,55 @@ export async function openHttpEvent(
   })
   if (!result.opened) throw new Error('the event was already open')
   return { blogId, endpointId, eventId: result.event.id, transitionId: result.transition.id }
+}
+
+/** A transition written by a transaction that stays open until the test ends it: a writer that commits late. */
+export interface HeldTransition {
+  /** Assigned at insert; invisible to other connections until {@link commit}. */
+  transitionId: bigint
+  commit(): Promise<void>
+  rollback(): Promise<void>
+}
+
+/** Opens an http event on a new site inside a transaction that is held open; resolves once the transition is inserted. */
+export async function holdTransition(db: Db, clock: () => Date): Promise<HeldTransition> {
+  const blogId = newBlogId()
+  const endpointId = await insertEndpoint(db, blogId)
+  const rolledBack = new Error('rolled back on purpose')
+  let decide!: (commit: boolean) => void
+  const decision = new Promise<boolean>((resolve) => {
+    decide = resolve
+  })
+  let inserted!: (id: bigint) => void
+  let failed!: (error: unknown) => void
+  const transitionId = new Promise<bigint>((resolve, reject) => {
+    inserted = resolve
+    failed = reject
+  })
+  const writer = db
+    .transaction(async (tx) => {
+      const result = await openEvent({
+        ctx: eventContext(tx, clock),
+        input: { blogId, endpointId, checkType: 'http', state: 'Seems Down' },
+      })
+      inserted(result.transition!.id)
+      if (!(await decision)) throw rolledBack
+    })
+    .catch((error: unknown) => {
+      failed(error)
+      if (error !== rolledBack) throw error
+    })
+  return {
+    transitionId: await transitionId,
+    async commit() {
+      decide(true)
+      await writer
+    },
+    async rollback() {
+      decide(false)
+      await writer
+    },
+  }
 }
 
 export interface WebhookFixture {

@@ -1,6 +1,6 @@
 import { alertSummary } from '@jetmon/alerting'
-import { dispatchCursors, siteTenants } from '@jetmon/db'
-import { closeEvent, openEvent, promoteEvent } from '@jetmon/eventstore'
+import { dispatchCursors, dispatchGaps, siteTenants } from '@jetmon/db'
+import { closeEvent, promoteEvent } from '@jetmon/eventstore'
 import { buildWebhookPayload } from '@jetmon/webhooks'
 import { eq } from 'drizzle-orm'
 import { beforeEach, describe, expect, it } from 'vitest'
@@ -11,7 +11,7 @@ import {
   createWebhook,
   cursorsAtNewest,
   eventContext,
-  insertEndpoint,
+  holdTransition,
   manualClock,
   newBlogId,
   openHttpEvent,
@@ -29,6 +29,16 @@ async function cursorOf(consumer: 'webhooks' | 'alerts'): Promise<bigint | null>
     .from(dispatchCursors)
     .where(eq(dispatchCursors.consumer, consumer))
   return row?.last ?? null
+}
+
+/** The transition ids a consumer keeps as gaps, ascending. */
+async function gapsOf(consumer: 'webhooks' | 'alerts'): Promise<bigint[]> {
+  const rows = await database()
+    .db.select({ id: dispatchGaps.transitionId })
+    .from(dispatchGaps)
+    .where(eq(dispatchGaps.consumer, consumer))
+    .orderBy(dispatchGaps.transitionId)
+  return rows.map((row) => row.id)
 }
 
 /** (subscriber, transition) pairs of the rows, as strings, sorted. */
@@ -384,7 +394,7 @@ describe('dispatch', () => {
     )
   })
 
-  it('picks up a transition committed after a later one was dispatched (the tail re-read)', async () => {
+  it('picks up a transition committed after a later one was dispatched (a gap behind the cursor)', async () => {
     const { db } = database()
     const clock = manualClock()
     await cursorsAtNewest(db)
@@ -392,44 +402,81 @@ describe('dispatch', () => {
     const dispatcher = new TransitionDispatcher({ consumer: 'webhooks', db, clock: clock.now })
     await dispatcher.runOnce()
 
-    const slowBlog = newBlogId()
-    const slowEndpoint = await insertEndpoint(db, slowBlog)
-    let commit!: () => void
-    const committed = new Promise<void>((resolve) => {
-      commit = resolve
-    })
-    let slowTransition: bigint | undefined
-    let inserted!: () => void
-    const insertedOnce = new Promise<void>((resolve) => {
-      inserted = resolve
-    })
-    const slowWriter = db.transaction(async (tx) => {
-      const result = await openEvent({
-        ctx: eventContext(tx, clock.now),
-        input: { blogId: slowBlog, endpointId: slowEndpoint, checkType: 'http', state: 'Seems Down' },
-      })
-      slowTransition = result.transition?.id
-      inserted()
-      await committed
-    })
-    await insertedOnce
+    const slow = await holdTransition(db, clock.now)
     const fast = await openHttpEvent(db, clock.now)
-    expect(fast.transitionId).toBeGreaterThan(slowTransition!)
-
-    expect(await dispatcher.runOnce()).toMatchObject({ transitions: 1, late: 0, cursorAfter: fast.transitionId })
+    expect(fast.transitionId).toBeGreaterThan(slow.transitionId)
+    expect(await dispatcher.runOnce()).toMatchObject({
+      transitions: 1,
+      late: 0,
+      cursorAfter: fast.transitionId,
+      openGaps: 1,
+    })
     expect((await webhookRows(db)).map((row) => row.transitionId)).toEqual([fast.transitionId])
+    expect(await gapsOf('webhooks')).toEqual([slow.transitionId])
+    expect(await gapsOf('alerts')).toEqual([])
 
-    commit()
-    await slowWriter
-    expect(await dispatcher.runOnce()).toMatchObject({ transitions: 0, late: 1, enqueued: { pending: 1 } })
+    await slow.commit()
+    expect(await dispatcher.runOnce()).toMatchObject({ transitions: 0, late: 1, enqueued: { pending: 1 }, openGaps: 0 })
     expect((await webhookRows(db)).map((row) => row.transitionId).sort()).toEqual(
-      [slowTransition, fast.transitionId].sort(),
+      [slow.transitionId, fast.transitionId].sort(),
     )
-    // Seen now: later passes leave it alone.
+    // Dispatched and forgotten: later passes leave it alone.
+    expect(await gapsOf('webhooks')).toEqual([])
     expect(await dispatcher.runOnce()).toMatchObject({ transitions: 0, late: 0 })
   })
 
-  it('with two processes, each picks up only its own late commits and never redoes the other ones’ batches', async () => {
+  it('forgets a gap that never fills (a rollback) once it is tailIds ids behind the cursor', async () => {
+    const { db } = database()
+    const clock = manualClock()
+    await cursorsAtNewest(db)
+    await createWebhook(db, { url: RECEIVER })
+    const dispatcher = new TransitionDispatcher({ consumer: 'webhooks', db, clock: clock.now, tailIds: 3 })
+    await dispatcher.runOnce()
+
+    const rolledBack = await holdTransition(db, clock.now)
+    await rolledBack.rollback()
+    const first = await openHttpEvent(db, clock.now)
+    expect(first.transitionId).toBe(rolledBack.transitionId + 1n)
+    expect(await dispatcher.runOnce()).toMatchObject({ transitions: 1, late: 0, openGaps: 1, droppedGaps: 0 })
+    expect(await gapsOf('webhooks')).toEqual([rolledBack.transitionId])
+
+    // Still looked up while within 3 ids of the cursor…
+    await openHttpEvent(db, clock.now)
+    expect(await dispatcher.runOnce()).toMatchObject({ transitions: 1, late: 0, openGaps: 1, droppedGaps: 0 })
+    // …and forgotten once the cursor is 3 ids past it.
+    await openHttpEvent(db, clock.now)
+    expect(await dispatcher.runOnce()).toMatchObject({ transitions: 1, late: 0, openGaps: 0, droppedGaps: 1 })
+    expect(await gapsOf('webhooks')).toEqual([])
+    expect(dispatcher.stats()).toMatchObject({ transitions: 3, late: 0, droppedGaps: 1, openGaps: 0 })
+    expect(await webhookRows(db)).toHaveLength(3)
+  })
+
+  it('delivers transitions that commit late around a restart, before or after the new process first passes', async () => {
+    const { db } = database()
+    const clock = manualClock()
+    await cursorsAtNewest(db)
+    await createWebhook(db, { url: RECEIVER })
+    const before = new TransitionDispatcher({ consumer: 'webhooks', db, clock: clock.now })
+    await before.runOnce()
+    const commitsBeforeFirstPass = await holdTransition(db, clock.now)
+    const commitsAfterFirstPass = await holdTransition(db, clock.now)
+    const fast = await openHttpEvent(db, clock.now)
+    expect(await before.runOnce()).toMatchObject({ transitions: 1, late: 0, cursorAfter: fast.transitionId })
+    await before.stop()
+
+    // The process is gone; a new one starts (nothing carried over in memory).
+    await commitsBeforeFirstPass.commit()
+    const after = new TransitionDispatcher({ consumer: 'webhooks', db, clock: clock.now })
+    expect(await after.runOnce()).toMatchObject({ outcome: 'dispatched', transitions: 0, late: 1 })
+    await commitsAfterFirstPass.commit()
+    expect(await after.runOnce()).toMatchObject({ transitions: 0, late: 1, enqueued: { pending: 1 } })
+    expect(await after.runOnce()).toMatchObject({ transitions: 0, late: 0 })
+    expect((await webhookRows(db)).map((row) => row.transitionId).sort()).toEqual(
+      [commitsBeforeFirstPass.transitionId, commitsAfterFirstPass.transitionId, fast.transitionId].sort(),
+    )
+  })
+
+  it('a late commit one process passed over is dispatched, once, by another after the first one stopped', async () => {
     const { db } = database()
     const clock = manualClock()
     await cursorsAtNewest(db)
@@ -439,40 +486,44 @@ describe('dispatch', () => {
     await a.runOnce()
     await b.runOnce()
 
-    const slowBlog = newBlogId()
-    const slowEndpoint = await insertEndpoint(db, slowBlog)
-    let commit!: () => void
-    const committed = new Promise<void>((resolve) => {
-      commit = resolve
-    })
-    let inserted!: (id: bigint) => void
-    const slowId = new Promise<bigint>((resolve) => {
-      inserted = resolve
-    })
-    const slowWriter = db.transaction(async (tx) => {
-      const result = await openEvent({
-        ctx: eventContext(tx, clock.now),
-        input: { blogId: slowBlog, endpointId: slowEndpoint, checkType: 'http', state: 'Seems Down' },
-      })
-      inserted(result.transition!.id)
-      await committed
-    })
-    const slow = await slowId
+    const slow = await holdTransition(db, clock.now)
     const fast = await openHttpEvent(db, clock.now)
     expect(await a.runOnce()).toMatchObject({ transitions: 1, late: 0, enqueued: { pending: 1 } })
-    commit()
-    await slowWriter
+    await a.stop()
+    await slow.commit()
 
-    // B sees both ids for the first time, behind the cursor A moved: not its gaps, only noted.
-    expect(await b.runOnce()).toMatchObject({ transitions: 0, late: 0, enqueued: { pending: 0 } })
-    // A saw 'fast' but not 'slow' below it: its gap, now filled.
-    expect(await a.runOnce()).toMatchObject({ transitions: 0, late: 1, enqueued: { pending: 1 } })
-    expect((await webhookRows(db)).map((row) => row.transitionId).sort()).toEqual([slow, fast.transitionId].sort())
+    expect(await b.runOnce()).toMatchObject({ transitions: 0, late: 1, enqueued: { pending: 1 } })
+    expect((await webhookRows(db)).map((row) => row.transitionId).sort()).toEqual(
+      [slow.transitionId, fast.transitionId].sort(),
+    )
+    // Both processes running: whichever passes next dispatches a late commit, and only once.
+    const c = new TransitionDispatcher({ consumer: 'webhooks', db, clock: clock.now })
+    const slower = await holdTransition(db, clock.now)
     const next = await openHttpEvent(db, clock.now)
     expect(await b.runOnce()).toMatchObject({ transitions: 1, late: 0, enqueued: { pending: 1 } })
-    expect(await a.runOnce()).toMatchObject({ transitions: 0, late: 0, enqueued: { pending: 0 } })
-    expect(await webhookRows(db)).toHaveLength(3)
-    expect((await webhookRows(db)).at(-1)?.transitionId).toBe(next.transitionId)
+    await slower.commit()
+    expect(await c.runOnce()).toMatchObject({ transitions: 0, late: 1, enqueued: { pending: 1 } })
+    expect(await b.runOnce()).toMatchObject({ transitions: 0, late: 0, enqueued: { pending: 0 } })
+    expect((await webhookRows(db)).map((row) => row.transitionId).sort()).toEqual(
+      [slow.transitionId, fast.transitionId, slower.transitionId, next.transitionId].sort(),
+    )
+  })
+
+  it('delivers a transition that was still uncommitted when the cursor was created, after a restart', async () => {
+    const { db } = database()
+    const clock = manualClock()
+    await createWebhook(db, { url: RECEIVER })
+    const slow = await holdTransition(db, clock.now)
+    const newest = await openHttpEvent(db, clock.now)
+    const first = new TransitionDispatcher({ consumer: 'webhooks', db, clock: clock.now })
+    expect(await first.runOnce()).toMatchObject({ outcome: 'cursor_created', cursor: newest.transitionId })
+    await first.stop()
+    await slow.commit()
+
+    const second = new TransitionDispatcher({ consumer: 'webhooks', db, clock: clock.now })
+    expect(await second.runOnce()).toMatchObject({ transitions: 0, late: 1, enqueued: { pending: 1 } })
+    // History committed before the cursor existed is still never replayed.
+    expect((await webhookRows(db)).map((row) => row.transitionId)).toEqual([slow.transitionId])
   })
 
   it('is busy, and does nothing, while another process holds the cursor', async () => {
