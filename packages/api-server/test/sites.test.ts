@@ -641,11 +641,11 @@ describe('gateway tenancy', () => {
     expect(otherList.data.data).toEqual([])
     const ownList = await gateway.call('sites.list', { query: { limit: 200 } }, tenant('tenant-a'))
     expect(ownList.data.data.map((item) => item.blog_id)).toEqual([Number(blogId)])
-    // A failed create (the URL is already monitored) leaves no mapping behind.
+    // Another tenant cannot create on this blog (it is not told the URL exists), and no mapping is left behind.
     await expectError(
       gateway.call('sites.create', { body: { blog_id: Number(blogId), monitor_url: url(blogId) } }, other),
-      409,
-      'site_exists',
+      404,
+      'site_not_found',
     )
     expect(await db().select().from(siteTenants).where(eq(siteTenants.blogId, blogId))).toHaveLength(1)
   })
