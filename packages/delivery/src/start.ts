@@ -43,7 +43,7 @@ export interface StartDeliveryOptions {
   leaseMs?: number
   /** Transitions per dispatch pass (default 500). */
   batchSize?: number
-  /** Ids re-read behind the cursor for late commits (default 5 000). */
+  /** How far behind the cursor (in ids) a gap is kept for a late commit (default 5 000). */
   tailIds?: number
   /** Default: a guarded dispatcher (the SSRF guard) owned by the webhook sender. */
   webhookDispatcher?: Dispatcher
