@@ -59,7 +59,9 @@ function isDatabaseUrl(value: string): boolean {
 const veriflier = v.object({
   id: text('Name of this veriflier, unique in the list (shown in events and on the dashboard).'),
   region: text('Region the veriflier runs in, such as "eu-west".'),
-  url: httpUrl('Base URL of the veriflier, such as "http://10.0.3.7:7803"; the monitor calls <url>/v1/check.'),
+  url: httpUrl(
+    'Base URL of the veriflier, such as "https://veriflier-eu.example.com:7803"; the monitor calls <url>/v1/check. Its certificate must verify against the built-in roots plus CA_FILE; http:// only for loopback (validate-config fails it otherwise).',
+  ),
   token: v.pipe(
     v.string(),
     v.minLength(16),

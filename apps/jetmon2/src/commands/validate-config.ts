@@ -1,11 +1,18 @@
-import { createConnection } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { createConnection, isIP } from 'node:net'
 import { formatIssue } from '@jetmon/config'
 import { createDatabase, migrationStatus } from '@jetmon/db'
 import { defineCommand } from 'citty'
+import { request } from 'undici'
 import { configArg } from '../command-config.js'
 import { type Jetmon2Config, loadJetmon2Config } from '../config.js'
 import { resolveDatabase } from '../database.js'
 import { CommandError } from '../errors.js'
+import {
+  createVeriflierAgent,
+  isUntrustedCertificate,
+  untrustedCertificateDetail,
+} from '../monitor/veriflier-client.js'
 import { databaseProblem } from './migrate.js'
 
 export type Verdict = 'PASS' | 'INFO' | 'WARN' | 'FAIL'
@@ -16,6 +23,14 @@ export interface Finding {
 }
 
 const isLoopback = (address: string) => address === 'localhost' || address === '::1' || address.startsWith('127.')
+
+/** Whether a URL's host is this machine (`localhost`, 127.0.0.0/8, `[::1]`). */
+function isLoopbackUrl(url: URL): boolean {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
+  if (host === 'localhost' || host.endsWith('.localhost')) return true
+  if (isIP(host) === 4) return host.startsWith('127.')
+  return host === '::1' || /^::ffff:127\./i.test(host)
+}
 
 async function checkDatabase(config: Jetmon2Config, add: (f: Finding) => void): Promise<void> {
   let target: ReturnType<typeof resolveDatabase>
@@ -59,14 +74,38 @@ async function checkVerifliers(config: Jetmon2Config, add: (f: Finding) => void)
   }
   const quorum =
     config.VERIFLIER_QUORUM === 'auto' ? Math.max(1, Math.floor(verifliers.length / 2) + 1) : config.VERIFLIER_QUORUM
+  let ca: string[] = []
+  if (config.CA_FILE) {
+    try {
+      ca = [readFileSync(config.CA_FILE, 'utf8')]
+    } catch (error) {
+      add({
+        verdict: 'FAIL',
+        topic: 'ca',
+        message: `CA_FILE: cannot read ${config.CA_FILE}: ${(error as Error).message}`,
+      })
+    }
+  }
+  // Trusts what the running monitor trusts: the built-in roots plus CA_FILE.
+  const agent = createVeriflierAgent(ca)
   let reachable = 0
   await Promise.all(
     verifliers.map(async (veriflier) => {
+      const base = new URL(veriflier.url)
+      if (base.protocol === 'http:' && !isLoopbackUrl(base)) {
+        // Not even probed: the monitor would send its token and sites' headers there in clear text.
+        add({
+          verdict: 'FAIL',
+          topic: 'verifliers',
+          message: `${veriflier.id} (${veriflier.region}) ${base.origin}: plain HTTP to another host would carry the bearer token and every site's custom headers unencrypted; serve the veriflier over HTTPS (its TLS_CERT_FILE and TLS_KEY_FILE) and use an https:// URL`,
+        })
+        return
+      }
       const url = new URL('v1/health', veriflier.url.endsWith('/') ? veriflier.url : `${veriflier.url}/`)
       try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(3_000) })
-        const body = (await response.json().catch(() => ({}))) as { version?: string; status?: string }
-        if (!response.ok || body.status !== 'ok') throw new Error(`answered HTTP ${response.status}`)
+        const response = await request(url, { dispatcher: agent, signal: AbortSignal.timeout(3_000) })
+        const body = (await response.body.json().catch(() => ({}))) as { version?: string; status?: string }
+        if (response.statusCode !== 200 || body.status !== 'ok') throw new Error(`answered HTTP ${response.statusCode}`)
         reachable++
         add({
           verdict: 'PASS',
@@ -74,7 +113,11 @@ async function checkVerifliers(config: Jetmon2Config, add: (f: Finding) => void)
           message: `${veriflier.id} (${veriflier.region}) reachable, version ${body.version ?? 'unknown'}`,
         })
       } catch (error) {
-        const reason = (error as Error).name === 'TimeoutError' ? 'no answer within 3 s' : (error as Error).message
+        const reason = isUntrustedCertificate(error)
+          ? untrustedCertificateDetail(base.origin, error)
+          : (error as Error).name === 'TimeoutError'
+            ? 'no answer within 3 s'
+            : (error as Error).message
         add({
           verdict: 'WARN',
           topic: 'verifliers',
@@ -83,6 +126,7 @@ async function checkVerifliers(config: Jetmon2Config, add: (f: Finding) => void)
       }
     }),
   )
+  await agent.close()
   add(
     reachable >= quorum
       ? {

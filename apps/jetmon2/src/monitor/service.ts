@@ -150,6 +150,8 @@ export class MonitorService {
         for (const vote of votes) if (vote.vote === 'error') metrics.veriflierErrors.inc({ veriflier: vote.veriflier })
         return votes
       },
+          // https:// verifliers are verified against the built-in roots plus CA_FILE.
+          ...(ca ? { ca } : {}),
       record: (endpoint, result: CheckResult, vantage) =>
         recorder.record({
           endpointId: endpoint.endpointId,

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
+import { rootCertificates } from 'node:tls'
 import { type CheckRequest, ERROR_CODES, isDowntime } from '@jetmon/checker'
 import { Agent, type Dispatcher, request } from 'undici'
 import * as v from 'valibot'
 import { VERSION } from '../version.js'
 
-// The monitor's side of the veriflier protocol (spec: monitor.md, "Confirmation" and "Verifliers"):
-// ask every configured veriflier to re-run the checks of endpoints that seem down, turn each answer
-// into a vote per endpoint, and decide from the votes.
+// The monitor's side of the veriflier protocol: ask every configured veriflier to re-run the
+// checks of endpoints that seem down, turn each answer into a vote per endpoint, and decide from
+// the votes.
 
 /** One configured veriflier (`VERIFLIERS` entry). */
 export interface VeriflierTarget {
@@ -47,6 +48,8 @@ export type Vote = 'down' | 'up' | 'error'
 export type VoteFailure =
   | 'unreachable'
   | 'timeout'
+  /** HTTPS to a veriflier whose certificate does not verify (its CA is not in `CA_FILE`, wrong name, expired). */
+  | 'untrusted_certificate'
   | 'bad_status'
   | 'malformed_response'
   | 'missing_result'
@@ -94,6 +97,11 @@ export interface AskVerifliersOptions {
   /** Correlates the request with the veriflier's log (default: a random id). */
   requestId?: string | undefined
   /** HTTP dispatcher; default a shared keep-alive Agent (see {@link veriflierAgent}). */
+  /**
+   * Extra trusted root certificates, PEM (the monitor's `CA_FILE`), added to Node's built-in ones
+   * to verify `https://` verifliers. Ignored when `dispatcher` is given.
+   */
+  ca?: readonly string[] | undefined
   dispatcher?: Dispatcher | undefined
   logger?: VeriflierClientLogger | undefined
 }
@@ -103,15 +111,58 @@ const MAX_CHECKS_PER_REQUEST = 100
 /** Most bytes of an answer read (100 results are a few hundred KiB at most). */
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024
 
-let sharedAgent: Agent | undefined
+/**
+ * A keep-alive HTTP agent for verifliers: `https://` ones must present a certificate that verifies
+ * against Node's built-in roots plus `ca` (the monitor's `CA_FILE`, PEM). Close it when done.
+ */
+export function createVeriflierAgent(ca: readonly string[] = []): Agent {
+  return new Agent({
+    keepAliveTimeout: 4_000,
+    connections: 32,
+    connect: { rejectUnauthorized: true, ...(ca.length > 0 && { ca: [...rootCertificates, ...ca] }) },
+  })
+}
+
+const sharedAgents = new Map<string, Agent>()
 
 /**
- * The keep-alive HTTP agent shared by every call that does not pass a dispatcher, created on first
- * use. Verifliers are few and asked often during an incident, so connections are worth keeping.
+ * The keep-alive HTTP agent shared by every call that does not pass a dispatcher (one per set of
+ * extra CA certificates), created on first use. Verifliers are few and asked often during an
+ * incident, so connections are worth keeping (see {@link createVeriflierAgent}).
  */
-export function veriflierAgent(): Agent {
-  sharedAgent ??= new Agent({ keepAliveTimeout: 4_000, connections: 32 })
-  return sharedAgent
+export function veriflierAgent(ca: readonly string[] = []): Agent {
+  const key = ca.join('\n')
+  let agent = sharedAgents.get(key)
+  if (!agent) {
+    agent = createVeriflierAgent(ca)
+    sharedAgents.set(key, agent)
+  }
+  return agent
+}
+
+// What the TLS layer says when a peer's certificate does not verify.
+const CERTIFICATE_ERRORS =
+  /^(?:ERR_TLS_CERT_ALTNAME_INVALID|CERT_\w+|UNABLE_TO_\w+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)$/
+
+/** The error (or its cause) that says a peer's certificate did not verify; undefined for other errors. */
+function certificateError(error: unknown): { code: string; message: string } | undefined {
+  let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined
+  for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) {
+    if (typeof e.code === 'string' && CERTIFICATE_ERRORS.test(e.code))
+      return { code: e.code, message: String(e.message) }
+  }
+  return undefined
+}
+
+/** Whether an error is a certificate that did not verify (its CA unknown, another name, expired). */
+export function isUntrustedCertificate(error: unknown): boolean {
+  return certificateError(error) !== undefined
+}
+
+/** The words for a certificate that did not verify, for a person. */
+export function untrustedCertificateDetail(url: string, error: unknown): string {
+  const cause = certificateError(error) ?? { code: 'certificate', message: String((error as Error)?.message) }
+  return `the certificate of the veriflier at ${url} is not trusted (${cause.code}: ${cause.message}): put the CA that issued it in CA_FILE, or give the veriflier a certificate that names this host`
 }
 
 /** The configured quorum: `auto` is a majority of the configured verifliers; at least 1 either way. */
@@ -290,6 +341,9 @@ async function callVeriflier(call: Call): Promise<VeriflierVote[]> {
     const code = (error as { code?: string }).code
     if (
       deadline.aborted ||
+    if (isUntrustedCertificate(error)) {
+      return failed('untrusted_certificate', untrustedCertificateDetail(target.url, error))
+    }
       code === 'UND_ERR_HEADERS_TIMEOUT' ||
       code === 'UND_ERR_BODY_TIMEOUT' ||
       code === 'UND_ERR_CONNECT_TIMEOUT'
@@ -356,7 +410,7 @@ export async function askVerifliers(options: AskVerifliersOptions): Promise<Map<
     )
   }
   const requestId = options.requestId ?? randomUUID()
-  const dispatcher = options.dispatcher ?? veriflierAgent()
+  const dispatcher = options.dispatcher ?? veriflierAgent(options.ca)
   const settle = new AbortController()
 
   const index = new Map<bigint, number>()
