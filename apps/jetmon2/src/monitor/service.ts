@@ -143,6 +143,8 @@ export class MonitorService {
           checks: [{ ...request, endpointId: endpoint.endpointId, blogId: endpoint.blogId }],
           timeoutMs: current.VERIFLIER_TIMEOUT_MS,
           quorum: quorumOf(current.VERIFLIERS.length, current.VERIFLIER_QUORUM),
+          // https:// verifliers are verified against the built-in roots plus CA_FILE.
+          ...(ca ? { ca } : {}),
           logger: log.child({ module: 'verifliers' }),
         })
         metrics.veriflierSeconds.observe((performance.now() - started) / 1000)
@@ -150,8 +152,6 @@ export class MonitorService {
         for (const vote of votes) if (vote.vote === 'error') metrics.veriflierErrors.inc({ veriflier: vote.veriflier })
         return votes
       },
-          // https:// verifliers are verified against the built-in roots plus CA_FILE.
-          ...(ca ? { ca } : {}),
       record: (endpoint, result: CheckResult, vantage) =>
         recorder.record({
           endpointId: endpoint.endpointId,

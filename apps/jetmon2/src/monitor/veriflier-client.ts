@@ -47,9 +47,9 @@ export type Vote = 'down' | 'up' | 'error'
 /** Why a veriflier gave no check result for an endpoint (the `error` of such a vote). */
 export type VoteFailure =
   | 'unreachable'
-  | 'timeout'
   /** HTTPS to a veriflier whose certificate does not verify (its CA is not in `CA_FILE`, wrong name, expired). */
   | 'untrusted_certificate'
+  | 'timeout'
   | 'bad_status'
   | 'malformed_response'
   | 'missing_result'
@@ -96,12 +96,12 @@ export interface AskVerifliersOptions {
   quorum?: number | undefined
   /** Correlates the request with the veriflier's log (default: a random id). */
   requestId?: string | undefined
-  /** HTTP dispatcher; default a shared keep-alive Agent (see {@link veriflierAgent}). */
   /**
    * Extra trusted root certificates, PEM (the monitor's `CA_FILE`), added to Node's built-in ones
    * to verify `https://` verifliers. Ignored when `dispatcher` is given.
    */
   ca?: readonly string[] | undefined
+  /** HTTP dispatcher; default a shared keep-alive Agent (see {@link veriflierAgent}). */
   dispatcher?: Dispatcher | undefined
   logger?: VeriflierClientLogger | undefined
 }
@@ -338,12 +338,12 @@ async function callVeriflier(call: Call): Promise<VeriflierVote[]> {
   } catch (error) {
     if (call.settled.aborted)
       return failed('abandoned', 'not awaited: the other verifliers already settled the outcome')
-    const code = (error as { code?: string }).code
-    if (
-      deadline.aborted ||
     if (isUntrustedCertificate(error)) {
       return failed('untrusted_certificate', untrustedCertificateDetail(target.url, error))
     }
+    const code = (error as { code?: string }).code
+    if (
+      deadline.aborted ||
       code === 'UND_ERR_HEADERS_TIMEOUT' ||
       code === 'UND_ERR_BODY_TIMEOUT' ||
       code === 'UND_ERR_CONNECT_TIMEOUT'
