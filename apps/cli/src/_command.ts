@@ -13,7 +13,7 @@ import {
 } from '@jetmon/api-client'
 import { CommandError, closestKey } from '@jetmon/config'
 import { type ArgDef, type ArgsDef, type CommandDef, defineCommand, type ParsedArgs } from 'citty'
-import { formatJson, formatValue } from './_output.js'
+import { formatJson, formatValue, terminalSafe } from './_output.js'
 import { openSession, type Session } from './_session.js'
 import { connectionArgs, connectionFor, outputArgs, print } from './commands/_shared.js'
 import { LocalConfigError, UsageError } from './errors.js'
@@ -138,7 +138,10 @@ export function checkCommandLine(rawArgs: readonly string[], args: ArgsDef): voi
     )
 }
 
-/** The envelope of an API error as an operator reads it: code, status, message, request id, details. */
+/**
+ * The envelope of an API error as an operator reads it: code, status, message, request id, details.
+ * What the server (or whatever answered in its place) wrote cannot steer the terminal.
+ */
 export function describeApiError(error: JetmonApiError): string {
   const lines = [`${error.code} (HTTP ${error.status}): ${error.message}`]
   if (error.requestId) lines.push(`  request id: ${error.requestId}`)
@@ -146,7 +149,7 @@ export function describeApiError(error: JetmonApiError): string {
   if (error.retryAfterSeconds !== null) lines.push(`  retry after: ${error.retryAfterSeconds} s`)
   if (error.body !== undefined && error.code === 'unexpected_response')
     lines.push(`  body: ${error.body.slice(0, 200)}`)
-  return lines.join('\n')
+  return terminalSafe(lines.join('\n'))
 }
 
 /** The error envelope as JSON output prints it (on stdout, so a pipe always gets one document). */
@@ -176,7 +179,7 @@ export function toExitError(error: unknown, session: Session | undefined): unkno
       error.code === 'TIMEOUT'
         ? 'the API did not answer in time; raise --timeout, or check the server'
         : `no answer from the API; is it running at ${session?.connection.url ?? 'the configured URL'}? (--url, JETMON_API_URL)`
-    return new CommandError(`${error.code}: ${error.message}\n  ${hint}`, { cause: error })
+    return new CommandError(terminalSafe(`${error.code}: ${error.message}\n  ${hint}`), { cause: error })
   }
   if (error instanceof JetmonUsageError) {
     return error.code === 'PAGINATION_LOOP'
@@ -185,7 +188,7 @@ export function toExitError(error: unknown, session: Session | undefined): unkno
   }
   if (error instanceof JetmonResponseError)
     return new CommandError(
-      `${error.code}: ${error.message}${error.requestId ? ` (request id ${error.requestId})` : ''}`,
+      terminalSafe(`${error.code}: ${error.message}${error.requestId ? ` (request id ${error.requestId})` : ''}`),
       {
         cause: error,
       },
@@ -223,7 +226,7 @@ export function defineApiCommand<const A extends ArgsDef = Record<never, never>>
 
 /** Writes a line to stderr (notes that must not end up in a pipe). */
 export function note(text: string): void {
-  process.stderr.write(`${text}\n`)
+  process.stderr.write(`${terminalSafe(text)}\n`)
 }
 
 /** Prints data the way the session asks: JSON (one document) or, for a person, a table. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { bar, cellText, formatJson, formatTable, formatValue, sparkline } from './_output.js'
+import { bar, cellText, formatJson, formatTable, formatValue, sparkline, terminalSafe } from './_output.js'
 
 describe('formatTable', () => {
   test('aligns columns under upper-case headings, with - for empty cells and no trailing blanks', () => {
@@ -101,5 +101,30 @@ describe('sparkline and bar', () => {
     expect(bar(20, 10, 4)).toBe('████')
     expect(bar(0, 10, 4)).toBe('')
     expect(bar(5, 0, 4)).toBe('')
+  })
+})
+
+describe('terminalSafe', () => {
+  const hostile = 'a\x1b[2Jb\x1b]0;title\x07c\x9bd\u202ee\rf\x7fg'
+
+  test('shows every terminal control character as its escape and keeps everything else', () => {
+    expect(terminalSafe(hostile)).toBe('a\\x1b[2Jb\\x1b]0;title\\x07c\\x9bd\\u202ee\\x0df\\x7fg')
+    expect(terminalSafe('line one\nline two: naïve ✓ 日本')).toBe('line one\nline two: naïve ✓ 日本')
+    expect(terminalSafe(terminalSafe(hostile))).toBe(terminalSafe(hostile))
+  })
+
+  test('tables and values never carry a control character, however the API data is shaped', () => {
+    const outputs = [
+      formatTable(['url', `k\x1bey`], [[hostile, 'x']]),
+      formatValue([{ monitor_url: hostile, name: { nested: hostile } }]),
+      formatValue({ label: hostile, endpoints: [{ monitor_url: hostile }], window: { note: hostile } }),
+      formatValue(hostile),
+      cellText([hostile, 1]),
+    ]
+    for (const output of outputs) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them
+      expect(output).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]/)
+      expect(output).toContain('\\x1b[2J')
+    }
   })
 })

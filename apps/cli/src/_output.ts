@@ -1,9 +1,33 @@
 /**
+ * Characters that steer a terminal instead of showing: C0 controls but the newline, DEL, C1 controls
+ * (U+0080–U+009F, `\x9b` is a CSI on some terminals) and the bidirectional overrides and isolates
+ * that reorder what is shown. Site URLs, names, receivers' answers and error bodies come from others.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const TERMINAL_CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * Text written by others made safe to print on a terminal: every control character (see above)
+ * shows as its escape (`\x1b`, `\u202e`) instead of acting, so an operator sees that it is there.
+ * Newlines stay. Text without such characters comes back unchanged; JSON output never goes through
+ * this (it stays exact).
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(TERMINAL_CONTROLS, (c) => {
+    const code = c.charCodeAt(0)
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
+  })
+}
+
+/**
  * Rows as aligned columns under upper-case headings, two spaces apart; the last column is not
  * padded (no trailing blanks). Empty cells print as `-` so that columns stay readable with `awk`.
  */
 export function formatTable(headings: readonly string[], rows: readonly (readonly string[])[]): string {
-  const cells = [headings.map((h) => h.toUpperCase()), ...rows.map((row) => headings.map((_, i) => row[i] || '-'))]
+  const cells = [
+    headings.map((h) => terminalSafe(h.toUpperCase().replace(/[\r\n\t]+/g, ' '))),
+    ...rows.map((row) => headings.map((_, i) => terminalSafe((row[i] || '-').replace(/[\r\n\t]+/g, ' ')))),
+  ]
   const widths = headings.map((_, i) => Math.max(...cells.map((row) => [...(row[i] ?? '')].length)))
   return cells
     .map((row) =>
@@ -27,7 +51,7 @@ export function formatJson(value: unknown, pretty: boolean): string {
  */
 export function cellText(value: unknown): string {
   if (value === null || value === undefined) return ''
-  if (typeof value === 'string') return value.replace(/[\r\n\t]+/g, ' ')
+  if (typeof value === 'string') return terminalSafe(value.replace(/[\r\n\t]+/g, ' '))
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
   if (Array.isArray(value) && value.every((item) => item === null || typeof item !== 'object'))
     return value.map(cellText).join(', ')

@@ -17,6 +17,7 @@ import {
   routes,
   type SentRequest,
 } from '@jetmon/api-client'
+import { terminalSafe } from './_output.js'
 import { type ApiConnection, redactToken } from './connection.js'
 import { UsageError } from './errors.js'
 import type { OutputFormat } from './keys.js'
@@ -128,12 +129,15 @@ export function openSession(connection: ApiConnection, options: OpenSessionOptio
   }
   const onResponse = (response: ReceivedResponse) => {
     if (response.status === null) {
-      stderr.write(`< no answer (${response.durationMs} ms): ${response.error?.message ?? 'unknown error'}\n\n`)
+      stderr.write(
+        `< no answer (${response.durationMs} ms): ${terminalSafe(response.error?.message ?? 'unknown error')}\n\n`,
+      )
       return
     }
     stderr.write(`< ${response.status} (${response.durationMs} ms)\n`)
+    // Header values may carry bytes the server chose (obs-text): they cannot steer the terminal.
     for (const [name, value] of Object.entries(response.headers))
-      stderr.write(`< ${name}: ${redactHeader(name, value, token)}\n`)
+      stderr.write(`< ${terminalSafe(`${name}: ${redactHeader(name, value, token)}`)}\n`)
     stderr.write('\n')
   }
   let client: JetmonClient | undefined

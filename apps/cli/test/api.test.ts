@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, expect, test } from 'vitest'
 import { apiCommand } from '../src/api.js'
 import { listCommands } from '../src/commands/catalog.js'
@@ -8,6 +10,8 @@ const server = useTestServer()
 const api = cliFor(server)
 type Answer = Record<string, unknown> & { data: Record<string, unknown>[] }
 const json = <T = Answer>(stdout: string) => JSON.parse(stdout) as T
+// biome-ignore lint/suspicious/noControlCharactersInRegex: what must never reach a terminal
+const CONTROLS = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]/
 
 // Each test spawns the real binary a few times (a second or more each on a busy machine); they run
 // side by side, each with its own blog ids.
@@ -136,6 +140,45 @@ describe.concurrent('jetmon2 api against a real API server', { timeout: 300_000 
     const none = await run(['--url', url])
     expect(none.code).toBe(2)
     expect(none.stderr).not.toContain(url)
+  })
+
+  test('tables and error messages show what sites and servers wrote without letting it steer the terminal', async () => {
+    // A URL as a v1 writer could have stored it, escape sequences and all: clear the screen, retitle
+    // the window, reverse the text.
+    const hostile = 'https://steer.example/\x1b[2J\x1b]0;owned\x07\u202eevil'
+    await server().database.pool.query('INSERT INTO jetpack_monitor_sites (blog_id, monitor_url) VALUES (?, ?)', [
+      7161,
+      hostile,
+    ])
+    const table = await api(['sites', 'list', '--q', 'steer.example', '--output', 'table'])
+    expect(table.code, table.stderr).toBe(0)
+    expect(table.stdout).toContain('https://steer.example/\\x1b[2J\\x1b]0;owned\\x07\\u202eevil')
+    expect(table.stdout).not.toMatch(CONTROLS)
+    const endpoints = await api(['sites', 'get', '7161', '--output', 'table'])
+    expect(endpoints.code, endpoints.stderr).toBe(0)
+    expect(endpoints.stdout).toContain('\\x1b[2J')
+    expect(endpoints.stdout).not.toMatch(CONTROLS)
+    // JSON stays exact.
+    const piped = await api(['sites', 'list', '--q', 'steer.example'])
+    expect(json(piped.stdout).data[0]?.monitor_url).toBe(hostile)
+
+    // Whatever answers in the API's place: its body excerpt in the error message is made harmless too.
+    const impostor = createServer((_request, response) => {
+      response.writeHead(502, { 'content-type': 'text/plain' })
+      response.end('bad gateway\x1b[2J\x1b]0;owned\x07\r\x9b31m')
+    })
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = impostor.address() as AddressInfo
+      const failed = await api(['request', 'GET', '/me', '--output', 'table'], {
+        env: { JETMON_API_URL: `http://127.0.0.1:${port}` },
+      })
+      expect(failed.code).toBe(1)
+      expect(failed.stderr).toMatch(/body: bad gateway\\x1b\[2J\\x1b\]0;owned\\x07\\x0d\\x9b31m/)
+      expect(failed.stderr).not.toMatch(CONTROLS)
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve))
+    }
   })
 
   test('request: a raw call below /api/v1, with or without the /api/v1 prefix', async () => {

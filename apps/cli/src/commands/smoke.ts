@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto'
 import { JetmonApiError } from '@jetmon/api-client'
 import { CommandError } from '@jetmon/config'
 import { defineApiCommand } from '../_command.js'
-import { formatJson } from '../_output.js'
+import { formatJson, terminalSafe } from '../_output.js'
 import type { Session } from '../_session.js'
 import { UsageError } from '../errors.js'
 import { print } from './_shared.js'
@@ -27,7 +27,7 @@ export interface SmokeStep {
 
 function stepLine(step: SmokeStep): string {
   const result = step.ok === null ? 'skipped' : step.ok ? 'ok' : 'FAILED'
-  return `${result.padEnd(7)}  ${step.step.padEnd(20)}  ${`${step.ms} ms`.padStart(8)}  ${step.detail}`
+  return `${result.padEnd(7)}  ${step.step.padEnd(20)}  ${`${step.ms} ms`.padStart(8)}  ${terminalSafe(step.detail)}`
 }
 
 const failure = (error: unknown) =>
