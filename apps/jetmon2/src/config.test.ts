@@ -86,6 +86,7 @@ describe('defaults', () => {
       BODY_READ_MAX_MS: 2000,
       TLS_EXPIRY_WARN_DAYS: 30,
       WEBHOOK_ALLOW_PRIVATE_TARGETS: false,
+      CHECK_ALLOW_PRIVATE_TARGETS: true,
       LOG_LEVEL: 'info',
     })
     // Unset optional keys are absent, not null: the services pick their own behaviour for them.

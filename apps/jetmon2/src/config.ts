@@ -287,6 +287,12 @@ const entries = {
     ),
     false,
   ),
+  CHECK_ALLOW_PRIVATE_TARGETS: v.optional(
+    flag(
+      "Whether the checks of endpoints the operator added may reach loopback, private and link-local addresses (an operator's own fleet may be internal). Endpoints of sites a gateway tenant owns are always checked through the private-target guard; false extends the guard to every endpoint.",
+    ),
+    true,
+  ),
 
   ...loggingSettings,
 }

@@ -103,6 +103,8 @@ const checkSchema = v.object(
       v.pipe(v.array(keywordText, 'must be a list of strings'), v.maxLength(100, 'must have at most 100 entries')),
     ),
     keyword_case_sensitive: v.nullish(v.boolean('must be true or false')),
+    // Set by the monitor for endpoints whose URLs come from outside the operator's network.
+    refuse_private_targets: v.nullish(v.boolean('must be true or false')),
   },
   'must be an object',
 )
@@ -191,6 +193,7 @@ export function parseCheckBatch(body: unknown): ParseBatchResult {
           ...(check.keyword != null && { keyword: check.keyword }),
           ...(check.forbidden_keywords != null && { forbiddenKeywords: check.forbidden_keywords }),
           ...(check.keyword_case_sensitive != null && { keywordCaseSensitive: check.keyword_case_sensitive }),
+          ...(check.refuse_private_targets === true && { refusePrivateTargets: true }),
         },
       })),
     },

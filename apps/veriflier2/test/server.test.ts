@@ -353,6 +353,35 @@ describe('checks', () => {
     expect(results[4]!.tls).toMatchObject({ failure: 'expired' })
   })
 
+  it('runs a check marked refuse_private_targets through the guard: monitor_error, target not allowed, no request', async () => {
+    const { url } = await start()
+    sites.clearRequests()
+    const answer = await postChecks(url, {
+      request_id: 'guarded',
+      checks: [
+        check(1, sites.url('echo'), { refuse_private_targets: true }),
+        check(2, `http://127.0.0.1:${sites.httpPort}/`, { refuse_private_targets: true }),
+        check(3, sites.url('ok'), { refuse_private_targets: false }),
+      ],
+    })
+    expect(answer.status).toBe(200)
+    const { results } = answer.json as Answer
+    for (const refused of results.slice(0, 2)) {
+      expect(refused).toMatchObject({ ok: false, error: 'monitor_error', error_code: 99, http_status: null })
+      expect(refused.detail).toMatch(/^target not allowed: .*127\.0\.0\.1.* loopback/)
+    }
+    expect(results[2]).toMatchObject({ ok: true, error: null, http_status: 200 })
+    expect(sites.requests('echo')).toEqual([])
+    const invalid = await postChecks(url, {
+      request_id: 'bad-flag',
+      checks: [check(4, sites.url('ok'), { refuse_private_targets: 'yes' })],
+    })
+    expect(invalid.status).toBe(400)
+    expect((invalid.json as ErrorEnvelope).error.details).toEqual([
+      { path: 'checks[0].refuse_private_targets', message: 'must be true or false' },
+    ])
+  })
+
   it('never runs more than MAX_CONCURRENCY checks at once, across requests', async () => {
     let running = 0
     let most = 0

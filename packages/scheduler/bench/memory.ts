@@ -54,6 +54,7 @@ function rowFor(id: number): EndpointRow {
     latencyThresholdMs: null,
     tlsExpiryWarnDays: null,
     alertCooldownMinutes: null,
+    tenantOwned: 0,
   }
 }
 

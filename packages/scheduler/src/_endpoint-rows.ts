@@ -1,4 +1,4 @@
-import { endpointConfig, monitorSites } from '@jetmon/db'
+import { endpointConfig, monitorSites, siteTenants } from '@jetmon/db'
 import { sql } from 'drizzle-orm'
 
 export type RequestMethod = 'GET' | 'HEAD'
@@ -37,6 +37,11 @@ export interface EndpointConfig {
   tlsExpiryWarnDays: number
   /** Default `ALERT_COOLDOWN_MINUTES` (30). */
   alertCooldownMinutes: number
+  /**
+   * The site belongs to a gateway tenant (it has a `jetmon_site_tenants` row): its URLs were chosen
+   * outside the operator's network, so its checks may only reach public addresses.
+   */
+  tenantOwned: boolean
 }
 
 /** The defaults that come from the monitor's configuration rather than from the data model. */
@@ -82,6 +87,8 @@ export const endpointColumns = {
   latencyThresholdMs: endpointConfig.latencyThresholdMs,
   tlsExpiryWarnDays: endpointConfig.tlsExpiryWarnDays,
   alertCooldownMinutes: endpointConfig.alertCooldownMinutes,
+  // One probe of jetmon_site_tenants' blog_id index per row.
+  tenantOwned: sql<unknown>`EXISTS (SELECT 1 FROM ${siteTenants} WHERE ${siteTenants.blogId} = ${monitorSites.blogId})`,
 }
 
 export interface EndpointRow {
@@ -103,6 +110,8 @@ export interface EndpointRow {
   latencyThresholdMs: number | null
   tlsExpiryWarnDays: number | null
   alertCooldownMinutes: number | null
+  /** 0/1 (a number or a decimal string, as the driver gives it). */
+  tenantOwned: unknown
 }
 
 /** A field whose stored value was unusable and got its default instead. */
@@ -135,6 +144,7 @@ export function toEndpointConfig(
     latencyThresholdMs: row.latencyThresholdMs !== null && row.latencyThresholdMs > 0 ? row.latencyThresholdMs : null,
     tlsExpiryWarnDays: row.tlsExpiryWarnDays ?? defaults.tlsExpiryWarnDays,
     alertCooldownMinutes: row.alertCooldownMinutes ?? defaults.alertCooldownMinutes,
+    tenantOwned: Number(row.tenantOwned) === 1,
   })
 }
 
@@ -192,6 +202,7 @@ export function sameConfig(a: EndpointConfig, b: EndpointConfig): boolean {
     a.latencyThresholdMs === b.latencyThresholdMs &&
     a.tlsExpiryWarnDays === b.tlsExpiryWarnDays &&
     a.alertCooldownMinutes === b.alertCooldownMinutes &&
+    a.tenantOwned === b.tenantOwned &&
     sameList(a.forbiddenKeywords, b.forbiddenKeywords) &&
     sameHeaders(a.customHeaders, b.customHeaders)
   )

@@ -166,6 +166,7 @@ describe('EndpointSource', () => {
       latencyThresholdMs: null,
       tlsExpiryWarnDays: 30,
       alertCooldownMinutes: 30,
+      tenantOwned: false,
     }
     expect(s.get(bare)).toEqual({
       endpointId: bare,
@@ -193,6 +194,7 @@ describe('EndpointSource', () => {
       latencyThresholdMs: 1_500,
       tlsExpiryWarnDays: 14,
       alertCooldownMinutes: 5,
+      tenantOwned: false,
     })
     expect(s.get(broken)).toMatchObject({ forbiddenKeywords: [], customHeaders: {}, keyword: null })
     const warning = logger.entries.find((e) => e.level === 'warn')

@@ -1,4 +1,4 @@
-import { endpointConfig, monitorSites } from '@jetmon/db'
+import { endpointConfig, monitorSites, siteTenants } from '@jetmon/db'
 import { describe, expect, it } from 'vitest'
 import { loadEndpointConfigs } from '../src/index.js'
 import { useTestDatabase } from './_helpers.js'
@@ -42,5 +42,28 @@ describe('loadEndpointConfigs', () => {
     })
     expect(loaded.get(102n)).toMatchObject({ active: false, config: { intervalMs: 300_000, method: 'GET' } })
     expect((await loadEndpointConfigs(db, [])).size).toBe(0)
+  })
+
+  it('marks the endpoints of sites a gateway tenant owns', async () => {
+    const { db } = database()
+    await db.insert(monitorSites).values([
+      { endpointId: 201n, blogId: 2001n, bucketNo: 1, monitorUrl: 'https://tenant.example/' },
+      { endpointId: 202n, blogId: 2001n, bucketNo: 1, monitorUrl: 'https://tenant.example/login' },
+      { endpointId: 203n, blogId: 2002n, bucketNo: 1, monitorUrl: 'https://operator.example/' },
+    ])
+    // Two tenants share one site: still one endpoint each, still owned.
+    await db.insert(siteTenants).values([
+      { tenantId: 'tenant-a', blogId: 2001n },
+      { tenantId: 'tenant-b', blogId: 2001n },
+    ])
+    const loaded = await loadEndpointConfigs(db, [201n, 202n, 203n])
+    expect([...loaded.values()].map(({ config }) => [config.endpointId, config.tenantOwned])).toEqual(
+      expect.arrayContaining([
+        [201n, true],
+        [202n, true],
+        [203n, false],
+      ]),
+    )
+    expect(loaded.size).toBe(3)
   })
 })

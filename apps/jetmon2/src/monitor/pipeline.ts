@@ -30,6 +30,8 @@ export interface MonitoredEndpoint {
   latencyThresholdMs: number | null
   tlsExpiryWarnDays: number
   alertCooldownMinutes: number | null
+  /** The site belongs to a gateway tenant: its checks may only reach public addresses. */
+  tenantOwned?: boolean
 }
 
 /** A veriflier's answer about one endpoint. */
@@ -154,6 +156,7 @@ export function checkRequestOf(endpoint: MonitoredEndpoint): CheckRequest {
     ...(endpoint.customHeaders ? { headers: endpoint.customHeaders } : {}),
     latencyThresholdMs: endpoint.latencyThresholdMs,
     tlsExpiryWarnDays: endpoint.tlsExpiryWarnDays,
+    ...(endpoint.tenantOwned === true ? { refusePrivateTargets: true } : {}),
   }
 }
 

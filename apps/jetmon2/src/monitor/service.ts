@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { type AlertSender, createAlertSender, emailOptionsFromConfig } from '@jetmon/alerting'
 import { type ApiApp, createApiApp, type RunningApiServer, startApiServer } from '@jetmon/api-server'
-import { type CheckResult, createChecker } from '@jetmon/checker'
+import { type CheckRequest, type CheckResult, createChecker } from '@jetmon/checker'
 import { createDashboard, createVeriflierHealthProbe } from '@jetmon/dashboard'
 import { createDatabase, type Database, migrationStatus } from '@jetmon/db'
 import { startDelivery } from '@jetmon/delivery'
@@ -88,7 +88,7 @@ export class MonitorService {
 
     const metrics = this.metrics()
     const ca = config.CA_FILE ? [readFileSync(config.CA_FILE, 'utf8')] : undefined
-    const check = createChecker({
+    const checker = createChecker({
       ...(config.USER_AGENT ? { userAgent: config.USER_AGENT } : {}),
       ...(config.DNS_SERVERS?.length ? { dnsServers: config.DNS_SERVERS } : {}),
       ...(ca ? { ca } : {}),
@@ -99,6 +99,11 @@ export class MonitorService {
       },
       logger: log.child({ module: 'checker' }),
     })
+    // Tenants' endpoints are always guarded (checkRequestOf); CHECK_ALLOW_PRIVATE_TARGETS=false
+    // guards every endpoint. Read per call, so that a reload applies.
+    const guarded = <R extends CheckRequest>(request: R): R =>
+      this.config.CHECK_ALLOW_PRIVATE_TARGETS ? request : { ...request, refusePrivateTargets: true }
+    const check = (request: CheckRequest) => checker(guarded(request))
     this.recorder = new CheckRecorder({
       db,
       historyMode: config.HISTORY_MODE,
@@ -140,7 +145,7 @@ export class MonitorService {
         const started = performance.now()
         const answers = await askVerifliers({
           verifliers: current.VERIFLIERS,
-          checks: [{ ...request, endpointId: endpoint.endpointId, blogId: endpoint.blogId }],
+          checks: [{ ...guarded(request), endpointId: endpoint.endpointId, blogId: endpoint.blogId }],
           timeoutMs: current.VERIFLIER_TIMEOUT_MS,
           quorum: quorumOf(current.VERIFLIERS.length, current.VERIFLIER_QUORUM),
           // https:// verifliers are verified against the built-in roots plus CA_FILE.

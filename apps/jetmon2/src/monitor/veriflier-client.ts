@@ -33,6 +33,7 @@ export interface VeriflierCheck
     | 'keyword'
     | 'forbiddenKeywords'
     | 'keywordCaseSensitive'
+    | 'refusePrivateTargets'
   > {
   endpointId: bigint
   blogId?: bigint | null | undefined
@@ -246,6 +247,8 @@ function toWireCheck(check: VeriflierCheck): Record<string, unknown> {
     keyword: check.keyword ?? null,
     forbidden_keywords: check.forbiddenKeywords ?? null,
     keyword_case_sensitive: check.keywordCaseSensitive ?? null,
+    // The monitor decides which checks are guarded (a tenant's endpoint, or CHECK_ALLOW_PRIVATE_TARGETS=false).
+    refuse_private_targets: check.refusePrivateTargets === true,
   }
 }
 
