@@ -10,7 +10,13 @@ import { createInterface } from 'node:readline'
 import { endpointConfig, eventTransitions, maintenanceWindows, monitorSites } from '@jetmon/db'
 import { listOpenEvents } from '@jetmon/eventstore'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
-import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
+import {
+  createTestPki,
+  type DnsServer,
+  type FixtureServer,
+  startDnsServer,
+  startFixtureServer,
+} from '@jetmon/testkit/fixtures'
 import { asc, eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from './helpers.js'
@@ -67,10 +73,13 @@ async function startVeriflier(id: string, region: string, token: string): Promis
       CA_FILE: join(tmp, 'ca.pem'),
       USER_AGENT: 'Jetmon-Veriflier/e2e',
       VERIFLIER_CONFIG: join(tmp, 'empty.json'),
+      // Over HTTPS, as in production: the monitor verifies it with its CA_FILE (the test CA).
+      TLS_CERT_FILE: join(tmp, 'veriflier-cert.pem'),
+      TLS_KEY_FILE: join(tmp, 'veriflier-key.pem'),
     },
     /listening on/,
   )
-  return /(http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1] as string
+  return /(https:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1] as string
 }
 
 beforeAll(async () => {
@@ -88,6 +97,9 @@ beforeAll(async () => {
   })
   dns = await startDnsServer({ zone: sites.zone() })
   writeFileSync(join(tmp, 'ca.pem'), sites.ca)
+  const veriflierCert = await (await createTestPki()).issueLeaf({ hosts: ['127.0.0.1'] })
+  writeFileSync(join(tmp, 'veriflier-cert.pem'), veriflierCert.chain)
+  writeFileSync(join(tmp, 'veriflier-key.pem'), veriflierCert.key)
   writeFileSync(join(tmp, 'empty.json'), '{}')
   wpcom = createServer((req, res) => {
     let body = ''
