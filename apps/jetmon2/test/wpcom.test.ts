@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { auditLog, endpointState, type Logger } from '@jetmon/db'
+import { auditLog, endpointState, events, type Logger, wpcomOutbox } from '@jetmon/db'
+import { markDownNotified } from '@jetmon/eventstore'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { asc, eq, inArray } from 'drizzle-orm'
 import { Agent } from 'undici'
@@ -135,6 +136,8 @@ function recordingLogger(): Logger & { lines: string[] } {
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  // The outbox is shared by every notifier on the database: each test starts with an empty one.
+  await t.db.delete(wpcomOutbox)
 })
 
 async function setup(options: Partial<WpcomNotifierOptions> = {}) {
@@ -187,9 +190,31 @@ function endpoint(extra: Partial<MonitoredEndpoint> = {}): MonitoredEndpoint {
   }
 }
 
-function down(ep: MonitoredEndpoint, time: FakeTime): DownNotice {
+/** Each endpoint's current incident: a Down notice opens one, a recovery notice ends it. */
+const incidents = new Map<bigint, bigint>()
+
+/** An incident row of the endpoint (closed, so that several can exist), as the event store would have written it. */
+async function newIncident(ep: MonitoredEndpoint): Promise<bigint> {
+  const at = new Date(T0)
+  const [header] = await t.db.insert(events).values({
+    blogId: ep.blogId,
+    endpointId: ep.endpointId,
+    checkType: 'http',
+    severity: 4,
+    state: 'Down',
+    startedAt: at,
+    endedAt: at,
+    updatedAt: at,
+  })
+  const id = BigInt(header.insertId)
+  incidents.set(ep.endpointId, id)
+  return id
+}
+
+async function down(ep: MonitoredEndpoint, time: FakeTime): Promise<DownNotice> {
   return {
     endpoint: ep,
+    eventId: await newIncident(ep),
     statusId: 2,
     statusType: 'server',
     lastCheck: new Date(time.now - 1_000),
@@ -198,9 +223,12 @@ function down(ep: MonitoredEndpoint, time: FakeTime): DownNotice {
   }
 }
 
-function recovery(ep: MonitoredEndpoint, time: FakeTime): DownNotice {
+async function recovery(ep: MonitoredEndpoint, time: FakeTime): Promise<DownNotice> {
+  const eventId = incidents.get(ep.endpointId) ?? (await newIncident(ep))
+  incidents.delete(ep.endpointId)
   return {
     endpoint: ep,
+    eventId,
     statusId: 1,
     statusType: 'success',
     lastCheck: new Date(time.now),
@@ -224,6 +252,7 @@ describe('WpcomNotifier', () => {
     const small = endpoint({ blogId: 2n ** 53n })
     const notice: DownNotice = {
       endpoint: big,
+      eventId: await newIncident(big),
       statusId: 2,
       statusType: 'server',
       lastCheck: new Date('2025-03-01T11:59:58.900Z'),
@@ -234,8 +263,8 @@ describe('WpcomNotifier', () => {
         { type: 2, host: 'veriflier-us:7803', status: 1, rtt: null, code: null },
       ],
     }
-    notifier.notify(notice)
-    notifier.notify(down(small, time))
+    await notifier.enqueue(notice)
+    await notifier.enqueue(await down(small, time))
     await notifier.settle()
 
     expect(receiver.requests).toHaveLength(2)
@@ -284,8 +313,8 @@ describe('WpcomNotifier', () => {
       first = false
       return 503
     }
-    notifier.notify(down(ep, time))
-    notifier.notify(recovery(ep, time))
+    await notifier.enqueue(await down(ep, time))
+    await notifier.enqueue(await recovery(ep, time))
     await notifier.settle()
     // The Down failed and waits for its retry; the recovery must not overtake it.
     expect(statusIds(receiver, ep.blogId)).toEqual([2])
@@ -306,7 +335,7 @@ describe('WpcomNotifier', () => {
     const ep = endpoint()
     const replies = [500, 502, 200]
     receiver.state.handler = () => replies.shift() ?? 200
-    notifier.notify(down(ep, time))
+    await notifier.enqueue(await down(ep, time))
     await notifier.settle()
     expect(receiver.of(ep.blogId)).toHaveLength(1)
     expect(notifier.stats().lastError).toMatch(/^HTTP 500 from http:\/\/127\.0\.0\.1:\d+\/wpcom/)
@@ -343,7 +372,7 @@ describe('WpcomNotifier', () => {
       if (r.body.blog_id === Number(broken.blogId)) return 503
       return limitedCalls++ === 0 ? { status: 429, headers: { 'retry-after': '30' } } : 200
     }
-    notifier.notify(down(limited, time))
+    await notifier.enqueue(await down(limited, time))
     await notifier.settle()
     time.advance(29_999)
     await notifier.settle()
@@ -352,7 +381,7 @@ describe('WpcomNotifier', () => {
     await notifier.settle()
     expect(receiver.of(limited.blogId)).toHaveLength(2)
 
-    notifier.notify(down(broken, time))
+    await notifier.enqueue(await down(broken, time))
     for (let i = 0; i < 5; i++) {
       await notifier.settle()
       time.advance(60_000)
@@ -387,17 +416,17 @@ describe('WpcomNotifier', () => {
     ])
     receiver.state.handler = (r) => answers.get(String(r.body.blog_id)) ?? 200
 
-    notifier.notify(down(failing, time))
+    await notifier.enqueue(await down(failing, time))
     await notifier.settle()
     expect(notifier.stats().breaker).toBe('closed')
-    notifier.notify(down(gone404, time))
-    notifier.notify(recovery(gone410, time))
-    notifier.notify(down(invalid, time))
+    await notifier.enqueue(await down(gone404, time))
+    await notifier.enqueue(await down(gone410, time))
+    await notifier.enqueue(await down(invalid, time))
     await notifier.settle()
     // Counted, these would have opened the breaker (threshold 2).
     expect(notifier.stats()).toMatchObject({ breaker: 'closed', permanent: 3 })
     // Not forgotten either: the 404/410/400 did not reset the count of consecutive failures.
-    notifier.notify(down(failingAgain, time))
+    await notifier.enqueue(await down(failingAgain, time))
     await notifier.settle()
     expect(notifier.stats().breaker).toBe('open')
 
@@ -430,14 +459,15 @@ describe('WpcomNotifier', () => {
       return healthy ? 200 : 500
     }
     const first = [endpoint(), endpoint(), endpoint(), endpoint(), endpoint()]
-    for (const ep of first) notifier.notify(down(ep, time))
+    for (const ep of first) await notifier.enqueue(await down(ep, time))
     await notifier.settle()
     expect(receiver.requests).toHaveLength(5)
     expect(notifier.stats()).toMatchObject({ breaker: 'open', queued: 5, retries: 5 })
 
     // While open: new notices queue and nothing reaches the receiver, retries included.
     const later = [endpoint(), endpoint(), endpoint()]
-    for (const ep of later) notifier.notify(down(ep, time))
+    for (const ep of later) await notifier.enqueue(await down(ep, time))
+    await notifier.settle()
     expect(notifier.stats()).toMatchObject({ queued: 8, inFlight: 0 })
     time.advance(59_999)
     await notifier.settle()
@@ -468,73 +498,61 @@ describe('WpcomNotifier', () => {
     expect(sent.filter((r) => r.eventType === 'wpcom_sent')).toHaveLength(8)
   })
 
-  it('drops the oldest notice when the queue is full, counts each drop and audits each burst once', async () => {
+  it('drops the oldest waiting notices when the outbox is over its bound, counting and auditing the drops', async () => {
     const { receiver, time, notifier } = await setup({ maxQueue: 3, breaker: { failures: 1, openMs: 60_000 } })
     let healthy = false
     receiver.state.handler = () => (healthy ? 200 : 500)
     const [a, b, c, d, e] = [endpoint(), endpoint(), endpoint(), endpoint(), endpoint()] as const
-    notifier.notify(down(a, time))
+    await notifier.enqueue(await down(a, time))
     await notifier.settle()
     expect(notifier.stats().breaker).toBe('open')
-    for (const ep of [b, c, d, e]) notifier.notify(down(ep, time))
+    for (const ep of [b, c, d, e]) await notifier.enqueue(await down(ep, time))
     await notifier.settle()
     expect(notifier.stats()).toMatchObject({ queued: 3, dropped: 2 })
 
-    const burst = (await audits(a.blogId, b.blogId, c.blogId, d.blogId, e.blogId)).filter(
+    const drops = (await audits(a.blogId, b.blogId, c.blogId, d.blogId, e.blogId)).filter(
       (r) => r.metadata?.reason === 'queue_full',
     )
-    expect(burst).toHaveLength(1)
-    expect(burst[0]).toMatchObject({
+    expect(drops[0]).toMatchObject({
       blogId: a.blogId,
       eventType: 'wpcom_failed',
       metadata: { reason: 'queue_full', max_queue: 3, status_id: 2, endpoint_id: String(a.endpointId) },
     })
+    expect(drops.reduce((sum, r) => sum + Number(r.metadata?.dropped), 0)).toBe(2)
 
     healthy = true
     time.advance(60_000)
     await notifier.settle()
     expect([a, b, c, d, e].map((ep) => statusIds(receiver, ep.blogId))).toEqual([[2], [], [2], [2], [2]])
     // A's Down was dropped: there is nothing for its recovery to recover from.
-    notifier.notify(recovery(a, time))
+    await notifier.enqueue(await recovery(a, time))
     await notifier.settle()
     expect(statusIds(receiver, a.blogId)).toEqual([2])
     expect((await audits(a.blogId)).at(-1)).toMatchObject({
       eventType: 'alert_suppressed',
-      metadata: { status_id: 1, reason: 'down_not_sent', down: 'dropped' },
+      metadata: { status_id: 1, reason: 'down_not_sent', down: 'abandoned' },
     })
-
-    // The queue drained, so the next overflow is a new burst with a row of its own.
-    healthy = false
-    const [f, g, h, i] = [endpoint(), endpoint(), endpoint(), endpoint()] as const
-    notifier.notify(down(f, time))
-    await notifier.settle()
-    for (const ep of [g, h, i]) notifier.notify(down(ep, time))
-    await notifier.settle()
-    const second = (await audits(f.blogId, g.blogId, h.blogId, i.blogId)).filter(
-      (r) => r.metadata?.reason === 'queue_full',
-    )
-    expect(second.map((r) => r.blogId)).toEqual([f.blogId])
-    expect(notifier.stats().dropped).toBe(3)
+    expect(notifier.stats()).toMatchObject({ queued: 0, dropped: 2, suppressed: 1 })
   })
 
   it('suppresses a repeated Down within the cooldown, never the recovery of a sent Down', async () => {
     const { receiver, time, notifier } = await setup({ cooldownMinutes: 30 })
     const ep = endpoint()
-    notifier.notify(down(ep, time))
+    await notifier.enqueue(await down(ep, time))
     await notifier.settle()
     time.advance(5 * 60_000)
-    notifier.notify(recovery(ep, time)) // within the cooldown, after a sent Down: sent
+    await notifier.enqueue(await recovery(ep, time)) // within the cooldown, after a sent Down: sent
     await notifier.settle()
     time.advance(5 * 60_000)
-    notifier.notify(down(ep, time)) // 10 min after the last Down: suppressed
+    await notifier.enqueue(await down(ep, time)) // 10 min after the last Down: suppressed
     await notifier.settle()
     time.advance(60_000)
-    notifier.notify(recovery(ep, time)) // its Down was not sent: nothing to recover from
+    await notifier.enqueue(await recovery(ep, time)) // its Down was not sent: nothing to recover from
     await notifier.settle()
     expect(statusIds(receiver, ep.blogId)).toEqual([2, 1])
 
     time.advance(20 * 60_000) // 31 min after the last sent Down
-    notifier.notify(down(ep, time))
+    await notifier.enqueue(await down(ep, time))
     await notifier.settle()
     expect(statusIds(receiver, ep.blogId)).toEqual([2, 1, 2])
 
@@ -546,16 +564,16 @@ describe('WpcomNotifier', () => {
       ['alert_suppressed', 1, 'down_not_sent'],
       ['wpcom_sent', 2, null],
     ])
-    expect(rows[2]?.metadata).toMatchObject({ cooldown_minutes: 30, last_sent_at: '2025-03-01T12:00:00.250Z' })
+    expect(rows[2]?.metadata).toMatchObject({ cooldown_minutes: 30, last_sent_at: '2025-03-01T12:00:00.000Z' })
     expect(notifier.stats()).toMatchObject({ sent: 3, suppressed: 2 })
 
     // The endpoint's own cooldown wins over the default: 5 min here.
     const short = endpoint({ alertCooldownMinutes: 5 })
-    notifier.notify(down(short, time))
+    await notifier.enqueue(await down(short, time))
     await notifier.settle()
     time.advance(6 * 60_000)
-    notifier.notify(recovery(short, time))
-    notifier.notify(down(short, time))
+    await notifier.enqueue(await recovery(short, time))
+    await notifier.enqueue(await down(short, time))
     await notifier.settle()
     expect(statusIds(receiver, short.blogId)).toEqual([2, 1, 2])
   })
@@ -563,7 +581,7 @@ describe('WpcomNotifier', () => {
   it('reads the last sent Down back from jetmon_endpoint_state after a restart', async () => {
     const ep = endpoint()
     const before = await setup({ cooldownMinutes: 30 })
-    before.notifier.notify(down(ep, before.time))
+    await before.notifier.enqueue(await down(ep, before.time))
     await before.notifier.settle()
     await before.notifier.stop()
     expect(statusIds(before.receiver, ep.blogId)).toEqual([2])
@@ -571,18 +589,21 @@ describe('WpcomNotifier', () => {
     // A new process (or another host after a handover), 10 minutes later.
     const after = await setup({ cooldownMinutes: 30 })
     after.time.advance(10 * 60_000)
-    after.notifier.notify(down(ep, after.time))
+    await after.notifier.enqueue(await down(ep, after.time))
     await after.notifier.settle()
     expect(after.receiver.of(ep.blogId)).toHaveLength(0)
     expect(after.notifier.stats().suppressed).toBe(1)
-    // A recovery this process never saw the Down of (notified before the restart) is sent.
+    // A recovery of an incident whose Down went out before (here: marked as notified, as an adoption
+    // of an incident an older monitor notified does) is sent, though this process never saw the Down.
     const inherited = endpoint()
-    after.notifier.notify(recovery(inherited, after.time))
+    const incident = await newIncident(inherited)
+    await markDownNotified({ ctx: { db: t.db }, eventId: incident, at: new Date(T0) })
+    await after.notifier.enqueue(await recovery(inherited, after.time))
     await after.notifier.settle()
     expect(statusIds(after.receiver, inherited.blogId)).toEqual([1])
 
     after.time.advance(21 * 60_000)
-    after.notifier.notify(down(ep, after.time))
+    await after.notifier.enqueue(await down(ep, after.time))
     await after.notifier.settle()
     expect(statusIds(after.receiver, ep.blogId)).toEqual([2])
     const [state] = await t.db.select().from(endpointState).where(eq(endpointState.endpointId, ep.endpointId))
@@ -592,8 +613,8 @@ describe('WpcomNotifier', () => {
   it('sends nothing and records nothing when disabled', async () => {
     const { receiver, time, notifier } = await setup({ enabled: false, url: '', authToken: '' })
     const ep = endpoint()
-    notifier.notify(down(ep, time))
-    notifier.notify(recovery(ep, time))
+    await notifier.enqueue(await down(ep, time))
+    await notifier.enqueue(await recovery(ep, time))
     await notifier.settle()
     time.advance(60 * 60_000)
     await notifier.settle()
@@ -613,7 +634,7 @@ describe('WpcomNotifier', () => {
     const ep = endpoint()
     let calls = 0
     receiver.state.handler = () => (calls++ === 0 ? { status: 200, hold: new Promise<void>(() => {}) } : 200)
-    notifier.notify(down(ep, time))
+    await notifier.enqueue(await down(ep, time))
     await expect.poll(() => receiver.requests.length).toBe(1)
     time.advance(5_000)
     await notifier.settle()
@@ -629,7 +650,7 @@ describe('WpcomNotifier', () => {
     const closed = await startReceiver()
     await closed.close()
     const refused = await setup({ url: closed.url })
-    refused.notifier.notify(down(endpoint(), refused.time))
+    await refused.notifier.enqueue(await down(endpoint(), refused.time))
     await refused.notifier.settle()
     expect(refused.notifier.stats()).toMatchObject({
       retries: 1,
@@ -638,55 +659,76 @@ describe('WpcomNotifier', () => {
     })
   })
 
-  it('stop() flushes the queue, cutting retry backoffs short', async () => {
-    const { receiver, time, notifier } = await setup({ retry: { baseMs: 600_000, maxMs: 600_000, maxAttempts: 8 } })
+  it('stop() sends what is due; a Down still failing stays in the outbox and the next notifier sends it', async () => {
+    const before = await setup({ retry: { baseMs: 600_000, maxMs: 600_000, maxAttempts: 8 } })
     const slow = endpoint()
-    let first = true
-    receiver.state.handler = (r) => {
-      if (first && r.body.blog_id === Number(slow.blogId)) {
-        first = false
-        return 503
-      }
-      return 200
-    }
-    notifier.notify(down(slow, time))
-    await notifier.settle()
-    expect(notifier.stats()).toMatchObject({ queued: 1, retries: 1 })
+    before.receiver.state.handler = (r) => (r.body.blog_id === Number(slow.blogId) ? 503 : 200)
+    await before.notifier.enqueue(await down(slow, before.time))
+    await before.notifier.settle()
+    expect(before.notifier.stats()).toMatchObject({ queued: 1, retries: 1 })
     const others = [endpoint(), endpoint(), endpoint()]
-    for (const ep of others) notifier.notify(down(ep, time))
-    await notifier.stop({ flush: true, timeoutMs: 5_000 })
-    expect(notifier.stats()).toMatchObject({ queued: 0, sent: 4, failed: 0 })
-    for (const ep of [slow, ...others]) expect(statusIds(receiver, ep.blogId).at(-1)).toBe(2)
-    expect(await audits(...[slow, ...others].map((ep) => ep.blogId))).toHaveLength(4)
+    for (const ep of others) await before.notifier.enqueue(await down(ep, before.time))
+    await before.notifier.stop({ flush: true, timeoutMs: 5_000 })
+    expect(before.notifier.stats()).toMatchObject({ sent: 3, failed: 0 })
+    for (const ep of others) expect(statusIds(before.receiver, ep.blogId)).toEqual([2])
+    expect(before.logger.lines.some((l) => l.includes('wait in the outbox') && l.includes('"left":1'))).toBe(true)
 
-    // After the drain nothing more goes out.
-    const late = endpoint()
-    notifier.notify(down(late, time))
-    await notifier.settle()
-    expect(receiver.of(late.blogId)).toHaveLength(0)
+    // A new process on the same database, WordPress.com answering again: the Down goes out once it is due.
+    const after = await setup()
+    after.notifier.start()
+    await after.notifier.settle()
+    expect(after.receiver.of(slow.blogId)).toHaveLength(0)
+    after.time.advance(600_000)
+    await after.notifier.settle()
+    expect(statusIds(after.receiver, slow.blogId)).toEqual([2])
+    expect((await audits(slow.blogId)).map((r) => [r.eventType, r.source, r.metadata?.attempts])).toEqual([
+      ['wpcom_sent', `monitor:${HOST}`, 2],
+    ])
+    expect(after.notifier.stats()).toMatchObject({ queued: 0, sent: 1 })
   })
 
-  it('stop() gives up after its timeout, aborting what is in flight and saying what was left', async () => {
+  it('stop() gives what is in flight back to the outbox after its timeout; nothing is lost', async () => {
     const { receiver, time, logger, notifier } = await setup()
     receiver.state.handler = () => ({ status: 200, hold: new Promise<void>(() => {}) })
     const eps = [endpoint(), endpoint()]
-    for (const ep of eps) notifier.notify(down(ep, time))
+    for (const ep of eps) await notifier.enqueue(await down(ep, time))
     await expect.poll(() => receiver.requests.length).toBe(2)
     const stopping = notifier.stop({ flush: true, timeoutMs: 1_000 })
     time.advance(1_000)
     await stopping
-    expect(notifier.stats()).toMatchObject({ queued: 0, inFlight: 0, sent: 0, failed: 2, retries: 0 })
-    expect(logger.lines.some((l) => l.includes('not delivered before shutdown') && l.includes('"left":2'))).toBe(true)
-    const rows = await audits(...eps.map((ep) => ep.blogId))
-    expect(rows).toHaveLength(1)
-    expect(rows[0]).toMatchObject({ eventType: 'wpcom_failed', metadata: { reason: 'shutdown', left: 2 } })
+    expect(notifier.stats()).toMatchObject({ inFlight: 0, sent: 0, failed: 0, retries: 0 })
+    expect(logger.lines.some((l) => l.includes('wait in the outbox') && l.includes('"left":2'))).toBe(true)
+    expect(await audits(...eps.map((ep) => ep.blogId))).toEqual([])
+
+    const next = await setup()
+    next.time.advance(1_000)
+    next.notifier.start()
+    await next.notifier.settle()
+    for (const ep of eps) expect(statusIds(next.receiver, ep.blogId)).toEqual([2])
+  })
+
+  it('a notice claimed by a monitor that died is sent by another once the claim has expired', async () => {
+    const dead = await setup({ leaseMs: 60_000 })
+    dead.receiver.state.handler = () => ({ status: 200, hold: new Promise<void>(() => {}) })
+    const ep = endpoint()
+    await dead.notifier.enqueue(await down(ep, dead.time))
+    await expect.poll(() => dead.receiver.requests.length).toBe(1)
+    // The first monitor hangs (as if killed): no answer, no stop. Another one starts.
+    const other = await setup()
+    other.notifier.start()
+    await other.notifier.settle()
+    expect(other.receiver.of(ep.blogId)).toHaveLength(0)
+    other.time.advance(60_000)
+    await other.notifier.settle()
+    expect(statusIds(other.receiver, ep.blogId)).toEqual([2])
+    expect((await audits(ep.blogId)).map((r) => r.eventType)).toEqual(['wpcom_sent'])
   })
 
   it('never logs or stores the auth token, even when WordPress.com echoes it back', async () => {
     const { receiver, time, notifier } = await setup()
     receiver.state.handler = (r) => ({ status: 400, body: `bad request from ${r.headers.authorization}` })
     const ep = endpoint()
-    notifier.notify(down(ep, time))
+    await notifier.enqueue(await down(ep, time))
     await notifier.settle()
     const [row] = await audits(ep.blogId)
     expect(row?.metadata?.answer).toBe('bad request from Bearer [redacted]')

@@ -119,6 +119,8 @@ export class MonitorService {
       cooldownMinutes: config.ALERT_COOLDOWN_MINUTES,
       logger: log.child({ module: 'wpcom' }),
     })
+    // Notices left in the outbox by an earlier run (or another monitor) go out from now on.
+    this.notifier.start()
     this.maintenance = new MaintenanceCache(db, { refreshMs: config.TARGET_RELOAD_SEC * 1000, logger: log })
     await this.maintenance.refresh()
     this.maintenance.start()
@@ -175,7 +177,7 @@ export class MonitorService {
           ...(result.tls?.validTo ? { sslExpiresAt: new Date(result.tls.validTo) } : {}),
           ...(result.tls?.protocol ? { tlsVersion: result.tls.protocol } : {}),
         }),
-      notify: (notice) => notifier.notify(notice),
+      notify: (notice, tx) => notifier.enqueue(notice, tx),
       inMaintenance: (endpoint, at) => maintenance.covers(endpoint.blogId, endpoint.endpointId, at),
       logger: log.child({ module: 'pipeline' }),
       settings: pipelineSettings(config),
@@ -467,7 +469,7 @@ export class MonitorService {
     })
     new Gauge({
       name: 'jetmon_wpcom_notices',
-      help: 'WordPress.com notices by outcome, and the breaker state (1 = open)',
+      help: 'WordPress.com notices by outcome since start, the outbox backlog (queued, fleet-wide) and the breaker state (1 = open)',
       labelNames: ['outcome'],
       registers: [registry],
       collect() {
@@ -475,6 +477,8 @@ export class MonitorService {
         if (!stats) return
         this.set({ outcome: 'sent' }, stats.sent)
         this.set({ outcome: 'failed' }, stats.failed)
+        this.set({ outcome: 'permanent' }, stats.permanent)
+        this.set({ outcome: 'retried' }, stats.retries)
         this.set({ outcome: 'suppressed' }, stats.suppressed)
         this.set({ outcome: 'dropped' }, stats.dropped)
         this.set({ outcome: 'queued' }, stats.queued)

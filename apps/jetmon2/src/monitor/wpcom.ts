@@ -1,27 +1,40 @@
 /**
- * The WordPress.com notification path (monitor.md, "WordPress.com notifications (legacy path)"):
- * a confirmed Down and the recovery of a notified Down are POSTed to WPCOM_NOTIFY_URL, off the
- * check path, with retries, a circuit breaker, a bounded queue and the alert cooldown.
+ * The WordPress.com notification path (see docs/wpcom-notifications.md): a confirmed Down and the
+ * recovery of a notified Down are POSTed to WPCOM_NOTIFY_URL, off the check path, from a database
+ * outbox, with retries, a circuit breaker, a bounded backlog and the alert cooldown.
  *
- * Maintenance windows are not looked at here: the confirmation pipeline never notifies inside one
- * (it swallows failures and closes the open event), so every notice that arrives is meant to go out.
+ * The confirmation pipeline stores each notice in the transaction that confirms or closes the
+ * incident (`enqueue` with its transaction); any running monitor sends it. A crash or a restart
+ * loses nothing: claimed notices come back when their lease ends. Maintenance windows are not looked
+ * at here: the pipeline never asks for a notice inside one.
+ *
+ * This file decides (claim, cooldown, retry, breaker, audit); wpcom-outbox.ts stores and
+ * wpcom-http.ts sends.
  */
-import { auditLog, type Db, endpointState, type Logger, noopLogger } from '@jetmon/db'
-import { eq } from 'drizzle-orm'
-import { type Dispatcher, request } from 'undici'
-import { VERSION } from '../version.js'
+import { auditLog, type Db, type DbOrTx, type Logger, noopLogger } from '@jetmon/db'
 import type { DownNotice } from './pipeline.js'
+import { systemTimers, type Timers, WpcomHttpSender, wpcomPayload } from './wpcom-http.js'
+import {
+  type ClaimedWpcomNotice,
+  claimWpcomNotices,
+  DEFAULT_WPCOM_LEASE_MS,
+  enqueueWpcomNotice,
+  finishWpcomNotice,
+  hurryWpcomNotices,
+  releaseWpcomNotices,
+  trimWpcomOutbox,
+  type WpcomOutcome,
+  wpcomBacklog,
+} from './wpcom-outbox.js'
 
-/** Timer scheduling, injected so that tests drive retries, the breaker and timeouts without waiting. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown
-  clearTimeout(handle: unknown): void
-}
-
-export const systemTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-}
+export {
+  rfc3339,
+  systemTimers,
+  type Timers,
+  WpcomConfigError,
+  type WpcomPayload,
+  wpcomPayload,
+} from './wpcom-http.js'
 
 export interface WpcomRetryPolicy {
   /** Delay before the second attempt; each further attempt doubles it (with jitter). */
@@ -43,7 +56,7 @@ export interface WpcomNotifierOptions {
   url: string
   /** AUTH_TOKEN, sent as a bearer token. Never logged, never stored. */
   authToken: string
-  /** WPCOM_NOTIFY_ENABLE: when false, `notify()` does nothing but count. */
+  /** WPCOM_NOTIFY_ENABLE: when false, nothing is stored or sent; notices are only counted. */
   enabled: boolean
   db: Db
   /** This monitor (HOST_ID): the audit source is `monitor:<hostId>`. */
@@ -55,34 +68,39 @@ export interface WpcomNotifierOptions {
   logger?: Logger
   /** Per request, the answer's body included. Default 15 s. */
   timeoutMs?: number
-  /** Notifications waiting or in flight; when full the oldest waiting one is dropped. Default 10 000. */
+  /** Notices waiting in the outbox (the whole fleet's); beyond it the oldest waiting ones are dropped. Default 10 000. */
   maxQueue?: number
-  /** Requests in flight at once (one per endpoint at a time, so each endpoint's notices stay in order). Default 4. */
+  /** Requests in flight at once from this monitor (one per endpoint at a time, fleet-wide). Default 4. */
   concurrency?: number
   retry?: Partial<WpcomRetryPolicy>
   breaker?: Partial<WpcomBreakerPolicy>
   /** ALERT_COOLDOWN_MINUTES (≤ 0 disables); an endpoint's `alertCooldownMinutes` overrides it. Default 30. */
   cooldownMinutes?: number
   /** An undici dispatcher (Agent, proxy agent); default undici's global one. */
-  dispatcher?: Dispatcher
+  dispatcher?: import('undici').Dispatcher
+  /** How long a claim lasts; a monitor killed mid-send leaves its notices to others after it. Default 60 s. */
+  leaseMs?: number
+  /** How often the outbox is looked at when nothing wakes the sender (notices stored by other monitors). Default 1 s. */
+  pollMs?: number
 }
 
 export type BreakerState = 'closed' | 'open' | 'half_open'
 
 /** Counters since start, for /metrics and `jetmon2 status`. */
 export interface WpcomStats {
-  /** Notifications waiting (for a slot, a retry or the breaker) or in flight. */
+  /** Notices waiting in the outbox or being sent, fleet-wide, as last read. */
   queued: number
+  /** Requests this monitor has in flight. */
   inFlight: number
   /** Delivered (2xx). */
   sent: number
-  /** Given up after transient failures: retries exhausted, or still queued when the drain ended. */
+  /** Given up after transient failures (retries exhausted). */
   failed: number
   /** Refused by WordPress.com with a 4xx other than 408/429 (404/410: the site is unknown there). */
   permanent: number
   /** Not sent: a Down within the cooldown, or the recovery of a Down that was not sent. */
   suppressed: number
-  /** Dropped, oldest first, from a full queue. */
+  /** Dropped, oldest first, from a backlog beyond `maxQueue`. */
   dropped: number
   /** Ignored because the path is disabled (WPCOM_NOTIFY_ENABLE=false). */
   disabled: number
@@ -92,121 +110,56 @@ export interface WpcomStats {
   lastError: string | null
 }
 
-/** The JSON body WordPress.com receives, field for field what the Go monitor sent. */
-export interface WpcomPayload {
-  /** A number while it is exact in JSON (≤ 2^53), the decimal string beyond. */
-  blog_id: number | string
-  monitor_url: string
-  status_id: 1 | 2
-  status_type: string
-  /** RFC 3339, UTC, whole seconds. */
-  last_check: string
-  last_status_change: string
-  checks: { type: 1 | 2; host: string; status: 0 | 1; rtt: number; code: number }[]
-}
-
-const MAX_EXACT_JSON_INTEGER = 2n ** 53n
-
-/** `2025-03-01T12:00:00Z`: Go's time.RFC3339 for a UTC time, which the receiving end has always parsed. */
-export function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
-}
-
-export function wpcomPayload(notice: DownNotice): WpcomPayload {
-  const { blogId, url } = notice.endpoint
-  return {
-    blog_id: blogId <= MAX_EXACT_JSON_INTEGER ? Number(blogId) : String(blogId),
-    monitor_url: url,
-    status_id: notice.statusId,
-    status_type: notice.statusType,
-    last_check: rfc3339(notice.lastCheck),
-    last_status_change: rfc3339(notice.lastStatusChange),
-    // The legacy receiver takes integers: no measurement (no answer, a veriflier error) is 0, as Go sent it.
-    checks: notice.checks.map((c) => ({
-      type: c.type,
-      host: c.host,
-      status: c.status,
-      rtt: c.rtt === null ? 0 : Math.round(c.rtt),
-      code: c.code ?? 0,
-    })),
-  }
-}
-
-interface Job {
-  notice: DownNotice
-  body: string
-  attempts: number
-  /** Not before this time (clock ms): a retry's backoff. */
-  dueAt: number
-  running: boolean
-}
-
-/** What this process knows of one endpoint's notices. */
-interface EndpointMemory {
-  /** Whether `last_alert_sent_at` has been read from the database (first Down after a start or a handover). */
-  loaded: boolean
-  lastDownSentAt: number | null
-  /**
-   * What became of the latest Down notice; a recovery is sent only after a sent one. Null: none seen
-   * by this process, e.g. a Down notified before a restart, whose recovery the pipeline asks for.
-   */
-  lastDown: 'sent' | 'suppressed' | 'failed' | 'dropped' | null
-}
-
-type Attempt =
-  | { kind: 'ok'; status: number }
-  | { kind: 'permanent'; status: number; answer: string }
-  | { kind: 'transient'; status: number | null; error: string; retryAfterMs: number | null }
-  | { kind: 'aborted' }
-
 type AuditRow = typeof auditLog.$inferInsert
 
+/** Shortest pause before looking at the outbox again when due notices could not be claimed. */
+const MIN_PAUSE_MS = 250
+
 /**
- * Delivers WordPress.com notifications asynchronously. `notify()` only queues; a delivery loop
- * sends, one request per endpoint at a time (its notices stay in order), up to `concurrency` at once.
+ * Sends the WordPress.com outbox. Each monitor runs one; they share the outbox through claims, so
+ * a notice is sent by whichever monitor claims it, and an endpoint's notices go one at a time,
+ * oldest first (a recovery never overtakes its Down).
  *
- * - 2xx: sent, audited `wpcom_sent`; for a Down, `jetmon_endpoint_state.last_alert_sent_at` is written.
+ * - 2xx: sent, audited `wpcom_sent`; for a Down, the incident is marked notified
+ *   (`jetmon_events.down_notified_at`) and `jetmon_endpoint_state.last_alert_sent_at` is written.
  * - transport error, timeout, 5xx, 408, 429: retried with exponential backoff and jitter (Retry-After
- *   honoured), counted by the circuit breaker; after `maxAttempts`, audited `wpcom_failed`.
- * - other 4xx (404/410: the site is unknown to WordPress.com): permanent for that notification,
- *   audited `wpcom_failed`, not retried, and the breaker neither counts nor forgets it.
- * - The breaker opens after `failures` consecutive transient failures; while open nothing is sent
- *   and notices queue; after `openMs` one trial request decides (success closes it and the queue drains).
+ *   honoured), counted by the circuit breaker; after `maxAttempts`, abandoned and audited `wpcom_failed`.
+ * - other 4xx (404/410: the site is unknown to WordPress.com): abandoned at once, audited
+ *   `wpcom_failed`; the breaker neither counts nor forgets it.
+ * - The breaker (this monitor's) opens after `failures` consecutive transient failures; while open
+ *   this monitor sends nothing; after `openMs` one trial request decides, and a success makes every
+ *   notice waiting out a backoff due at once.
  * - Cooldown: a Down within the cooldown of the endpoint's last sent Down is suppressed
- *   (`alert_suppressed`), and so is the recovery that follows it; a recovery after a sent Down always goes.
+ *   (`alert_suppressed`). A recovery goes only when its incident's Down notice went out; otherwise
+ *   it is suppressed too.
  */
 export class WpcomNotifier {
-  private readonly url: string
-  private readonly safeUrl: string
-  private readonly headers: Record<string, string>
-  private readonly token: string
-  private readonly enabled: boolean
+  private readonly sender: WpcomHttpSender | null
   private readonly db: Db
   private readonly source: string
   private readonly clock: () => Date
   private readonly timers: Timers
   private readonly random: () => number
   private readonly logger: Logger
-  private readonly timeoutMs: number
   private readonly maxQueue: number
   private readonly concurrency: number
   private readonly retry: WpcomRetryPolicy
   private readonly breakerPolicy: WpcomBreakerPolicy
   private readonly cooldownMinutes: number
-  private readonly dispatcher: Dispatcher | undefined
+  private readonly leaseMs: number
+  private readonly pollMs: number
 
-  private readonly queue: Job[] = []
-  private readonly endpoints = new Map<bigint, EndpointMemory>()
-  private readonly running = new Set<Promise<void>>()
-  private readonly writes = new Set<Promise<void>>()
-  private readonly requests = new Set<AbortController>()
+  private readonly inFlight = new Map<bigint, Promise<void>>()
+  private readonly writes = new Set<Promise<unknown>>()
+  private cycle: Promise<void> | null = null
+  private again = false
+  private lastClaimed = 0
   private idleWaiters: (() => void)[] = []
   private wake: { handle: unknown; at: number } | null = null
   private breaker: BreakerState = 'closed'
   private consecutiveFailures = 0
   private openUntil = 0
-  /** Drops since the queue was last comfortably below its bound: one audit row per burst. */
-  private dropBurst = 0
+  private queued = 0
   private halted = false
   private stopping: Promise<void> | null = null
   private readonly counters = {
@@ -221,85 +174,81 @@ export class WpcomNotifier {
   private lastError: string | null = null
 
   constructor(options: WpcomNotifierOptions) {
-    this.enabled = options.enabled
-    this.url = options.url
-    this.token = options.authToken
-    this.safeUrl = '(disabled)'
-    if (options.enabled) {
-      let parsed: URL
-      try {
-        parsed = new URL(options.url)
-      } catch {
-        throw new WpcomConfigError('WPCOM_NOTIFY_URL is not a URL; set it, or set WPCOM_NOTIFY_ENABLE=false')
-      }
-      if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-        throw new WpcomConfigError(`WPCOM_NOTIFY_URL must be http(s), got ${parsed.protocol}`)
-      }
-      if (!options.authToken) {
-        throw new WpcomConfigError('AUTH_TOKEN is empty: WordPress.com would refuse every notification')
-      }
-      this.safeUrl = `${parsed.origin}${parsed.pathname}`
-    }
-    this.headers = {
-      'content-type': 'application/json',
-      authorization: `Bearer ${options.authToken}`,
-      'user-agent': `jetmon2/${VERSION} (${options.hostId})`,
-    }
-    this.db = options.db
-    this.source = `monitor:${options.hostId}`
     this.clock = options.clock ?? (() => new Date())
     this.timers = options.timers ?? systemTimers
+    this.sender = options.enabled
+      ? new WpcomHttpSender({
+          url: options.url,
+          authToken: options.authToken,
+          hostId: options.hostId,
+          clock: this.clock,
+          timers: this.timers,
+          ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+          ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+        })
+      : null
+    this.db = options.db
+    this.source = `monitor:${options.hostId}`
     this.random = options.random ?? Math.random
     this.logger = options.logger ?? noopLogger
-    this.timeoutMs = options.timeoutMs ?? 15_000
     this.maxQueue = Math.max(1, options.maxQueue ?? 10_000)
     this.concurrency = Math.max(1, options.concurrency ?? 4)
     this.retry = { baseMs: 2_000, maxMs: 5 * 60_000, maxAttempts: 8, ...options.retry }
     this.breakerPolicy = { failures: 5, openMs: 60_000, ...options.breaker }
     this.cooldownMinutes = options.cooldownMinutes ?? 30
-    this.dispatcher = options.dispatcher
+    this.leaseMs = options.leaseMs ?? DEFAULT_WPCOM_LEASE_MS
+    this.pollMs = options.pollMs ?? 1_000
   }
 
-  /** Queues a notice; never blocks, never throws. */
-  notify(notice: DownNotice): void {
-    try {
-      if (!this.enabled) {
-        this.counters.disabled++
-        return
-      }
-      const endpointId = String(notice.endpoint.endpointId)
-      if (this.halted) {
-        this.counters.failed++
-        this.logger.warn(
-          { endpointId, statusId: notice.statusId },
-          'WordPress.com notice arrived after the notifier stopped: not sent',
-        )
-        return
-      }
-      const now = this.now()
-      const job: Job = {
-        notice,
-        body: JSON.stringify(wpcomPayload(notice)),
-        attempts: 0,
-        dueAt: now,
-        running: false,
-      }
-      if (this.queue.length >= this.maxQueue && !this.dropOldest()) {
-        // Everything queued is in flight (a queue no bigger than the concurrency): the newcomer goes.
-        this.dropped(job)
-        return
-      }
-      this.queue.push(job)
-      this.pump()
-    } catch (error) {
-      this.logger.error({ err: error }, 'could not queue a WordPress.com notice (bug): not sent')
+  /**
+   * Stores a notice in the outbox, in `db` (the caller's transaction, so that the notice is stored
+   * with the change that caused it, or not at all), and wakes the sender. An incident's second Down
+   * or second recovery is ignored. Returns whether a notice was stored. Throws what the database throws.
+   */
+  async enqueue(notice: DownNotice, db: DbOrTx = this.db): Promise<boolean> {
+    if (!this.sender) {
+      this.counters.disabled++
+      return false
     }
+    const stored = await enqueueWpcomNotice(
+      db,
+      {
+        eventId: notice.eventId,
+        blogId: notice.endpoint.blogId,
+        endpointId: notice.endpoint.endpointId,
+        statusId: notice.statusId,
+        payload: wpcomPayload(notice) as unknown as Record<string, unknown>,
+        cooldownMinutes: notice.endpoint.alertCooldownMinutes,
+      },
+      this.clock(),
+    )
+    // In a caller's transaction the row is visible once it commits: the next poll finds it then.
+    this.pump()
+    return stored
+  }
+
+  /** Stores a notice in a transaction of its own, in the background. Never throws. */
+  notify(notice: DownNotice): void {
+    const write = this.enqueue(notice)
+      .catch((error: unknown) =>
+        this.logger.error(
+          { err: error, endpointId: String(notice.endpoint.endpointId), statusId: notice.statusId },
+          'could not store a WordPress.com notice: not sent',
+        ),
+      )
+      .finally(() => this.writes.delete(write))
+    this.writes.add(write)
+  }
+
+  /** Starts sending what the outbox holds (notices left by a previous run included). */
+  start(): void {
+    this.pump()
   }
 
   stats(): WpcomStats {
     return {
-      queued: this.queue.length,
-      inFlight: this.queue.filter((job) => job.running).length,
+      queued: this.queued,
+      inFlight: this.inFlight.size,
       ...this.counters,
       breaker: this.breaker,
       lastError: this.lastError,
@@ -307,17 +256,28 @@ export class WpcomNotifier {
   }
 
   /**
-   * Resolves once no delivery is in progress and every audit row is written. Notices waiting for a
-   * retry or for the breaker stay queued (tests advance their clock, then settle).
+   * Resolves once no claim or send is in progress, every write is done, and no look at the outbox
+   * is overdue by the clock. Notices waiting for a retry or for the breaker stay in the outbox
+   * (tests advance their clock, then settle).
    */
   async settle(): Promise<void> {
-    while (this.running.size || this.writes.size) await Promise.allSettled([...this.running, ...this.writes])
+    for (;;) {
+      if (this.cycle || this.inFlight.size || this.writes.size) {
+        await Promise.allSettled([this.cycle, ...this.inFlight.values(), ...this.writes])
+      } else if (this.wake && this.wake.at <= this.now() && !this.halted) {
+        // Due by the clock, though its timer has not run yet (or ran before the clock got there).
+        this.clearWake()
+        this.pump()
+      } else {
+        return
+      }
+    }
   }
 
   /**
-   * The drain: with `flush` (default), tries to deliver what is queued, retries not waiting out their
-   * backoff, for at most `timeoutMs` (default 10 s); then aborts what is in flight and gives up on
-   * the rest, with a log line and one `wpcom_failed` audit row. Notices arriving later are not sent.
+   * The drain: with `flush` (default), first sends what is due, for at most `timeoutMs` (default
+   * 10 s); then aborts what is in flight and gives those notices back to the outbox. Nothing is
+   * lost: the next monitor to look at the outbox sends the rest.
    */
   stop(options: { flush?: boolean; timeoutMs?: number } = {}): Promise<void> {
     this.stopping ??= this.drain(options.flush ?? true, options.timeoutMs ?? 10_000)
@@ -325,9 +285,7 @@ export class WpcomNotifier {
   }
 
   private async drain(flush: boolean, timeoutMs: number): Promise<void> {
-    if (flush && this.queue.length) {
-      const now = this.now()
-      for (const job of this.queue) job.dueAt = Math.min(job.dueAt, now)
+    if (flush && this.sender) {
       this.pump()
       let timer: unknown
       await Promise.race([
@@ -340,123 +298,133 @@ export class WpcomNotifier {
     }
     this.halted = true
     this.clearWake()
-    for (const controller of this.requests) controller.abort()
+    this.sender?.abortAll()
     await this.settle()
-    const left = this.queue.splice(0)
-    if (left.length) {
-      this.counters.failed += left.length
-      const endpoints = left.slice(0, 20).map((job) => String(job.notice.endpoint.endpointId))
-      this.logger.warn(
-        { left: left.length, endpoints, breaker: this.breaker, lastError: this.lastError },
-        `${left.length} WordPress.com notice(s) were not delivered before shutdown and are lost; ` +
-          'the sites concerned will not get these Down/recovery messages',
-      )
-      this.audit({
-        blogId: left[0]?.notice.endpoint.blogId ?? null,
-        eventType: 'wpcom_failed',
-        detail: `${left.length} notice(s) still queued at shutdown were not delivered`,
-        metadata: { reason: 'shutdown', left: left.length, endpoint_ids: endpoints, last_error: this.lastError },
-      })
-    }
-    if (this.dropBurst) this.endDropBurst()
     this.resolveIdle()
-    await this.settle()
+    if (!this.sender) return
+    try {
+      const { unfinished } = await wpcomBacklog(this.db)
+      if (unfinished > 0) {
+        this.logger.info(
+          { left: unfinished, breaker: this.breaker, lastError: this.lastError },
+          `${unfinished} WordPress.com notice(s) wait in the outbox; a running monitor sends them`,
+        )
+      }
+    } catch {
+      // Only a report.
+    }
   }
 
-  // ── the delivery loop ───────────────────────────────────────────────────────────────────────
+  // ── the sending loop ────────────────────────────────────────────────────────────────────────
 
-  /** Starts what may start now and arranges to be called again when the next thing falls due. */
+  /** Runs a claim cycle now, or right after the one running. */
   private pump(): void {
-    if (this.halted) return
-    const now = this.now()
-    if (this.breaker === 'open') {
-      if (now < this.openUntil) {
-        this.wakeAt(this.openUntil)
-        return
-      }
-      this.setBreaker('half_open')
+    if (!this.sender || this.halted) return
+    if (this.cycle) {
+      this.again = true
+      return
     }
-    // Half-open: one trial at a time decides whether WordPress.com is back.
-    let slots = this.breaker === 'half_open' ? (this.running.size ? 0 : 1) : this.concurrency - this.running.size
-    if (slots <= 0) return
-    const blocked = new Set<bigint>()
-    let nextDue = Number.POSITIVE_INFINITY
-    for (const job of this.queue) {
-      const endpointId = job.notice.endpoint.endpointId
-      // Only the oldest notice of an endpoint may go: a recovery never overtakes its Down.
-      if (blocked.has(endpointId)) continue
-      blocked.add(endpointId)
-      if (job.running) continue
-      if (job.dueAt > now) {
-        nextDue = Math.min(nextDue, job.dueAt)
-        continue
-      }
-      this.start(job)
-      if (--slots === 0) break
-    }
-    if (nextDue !== Number.POSITIVE_INFINITY) this.wakeAt(nextDue)
+    this.again = false
+    const cycle: Promise<void> = this.claimCycle()
+      .catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'could not read the WordPress.com outbox; will try again')
+        this.wakeAt(this.now() + this.pollMs)
+      })
+      .finally(() => {
+        this.cycle = null
+        if (this.again) this.pump()
+        else if (!this.inFlight.size && this.lastClaimed === 0) this.resolveIdle()
+      })
+    this.cycle = cycle
   }
 
-  private start(job: Job): void {
-    job.running = true
-    const run: Promise<void> = this.deliver(job)
+  private async claimCycle(): Promise<void> {
+    this.lastClaimed = 0
+    const now = this.now()
+    if (this.breaker === 'open' && now >= this.openUntil) this.setBreaker('half_open')
+    // Open: nothing is sent. Half-open: one trial at a time decides whether WordPress.com is back.
+    const slots =
+      this.breaker === 'open'
+        ? 0
+        : this.breaker === 'half_open'
+          ? this.inFlight.size
+            ? 0
+            : 1
+          : this.concurrency - this.inFlight.size
+    if (slots > 0) {
+      const claimed = await claimWpcomNotices(this.db, { now: new Date(now), limit: slots, leaseMs: this.leaseMs })
+      this.lastClaimed = claimed.length
+      for (const notice of claimed) this.send(notice)
+    }
+    let backlog = await wpcomBacklog(this.db)
+    if (backlog.unfinished > this.maxQueue) {
+      await this.dropOldest()
+      backlog = await wpcomBacklog(this.db)
+    }
+    this.queued = backlog.unfinished
+    // Again at the poll interval (for what other monitors store), when the breaker half-opens, or
+    // when the next notice falls due. One due already but not claimed is held by another monitor
+    // or waits for a free slot: a short pause then.
+    let next = now + this.pollMs
+    if (this.breaker === 'open') next = Math.min(next, this.openUntil)
+    else if (backlog.nextDueAt) {
+      const due = backlog.nextDueAt.getTime()
+      next = Math.min(next, due > now ? due : now + MIN_PAUSE_MS)
+    }
+    this.wakeAt(next)
+  }
+
+  private send(notice: ClaimedWpcomNotice): void {
+    const run: Promise<void> = this.deliver(notice)
       .catch((error: unknown) => {
-        // A bug, not WordPress.com's answer: give the notice up rather than loop on it.
-        this.remove(job)
-        this.counters.failed++
+        // A bug or a database failure, not WordPress.com's answer: the claim's lease runs out and
+        // the notice is tried again then.
         this.logger.error(
-          { err: error, endpointId: String(job.notice.endpoint.endpointId) },
-          'WordPress.com delivery failed unexpectedly (bug): notice given up',
+          { err: error, endpointId: String(notice.endpointId), statusId: notice.statusId },
+          'WordPress.com delivery failed unexpectedly; the notice is retried when its claim expires',
         )
       })
       .finally(() => {
-        job.running = false
-        this.running.delete(run)
+        this.inFlight.delete(notice.id)
         this.pump()
-        if (!this.queue.length && !this.running.size) this.resolveIdle()
       })
-    this.running.add(run)
+    this.inFlight.set(notice.id, run)
   }
 
-  private async deliver(job: Job): Promise<void> {
-    const { notice } = job
-    const memory = await this.memoryOf(notice.endpoint.endpointId, notice.statusId === 2)
-    if (this.halted) return
-    if (job.attempts === 0 && this.suppressed(job, memory)) return
+  private async deliver(notice: ClaimedWpcomNotice): Promise<void> {
+    const sender = this.sender as WpcomHttpSender
+    if (notice.attempt === 0 && (await this.suppressed(notice))) return
 
-    const attempt = await this.post(job)
-    if (attempt.kind === 'aborted') return
-    job.attempts++
+    const attempt = await sender.post(JSON.stringify(notice.payload))
     const now = this.now()
-    const endpointId = String(notice.endpoint.endpointId)
-    const base = { status_id: notice.statusId, endpoint_id: endpointId, attempts: job.attempts }
+    if (attempt.kind === 'aborted') {
+      await releaseWpcomNotices(this.db, [notice], new Date(now))
+      return
+    }
+    const attempts = notice.attempt + 1
+    const endpointId = String(notice.endpointId)
+    const base = {
+      status_id: notice.statusId,
+      endpoint_id: endpointId,
+      event_id: String(notice.eventId),
+      attempts,
+    }
 
     if (attempt.kind === 'ok') {
-      this.remove(job)
       this.counters.sent++
-      this.breakerSuccess()
-      if (notice.statusId === 2) {
-        memory.lastDownSentAt = now
-        memory.lastDown = 'sent'
-        await this.recordAlertSent(notice.endpoint.endpointId, now)
-      } else {
-        memory.lastDown = null
-      }
-      this.logger.info({ endpointId, statusId: notice.statusId, attempts: job.attempts }, 'WordPress.com notified')
-      this.audit({
-        blogId: notice.endpoint.blogId,
+      await this.breakerSuccess(now)
+      const statusType = String(notice.payload.status_type ?? '')
+      await this.finish(notice, { kind: 'sent', statusCode: attempt.status }, now, {
         eventType: 'wpcom_sent',
-        detail: `status=${notice.statusId} type=${notice.statusType} delivered (attempt ${job.attempts})`,
-        metadata: { ...base, http_status: attempt.status, status_type: notice.statusType },
+        detail: `status=${notice.statusId} type=${statusType} delivered (attempt ${attempts})`,
+        metadata: { ...base, http_status: attempt.status, status_type: statusType },
       })
+      this.logger.info({ endpointId, statusId: notice.statusId, attempts }, 'WordPress.com notified')
       return
     }
 
     if (attempt.kind === 'permanent') {
-      this.remove(job)
       this.counters.permanent++
-      if (notice.statusId === 2) memory.lastDown = 'failed'
-      else memory.lastDown = null
       const auth = attempt.status === 401 || attempt.status === 403
       const gone = attempt.status === 404 || attempt.status === 410
       const what = gone
@@ -468,8 +436,7 @@ export class WpcomNotifier {
       const message = `${what} (HTTP ${attempt.status}): notice not retried`
       if (auth) this.logger.error(fields, message)
       else this.logger.warn(fields, message)
-      this.audit({
-        blogId: notice.endpoint.blogId,
+      await this.finish(notice, { kind: 'abandoned', statusCode: attempt.status, response: attempt.answer }, now, {
         eventType: 'wpcom_failed',
         detail: `status=${notice.statusId} refused with HTTP ${attempt.status}, not retried: ${what}`,
         metadata: { ...base, http_status: attempt.status, reason: gone ? 'gone' : 'rejected', answer: attempt.answer },
@@ -479,114 +446,121 @@ export class WpcomNotifier {
 
     this.lastError = attempt.error
     this.breakerFailure(now)
-    if (job.attempts >= this.retry.maxAttempts) {
-      this.remove(job)
+    if (attempts >= this.retry.maxAttempts) {
       this.counters.failed++
-      if (notice.statusId === 2) memory.lastDown = 'failed'
-      else memory.lastDown = null
       this.logger.error(
-        { endpointId, statusId: notice.statusId, attempts: job.attempts, error: attempt.error },
-        `WordPress.com notice given up after ${job.attempts} attempts`,
+        { endpointId, statusId: notice.statusId, attempts, error: attempt.error },
+        `WordPress.com notice given up after ${attempts} attempts`,
       )
-      this.audit({
-        blogId: notice.endpoint.blogId,
+      await this.finish(notice, { kind: 'abandoned', statusCode: attempt.status, response: attempt.error }, now, {
         eventType: 'wpcom_failed',
-        detail: `status=${notice.statusId} given up after ${job.attempts} attempts: ${attempt.error}`,
+        detail: `status=${notice.statusId} given up after ${attempts} attempts: ${attempt.error}`,
         metadata: { ...base, http_status: attempt.status, reason: 'retries_exhausted', error: attempt.error },
       })
       return
     }
     this.counters.retries++
-    const delay = this.backoff(job.attempts, attempt.retryAfterMs)
-    job.dueAt = now + delay
+    const delay = this.backoff(attempts, attempt.retryAfterMs)
     this.logger.warn(
-      { endpointId, statusId: notice.statusId, attempts: job.attempts, error: attempt.error, retryInMs: delay },
+      { endpointId, statusId: notice.statusId, attempts, error: attempt.error, retryInMs: delay },
       'WordPress.com notice failed; will retry',
     )
+    const outcome: WpcomOutcome = {
+      kind: 'retry',
+      statusCode: attempt.status,
+      response: attempt.error,
+      nextAttemptAt: new Date(now + delay),
+    }
+    await this.finish(notice, outcome, now, null)
   }
 
-  /** Cooldown and "nothing to recover from": decided once, when the notice reaches the front. */
-  private suppressed(job: Job, memory: EndpointMemory): boolean {
-    const { notice } = job
+  /** Cooldown and "nothing to recover from": decided once, before the first attempt. */
+  private async suppressed(notice: ClaimedWpcomNotice): Promise<boolean> {
     const now = this.now()
     let detail: string
     let metadata: Record<string, unknown>
     if (notice.statusId === 2) {
-      const minutes = notice.endpoint.alertCooldownMinutes ?? this.cooldownMinutes
-      const since = memory.lastDownSentAt === null ? null : now - memory.lastDownSentAt
+      const minutes = notice.cooldownMinutes ?? this.cooldownMinutes
+      const last = notice.lastAlertSentAt?.getTime() ?? null
+      const since = last === null ? null : now - last
       if (minutes <= 0 || since === null || since >= minutes * 60_000) return false
-      memory.lastDown = 'suppressed'
       detail = `Down notice suppressed: the previous one was sent ${Math.floor(since / 60_000)} min ago (cooldown ${minutes} min)`
-      metadata = {
-        reason: 'cooldown',
-        cooldown_minutes: minutes,
-        last_sent_at: new Date(memory.lastDownSentAt as number).toISOString(),
-      }
+      metadata = { reason: 'cooldown', cooldown_minutes: minutes, last_sent_at: new Date(last as number).toISOString() }
     } else {
-      if (memory.lastDown === null || memory.lastDown === 'sent') return false
-      detail = `recovery notice not sent: its Down notice was ${memory.lastDown === 'suppressed' ? 'suppressed' : 'not delivered'}`
-      metadata = { reason: 'down_not_sent', down: memory.lastDown }
-      memory.lastDown = null
+      if (notice.downNotifiedAt) return false
+      const down = notice.downStatus ?? 'none'
+      detail = `recovery notice not sent: its Down notice was ${down === 'suppressed' ? 'suppressed' : 'not delivered'}`
+      metadata = { reason: 'down_not_sent', down }
     }
-    this.remove(job)
     this.counters.suppressed++
-    this.logger.info({ endpointId: String(notice.endpoint.endpointId), statusId: notice.statusId }, detail)
-    this.audit({
-      blogId: notice.endpoint.blogId,
+    this.logger.info({ endpointId: String(notice.endpointId), statusId: notice.statusId }, detail)
+    await this.finish(notice, { kind: 'suppressed', response: detail }, now, {
       eventType: 'alert_suppressed',
       detail,
-      metadata: { status_id: notice.statusId, endpoint_id: String(notice.endpoint.endpointId), ...metadata },
+      metadata: {
+        status_id: notice.statusId,
+        endpoint_id: String(notice.endpointId),
+        event_id: String(notice.eventId),
+        ...metadata,
+      },
     })
     return true
   }
 
-  /** One POST. Classifies the outcome; never throws. */
-  private async post(job: Job): Promise<Attempt> {
-    const controller = new AbortController()
-    this.requests.add(controller)
-    let timedOut = false
-    const timer = this.timers.setTimeout(() => {
-      timedOut = true
-      controller.abort()
-    }, this.timeoutMs)
-    try {
-      const response = await request(this.url, {
-        method: 'POST',
-        headers: this.headers,
-        body: job.body,
-        signal: controller.signal,
-        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
-      })
-      const status = response.statusCode
-      if (status >= 200 && status < 300) {
-        await response.body.dump()
-        return { kind: 'ok', status }
-      }
-      const answer = this.redact(await snippet(response.body))
-      if (status === 408 || status === 429 || status >= 500) {
-        const retryAfterMs = this.retryAfter(response.headers['retry-after'])
-        return { kind: 'transient', status, error: `HTTP ${status} from ${this.safeUrl}`, retryAfterMs }
-      }
-      return { kind: 'permanent', status, answer }
-    } catch (error) {
-      if (this.halted && !timedOut) return { kind: 'aborted' }
-      const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : describe(error)
-      return { kind: 'transient', status: null, error: this.redact(`${reason} (${this.safeUrl})`), retryAfterMs: null }
-    } finally {
-      this.timers.clearTimeout(timer)
-      this.requests.delete(controller)
+  private async finish(
+    notice: ClaimedWpcomNotice,
+    outcome: WpcomOutcome,
+    now: number,
+    audit: Omit<AuditRow, 'source' | 'blogId' | 'eventId'> | null,
+  ): Promise<void> {
+    const row = audit ? { ...audit, blogId: notice.blogId, eventId: notice.eventId, source: this.source } : null
+    const recorded = await finishWpcomNotice(this.db, notice, outcome, new Date(now), row)
+    if (!recorded) {
+      this.logger.warn(
+        { endpointId: String(notice.endpointId), statusId: notice.statusId, outcome: outcome.kind },
+        'a WordPress.com notice outcome was not recorded: its claim expired and it was claimed again (it may be sent twice)',
+      )
     }
+  }
+
+  /** Bounds the backlog: the oldest waiting notices go, with one audit row per drop. */
+  private async dropOldest(): Promise<void> {
+    const dropped = await trimWpcomOutbox(this.db, this.maxQueue, new Date(this.now()))
+    const first = dropped[0]
+    if (!first) return
+    this.counters.dropped += dropped.length
+    this.logger.error(
+      { maxQueue: this.maxQueue, dropped: dropped.length, breaker: this.breaker, lastError: this.lastError },
+      `WordPress.com outbox is full (${this.maxQueue}): ${dropped.length} oldest notice(s) dropped`,
+    )
+    await this.db.insert(auditLog).values({
+      blogId: first.blogId,
+      eventId: first.eventId,
+      eventType: 'wpcom_failed',
+      source: this.source,
+      detail: `notice outbox full (${this.maxQueue}): ${dropped.length} oldest notice(s) dropped, starting with this one`,
+      metadata: {
+        reason: 'queue_full',
+        max_queue: this.maxQueue,
+        dropped: dropped.length,
+        status_id: first.statusId,
+        endpoint_id: String(first.endpointId),
+      },
+    })
   }
 
   // ── the breaker ─────────────────────────────────────────────────────────────────────────────
 
-  private breakerSuccess(): void {
+  private async breakerSuccess(now: number): Promise<void> {
     this.consecutiveFailures = 0
     if (this.breaker === 'closed') return
     this.setBreaker('closed')
     // WordPress.com answers again: what waited out the outage goes now, not at its backoff.
-    const now = this.now()
-    for (const job of this.queue) job.dueAt = Math.min(job.dueAt, now)
+    try {
+      await hurryWpcomNotices(this.db, new Date(now))
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not make the waiting WordPress.com notices due')
+    }
   }
 
   private breakerFailure(now: number): void {
@@ -600,74 +574,24 @@ export class WpcomNotifier {
   private setBreaker(state: BreakerState): void {
     if (state === this.breaker) return
     this.breaker = state
-    const context = { breaker: state, queued: this.queue.length, lastError: this.lastError }
+    const context = { breaker: state, queued: this.queued, lastError: this.lastError }
     if (state === 'open') {
       this.logger.warn(
         context,
         `WordPress.com notifications are failing: circuit open for ${this.breakerPolicy.openMs / 1000} s; ` +
-          'notices queue meanwhile (check WPCOM_NOTIFY_URL reachability)',
+          'notices wait in the outbox meanwhile (check WPCOM_NOTIFY_URL reachability)',
       )
     } else if (state === 'half_open') {
       this.logger.info(context, 'WordPress.com circuit half-open: one trial notice')
     } else {
-      this.logger.info(context, 'WordPress.com circuit closed: delivering the queue')
+      this.logger.info(context, 'WordPress.com circuit closed: delivering the outbox')
     }
   }
 
-  // ── the queue ───────────────────────────────────────────────────────────────────────────────
-
-  /** Drops the oldest notice not in flight; false when everything queued is in flight. */
-  private dropOldest(): boolean {
-    const index = this.queue.findIndex((job) => !job.running)
-    if (index < 0) return false
-    const [job] = this.queue.splice(index, 1)
-    if (job) this.dropped(job)
-    return true
-  }
-
-  private dropped(job: Job): void {
-    const { notice } = job
-    this.counters.dropped++
-    if (notice.statusId === 2) {
-      const memory = this.memory(notice.endpoint.endpointId)
-      memory.lastDown = 'dropped'
-    }
-    this.dropBurst++
-    if (this.dropBurst > 1) return
-    this.logger.error(
-      { maxQueue: this.maxQueue, breaker: this.breaker, lastError: this.lastError },
-      `WordPress.com notice queue is full (${this.maxQueue}): dropping the oldest notices until it drains`,
-    )
-    this.audit({
-      blogId: notice.endpoint.blogId,
-      eventType: 'wpcom_failed',
-      detail:
-        `notice queue full (${this.maxQueue}): oldest notices dropped, starting with this one; ` +
-        'further drops until the queue drains are counted in the metrics',
-      metadata: {
-        reason: 'queue_full',
-        max_queue: this.maxQueue,
-        status_id: notice.statusId,
-        endpoint_id: String(notice.endpoint.endpointId),
-        attempts: job.attempts,
-      },
-    })
-  }
-
-  private endDropBurst(): void {
-    this.logger.warn({ dropped: this.dropBurst }, `${this.dropBurst} WordPress.com notice(s) were dropped (queue full)`)
-    this.dropBurst = 0
-  }
-
-  private remove(job: Job): void {
-    const index = this.queue.indexOf(job)
-    if (index >= 0) this.queue.splice(index, 1)
-    // A burst ends once the queue has drained to half its bound, so a queue hovering at the bound audits once.
-    if (this.dropBurst && this.queue.length <= this.maxQueue / 2) this.endDropBurst()
-  }
+  // ── time ────────────────────────────────────────────────────────────────────────────────────
 
   private idle(): Promise<void> {
-    if (!this.queue.length && !this.running.size) return Promise.resolve()
+    if (!this.cycle && !this.inFlight.size && this.lastClaimed === 0 && !this.again) return Promise.resolve()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
@@ -677,66 +601,6 @@ export class WpcomNotifier {
     for (const resolve of waiters) resolve()
   }
 
-  // ── memory, time, records ───────────────────────────────────────────────────────────────────
-
-  private memory(endpointId: bigint): EndpointMemory {
-    let memory = this.endpoints.get(endpointId)
-    if (!memory) {
-      memory = { loaded: false, lastDownSentAt: null, lastDown: null }
-      this.endpoints.set(endpointId, memory)
-    }
-    return memory
-  }
-
-  /** The endpoint's memory; for a Down, first reads the last sent alert written by this or another host. */
-  private async memoryOf(endpointId: bigint, load: boolean): Promise<EndpointMemory> {
-    const memory = this.memory(endpointId)
-    if (!load || memory.loaded) return memory
-    try {
-      const [row] = await this.db
-        .select({ at: endpointState.lastAlertSentAt })
-        .from(endpointState)
-        .where(eq(endpointState.endpointId, endpointId))
-        .limit(1)
-      const stored = row?.at ? row.at.getTime() : null
-      if (stored !== null && (memory.lastDownSentAt === null || stored > memory.lastDownSentAt)) {
-        memory.lastDownSentAt = stored
-      }
-      memory.loaded = true
-    } catch (error) {
-      // Without it the cooldown cannot be applied: rather a repeated alert than a missed one.
-      this.logger.warn({ err: error, endpointId: String(endpointId) }, 'could not read last_alert_sent_at')
-    }
-    return memory
-  }
-
-  private async recordAlertSent(endpointId: bigint, at: number): Promise<void> {
-    // DATETIME holds whole seconds; truncating keeps the cooldown from ending late after a restart.
-    const sentAt = new Date(Math.floor(at / 1000) * 1000)
-    try {
-      await this.db
-        .insert(endpointState)
-        .values({ endpointId, lastAlertSentAt: sentAt, updatedAt: new Date(at) })
-        .onDuplicateKeyUpdate({ set: { lastAlertSentAt: sentAt, updatedAt: new Date(at) } })
-    } catch (error) {
-      this.logger.warn({ err: error, endpointId: String(endpointId) }, 'could not write last_alert_sent_at')
-    }
-  }
-
-  /** Writes an audit row in the background; the drain waits for it. Never throws. */
-  private audit(row: Omit<AuditRow, 'source'>): void {
-    const write: Promise<void> = this.db
-      .insert(auditLog)
-      .values({ ...row, source: this.source })
-      .then(
-        () => undefined,
-        (error: unknown) =>
-          this.logger.warn({ err: error, eventType: row.eventType }, 'could not write a WordPress.com audit row'),
-      )
-      .finally(() => this.writes.delete(write))
-    this.writes.add(write)
-  }
-
   private backoff(attempts: number, retryAfterMs: number | null): number {
     const exponential = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempts - 1))
     // Equal jitter: half fixed, half random, so a fleet of monitors does not retry in step.
@@ -744,15 +608,8 @@ export class WpcomNotifier {
     return Math.round(Math.min(this.retry.maxMs, Math.max(jittered, retryAfterMs ?? 0)))
   }
 
-  private retryAfter(header: string | string[] | undefined): number | null {
-    const value = Array.isArray(header) ? header[0] : header
-    if (!value) return null
-    if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
-    const at = Date.parse(value)
-    return Number.isNaN(at) ? null : Math.max(0, at - this.now())
-  }
-
   private wakeAt(at: number): void {
+    if (this.halted) return
     if (this.wake && this.wake.at <= at) return
     this.clearWake()
     const handle = this.timers.setTimeout(
@@ -762,6 +619,8 @@ export class WpcomNotifier {
       },
       Math.max(0, at - this.now()),
     )
+    // The poll alone does not keep the process alive.
+    ;(handle as { unref?: () => void } | null)?.unref?.()
     this.wake = { handle, at }
   }
 
@@ -774,40 +633,4 @@ export class WpcomNotifier {
   private now(): number {
     return this.clock().getTime()
   }
-
-  /** The token never leaves in an error message, a log line or an audit row. */
-  private redact(text: string): string {
-    return this.token ? text.split(this.token).join('[redacted]') : text
-  }
-}
-
-/** The notifier is enabled but cannot work as configured. */
-export class WpcomConfigError extends Error {
-  readonly code = 'WPCOM_CONFIG'
-  constructor(message: string) {
-    super(message)
-    this.name = 'WpcomConfigError'
-  }
-}
-
-/** The start of an error answer's body, for the audit row and the log (bounded: the body may be large). */
-async function snippet(body: AsyncIterable<Buffer>, max = 300): Promise<string> {
-  let text = ''
-  try {
-    for await (const chunk of body) {
-      text += chunk.toString('utf8')
-      if (text.length >= max) break
-    }
-  } catch {
-    // A truncated answer still classifies by its status.
-  }
-  return text.length > max ? `${text.slice(0, max)}…` : text
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  const cause = (error as { cause?: unknown }).cause
-  const code = (error as { code?: string }).code ?? (cause as { code?: string } | undefined)?.code
-  const message = error.message || error.name
-  return code && !message.includes(code) ? `${message} (${code})` : message
 }
