@@ -122,8 +122,8 @@ function warnMissingEvent(logger: Logger, transition: TransitionRow): void {
 
 /**
  * Inserts a `pending` webhook delivery (`INSERT IGNORE` on `(webhook_id, transition_id)`) for
- * every active webhook whose filters and tenant match each transition, with the payload of
- * delivery.md frozen in it. The payload's `id` is the delivery row's own id, known only after the
+ * every active webhook whose filters and tenant match each transition, with the webhook payload
+ * frozen in it. The payload's `id` is the delivery row's own id, known only after the
  * insert: rows are written with `0` there and given their id by one `JSON_SET` right after, in
  * the same transaction.
  */

@@ -33,7 +33,7 @@ export function queueOf(consumer: DeliveryConsumer): DeliveryQueue {
   return QUEUES[consumer]
 }
 
-/** Stored responses and reasons are cut to the column's 2 KiB (delivery.md). */
+/** Stored responses and reasons are cut to the column's 2 KiB. */
 export const RESPONSE_LIMIT = 2_048
 
 export function truncateResponse(text: string | null): string | null {

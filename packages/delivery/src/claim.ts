@@ -5,7 +5,7 @@ import { queueOf, truncateResponse } from './_queues.js'
 import { type DeliveryConsumer, type DeliveryContext, positiveInteger, systemClock } from './context.js'
 import { MAX_ATTEMPTS, retryDelayMs } from './retry.js'
 
-/** How long a claim lasts (delivery.md): a worker that dies leaves its rows claimable again after this. */
+/** How long a claim lasts: a worker that dies leaves its rows claimable again after this. */
 export const DEFAULT_LEASE_MS = 60_000
 
 /** A delivery row claimed by a worker (`status = 'delivering'` under its lease). */
@@ -62,7 +62,7 @@ async function readCommitted<T>(db: DbOrTx, fn: (tx: Tx) => Promise<T>): Promise
 }
 
 /**
- * Claims deliveries that are due (delivery.md, "Claim"): `pending` rows whose `next_attempt_at`
+ * Claims deliveries that are due: `pending` rows whose `next_attempt_at`
  * has come, most overdue first, and `delivering` rows whose lease expired (their worker died),
  * both read with `FOR UPDATE SKIP LOCKED` so concurrent workers never claim one row twice; the
  * claimed rows become `delivering` with `lease_expires_at = now + leaseMs`, and the transaction
@@ -250,7 +250,7 @@ export interface RecordAttemptInput {
 }
 
 /**
- * Records an attempt on a claimed row (delivery.md, "Retries"): `delivered`; or `pending` again
+ * Records an attempt on a claimed row: `delivered`; or `pending` again
  * after 1 m, 5 m, 30 m, 1 h, 6 h (±10 %) with `attempt + 1`; or `abandoned` after the 6th failed
  * attempt, a non-retryable failure, or at once (attempt unchanged) for an `abandon` outcome. The
  * answer is kept in `last_status_code` / `last_response` (2 KiB). The update applies only while

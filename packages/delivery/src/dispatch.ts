@@ -23,7 +23,7 @@ import {
 } from './context.js'
 import type { DeliveryMetrics } from './metrics.js'
 
-/** Transitions read past the cursor per pass (delivery.md). */
+/** Transitions read past the cursor per pass. */
 export const DISPATCH_BATCH_SIZE = 500
 /** How many ids behind the cursor a gap is kept and looked up again for a late commit (see {@link dispatchTransitions}). */
 export const DEFAULT_TAIL_IDS = 5_000
@@ -118,7 +118,7 @@ export type DispatchResult =
     }
 
 /**
- * One pass of a consumer's dispatcher (delivery.md, "Dispatch"), in one transaction: lock the
+ * One pass of a consumer's dispatcher, in one transaction: lock the
  * consumer's row of `jetmon_dispatch_cursors` (`FOR UPDATE SKIP LOCKED`: when another process holds
  * it, this pass is `busy` and does nothing), read up to `batchSize` transitions after the cursor,
  * insert a delivery row per matching subscriber (`INSERT IGNORE` on `(subscriber, transition_id)`),
@@ -292,7 +292,7 @@ export interface TransitionDispatcherOptions {
   db: Db
   logger?: Logger
   clock?: () => Date
-  /** Pause between passes when the last one was not full. Default 500 ms (delivery.md: a pending row within 2 s, p95). */
+  /** Pause between passes when the last one was not full. Default 500 ms (a pending row within 2 s of the transition, p95). */
   intervalMs?: number
   batchSize?: number
   tailIds?: number

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
-/** The delivery metrics (delivery.md): queue depth by status, oldest pending age, attempts by outcome, send latency. */
+/** The delivery metrics: queue depth by status, oldest pending age, attempts by outcome, send latency. */
 export interface DeliveryMetrics {
   /** `jetmon_delivery_queue_depth{consumer,status}`: rows pending, delivering or abandoned (refreshed periodically). */
   queueDepth: Gauge<'consumer' | 'status'>

@@ -1,5 +1,5 @@
 /**
- * The global pool of sends (delivery.md: default 50): slots shared by every worker of a process,
+ * The global pool of sends (default 50): slots shared by every worker of a process,
  * so the webhook and alert workers together never have more than `size` sends in flight.
  */
 export class SendPool {

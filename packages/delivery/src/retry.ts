@@ -1,4 +1,4 @@
-/** The waits after the 1st … 5th failed attempt (delivery.md): 1 m, 5 m, 30 m, 1 h, 6 h. */
+/** The waits after the 1st … 5th failed attempt: 1 m, 5 m, 30 m, 1 h, 6 h. */
 export const RETRY_DELAYS_SECONDS = [60, 300, 1_800, 3_600, 21_600] as const
 
 /** Attempts in all: the 6th failure abandons the delivery. */

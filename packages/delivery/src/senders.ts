@@ -33,7 +33,7 @@ export interface WebhookSenderOptions {
   allowPrivateTargets?: boolean
   /** Default: `createWebhookDispatcher` (the SSRF guard at connection time), owned and closed by the sender. */
   dispatcher?: Dispatcher
-  /** Per attempt; default 10 s (delivery.md). */
+  /** Per attempt; default 10 s. */
   timeoutMs?: number
   /** The signature's timestamp comes from it (recomputed on every attempt). */
   clock?: () => Date
@@ -41,7 +41,7 @@ export interface WebhookSenderOptions {
 }
 
 /**
- * Sends webhook deliveries (delivery.md, "Webhooks"): the frozen payload with the delivery's id, signed
+ * Sends webhook deliveries: the frozen payload with the delivery's id, signed
  * with the webhook's secret — and its previous secret too while a rotation's grace period lasts (the
  * new one first) — at the moment of sending. A webhook that was deleted or deactivated abandons its
  * deliveries; a secret that cannot be decrypted fails the attempt (retried: the key may be fixed).

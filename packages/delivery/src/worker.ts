@@ -14,7 +14,7 @@ import type { DeliveryMetrics } from './metrics.js'
 import { SendPool } from './pool.js'
 import type { DeliverySender } from './senders.js'
 
-/** Sends in flight per webhook or alert contact, per process (delivery.md: default 3). */
+/** Sends in flight per webhook or alert contact, per process (default 3). */
 export const DEFAULT_PER_SUBSCRIBER_LIMIT = 3
 
 /** Options of {@link DeliveryWorker}. */
@@ -54,7 +54,7 @@ export interface DeliveryWorkerStats {
 }
 
 /**
- * A delivery worker for one consumer (delivery.md, "Delivery worker"): claims due rows (leases,
+ * A delivery worker for one consumer: claims due rows (leases,
  * `SKIP LOCKED`), sends each through its {@link DeliverySender} within the per-subscriber cap and the
  * shared {@link SendPool}, and records the outcome on the retry ladder. It claims again as soon as a
  * send finishes, a dispatcher in the same process enqueues ({@link wake}), or every `pollMs`.

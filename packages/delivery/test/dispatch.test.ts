@@ -145,7 +145,7 @@ describe('dispatch', () => {
     expect(rows.every((row) => row.nextAttemptAt?.getTime() === clock.now().getTime())).toBe(true)
     expect(await cursorOf('webhooks')).toBe(c.transitionId)
 
-    // The payload is delivery.md's, frozen: the event as it was right after each transition.
+    // The documented webhook payload, frozen: the event as it was right after each transition.
     const openRow = rows.find((row) => row.webhookId === all.id && row.transitionId === a.transitionId)!
     expect(openRow.eventType).toBe('event.opened')
     expect(openRow.payload).toEqual(
