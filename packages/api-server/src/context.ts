@@ -58,6 +58,11 @@ export interface ApiDeps {
   bucketTotal?: number
   /** trigger-now; without it those routes answer 503 `probe_unavailable`. */
   probe?: EndpointProbe
+  /**
+   * Checks trigger-now may run at once in this process, every request together (default 16); a
+   * request that does not fit answers 429 `trigger_now_busy`.
+   */
+  triggerNowConcurrency?: number
   /** Public URL of the dashboard, for links in answers. */
   dashboardUrl?: string | null
   /**

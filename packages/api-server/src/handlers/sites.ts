@@ -7,7 +7,7 @@ import type { EndpointConfigChanges, SiteDetail, SiteEndpoint, sitesRoutes } fro
 import { type DbOrTx, events, maintenanceWindows, monitorSites, siteTenants, type Tx } from '@jetmon/db'
 import { bucketForEndpoint, DEFAULT_BUCKET_TOTAL } from '@jetmon/scheduler'
 import { and, desc, eq, gt, lt, ne, or, type SQL } from 'drizzle-orm'
-import type { ApiDeps, Handlers } from '../context.js'
+import type { ApiDeps, EndpointProbe, Handlers, ProbeResult } from '../context.js'
 import { Reply } from '../context.js'
 import { ApiError, invalidRequest, notFound } from '../errors.js'
 import { DEFAULT_LIMIT, decodeCursor, pageOf } from '../pagination.js'
@@ -59,6 +59,46 @@ function probeUnavailable(): ApiError {
     'probe_unavailable',
     'trigger-now needs a checker and this API process has none; use an API served by `jetmon2 serve` with the monitor running',
   )
+}
+
+/** Checks trigger-now runs at once in one process when `ApiDeps.triggerNowConcurrency` is not set. */
+export const DEFAULT_TRIGGER_NOW_CONCURRENCY = 16
+
+/** Checks trigger-now is running, per probe (one per process): a cap for every caller together. */
+const triggerNowInFlight = new WeakMap<EndpointProbe, { checks: number }>()
+
+/**
+ * Runs trigger-now's checks under the process-wide cap: a request whose checks do not fit next to
+ * those already running answers 429 `trigger_now_busy` instead of queueing (a caller cannot pile
+ * up outbound checks). A site with more endpoints than the cap takes the whole cap.
+ */
+async function probeUnderCap(
+  deps: ApiDeps,
+  probe: EndpointProbe,
+  endpoints: readonly { endpointId: bigint; blogId: bigint }[],
+  source: string,
+): Promise<ProbeResult[]> {
+  const cap = deps.triggerNowConcurrency ?? DEFAULT_TRIGGER_NOW_CONCURRENCY
+  let running = triggerNowInFlight.get(probe)
+  if (!running) {
+    running = { checks: 0 }
+    triggerNowInFlight.set(probe, running)
+  }
+  const needed = Math.min(endpoints.length, cap)
+  if (running.checks + needed > cap) {
+    throw new ApiError(
+      429,
+      'trigger_now_busy',
+      `trigger-now is already running ${running.checks} of at most ${cap} checks at once on this server; retry in a few seconds`,
+      { headers: { 'retry-after': '2' } },
+    )
+  }
+  running.checks += needed
+  try {
+    return await probe.probe(endpoints, source)
+  } finally {
+    running.checks -= needed
+  }
 }
 
 async function requireSite(db: DbOrTx, blogId: bigint, tenantId: string | null): Promise<void> {
@@ -335,7 +375,7 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
         `every endpoint of site ${params.blog_id} is paused; resume it (POST /sites/${params.blog_id}/resume) to check it`,
       )
     }
-    return { results: await probe.probe(active, source) }
+    return { results: await probeUnderCap(deps, probe, active, source) }
   },
 
   async 'sites.endpoints.list'({ deps, params, query, tenantId, now }) {
@@ -443,7 +483,9 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
         `endpoint ${row.endpointId} is paused; resume it (POST /endpoints/${row.endpointId}/resume) to check it`,
       )
     }
-    return { results: await probe.probe([{ endpointId: row.endpointId, blogId: row.blogId }], source) }
+    return {
+      results: await probeUnderCap(deps, probe, [{ endpointId: row.endpointId, blogId: row.blogId }], source),
+    }
   },
 
   async 'maintenance.list'({ deps, params, query, tenantId, now }) {
