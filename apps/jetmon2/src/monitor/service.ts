@@ -17,7 +17,7 @@ import { MaintenanceCache } from './maintenance.js'
 import { databaseReadiness, startOpsServer } from './ops.js'
 import { ConfirmationPipeline, type MonitoredEndpoint } from './pipeline.js'
 import { MonitorProbe } from './probe.js'
-import { askVerifliers, decide, quorumOf } from './veriflier-client.js'
+import { askVerifliers, decide, quorumOf, veriflierFetch } from './veriflier-client.js'
 import { WpcomNotifier } from './wpcom.js'
 
 export interface MonitorServiceOptions {
@@ -244,11 +244,16 @@ export class MonitorService {
     this.scheduler.start()
 
     if (config.DASHBOARD_PORT !== 0) {
-      const veriflierHealth = createVeriflierHealthProbe({ targets: () => this.config.VERIFLIERS })
+      // Trusts https:// verifliers as the confirmation requests do: the built-in roots plus CA_FILE.
+      const veriflierHealth = createVeriflierHealthProbe({
+        targets: () => this.config.VERIFLIERS,
+        fetch: veriflierFetch(ca ?? []),
+      })
       const dashboard = createDashboard({
         db,
         logger: log.child({ module: 'dashboard' }),
         bind: config.DASHBOARD_BIND,
+        trustProxy: config.DASHBOARD_TRUST_PROXY,
         version: VERSION,
         historyRetentionDays: config.HISTORY_RETENTION_DAYS,
         historyMode: config.HISTORY_MODE,

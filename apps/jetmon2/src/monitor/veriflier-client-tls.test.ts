@@ -4,12 +4,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type CheckRequest, type CheckResult, ERROR_CODES } from '@jetmon/checker'
+import { createVeriflierHealthProbe } from '@jetmon/dashboard'
 import { createTestPki, type TestPki } from '@jetmon/testkit/fixtures'
 import { createVeriflierServer, type VeriflierServer, veriflier2ConfigSchema } from '@jetmon/veriflier2'
 import * as v from 'valibot'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { validateConfiguration } from '../commands/validate-config.js'
-import { askVerifliers, type VeriflierCheck, type VeriflierTarget } from './veriflier-client.js'
+import { askVerifliers, type VeriflierCheck, type VeriflierTarget, veriflierFetch } from './veriflier-client.js'
 
 const TOKEN = 'client-tls-token-0123456789'
 
@@ -122,6 +123,13 @@ describe('askVerifliers over HTTPS', () => {
     expect(withCa.get(7n)).toEqual([expect.objectContaining({ veriflier: 'tls-2', ...untrustedVote })])
     expect(seen.length).toBe(before)
   })
+})
+
+it("the dashboard's veriflier health probe trusts CA_FILE through veriflierFetch", async () => {
+  const trusting = createVeriflierHealthProbe({ targets: () => [trusted], fetch: veriflierFetch([pki.rootCert]) })
+  expect(await trusting.read()).toEqual([expect.objectContaining({ id: 'tls-1', reachable: true })])
+  const builtIn = createVeriflierHealthProbe({ targets: () => [trusted], fetch: veriflierFetch() })
+  expect(await builtIn.read()).toEqual([expect.objectContaining({ id: 'tls-1', reachable: false })])
 })
 
 describe('jetmon2 validate-config and veriflier URLs', () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { rootCertificates } from 'node:tls'
 import { type CheckRequest, ERROR_CODES, isDowntime } from '@jetmon/checker'
-import { Agent, type Dispatcher, request } from 'undici'
+import { Agent, type Dispatcher, request, fetch as undiciFetch } from 'undici'
 import * as v from 'valibot'
 import { VERSION } from '../version.js'
 
@@ -139,6 +139,16 @@ export function veriflierAgent(ca: readonly string[] = []): Agent {
     sharedAgents.set(key, agent)
   }
   return agent
+}
+
+/**
+ * A `fetch` that trusts what the veriflier client trusts (the built-in roots plus `ca`), through
+ * the shared agent: for other readers of the verifliers, such as the dashboard's health probe.
+ */
+export function veriflierFetch(ca: readonly string[] = []): typeof fetch {
+  const dispatcher = veriflierAgent(ca)
+  return ((input: string | URL, init?: RequestInit) =>
+    undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch
 }
 
 // What the TLS layer says when a peer's certificate does not verify.
