@@ -295,7 +295,11 @@ export default defineCommand({
         const tokenPath = relative(process.cwd(), tokenFile)
         const api = `${cli} api --url ${monitor.apiUrl} --token-file ${tokenPath}`
         say(`  ${api} sites list`)
-        say('    every site and its state, from the REST API (also: events list, stats uptime --blog-id 102)')
+        say('    every site and its state, from the REST API')
+        say(`  ${api} events list`)
+        say('    the incidents, open and closed, with their states')
+        say(`  ${api} stats uptime 102 --window 24h`)
+        say('    the failing site’s uptime over the last 24 hours')
         say(`  curl -H "Authorization: Bearer $(cat ${tokenPath})" ${monitor.apiUrl}/sites/102`)
         say(`  ${monitor.apiUrl}/openapi.json   the API's OpenAPI 3.1 document`)
       }
