@@ -142,7 +142,7 @@ function manifest(name?: string): { name: string; scripts?: Record<string, strin
 describe('what the demo tells a newcomer to run', () => {
   it('works as printed: the CLI commands, curl, the SQL, and every address', async () => {
     const printed = demoInstructions(output)
-    const cli = printed.filter((p) => p.kind === 'jetmon2').map((p) => p.line)
+    const cli = printed.flatMap((p) => (p.kind === 'jetmon2' ? [p.line] : []))
     // The first thing a newcomer runs: connection flags before the subcommand, the URL with /api/v1.
     expect(cli).toContain(
       `${PRINTED_BINARY} api --url ${apiUrl} --token-file ${/--token-file (\S+)/.exec(cli[0] ?? '')?.[1]} sites list`,
