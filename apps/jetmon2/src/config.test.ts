@@ -75,6 +75,7 @@ describe('defaults', () => {
       API_BIND: '127.0.0.1',
       DASHBOARD_PORT: 8080,
       DASHBOARD_BIND: '127.0.0.1',
+      DASHBOARD_TRUST_PROXY: false,
       DELIVERY_WORKERS_ENABLE: true,
       EMAIL_TRANSPORT: 'stub',
       SMTP_PORT: 587,

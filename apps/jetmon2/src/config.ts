@@ -217,6 +217,12 @@ const entries = {
     bindAddress('Address the dashboard listens on. On anything but loopback it asks for an API key.'),
     '127.0.0.1',
   ),
+  DASHBOARD_TRUST_PROXY: v.optional(
+    flag(
+      'A TLS-terminating proxy is in front of the dashboard: believe its X-Forwarded-Proto, so sign-in cookies are Secure (and __Host- prefixed) when the browser used https.',
+    ),
+    false,
+  ),
   DELIVERY_WORKERS_ENABLE: v.optional(
     flag('Run the webhook and alert-contact delivery workers in this process.'),
     true,

@@ -1,6 +1,15 @@
 import type { IncomingMessage } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { isLoopbackBind, parseCookies, SESSION_COOKIE, sameOrigin, sessionCookie, sessionToken } from './_auth.js'
+import {
+  isLoopbackBind,
+  parseCookies,
+  requestIsSecure,
+  SECURE_SESSION_COOKIE,
+  SESSION_COOKIE,
+  sameOrigin,
+  sessionCookie,
+  sessionId,
+} from './_auth.js'
 
 const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage
 
@@ -22,15 +31,30 @@ describe('sign-in rule', () => {
     }
   })
 
-  it('reads the key only from its own well-formed cookie', () => {
+  it('reads the session id only from its own well-formed cookies', () => {
     expect(parseCookies('a=1; b = 2 ;c=x=y').get('c')).toBe('x=y')
-    const token = `jm_${'A'.repeat(43)}`
-    expect(sessionToken(req({ cookie: `other=1; ${SESSION_COOKIE}=${token}` }))).toBe(token)
-    expect(sessionToken(req({ cookie: `${SESSION_COOKIE}=not-a-key` }))).toBeNull()
-    expect(sessionToken(req({}))).toBeNull()
-    expect(sessionCookie(token, true)).toBe(
-      `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure`,
+    const id = 'A'.repeat(43)
+    expect(sessionId(req({ cookie: `other=1; ${SESSION_COOKIE}=${id}` }))).toBe(id)
+    expect(sessionId(req({ cookie: `${SECURE_SESSION_COOKIE}=${'B'.repeat(43)}; ${SESSION_COOKIE}=${id}` }))).toBe(
+      'B'.repeat(43),
     )
+    expect(sessionId(req({ cookie: `${SESSION_COOKIE}=jm_${'A'.repeat(43)}` }))).toBeNull()
+    expect(sessionId(req({}))).toBeNull()
+    expect(sessionCookie(id, true)).toBe(
+      `__Host-jetmon_session=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure`,
+    )
+    expect(sessionCookie(id, false, 60)).toBe(`jetmon_session=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=60`)
+  })
+
+  it('believes X-Forwarded-Proto only behind a trusted proxy', () => {
+    const over = (headers: Record<string, string>, encrypted = false) =>
+      ({ headers, socket: { encrypted } }) as unknown as IncomingMessage
+    expect(requestIsSecure(over({}, true), false)).toBe(true)
+    expect(requestIsSecure(over({ 'x-forwarded-proto': 'https' }), false)).toBe(false)
+    expect(requestIsSecure(over({ 'x-forwarded-proto': 'https' }), true)).toBe(true)
+    expect(requestIsSecure(over({ 'x-forwarded-proto': 'HTTPS, http' }), true)).toBe(true)
+    expect(requestIsSecure(over({ 'x-forwarded-proto': 'http, https' }), true)).toBe(false)
+    expect(requestIsSecure(over({}), true)).toBe(false)
   })
 
   it('accepts form posts from the dashboard itself only', () => {

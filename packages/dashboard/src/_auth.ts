@@ -1,17 +1,25 @@
 /**
  * Who may look. On a loopback bind nobody signs in (only this machine can connect). On any other
  * bind every page needs an API key of at least `read` scope, checked against `jetmon_api_keys`
- * with the API's own rules (hash, half-open expiry and revocation, scope order) and kept in a
- * same-site, http-only cookie, so that page scripts can never read it.
+ * with the API's own rules (hash, half-open expiry and revocation, scope order). Signing in starts
+ * a server-side session (`jetmon_dashboard_sessions`): the browser holds only a random session id
+ * in a same-site, http-only cookie, never the key. Every request re-checks the session and its key,
+ * so a session ends when it expires, at sign-out, and as soon as its key is revoked or expires.
  */
+import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { hashToken, keyStatus, scopeCovers } from '@jetmon/api-server/keys'
-import { apiKeys, type DbOrTx } from '@jetmon/db'
-import { eq } from 'drizzle-orm'
+import { apiKeys, type DbOrTx, dashboardSessions } from '@jetmon/db'
+import { eq, lte } from 'drizzle-orm'
 
-/** The cookie that carries the API key. */
-export const SESSION_COOKIE = 'jetmon_dashboard_key'
-/** How long a sign-in lasts in the browser (the key's own expiry and revocation still apply). */
+/** The session cookie on a plain-HTTP connection. */
+export const SESSION_COOKIE = 'jetmon_session'
+/**
+ * The session cookie over TLS: the `__Host-` prefix makes browsers refuse it unless it is
+ * `Secure`, has `Path=/` and no `Domain`, so no other host or plain-HTTP page can set or shadow it.
+ */
+export const SECURE_SESSION_COOKIE = '__Host-jetmon_session'
+/** How long a sign-in lasts (never beyond the key's own expiry; revocation ends it at once). */
 export const SESSION_MAX_AGE_SEC = 12 * 3600
 
 /**
@@ -40,73 +48,138 @@ export function parseCookies(header: string | undefined): Map<string, string> {
   return cookies
 }
 
-/** The key from the request's session cookie, or null. */
-export function sessionToken(req: IncomingMessage): string | null {
-  const value = parseCookies(req.headers.cookie).get(SESSION_COOKIE)
-  return value && TOKEN_SHAPE.test(value) ? value : null
+/**
+ * Whether the browser reached us over TLS: the socket is TLS, or — only with `trustProxy`
+ * (`DASHBOARD_TRUST_PROXY`, for a TLS-terminating proxy in front) — the first
+ * `X-Forwarded-Proto` value is `https`. Without `trustProxy` the header is ignored: any client
+ * could send it.
+ */
+export function requestIsSecure(req: IncomingMessage, trustProxy: boolean): boolean {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return true
+  if (!trustProxy) return false
+  const header = req.headers['x-forwarded-proto']
+  const value = Array.isArray(header) ? header[0] : header
+  return value?.split(',')[0]?.trim().toLowerCase() === 'https'
+}
+
+/** 32 random bytes, base64url: the only shape the dashboard issues. */
+const SESSION_ID_SHAPE = /^[A-Za-z0-9_-]{43}$/
+
+/** The session id from the request's cookie (the `__Host-` one first), or null. */
+export function sessionId(req: IncomingMessage): string | null {
+  const cookies = parseCookies(req.headers.cookie)
+  for (const name of [SECURE_SESSION_COOKIE, SESSION_COOKIE]) {
+    const value = cookies.get(name)
+    if (value && SESSION_ID_SHAPE.test(value)) return value
+  }
+  return null
 }
 
 /** `jm_` and base64url: the only shape the API issues; anything else is refused without a query. */
 const TOKEN_SHAPE = /^jm_[A-Za-z0-9_-]{16,128}$/
 
-export type KeyCheck =
-  | { ok: true; consumer: string; scope: 'read' | 'write' | 'admin' }
-  | { ok: false; reason: 'invalid' | 'revoked' | 'expired' | 'scope' }
+export type RefusalReason = 'invalid' | 'revoked' | 'expired' | 'scope'
 
-type KeyRow = Pick<typeof apiKeys.$inferSelect, 'consumerName' | 'scope' | 'expiresAt' | 'revokedAt'>
+export type KeyCheck =
+  | { ok: true; keyId: bigint; consumer: string; scope: 'read' | 'write' | 'admin'; expiresAt: Date | null }
+  | { ok: false; reason: RefusalReason }
+
+type KeyRow = Pick<typeof apiKeys.$inferSelect, 'id' | 'consumerName' | 'scope' | 'expiresAt' | 'revokedAt'>
+
+/** A key row against the API's rules at `now`. */
+function checkKey(row: KeyRow | null | undefined, now: Date): KeyCheck {
+  if (!row) return { ok: false, reason: 'invalid' }
+  const status = keyStatus(row, now)
+  if (status === 'revoked') return { ok: false, reason: 'revoked' }
+  if (status === 'expired') return { ok: false, reason: 'expired' }
+  if (!scopeCovers(row.scope, 'read')) return { ok: false, reason: 'scope' }
+  return { ok: true, keyId: row.id, consumer: row.consumerName, scope: row.scope, expiresAt: row.expiresAt }
+}
+
+const keyColumns = {
+  id: apiKeys.id,
+  consumerName: apiKeys.consumerName,
+  scope: apiKeys.scope,
+  expiresAt: apiKeys.expiresAt,
+  revokedAt: apiKeys.revokedAt,
+}
+
+/** Checks the API key a person pasted into the sign-in form. */
+export async function verifyKey(db: DbOrTx, token: string, now: Date): Promise<KeyCheck> {
+  if (!TOKEN_SHAPE.test(token)) return { ok: false, reason: 'invalid' }
+  const [row] = await db
+    .select(keyColumns)
+    .from(apiKeys)
+    .where(eq(apiKeys.keyHash, hashToken(token)))
+  return checkKey(row, now)
+}
 
 /**
- * Verifies keys, keeping each answer for `ttlMs` (10 s) so that a page's requests do not each cost
- * a query; expiry and revocation times are re-evaluated on every call, so they apply on time.
+ * Server-side dashboard sessions. Only the sha256 of a session id is stored, so a copy of the table
+ * opens nothing.
  */
-export class KeyVerifier {
-  private readonly cache = new Map<string, { at: number; row: KeyRow | null }>()
-
+export class DashboardSessions {
   constructor(
     private readonly db: DbOrTx,
     private readonly now: () => Date,
-    private readonly ttlMs = 10_000,
+    private readonly maxAgeSec = SESSION_MAX_AGE_SEC,
   ) {}
 
-  async verify(token: string): Promise<KeyCheck> {
-    if (!TOKEN_SHAPE.test(token)) return { ok: false, reason: 'invalid' }
-    const hash = hashToken(token)
+  /**
+   * Starts a session for a verified key: a new random id, valid for `maxAgeSec` or until the key
+   * expires, whichever comes first. Sessions that have expired are swept on the way.
+   */
+  async start(key: Extract<KeyCheck, { ok: true }>): Promise<{ id: string; maxAgeSec: number }> {
     const now = this.now()
-    let cached = this.cache.get(hash)
-    if (!cached || now.getTime() - cached.at > this.ttlMs) {
-      const [row] = await this.db
-        .select({
-          consumerName: apiKeys.consumerName,
-          scope: apiKeys.scope,
-          expiresAt: apiKeys.expiresAt,
-          revokedAt: apiKeys.revokedAt,
-        })
-        .from(apiKeys)
-        .where(eq(apiKeys.keyHash, hash))
-      cached = { at: now.getTime(), row: row ?? null }
-      if (this.cache.size >= 1000) this.cache.delete(this.cache.keys().next().value as string)
-      this.cache.set(hash, cached)
-    }
-    const row = cached.row
+    const id = randomBytes(32).toString('base64url')
+    let expiresMs = now.getTime() + this.maxAgeSec * 1000
+    if (key.expiresAt !== null) expiresMs = Math.min(expiresMs, key.expiresAt.getTime())
+    await this.db.delete(dashboardSessions).where(lte(dashboardSessions.expiresAt, now))
+    await this.db
+      .insert(dashboardSessions)
+      .values({ sessionHash: hashToken(id), apiKeyId: key.keyId, createdAt: now, expiresAt: new Date(expiresMs) })
+    return { id, maxAgeSec: Math.max(1, Math.floor((expiresMs - now.getTime()) / 1000)) }
+  }
+
+  /**
+   * The session's key, re-checked now. A session that has expired, or whose key is gone, revoked,
+   * expired or no longer of read scope, is deleted and refused.
+   */
+  async verify(id: string): Promise<KeyCheck> {
+    if (!SESSION_ID_SHAPE.test(id)) return { ok: false, reason: 'invalid' }
+    const now = this.now()
+    const hash = hashToken(id)
+    const [row] = await this.db
+      .select({ sessionExpiresAt: dashboardSessions.expiresAt, key: keyColumns })
+      .from(dashboardSessions)
+      .leftJoin(apiKeys, eq(apiKeys.id, dashboardSessions.apiKeyId))
+      .where(eq(dashboardSessions.sessionHash, hash))
     if (!row) return { ok: false, reason: 'invalid' }
-    const status = keyStatus(row, now)
-    if (status === 'revoked') return { ok: false, reason: 'revoked' }
-    if (status === 'expired') return { ok: false, reason: 'expired' }
-    if (!scopeCovers(row.scope, 'read')) return { ok: false, reason: 'scope' }
-    return { ok: true, consumer: row.consumerName, scope: row.scope }
+    const check: KeyCheck =
+      row.sessionExpiresAt.getTime() <= now.getTime()
+        ? { ok: false, reason: 'expired' }
+        : checkKey(row.key?.id == null ? null : (row.key as KeyRow), now)
+    if (!check.ok) await this.db.delete(dashboardSessions).where(eq(dashboardSessions.sessionHash, hash))
+    return check
+  }
+
+  /** Ends a session (sign-out). */
+  async end(id: string): Promise<void> {
+    if (!SESSION_ID_SHAPE.test(id)) return
+    await this.db.delete(dashboardSessions).where(eq(dashboardSessions.sessionHash, hashToken(id)))
   }
 }
 
-/** The cookie that signs a browser in (`Secure` when the connection is TLS). */
-export function sessionCookie(token: string, secure: boolean): string {
-  return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_MAX_AGE_SEC}${
+/** The cookie that carries a session id: `__Host-`-prefixed and `Secure` over TLS. */
+export function sessionCookie(id: string, secure: boolean, maxAgeSec = SESSION_MAX_AGE_SEC): string {
+  return `${secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSec}${
     secure ? '; Secure' : ''
   }`
 }
 
 /** The cookie that signs a browser out. */
 export function clearedSessionCookie(secure: boolean): string {
-  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`
+  return `${secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`
 }
 
 /**

@@ -13,12 +13,14 @@ import { eq } from 'drizzle-orm'
 import { Assets } from './_assets.js'
 import {
   clearedSessionCookie,
+  DashboardSessions,
   isLoopbackBind,
   type KeyCheck,
-  KeyVerifier,
+  requestIsSecure,
   sameOrigin,
   sessionCookie,
-  sessionToken,
+  sessionId,
+  verifyKey,
 } from './_auth.js'
 import { SECURITY_HEADERS } from './_headers.js'
 import type { SafeHtml } from './_html.js'
@@ -36,7 +38,7 @@ import { siteBody, siteRegions, siteTitle } from './pages/site.js'
 const gzip = promisify(gzipCallback)
 
 export interface DashboardOptions {
-  /** The database (a pool: the dashboard only reads). */
+  /** The database (a pool). The dashboard only reads, except its own sign-in sessions. */
   db: DbOrTx
   logger?: Logger
   /**
@@ -44,6 +46,14 @@ export interface DashboardOptions {
    * in; on any other address every page needs an API key of read scope.
    */
   bind: string
+  /**
+   * `DASHBOARD_TRUST_PROXY`: a TLS-terminating proxy is in front, so `X-Forwarded-Proto: https`
+   * means the browser used TLS (the session cookie is then `Secure` and `__Host-`-prefixed).
+   * Default false: the header is ignored, since any client could send it.
+   */
+  trustProxy?: boolean
+  /** How long a sign-in lasts, in seconds (default 12 hours). */
+  sessionMaxAgeSec?: number
   /** The clock (tests pass a fixed one). */
   now?: () => Date
   /** What only the running monitor knows: verifliers' reachability, the WPCOM circuit. */
@@ -150,8 +160,8 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 }
 
 /**
- * Creates the operator dashboard (spec/dashboard.md): the overview, site and fleet pages with
- * live updates. Read-only: it never writes to the database.
+ * Creates the operator dashboard: the overview, site and fleet pages with
+ * live updates. Read-only: the only rows it writes are its own sign-in sessions.
  *
  * ```ts
  * const dashboard = createDashboard({ db, logger, bind: config.DASHBOARD_BIND })
@@ -165,7 +175,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const now = options.now ?? (() => new Date())
   const assets = new Assets(options.assetsDir)
   const authRequired = !isLoopbackBind(options.bind)
-  const verifier = new KeyVerifier(db, now)
+  const sessions = new DashboardSessions(db, now, options.sessionMaxAgeSec)
+  const trustProxy = options.trustProxy ?? false
+  const isSecure = (req: IncomingMessage) => requestIsSecure(req, trustProxy)
   const totals = new FleetTotalsCache()
   const historyMode = options.historyMode ?? 'all'
   const retentionDays = options.historyRetentionDays ?? DEFAULT_HISTORY_RETENTION_DAYS
@@ -376,13 +388,13 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   // ── sign-in ─────────────────────────────────────────────────────────────────────────────────
 
   async function authenticate(req: IncomingMessage): Promise<KeyCheck | { ok: false; reason: 'missing' }> {
-    const token = sessionToken(req)
-    if (!token) return { ok: false, reason: 'missing' }
-    return verifier.verify(token)
+    const id = sessionId(req)
+    if (!id) return { ok: false, reason: 'missing' }
+    return sessions.verify(id)
   }
 
   async function signin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted)
+    const secure = isSecure(req)
     if (!authRequired) {
       res.writeHead(303, { ...SECURITY_HEADERS, location: '/', 'cache-control': 'no-store' })
       res.end()
@@ -408,27 +420,30 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     const next = safeNext(form.get('next'))
     const key = (form.get('key') ?? '').trim()
     const check: KeyCheck | { ok: false; reason: 'missing' } = key
-      ? await verifier.verify(key)
+      ? await verifyKey(db, key, now())
       : { ok: false, reason: 'missing' }
     if (!check.ok) {
       logger.info({ reason: check.reason }, 'dashboard sign-in refused')
       return render(401, next, refusalText(check.reason))
     }
+    const session = await sessions.start(check)
     logger.info({ consumer: check.consumer }, 'dashboard sign-in')
     res.writeHead(303, {
       ...SECURITY_HEADERS,
       location: next,
       'cache-control': 'no-store',
-      'set-cookie': sessionCookie(key, secure),
+      'set-cookie': sessionCookie(session.id, secure, session.maxAgeSec),
     })
     res.end()
   }
 
-  function signout(req: IncomingMessage, res: ServerResponse): void {
+  async function signout(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST' || !sameOrigin(req)) {
       throw new HttpError(405, 'Use the sign-out button', 'Signing out takes a POST from the dashboard.')
     }
-    const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted)
+    const id = sessionId(req)
+    if (id) await sessions.end(id)
+    const secure = isSecure(req)
     res.writeHead(303, {
       ...SECURITY_HEADERS,
       location: authRequired ? '/signin' : '/',
@@ -457,7 +472,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     if (authRequired) {
       const check = await authenticate(req)
       if (!check.ok) {
-        const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted)
+        const secure = isSecure(req)
         const clear: Record<string, string> =
           check.reason === 'missing' ? {} : { 'set-cookie': clearedSessionCookie(secure) }
         if (path === '/live' || url.searchParams.get('fragment') === '1') {

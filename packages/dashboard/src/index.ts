@@ -1,4 +1,4 @@
-export { isLoopbackBind, SESSION_COOKIE } from './_auth.js'
+export { isLoopbackBind, SECURE_SESSION_COOKIE, SESSION_COOKIE } from './_auth.js'
 export { CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from './_headers.js'
 export type { LiveChange, LiveMessage } from './_live.js'
 export { createDashboard, type Dashboard, type DashboardOptions } from './dashboard.js'

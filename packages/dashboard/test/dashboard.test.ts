@@ -454,16 +454,17 @@ describe('sign-in on a non-loopback bind', () => {
       expect(await response.text(), key).toContain(why)
     }
     // A stale or forged cookie gets no page either.
-    const forged = await text(`${guarded.url}/`, { headers: { cookie: `jetmon_dashboard_key=${revokedToken}` } })
+    const forged = await text(`${guarded.url}/`, { headers: { cookie: `jetmon_session=${revokedToken}` } })
     expect(forged.response.status).toBe(303)
   })
 
-  it('signs a read key in with an HttpOnly, SameSite cookie, and the cookie opens the pages', async () => {
+  it('signs a read key in with an HttpOnly, SameSite session cookie, and the cookie opens the pages', async () => {
     const response = await post({ key: readToken, next: '/fleet' })
     expect(response.status).toBe(303)
     expect(response.headers.get('location')).toBe('/fleet')
     const [cookie] = response.headers.getSetCookie()
-    expect(cookie).toMatch(/^jetmon_dashboard_key=jm_[A-Za-z0-9_-]+;/)
+    expect(cookie).toMatch(/^jetmon_session=[A-Za-z0-9_-]{43};/)
+    expect(cookie).not.toContain(readToken)
     expect(cookie).toContain('HttpOnly')
     expect(cookie).toContain('SameSite=Strict')
     expect(cookie).toContain('Path=/')
@@ -484,7 +485,7 @@ describe('sign-in on a non-loopback bind', () => {
       headers: { cookie: pair, origin: guarded.url },
     })
     expect(out.status).toBe(303)
-    expect(out.headers.getSetCookie()[0]).toMatch(/^jetmon_dashboard_key=; .*Max-Age=0/)
+    expect(out.headers.getSetCookie()[0]).toMatch(/^jetmon_session=; .*Max-Age=0/)
   })
 
   it('refuses cross-site posts and never redirects off the dashboard', async () => {

@@ -277,6 +277,22 @@ export const apiKeys = mysqlTable('jetmon_api_keys', {
   createdAt: createdAt(),
 })
 
+/**
+ * Dashboard sign-ins: the browser holds a random session id in a cookie, never the API key; only
+ * the id's sha256 is stored. A session ends at `expires_at`, at sign-out (the row is deleted) and
+ * when its key is revoked or expires.
+ */
+export const dashboardSessions = mysqlTable(
+  'jetmon_dashboard_sessions',
+  {
+    sessionHash: char('session_hash', { length: 64 }).primaryKey(),
+    apiKeyId: id('api_key_id').notNull(),
+    createdAt: createdAt(),
+    expiresAt: datetime3('expires_at').notNull(),
+  },
+  (t) => [index('idx_api_key').on(t.apiKeyId), index('idx_expires').on(t.expiresAt)],
+)
+
 export const idempotencyKeys = mysqlTable(
   'jetmon_idempotency_keys',
   {

@@ -6,7 +6,7 @@ export function signinBody(input: { bind: string; next: string; problem: string 
   return html`<section class="signin panel">
   <h1>Sign in to the dashboard</h1>
   <p>This dashboard listens on <code>${input.bind}</code>, which other machines can reach, so it asks for an
-  API key with <strong>read</strong> scope. The key is kept in an http-only cookie for 12 hours and never shown again.</p>
+  API key with <strong>read</strong> scope. You stay signed in for 12 hours (less if the key expires sooner); the browser keeps only a session id, never the key.</p>
   ${input.problem ? html`<p class="flag" role="alert">${input.problem}</p>` : ''}
   <form method="post" action="/signin" class="signin-form">
     <label for="key">API key</label>
