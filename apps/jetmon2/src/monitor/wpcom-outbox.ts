@@ -41,11 +41,21 @@ export interface WpcomOutboxEntry {
  * enqueue of the same (event, status) is ignored. Returns whether a row was added.
  */
 export async function enqueueWpcomNotice(db: DbOrTx, entry: WpcomOutboxEntry, now: Date): Promise<boolean> {
-  const [header] = await db
-    .insert(o)
-    .values({ ...entry, status: 'pending', nextAttemptAt: now })
-    .onDuplicateKeyUpdate({ set: { id: sql`${o.id}` } })
-  return header.affectedRows === 1
+  try {
+    await db.insert(o).values({ ...entry, status: 'pending', nextAttemptAt: now })
+    return true
+  } catch (error) {
+    // A duplicate key fails the statement only: a caller's transaction goes on.
+    if (isDuplicateKey(error)) return false
+    throw error
+  }
+}
+
+function isDuplicateKey(error: unknown): boolean {
+  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
+    if ((current as { code?: unknown }).code === 'ER_DUP_ENTRY') return true
+  }
+  return false
 }
 
 /** A notice claimed by this monitor (`sending` under its lease), with what deciding on it needs. */
