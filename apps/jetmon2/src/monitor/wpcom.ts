@@ -1,7 +1,7 @@
 /**
- * The WordPress.com notification path (see docs/wpcom-notifications.md): a confirmed Down and the
- * recovery of a notified Down are POSTed to WPCOM_NOTIFY_URL, off the check path, from a database
- * outbox, with retries, a circuit breaker, a bounded backlog and the alert cooldown.
+ * The WordPress.com notification path (the app README, "WordPress.com notices"): a confirmed Down
+ * and the recovery of a notified Down are POSTed to WPCOM_NOTIFY_URL, off the check path, from a
+ * database outbox, with retries, a circuit breaker, a bounded backlog and the alert cooldown.
  *
  * The confirmation pipeline stores each notice in the transaction that confirms or closes the
  * incident (`enqueue` with its transaction); any running monitor sends it. A crash or a restart
