@@ -45,10 +45,17 @@ export interface LiveHubOptions {
   heartbeatMs?: number
   /** Extra headers of every stream response (the dashboard's security headers). */
   headers: Record<string, string>
+  /**
+   * Re-checks a signed-in stream's session at every heartbeat; a stream whose session has ended
+   * (expired, signed out, its key revoked or expired) is closed.
+   */
+  sessionValid?: (sessionId: string) => Promise<boolean>
 }
 
 interface Client {
   res: ServerResponse
+  /** The sign-in session the stream was opened with, if any. */
+  sessionId: string | null
 }
 
 /** Rows re-read behind the cursor: ids are assigned at insert, transactions commit in any order. */
@@ -89,6 +96,7 @@ export class LiveHub {
     this.schedule(0)
     this.heartbeatTimer = setInterval(() => {
       for (const client of this.clients) this.send(client, ': ping\n\n')
+      this.recheckSessions()
     }, this.options.heartbeatMs ?? 15_000)
     this.heartbeatTimer.unref()
   }
@@ -117,7 +125,7 @@ export class LiveHub {
    * Serves one event stream. `after` (the page's position, or the browser's `Last-Event-ID` on a
    * reconnect) replays what the page missed, or sends `resync` when that is no longer possible.
    */
-  connect(req: IncomingMessage, res: ServerResponse, after: string | null): void {
+  connect(req: IncomingMessage, res: ServerResponse, after: string | null, sessionId: string | null = null): void {
     if (this.closed || this.clients.size >= this.maxClients) {
       this.counters.refused++
       res.writeHead(503, {
@@ -137,7 +145,7 @@ export class LiveHub {
       'x-accel-buffering': 'no',
     })
     req.socket.setNoDelay(true)
-    const client: Client = { res }
+    const client: Client = { res, sessionId }
     this.clients.add(client)
     const forget = () => this.clients.delete(client)
     res.on('close', forget)
@@ -152,6 +160,31 @@ export class LiveHub {
       } else {
         this.send(client, `id: ${this.position}\nevent: resync\ndata: {}\n\n`)
       }
+    }
+  }
+
+  /** Ends the streams opened with this session (at sign-out). */
+  endSession(sessionId: string): void {
+    for (const client of this.clients) {
+      if (client.sessionId === sessionId) {
+        this.clients.delete(client)
+        client.res.end()
+      }
+    }
+  }
+
+  private recheckSessions(): void {
+    const check = this.options.sessionValid
+    if (!check) return
+    const ids = new Set<string>()
+    for (const client of this.clients) if (client.sessionId) ids.add(client.sessionId)
+    for (const id of ids) {
+      check(id).then(
+        (valid) => {
+          if (!valid) this.endSession(id)
+        },
+        (error: unknown) => this.options.logger.warn({ err: error }, 'could not re-check a live stream’s session'),
+      )
     }
   }
 

@@ -183,7 +183,13 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const retentionDays = options.historyRetentionDays ?? DEFAULT_HISTORY_RETENTION_DAYS
   const bucketTotal = options.bucketTotal ?? 1000
   const siteListLimit = options.siteListLimit ?? 200
-  const hub = new LiveHub({ db, logger, headers: { ...SECURITY_HEADERS }, ...options.live })
+  const hub = new LiveHub({
+    db,
+    logger,
+    headers: { ...SECURITY_HEADERS },
+    sessionValid: async (id) => (await sessions.verify(id)).ok,
+    ...options.live,
+  })
   hub.start()
   // Pausing or deleting a site closes its events with manual_override: the paused count moves too.
   hub.onChange((message) => {
@@ -442,7 +448,10 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       throw new HttpError(405, 'Use the sign-out button', 'Signing out takes a POST from the dashboard.')
     }
     const id = sessionId(req)
-    if (id) await sessions.end(id)
+    if (id) {
+      await sessions.end(id)
+      hub.endSession(id)
+    }
     const secure = isSecure(req)
     res.writeHead(303, {
       ...SECURITY_HEADERS,
@@ -499,7 +508,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     }
     if (path === '/live') {
       const lastEventId = req.headers['last-event-id']
-      hub.connect(req, res, (typeof lastEventId === 'string' ? lastEventId : null) ?? url.searchParams.get('after'))
+      hub.connect(
+        req,
+        res,
+        (typeof lastEventId === 'string' ? lastEventId : null) ?? url.searchParams.get('after'),
+        authRequired ? sessionId(req) : null,
+      )
       return
     }
     if (path === '/sites') {

@@ -215,4 +215,50 @@ describe('the session ends', () => {
     }
     expect(await sessionRows(sessionIdOf(cookie))).toHaveLength(0)
   })
+
+  it('for open live streams too: at sign-out at once, and at the next heartbeat once the key is revoked', async () => {
+    const live = await serveDashboard({ db: database.db, bind: '0.0.0.0', now: clock, live: { heartbeatMs: 100 } })
+    try {
+      const { token, row } = await newKey('watcher')
+      const open = async () => {
+        const cookie = pairOf((await signIn(live.url, token)).headers.getSetCookie()[0]!)
+        const response = await fetch(`${live.url}/live`, { headers: { cookie } })
+        expect(response.status).toBe(200)
+        const reader = response.body!.getReader()
+        await reader.read() // the stream is up
+        return { cookie, reader }
+      }
+      /** Resolves when the server ends the stream; a stream that stays open fails the test at 5 s. */
+      const ended = async (reader: ReadableStreamDefaultReader<Uint8Array>) => {
+        const deadline = Date.now() + 5_000
+        while (Date.now() < deadline) {
+          const chunk = await Promise.race([
+            reader.read(),
+            new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), deadline - Date.now()).unref()),
+          ])
+          if (chunk !== 'open' && chunk.done) return true
+        }
+        await reader.cancel()
+        return false
+      }
+
+      const first = await open()
+      const out = await fetch(`${live.url}/signout`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie: first.cookie, origin: live.url },
+      })
+      expect(out.status).toBe(303)
+      expect(await ended(first.reader)).toBe(true)
+
+      const second = await open()
+      await database.db
+        .update(apiKeys)
+        .set({ revokedAt: new Date(Date.now() - 1000) })
+        .where(eq(apiKeys.id, row.id))
+      expect(await ended(second.reader)).toBe(true)
+    } finally {
+      await live.close()
+    }
+  })
 })
