@@ -1,5 +1,6 @@
 import type { Transform } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
+import { TextDecoder } from 'node:util'
 import {
   createBrotliDecompress,
   createGunzip,
@@ -9,6 +10,9 @@ import {
 } from 'node:zlib'
 import type { ContentCoding } from './types.js'
 
+/** `charset=` of a Content-Type, quoted or not. */
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i
+
 /**
  * Streams body chunks past the required and forbidden keywords. Only the last `longest - 1`
  * characters are carried between chunks, so a match split across two chunks is found without ever
@@ -16,6 +20,8 @@ import type { ContentCoding } from './types.js'
  */
 export class KeywordScanner {
   private readonly decoder = new StringDecoder('utf8')
+  /** Set for a body in another charset than UTF-8 (decoded as a browser would, WHATWG labels). */
+  private text: TextDecoder | null = null
   private readonly required: string | null
   private readonly forbidden: { original: string; needle: string }[]
   private readonly caseSensitive: boolean
@@ -47,12 +53,26 @@ export class KeywordScanner {
     return this.required !== null || this.forbidden.length > 0
   }
 
+  /**
+   * Reads the body in the charset its Content-Type declares (call before the first push). An
+   * `iso-8859-1` label means windows-1252, as in browsers; an unknown one leaves UTF-8.
+   */
+  useCharset(contentType: string | undefined): void {
+    const label = contentType === undefined ? undefined : CHARSET.exec(contentType)?.[1]?.toLowerCase()
+    if (label === undefined || label === 'utf-8' || label === 'utf8') return
+    try {
+      this.text = new TextDecoder(label)
+    } catch {
+      // Not a charset the runtime knows: UTF-8 is the best guess, as before.
+    }
+  }
+
   push(chunk: Buffer): void {
-    this.scan(this.decoder.write(chunk))
+    this.scan(this.text === null ? this.decoder.write(chunk) : this.text.decode(chunk, { stream: true }))
   }
 
   finish(): void {
-    this.scan(this.decoder.end())
+    this.scan(this.text === null ? this.decoder.end() : this.text.decode())
   }
 
   private scan(text: string): void {

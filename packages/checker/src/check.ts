@@ -472,6 +472,7 @@ class CheckRun {
       this.body = { bytesRead: 0, contentLength: null, truncated: false, readLimitHit: false }
       // Servers and CDNs compress unasked; the content checks read the page a browser would show.
       this.coding = contentCodingOf(head.headers.get('content-encoding'))
+      this.scanner?.useCharset(head.headers.get('content-type'))
       if (this.coding !== null) {
         this.body.contentEncoding = this.coding
         this.body.decodedBytes = 0

@@ -50,6 +50,27 @@ beforeAll(async () => {
       'gzip-bomb': { headers: { 'content-encoding': 'gzip' }, body: bomb },
       'gzip-corrupt': { headers: { 'content-encoding': 'gzip' }, body: page },
       'gzip-truncated': { ...gzipped(page), truncateAfterBytes: 100 },
+      // 'Prix: 5 € - Café crème' in windows-1252 (what browsers read for an iso-8859-1 label): € is 0x80.
+      latin1: {
+        headers: { 'content-type': 'text/html; charset=ISO-8859-1' },
+        body: Buffer.concat([
+          Buffer.from('<html><body><p>Prix: 5 '),
+          Buffer.from([0x80]),
+          Buffer.from(' - Caf\u00e9 cr\u00e8me</p></body></html>', 'latin1'),
+        ]),
+      },
+      utf16: {
+        headers: { 'content-type': 'text/html; charset="utf-16le"' },
+        body: Buffer.from('<html><body><p>Caf\u00e9 cr\u00e8me</p></body></html>', 'utf16le'),
+      },
+      'gzip-latin1': {
+        headers: { 'content-type': 'text/html;charset=windows-1252', 'content-encoding': 'gzip' },
+        body: gzipSync(Buffer.from('<html><body><p>Caf\u00e9 cr\u00e8me</p></body></html>', 'latin1')),
+      },
+      'unknown-charset': {
+        headers: { 'content-type': 'text/html; charset=x-no-such-charset' },
+        body: Buffer.from('<html><body><p>Caf\u00e9</p></body></html>', 'utf8'),
+      },
       // A redirect whose own body is larger than the byte budget.
       'redirect-large': {
         redirect: { status: 301, location: '/landed' },
@@ -203,6 +224,21 @@ describe('bodies compressed although the request did not ask for it', () => {
   it('still reports a compressed body cut short as partial_response', async () => {
     const result = await run({ url: http('gzip-truncated'), keyword: FIXTURE_KEYWORD })
     expect(result).toMatchObject({ ok: false, error: 'partial_response', body: { truncated: true, bytesRead: 100 } })
+  })
+})
+
+describe('bodies in the charset their Content-Type declares', () => {
+  it.each(['latin1', 'utf16', 'gzip-latin1'])('%s: a keyword with accents is found', async (site) => {
+    expect(await run({ url: http(site), keyword: 'Café crème' })).toMatchObject({ ok: true, error: null })
+  })
+
+  it('finds forbidden text that only the declared charset spells (€ is one byte in windows-1252)', async () => {
+    const result = await run({ url: http('latin1'), forbiddenKeywords: ['5 €'] })
+    expect(result).toMatchObject({ ok: false, error: 'keyword', keyword: { rule: 'forbidden', match: '5 €' } })
+  })
+
+  it('reads an unknown charset as UTF-8', async () => {
+    expect(await run({ url: http('unknown-charset'), keyword: 'Café' })).toMatchObject({ ok: true })
   })
 })
 
