@@ -108,10 +108,10 @@ function refusedTarget(hostname: string, addresses: readonly string[]): Failure 
   for (const address of addresses) {
     const kind = classifyTargetAddress(address)
     if (kind === null) continue
-    const where = hostname === address ? address : `${hostname} resolves to ${address}, which is`
+    const where = hostname === address ? `${address} is` : `${hostname} resolves to ${address}, which is`
     return {
       error: 'monitor_error',
-      detail: `target not allowed: ${where} ${describeRefusedAddress(kind)}; this endpoint's checks may only reach public addresses`,
+      detail: `target not allowed: ${where} ${describeRefusedAddress(kind)}; this check may only reach public addresses`,
       targetNotAllowed: { hostname, address, kind },
     }
   }

@@ -274,6 +274,25 @@ describe('targets a guarded check may not reach', () => {
     expect(sites.requests('ok')).toEqual([])
   })
 
+  it('says what was refused, in words', async () => {
+    const literal = await run({ url: `http://127.0.0.1:${sites.httpPort}/`, refusePrivateTargets: true })
+    expect(literal.detail).toBe(
+      'target not allowed: 127.0.0.1 is a loopback address; this check may only reach public addresses',
+    )
+    const named = await run({ url: 'http://private.dns.test/', refusePrivateTargets: true })
+    expect(named.detail).toBe(
+      'target not allowed: private.dns.test resolves to 10.20.30.40, which is a private-network address; this check may only reach public addresses',
+    )
+    expect(named.dns).toMatchObject({ addresses: ['10.20.30.40'] })
+  })
+
+  it('refuses a guard flag that is not a boolean, rather than failing open', async () => {
+    await expect(check({ url: http('ok'), refusePrivateTargets: 'true' as unknown as boolean })).rejects.toMatchObject({
+      code: 'INVALID_CHECK_REQUEST',
+      message: /^refusePrivateTargets:/,
+    })
+  })
+
   it('checks the same targets normally when the guard is off (the default)', async () => {
     expect(await run({ url: http('ok') })).toMatchObject({ ok: true })
     expect(await run({ url: http('ok'), refusePrivateTargets: false })).toMatchObject({ ok: true })
