@@ -1,6 +1,13 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
+import { gzipSync } from 'node:zlib'
+import {
+  type DnsServer,
+  type FixtureServer,
+  fixturePage,
+  startDnsServer,
+  startFixtureServer,
+} from '@jetmon/testkit/fixtures'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type CheckRequest, createChecker } from '../src/index.js'
 
@@ -11,7 +18,21 @@ let sites: FixtureServer
 let dns: DnsServer
 
 beforeAll(async () => {
-  sites = await startFixtureServer({ requestLogLimit: 0 })
+  const gzip = { 'content-encoding': 'gzip' }
+  sites = await startFixtureServer({
+    requestLogLimit: 0,
+    sites: {
+      // Compressed bodies: decoded to the end, cut by the time budget, inflating past the byte budget, not gzip at all.
+      gzip: { headers: gzip, body: gzipSync(fixturePage('gzip')) },
+      'gzip-stall': {
+        headers: gzip,
+        body: gzipSync(fixturePage('gzip-stall')),
+        pacing: { kind: 'stall', afterBytes: 64 },
+      },
+      'gzip-bomb': { headers: gzip, body: gzipSync(Buffer.alloc(4 * 1024 * 1024, 'x')) },
+      'gzip-corrupt': { headers: gzip, body: fixturePage('plain') },
+    },
+  })
   dns = await startDnsServer({ zone: sites.zone() })
 })
 
@@ -55,6 +76,10 @@ it('leaves no sockets, timers or memory behind after 10 000 checks against faili
     { url: sites.url('loop-a') },
     { url: sites.url('expired', '/', { https: true }) },
     { url: `https://127.0.0.1:${sites.stalledPort}/`, timeoutMs: 60 },
+    { url: sites.url('gzip'), keyword: 'absent' },
+    { url: sites.url('gzip-stall'), keyword: 'absent' },
+    { url: sites.url('gzip-bomb'), keyword: 'absent' },
+    { url: sites.url('gzip-corrupt'), keyword: 'absent' },
   ]
   const run = async (total: number) => {
     let next = 0
