@@ -34,6 +34,9 @@ afterAll(async () => {
   await Promise.all([t?.drop(), sites?.close(), dns?.close(), receiver?.close()])
 })
 
+/** Sending is asynchronous: each expectation on its result waits up to this long. */
+const settled = { timeout: 10_000 }
+
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
@@ -160,7 +163,7 @@ describe('WordPress.com notices from the pipeline', () => {
     receiver.state.answer = () => 503
     const first = monitor('wpcom-host-a')
     for (let i = 0; i < 3; i++) await first.pipeline.runCheck(ep)
-    await expect.poll(() => receiver.of(ep.blogId).length).toBeGreaterThan(1)
+    await expect.poll(() => receiver.of(ep.blogId).length, settled).toBeGreaterThan(1)
     await first.stop() // the first process goes away while WordPress.com still fails
 
     // A new process on the same database; the site is back before WordPress.com is.
@@ -172,7 +175,7 @@ describe('WordPress.com notices from the pipeline', () => {
     expect(waiting.every((row) => row.status === 'pending' || row.status === 'sending')).toBe(true)
     receiver.state.answer = () => 200
     await expect
-      .poll(() => outboxOf(ep.blogId))
+      .poll(() => outboxOf(ep.blogId), settled)
       .toEqual([
         { statusId: 2, status: 'sent' },
         { statusId: 1, status: 'sent' },
@@ -193,7 +196,7 @@ describe('WordPress.com notices from the pipeline', () => {
     const on = monitor('wpcom-host-on')
     sites.setSite(name, { status: 200 })
     await on.pipeline.runCheck(ep)
-    await expect.poll(() => auditsOf(ep.blogId)).toEqual([['alert_suppressed', 1, 'down_not_sent']])
+    await expect.poll(() => auditsOf(ep.blogId), settled).toEqual([['alert_suppressed', 1, 'down_not_sent']])
     expect(receiver.of(ep.blogId)).toEqual([])
     expect(await outboxOf(ep.blogId)).toEqual([{ statusId: 1, status: 'suppressed' }])
   })
@@ -203,7 +206,7 @@ describe('WordPress.com notices from the pipeline', () => {
     receiver.state.answer = () => 410
     const first = monitor('wpcom-host-b')
     for (let i = 0; i < 3; i++) await first.pipeline.runCheck(ep)
-    await expect.poll(() => auditsOf(ep.blogId)).toEqual([['wpcom_failed', 2, 'gone']])
+    await expect.poll(() => auditsOf(ep.blogId), settled).toEqual([['wpcom_failed', 2, 'gone']])
     expect(await outboxOf(ep.blogId)).toEqual([{ statusId: 2, status: 'abandoned' }])
     await first.stop()
 
@@ -212,7 +215,7 @@ describe('WordPress.com notices from the pipeline', () => {
     sites.setSite(name, { status: 200 })
     await second.pipeline.runCheck(ep)
     await expect
-      .poll(() => auditsOf(ep.blogId))
+      .poll(() => auditsOf(ep.blogId), settled)
       .toEqual([
         ['wpcom_failed', 2, 'gone'],
         ['alert_suppressed', 1, 'down_not_sent'],
@@ -229,14 +232,14 @@ describe('WordPress.com notices from the pipeline', () => {
     const a = monitor('wpcom-host-c')
     const b = monitor('wpcom-host-d')
     for (let i = 0; i < 3; i++) await a.pipeline.runCheck(ep)
-    await expect.poll(() => receiver.of(ep.blogId)).toEqual([2])
+    await expect.poll(() => receiver.of(ep.blogId), settled).toEqual([2])
     // The other monitor (after a handover) knows the open Down too.
     await b.pipeline.runCheck(ep)
 
     sites.setSite(name, { status: 200 })
     const closes = await Promise.all([a.pipeline.check(ep), b.pipeline.check(ep)])
     expect(closes.filter((c) => c.closedHttp)).toHaveLength(2) // each believes it closed it
-    await expect.poll(() => receiver.of(ep.blogId)).toEqual([2, 1])
+    await expect.poll(() => receiver.of(ep.blogId), settled).toEqual([2, 1])
     await a.notifier.settle()
     await b.notifier.settle()
     expect(receiver.of(ep.blogId)).toEqual([2, 1])
@@ -266,7 +269,7 @@ describe('WordPress.com notices from the pipeline', () => {
     expect(await a.notifier.enqueue({ ...notice, statusId: 1 })).toBe(false)
     expect(await a.notifier.enqueue({ ...notice, statusId: 2 })).toBe(false)
     await expect
-      .poll(() => outboxOf(ep.blogId))
+      .poll(() => outboxOf(ep.blogId), settled)
       .toEqual([
         { statusId: 2, status: 'sent' },
         { statusId: 1, status: 'sent' },

@@ -25,6 +25,9 @@ export const DEFAULT_WPCOM_LEASE_MS = 60_000
 
 const o = wpcomOutbox
 
+/** How long a notice waits behind an older one of its endpoint that is being sent. */
+const BLOCKED_BY_SEND_MS = 1_000
+
 export interface WpcomOutboxEntry {
   eventId: bigint
   blogId: bigint
@@ -132,8 +135,9 @@ export async function claimWpcomNotices(
         for (const candidate of candidates) {
           const head = heads.get(candidate.endpointId)
           if (head && head.id !== candidate.id) {
-            // Behind an older notice: due again when that one may next be tried.
-            const wait = head.leaseExpiresAt ?? head.nextAttemptAt
+            // Behind an older notice: due again when that one may next be tried (its retry), or
+            // shortly when it is being sent (its outcome, not yet committed, also makes this one due).
+            const wait = head.leaseExpiresAt ? new Date(now.getTime() + BLOCKED_BY_SEND_MS) : head.nextAttemptAt
             if (wait && wait > now) await tx.update(o).set({ nextAttemptAt: wait }).where(eq(o.id, candidate.id))
             continue
           }
