@@ -105,6 +105,21 @@ describe('jetmon2 validate-config', () => {
     expect(result.stdout).not.toContain(new URL(migrated.url).password)
   })
 
+  it('warns when SMTP_REQUIRE_TLS=false lets the SMTP login go out unencrypted', async () => {
+    const smtp = { EMAIL_TRANSPORT: 'smtp', EMAIL_FROM: 'jetmon@example.com', SMTP_HOST: '127.0.0.1', SMTP_PORT: 1 }
+    const login = { SMTP_USER: 'jetmon', SMTP_PASSWORD: 'smtp-secret-pw' }
+    const warning = /^WARN +email +SMTP_REQUIRE_TLS is false: the SMTP login goes out unencrypted/m
+    const plain = await jetmon2(
+      ['validate-config', '--config', file('smtp-plain.json', { ...smtp, ...login, SMTP_REQUIRE_TLS: false })],
+      clean,
+    )
+    expect(plain.stdout).toMatch(warning)
+    expect(plain.stdout + plain.stderr).not.toContain('smtp-secret-pw')
+    const guarded = await jetmon2(['validate-config', '--config', file('smtp-tls.json', { ...smtp, ...login })], clean)
+    expect(guarded.stdout).toMatch(/^FAIL +email +SMTP server 127\.0\.0\.1:1 unreachable/m)
+    expect(guarded.stdout).not.toMatch(warning)
+  })
+
   it('fails when the database is not migrated, or unreachable, or a veriflier quorum cannot be met', async () => {
     const fresh = await createTestDatabase({ migrate: false })
     try {

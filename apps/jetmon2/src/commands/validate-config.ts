@@ -176,6 +176,14 @@ async function checkEmail(config: Jetmon2Config, add: (f: Finding) => void): Pro
           ? { verdict: 'FAIL', topic: 'email', message: `SMTP server ${host}:${port} unreachable: ${problem}` }
           : { verdict: 'PASS', topic: 'email', message: `SMTP server ${host}:${port} accepts connections` },
       )
+      if (config.SMTP_USER !== undefined && !config.SMTP_SECURE && config.SMTP_REQUIRE_TLS === false) {
+        add({
+          verdict: 'WARN',
+          topic: 'email',
+          message:
+            'SMTP_REQUIRE_TLS is false: the SMTP login goes out unencrypted when the server offers no STARTTLS (or the path strips it)',
+        })
+      }
     }
   }
 }
