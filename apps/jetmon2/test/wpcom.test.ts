@@ -8,6 +8,7 @@ import { Agent } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { DownNotice, MonitoredEndpoint } from '../src/monitor/pipeline.js'
 import { type Timers, WpcomNotifier, type WpcomNotifierOptions, type WpcomPayload } from '../src/monitor/wpcom.js'
+import { pruneWpcomOutbox } from '../src/monitor/wpcom-outbox.js'
 
 const TOKEN = 'wpcom-secret-token-7f3a9c'
 const HOST = 'mon-test-1'
@@ -722,6 +723,27 @@ describe('WpcomNotifier', () => {
     await other.notifier.settle()
     expect(statusIds(other.receiver, ep.blogId)).toEqual([2])
     expect((await audits(ep.blogId)).map((r) => r.eventType)).toEqual(['wpcom_sent'])
+  })
+
+  it('pruning deletes old finished notices and keeps those still waiting', async () => {
+    const { receiver, time, notifier } = await setup()
+    const sent = endpoint()
+    const waiting = endpoint()
+    receiver.state.handler = (r) => (r.body.blog_id === Number(waiting.blogId) ? 503 : 200)
+    await notifier.enqueue(await down(sent, time))
+    await notifier.enqueue(await down(waiting, time))
+    await notifier.settle()
+    const rows = async () =>
+      (await t.db.select().from(wpcomOutbox))
+        .map((r) => [r.blogId, r.status])
+        .sort((x, y) => Number(x[0]) - Number(y[0]))
+    expect(await rows()).toEqual([
+      [sent.blogId, 'sent'],
+      [waiting.blogId, 'pending'],
+    ])
+    expect(await pruneWpcomOutbox(t.db, new Date(Date.now() - 60_000))).toBe(0)
+    expect(await pruneWpcomOutbox(t.db, new Date(Date.now() + 60_000), 1)).toBe(1)
+    expect(await rows()).toEqual([[waiting.blogId, 'pending']])
   })
 
   it('never logs or stores the auth token, even when WordPress.com echoes it back', async () => {

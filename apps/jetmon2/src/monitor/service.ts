@@ -19,6 +19,7 @@ import { ConfirmationPipeline, type MonitoredEndpoint } from './pipeline.js'
 import { MonitorProbe } from './probe.js'
 import { askVerifliers, decide, quorumOf, veriflierFetch } from './veriflier-client.js'
 import { WpcomNotifier } from './wpcom.js'
+import { pruneWpcomOutbox, WPCOM_OUTBOX_RETENTION_DAYS } from './wpcom-outbox.js'
 
 export interface MonitorServiceOptions {
   config: Jetmon2Config
@@ -385,6 +386,7 @@ export class MonitorService {
         await pruneHistory({ db: database.db, retentionDays: this.config.HISTORY_RETENTION_DAYS, logger })
         await pruneRollups({ db: database.db, logger })
         await this.api?.app.idempotency.prune()
+        await pruneWpcomOutbox(database.db, new Date(Date.now() - WPCOM_OUTBOX_RETENTION_DAYS * 86_400_000))
       } finally {
         await conn.query("SELECT RELEASE_LOCK('jetmon_prune')")
       }

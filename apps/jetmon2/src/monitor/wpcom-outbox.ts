@@ -351,3 +351,23 @@ export async function trimWpcomOutbox(
     }),
   )
 }
+
+/** How long finished notices (sent, abandoned, suppressed) stay in the outbox, for audits and support. */
+export const WPCOM_OUTBOX_RETENTION_DAYS = 30
+
+/**
+ * Deletes finished notices stored before `before`, in batches; pending and claimed ones stay
+ * whatever their age. An incident's "Down notified" mark lives on the event, so a recovery still
+ * finds it after its Down's row is gone. Returns how many rows went.
+ */
+export async function pruneWpcomOutbox(db: Db, before: Date, batch = 1_000): Promise<number> {
+  let deleted = 0
+  for (;;) {
+    const [header] = await db.execute(
+      sql`DELETE FROM ${o} WHERE ${o.status} IN ('sent', 'abandoned', 'suppressed') AND ${o.createdAt} < ${before} LIMIT ${batch}`,
+    )
+    const affected = (header as unknown as { affectedRows: number }).affectedRows
+    deleted += affected
+    if (affected < batch) return deleted
+  }
+}
