@@ -7,6 +7,18 @@ export type Resolution =
   | { ok: true; addresses: string[]; source: 'hosts' | 'dns' | 'literal' }
   | { ok: false; failureClass: DnsFailureClass; code: string; ours: boolean }
 
+/**
+ * The unspecified address is no address a site can have: connecting to it reaches this host (Linux
+ * treats it as loopback), so a name that resolves to it — parked domains, blocklists in hosts
+ * files — would be judged by whatever listens here.
+ */
+export const isUnspecified = (address: string): boolean => address === '0.0.0.0' || address === '::'
+
+/** The addresses worth connecting to (the same array when all of them are). */
+function usable(addresses: string[]): string[] {
+  return addresses.some(isUnspecified) ? addresses.filter((address) => !isUnspecified(address)) : addresses
+}
+
 /** c-ares codes that mean our resolver could not work at all: not the site's fault. */
 const OUR_TROUBLE = new Set([
   'ECONNREFUSED',
@@ -102,7 +114,12 @@ export class HostResolver {
     const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
     if (isIP(bare)) return { ok: true, addresses: [bare], source: 'literal' }
     const fromHosts = this.hosts.lookup(bare)
-    return fromHosts?.length ? { ok: true, addresses: fromHosts, source: 'hosts' } : null
+    if (!fromHosts?.length) return null
+    // A hosts file that maps a name to 0.0.0.0 blocks it: the name has no address.
+    const addresses = usable(fromHosts)
+    return addresses.length > 0
+      ? { ok: true, addresses, source: 'hosts' }
+      : { ok: false, failureClass: 'no_address', code: 'ENODATA', ours: false }
   }
 
   async resolve(hostname: string): Promise<Resolution> {
@@ -110,7 +127,7 @@ export class HostResolver {
     if (known) return known
     const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
     try {
-      const addresses = await this.resolver.resolve4(bare)
+      const addresses = usable(await this.resolver.resolve4(bare))
       // An answer of only a CNAME (its target has no A record) succeeds with no address at all.
       if (addresses.length > 0) return { ok: true, addresses, source: 'dns' }
     } catch (error) {
@@ -119,7 +136,7 @@ export class HostResolver {
     }
     // No A record: an IPv6-only site is still up.
     try {
-      const addresses = await this.resolver.resolve6(bare)
+      const addresses = usable(await this.resolver.resolve6(bare))
       if (addresses.length > 0) return { ok: true, addresses, source: 'dns' }
       return { ok: false, failureClass: 'no_address', code: 'ENODATA', ours: false }
     } catch (error) {

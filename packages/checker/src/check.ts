@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks'
 import { type ConnectionOptions, type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls'
 import { type BodyDecoder, contentCodingOf, createBodyDecoder, EmptinessProbe, KeywordScanner } from './_content.js'
 import { MalformedResponse, type ResponseHead, ResponseReader, serializeRequest } from './_http.js'
-import { HostResolver, type Resolution } from './_resolve.js'
+import { HostResolver, isUnspecified, type Resolution } from './_resolve.js'
 import {
   CertificateCache,
   checkerSecureContext,
@@ -281,6 +281,13 @@ class CheckRun {
         this.fail(refused)
         return
       }
+    }
+    if (resolution.source === 'literal' && isUnspecified(resolution.addresses[0] as string)) {
+      this.fail({
+        error: 'connect',
+        detail: `${resolution.addresses[0]} is the unspecified address: it reaches this host, never a site`,
+      })
+      return
     }
     this.addresses = resolution.addresses
     this.addressIndex = 0

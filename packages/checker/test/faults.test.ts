@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createServer as createTlsServer, type TlsOptions, type Server as TlsServer } from 'node:tls'
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import {
@@ -27,6 +30,8 @@ let sites: FixtureServer
 let dns: DnsServer
 let pki: TestPki
 let check: (request: CheckRequest) => Promise<CheckResult>
+let hostsChecker: (request: CheckRequest) => Promise<CheckResult>
+const tmp = mkdtempSync(join(tmpdir(), 'jetmon-checker-faults-'))
 const tlsServers: TlsServer[] = []
 
 beforeAll(async () => {
@@ -89,15 +94,22 @@ beforeAll(async () => {
       'private.dns.test': { A: ['10.20.30.40'] },
       'metadata.dns.test': { A: ['169.254.169.254'] },
       'mixed.dns.test': { A: ['93.184.215.14', '192.168.1.1'] },
+      // Parked or blocked names answer the unspecified address.
+      'zero.dns.test': { A: ['0.0.0.0'] },
+      'zero6.dns.test': { AAAA: ['::'] },
+      'zero-and-v6.dns.test': { A: ['0.0.0.0'], AAAA: ['::1'] },
     },
   })
   pki = await createTestPki()
   check = createChecker({ dnsServers: [dns.server], ca: pki.rootCert, dnsTimeoutMs: 300 })
+  writeFileSync(join(tmp, 'hosts'), '0.0.0.0 blocked.example\n')
+  hostsChecker = createChecker({ dnsServers: [dns.server], hostsFile: join(tmp, 'hosts'), dnsTimeoutMs: 300 })
 })
 
 afterAll(async () => {
   for (const server of tlsServers) server.close()
   await Promise.all([sites?.close(), dns?.close()])
+  rmSync(tmp, { recursive: true, force: true })
 })
 
 async function run(request: CheckRequest): Promise<CheckResult> {
@@ -136,6 +148,28 @@ describe('DNS answers without a usable address', () => {
     expect(result.remoteAddress).toBeUndefined()
     expect(result.detail).toMatch(/alias-empty\.dns\.test/)
     expect(result.detail).not.toMatch(/undefined/)
+  })
+
+  it.each(['zero.dns.test', 'zero6.dns.test'])(
+    'calls a name whose only address is the unspecified one (%s) no_address, instead of checking this host',
+    async (name) => {
+      const result = await run({ url: `http://${name}:${sites.httpPort}/` })
+      expect(result).toMatchObject({ ok: false, error: 'dns', dns: { failureClass: 'no_address' }, httpStatus: null })
+      expect(result.remoteAddress).toBeUndefined()
+    },
+  )
+
+  it('skips an unspecified A record for the AAAA address of the same name', async () => {
+    const result = await run({ url: `http://zero-and-v6.dns.test:${sites.httpPort}/` })
+    expect(result).toMatchObject({ ok: true, dns: { addresses: ['::1'] }, remoteAddress: '::1' })
+  })
+
+  it('calls a hosts-file block (0.0.0.0) no_address and the literal 0.0.0.0 a connect failure', async () => {
+    const blocked = await hostsChecker({ url: `http://blocked.example:${sites.httpPort}/` })
+    expect(blocked).toMatchObject({ ok: false, error: 'dns', dns: { failureClass: 'no_address' } })
+    const literal = await run({ url: `http://0.0.0.0:${sites.httpPort}/` })
+    expect(literal).toMatchObject({ ok: false, error: 'connect', httpStatus: null, timings: { connectMs: null } })
+    expect(literal.detail).toMatch(/unspecified address/)
   })
 
   it('follows a CNAME to an IPv6-only name to its AAAA address', async () => {
