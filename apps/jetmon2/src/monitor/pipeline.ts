@@ -119,6 +119,19 @@ interface EndpointState {
   confirmationUnavailable: boolean
 }
 
+/**
+ * Whether `error` (or a cause it wraps, as drizzle does) came from the database or its driver: a
+ * failed statement, a server error (SQLSTATE), a broken or closed connection.
+ */
+function isDatabaseFailure(error: unknown): boolean {
+  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
+    const e = current as { name?: unknown; fatal?: unknown; sqlState?: unknown; errno?: unknown }
+    if (e.name === 'DrizzleQueryError' || e.fatal === true || typeof e.sqlState === 'string') return true
+    if (typeof e.errno === 'number') return true
+  }
+  return false
+}
+
 /** The evidence recorded on an event: what the failing check saw. */
 function evidence(result: CheckResult): Metadata {
   return {
@@ -263,7 +276,20 @@ export class ConfirmationPipeline {
   }
 
   async runCheck(endpoint: MonitoredEndpoint): Promise<number | undefined> {
-    return (await this.check(endpoint)).delayMs
+    try {
+      return (await this.check(endpoint)).delayMs
+    } catch (error) {
+      // A database that failed mid-write (a lost connection, a lock wait timeout) is no bug of the
+      // pipeline: what was not committed stays in memory as it was (an open incident stays open)
+      // and the endpoint is checked again at the retry interval instead of a whole interval later.
+      if (!isDatabaseFailure(error)) throw error
+      const retryMs = this.deps.settings.retryIntervalMs
+      this.logger.warn(
+        { err: error, endpointId: String(endpoint.endpointId) },
+        `could not record this check's outcome in the event store (the database failed); the endpoint's events stay as they were and it is checked again in ${Math.round(retryMs / 1000)} s`,
+      )
+      return retryMs
+    }
   }
 
   /**
