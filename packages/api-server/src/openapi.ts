@@ -10,7 +10,7 @@ const CROSS_CUTTING: Record<number, string> = {
   403: 'insufficient_scope, or forbidden_gateway_context',
   409: 'a conflict (idempotency_conflict, idempotency_in_progress, idempotency_replay_withheld, or the route’s own)',
   413: 'payload_too_large: the body is over 1 MiB',
-  429: 'rate_limited: see Retry-After',
+  429: 'rate_limited, or trigger_now_busy on trigger-now: see Retry-After',
   500: 'internal_error: quote the request id',
 }
 
