@@ -34,12 +34,17 @@ describe('sign-in rule', () => {
   it('reads the session id only from its own well-formed cookies', () => {
     expect(parseCookies('a=1; b = 2 ;c=x=y').get('c')).toBe('x=y')
     const id = 'A'.repeat(43)
-    expect(sessionId(req({ cookie: `other=1; ${SESSION_COOKIE}=${id}` }))).toBe(id)
-    expect(sessionId(req({ cookie: `${SECURE_SESSION_COOKIE}=${'B'.repeat(43)}; ${SESSION_COOKIE}=${id}` }))).toBe(
-      'B'.repeat(43),
-    )
-    expect(sessionId(req({ cookie: `${SESSION_COOKIE}=jm_${'A'.repeat(43)}` }))).toBeNull()
-    expect(sessionId(req({}))).toBeNull()
+    expect(sessionId(req({ cookie: `other=1; ${SESSION_COOKIE}=${id}` }), false)).toBe(id)
+    expect(
+      sessionId(req({ cookie: `${SECURE_SESSION_COOKIE}=${'B'.repeat(43)}; ${SESSION_COOKIE}=${id}` }), false),
+    ).toBe('B'.repeat(43))
+    // Over TLS only the __Host- cookie counts.
+    expect(sessionId(req({ cookie: `other=1; ${SESSION_COOKIE}=${id}` }), true)).toBeNull()
+    expect(
+      sessionId(req({ cookie: `${SESSION_COOKIE}=${id}; ${SECURE_SESSION_COOKIE}=${'B'.repeat(43)}` }), true),
+    ).toBe('B'.repeat(43))
+    expect(sessionId(req({ cookie: `${SESSION_COOKIE}=jm_${'A'.repeat(43)}` }), false)).toBeNull()
+    expect(sessionId(req({}), false)).toBeNull()
     expect(sessionCookie(id, true)).toBe(
       `__Host-jetmon_session=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure`,
     )

@@ -65,10 +65,15 @@ export function requestIsSecure(req: IncomingMessage, trustProxy: boolean): bool
 /** 32 random bytes, base64url: the only shape the dashboard issues. */
 const SESSION_ID_SHAPE = /^[A-Za-z0-9_-]{43}$/
 
-/** The session id from the request's cookie (the `__Host-` one first), or null. */
-export function sessionId(req: IncomingMessage): string | null {
+/**
+ * The session id from the request's cookie, or null. Over TLS (`secure`) only the `__Host-` cookie
+ * counts: a plain-named one may have been planted by a plain-HTTP page or another host, and would
+ * sign the browser in to someone else's session. Over plain HTTP the `__Host-` one is still read
+ * first.
+ */
+export function sessionId(req: IncomingMessage, secure: boolean): string | null {
   const cookies = parseCookies(req.headers.cookie)
-  for (const name of [SECURE_SESSION_COOKIE, SESSION_COOKIE]) {
+  for (const name of secure ? [SECURE_SESSION_COOKIE] : [SECURE_SESSION_COOKIE, SESSION_COOKIE]) {
     const value = cookies.get(name)
     if (value && SESSION_ID_SHAPE.test(value)) return value
   }

@@ -394,7 +394,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   // ── sign-in ─────────────────────────────────────────────────────────────────────────────────
 
   async function authenticate(req: IncomingMessage): Promise<KeyCheck | { ok: false; reason: 'missing' }> {
-    const id = sessionId(req)
+    const id = sessionId(req, isSecure(req))
     if (!id) return { ok: false, reason: 'missing' }
     return sessions.verify(id)
   }
@@ -447,7 +447,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     if (req.method !== 'POST' || !sameOrigin(req)) {
       throw new HttpError(405, 'Use the sign-out button', 'Signing out takes a POST from the dashboard.')
     }
-    const id = sessionId(req)
+    const id = sessionId(req, isSecure(req))
     if (id) {
       await sessions.end(id)
       hub.endSession(id)
@@ -512,7 +512,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         req,
         res,
         (typeof lastEventId === 'string' ? lastEventId : null) ?? url.searchParams.get('after'),
-        authRequired ? sessionId(req) : null,
+        authRequired ? sessionId(req, isSecure(req)) : null,
       )
       return
     }

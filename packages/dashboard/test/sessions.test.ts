@@ -61,8 +61,8 @@ async function sessionRows(id: string) {
     .where(eq(dashboardSessions.sessionHash, sha256(id)))
 }
 
-async function status(base: string, cookie: string, path = '/') {
-  const response = await fetch(`${base}${path}`, { redirect: 'manual', headers: { cookie } })
+async function status(base: string, cookie: string, path = '/', headers: Record<string, string> = {}) {
+  const response = await fetch(`${base}${path}`, { redirect: 'manual', headers: { ...headers, cookie } })
   await response.arrayBuffer()
   return response.status
 }
@@ -103,6 +103,7 @@ describe('the session cookie', () => {
       /^__Host-jetmon_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure$/,
     )
     expect(await status(proxied.url, pairOf(viaProxy))).toBe(200)
+    expect(await status(proxied.url, pairOf(viaProxy), '/', { 'x-forwarded-proto': 'https' })).toBe(200)
     const plainBehindProxy = (
       await signIn(proxied.url, token, { 'x-forwarded-proto': 'http' })
     ).headers.getSetCookie()[0]!
@@ -151,6 +152,15 @@ describe('the session cookie', () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
+  })
+
+  it('over TLS is read only from the __Host- cookie: a plain-named one, which a plain-HTTP page can plant, signs nobody in', async () => {
+    const { token } = await newKey('planted')
+    // A session someone else holds, as a plain-HTTP response (or another host) could set it.
+    const planted = pairOf((await signIn(plain.url, token)).headers.getSetCookie()[0]!)
+    expect(planted).toMatch(/^jetmon_session=/)
+    expect(await status(proxied.url, planted)).toBe(200)
+    expect(await status(proxied.url, planted, '/', { 'x-forwarded-proto': 'https' })).toBe(303)
   })
 })
 
