@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test` after set-up (scripts/run.mjs): lint, typecheck, then every vitest project against
-// the real database. Ends with the line CI reads: `tests: N passed, M failed`.
+// `npm test` after set-up (scripts/run.mjs): lint, typecheck, every vitest project against the real
+// database, then the fault suite. Ends with the line CI reads: `tests: N passed, M failed`.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const passthrough = process.argv.slice(2)
 const results = join(root, '.jetmon', 'test-results.json')
+const faultResults = join(root, '.jetmon', 'fault-results.json')
 mkdirSync(dirname(results), { recursive: true })
 rmSync(results, { force: true })
+rmSync(faultResults, { force: true })
 
 const run = (label, cmd, args) => {
   process.stdout.write(`\n\x1b[36m▸ ${label}\x1b[0m\n`)
@@ -42,18 +44,46 @@ const vitestOk = run('tests (vitest)', 'pnpm', [
   ...passthrough,
 ])
 
+// The fault suite (`pnpm test:faults`): real processes killed and a database crashed on purpose,
+// on a MariaDB of its own. It prints a line per scenario and `faults: N scenarios, L lost, D duplicates`.
+const faultsOk = passthrough.length
+  ? true
+  : run('fault suite', 'pnpm', [
+      'exec',
+      'vitest',
+      'run',
+      '--config',
+      'packages/e2e/vitest.faults.config.ts',
+      '--reporter=default',
+      '--reporter=./packages/e2e/faults/reporter.ts',
+      '--reporter=json',
+      `--outputFile.json=${faultResults}`,
+    ])
+
 let passed = checks.filter(Boolean).length
 let failed = checks.filter((ok) => !ok).length
-try {
-  const report = JSON.parse(readFileSync(results, 'utf8'))
-  passed += report.numPassedTests
-  failed += report.numFailedTests
-  // A file that fails to load has no tests to count but is a failure all the same.
-  failed += report.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length
-} catch {
-  failed += 1 // vitest did not get as far as writing its report
+for (const [file, ok] of passthrough.length
+  ? [[results, vitestOk]]
+  : [
+      [results, vitestOk],
+      [faultResults, faultsOk],
+    ]) {
+  let counted = 0
+  try {
+    const report = JSON.parse(readFileSync(file, 'utf8'))
+    passed += report.numPassedTests
+    failed += report.numFailedTests
+    counted = report.numFailedTests
+    // A file that fails to load has no tests to count but is a failure all the same.
+    const unloaded = report.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length
+    failed += unloaded
+    counted += unloaded
+  } catch {
+    failed += 1 // vitest did not get as far as writing its report
+    counted = 1
+  }
+  if (!ok && counted === 0) failed += 1
 }
-if (!vitestOk && failed === 0) failed = 1
 
 process.stdout.write(`\ntests: ${passed} passed, ${failed} failed\n`)
-process.exit(failed === 0 && vitestOk ? 0 : 1)
+process.exit(failed === 0 && vitestOk && faultsOk ? 0 : 1)

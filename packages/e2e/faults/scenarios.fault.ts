@@ -3,7 +3,7 @@
 // operator acting behind the monitor's back) and then counting what was lost or doubled. A
 // scenario passes only with nothing lost; duplicates are what at-least-once delivery allows, and
 // the summary line shows them.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -27,6 +27,7 @@ import {
   type Ledger,
   type PrivateDatabase,
   type Relay,
+  ROOT,
   type Service,
   startHookReceiver,
   startPrivateDatabase,
@@ -49,9 +50,19 @@ let hooks: HookReceiver
 const verifliers: { id: string; region: string; url: string; relay: Relay; service: Service }[] = []
 const scratch: ScratchDatabase[] = []
 
-/** Keeps a scenario's counts on its test, for the reporter, and asserts that nothing was lost. */
-function record(context: TestContext, ledger: Ledger): void {
+/**
+ * Keeps a scenario's counts on its test, for the reporter, and asserts that nothing was lost. When
+ * something was, the processes' logs are kept under .jetmon/faults/ for whoever reads the failure.
+ */
+function record(context: TestContext, ledger: Ledger, services: Service[] = []): void {
   context.task.meta.faults = ledger
+  if (ledger.lost > 0 && services.length > 0) {
+    const dir = join(ROOT, '.jetmon', 'faults')
+    mkdirSync(dir, { recursive: true })
+    const file = join(dir, `${context.task.name.replace(/[^a-z0-9]+/gi, '-')}.log`)
+    writeFileSync(file, services.map((s) => `== ${s.name}\n${s.output.join('\n')}`).join('\n\n'))
+    ledger.detail = `${ledger.detail ?? ''} (logs: ${file})`
+  }
   expect(ledger.lost, ledger.detail ?? 'nothing lost').toBe(0)
 }
 
@@ -146,6 +157,8 @@ function monitorConfig(t: ScratchDatabase, host: string, overrides: Record<strin
     API_PORT: 0,
     WPCOM_NOTIFY_URL: wpcom.url,
     AUTH_TOKEN: WPCOM_TOKEN,
+    // Webhooks go out through `jetmon2 deliver` processes, which the scenarios start and kill.
+    DELIVERY_WORKERS_ENABLE: false,
     LOG_LEVEL: 'info',
     ...overrides,
   })
@@ -265,7 +278,8 @@ it('delivery worker killed mid-send', async (context) => {
     createdBy: 'faults',
   })
   hooks.hold = true
-  let deliverer = await startDeliverer(t, 'hook-a')
+  const first = await startDeliverer(t, 'hook-a')
+  let deliverer = first
   const monitor = await startMonitor(t, 'hook-m')
   for (const blog of blogs) sites.setSite(`hook-${blog}`, { status: 503 })
   await waitFor('every incident to be confirmed Down', async () => {
@@ -296,6 +310,7 @@ it('delivery worker killed mid-send', async (context) => {
       expected,
       hooks.received.map((h) => h.transitionId),
     ),
+    [first, deliverer, monitor],
   )
 })
 
@@ -379,7 +394,8 @@ it('operator closes an incident during the outage', async (context) => {
   const ids = await addEndpoints(t, 'opclose', [blog])
   const endpointId = ids.get(blog) as bigint
   sites.setSite(`opclose-${blog}`, { status: 503 })
-  const monitor = await startMonitor(t, 'opclose-m')
+  // No cooldown: the new incident's Down notice is due at once, not 30 minutes after the first.
+  const monitor = await startMonitor(t, 'opclose-m', { ALERT_COOLDOWN_MINUTES: 0 })
   const first = await waitFor('the outage to be confirmed Down', async () => {
     const open = await openEvent(t, endpointId)
     return open?.state === 'Down' ? open : undefined
@@ -401,7 +417,7 @@ it('operator closes an incident during the outage', async (context) => {
   await waitFor('the second Down notice', () => downNotices([blog]).length >= 2, 20_000).catch(() => undefined)
   await monitor.stop()
   const notices = downNotices([blog]).map((_, n) => `incident ${n + 1}`)
-  record(context, tally(['incident 1', 'incident 2'], notices))
+  record(context, tally(['incident 1', 'incident 2'], notices), [monitor])
 })
 
 it('network partition between the monitor and its verifliers', async (context) => {
