@@ -1,3 +1,4 @@
+import { safeErrorMessage, serializeError } from '@jetmon/logging'
 import { type CommandDef, runCommand, showUsage } from 'citty'
 
 /**
@@ -57,12 +58,17 @@ export async function runCli(root: CommandDef, rawArgs: string[]): Promise<numbe
       process.stderr.write(`\nerror: ${(error as Error).message}\n`)
       return EXIT.usage
     }
+    // What reaches the terminal goes through the log's error rules: a failed statement's message
+    // carries its bound values (webhook secrets, destinations, header values), which are dropped.
     if (error instanceof CommandError) {
-      process.stderr.write(`error: ${error.message}\n`)
+      process.stderr.write(`error: ${safeErrorMessage(error)}\n`)
       return error.exitCode
     }
-    process.stderr.write(`error: ${(error as Error)?.message ?? String(error)}\n`)
-    if (process.env.JETMON_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`)
+    process.stderr.write(`error: ${error instanceof Error ? safeErrorMessage(error) : String(error)}\n`)
+    if (process.env.JETMON_DEBUG) {
+      const serialized = serializeError(error) as { stack?: string }
+      process.stderr.write(`${serialized?.stack ?? ''}\n`)
+    }
     return EXIT.failure
   }
 }

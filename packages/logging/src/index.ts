@@ -3,7 +3,7 @@ import pretty from 'pino-pretty'
 import { safeErrorMessage, serializeError } from './_errors.js'
 
 export type { Logger } from 'pino'
-export { serializeError } from './_errors.js'
+export { safeErrorMessage, serializeError } from './_errors.js'
 
 /**
  * Keys whose values never reach a log line, wherever they appear in the first three levels of a
