@@ -4,7 +4,7 @@
 // down BENCH_OUTAGE_SEC (default 150), then recovers. BENCH_TRAPS healthy sites (slow, redirected,
 // large, keyword-checked) must produce no event at all. Times come from the event store:
 //   detection = Down transition − outage start;  recovery = event close − outage end.
-// Settings are the spec defaults (NUM_OF_CHECKS 3, RETRY_INTERVAL_SEC 20) unless BENCH_RETRY_SEC /
+// Settings are the configuration defaults (NUM_OF_CHECKS 3, RETRY_INTERVAL_SEC 20) unless BENCH_RETRY_SEC /
 // BENCH_NUM_OF_CHECKS override them. Prints one JSON line.
 import { join } from 'node:path'
 import {

@@ -275,7 +275,7 @@ describe('computeUptime', () => {
   })
 })
 
-/** Nearest rank, as the spec defines it: the value at rank ceil(p/100 · n) of the sorted values. */
+/** Nearest rank, as docs/statistics.md defines it: the value at rank ceil(p/100 · n) of the sorted values. */
 function nearestRank(values: number[], p: number): number | null {
   if (values.length === 0) return null
   const sorted = [...values].sort((a, b) => a - b)

@@ -1,9 +1,9 @@
-/** How each site state looks and sorts on the dashboard (spec/events.md, "Vocabulary"). */
+/** How each site state looks and sorts on the dashboard (docs/events.md, "States"). */
 
 /** Every state a site can be shown in. */
 export type DisplayState = 'Up' | 'Warning' | 'Degraded' | 'Seems Down' | 'Down' | 'Maintenance' | 'Paused' | 'Unknown'
 
-/** The overview's count tiles, in the spec's order (healthy to worst, then the unwatched states). */
+/** The overview's count tiles, in the order of docs/events.md (healthy to worst, then the unwatched states). */
 export const COUNTED_STATES = ['Up', 'Warning', 'Degraded', 'Seems Down', 'Down', 'Maintenance', 'Paused'] as const
 export type CountedState = (typeof COUNTED_STATES)[number]
 

@@ -1,5 +1,5 @@
 /**
- * The Jetmon data model (spec/data-model.md) as a drizzle schema. This file is the source of the
+ * The Jetmon data model (docs/architecture.md, "Data") as a drizzle schema. This file is the source of the
  * SQL migrations in `migrations/` (`pnpm schema:generate`); a test proves the two agree.
  *
  * Conventions: ids are `BIGINT UNSIGNED` and surface as `bigint` (blog ids reach ~9e15, beyond

@@ -1,5 +1,5 @@
 /**
- * The incident vocabulary of spec/events.md: states, severities, transition and closing reasons,
+ * The incident vocabulary (docs/events.md): states, severities, transition and closing reasons,
  * check types and the legacy `site_status` values. Stored as strings and small numbers; these
  * arrays are the single list of allowed values.
  */

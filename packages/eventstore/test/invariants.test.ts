@@ -1,5 +1,5 @@
 /**
- * The invariants of spec/events.md ("Identity and invariants"), one block each, on a real MariaDB.
+ * The invariants of docs/events.md ("Identity and invariants"), one block each, on a real MariaDB.
  */
 import { createDatabase, type Database } from '@jetmon/db'
 import { sql } from 'drizzle-orm'

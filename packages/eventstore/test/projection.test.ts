@@ -1,5 +1,5 @@
 /**
- * The legacy projection (spec/events.md "Legacy projection"): jetpack_monitor_sites.site_status
+ * The legacy projection (docs/events.md, "Legacy projection"): jetpack_monitor_sites.site_status
  * and last_status_change follow the open http events of each endpoint, in the same transaction.
  */
 import { monitorSites, withTransaction } from '@jetmon/db'

@@ -1,4 +1,4 @@
-/** Incident events and their transitions: lists, detail and manual close (spec/api.md, Events). */
+/** Incident events and their transitions: lists, detail and manual close (docs/api.md). */
 import * as v from 'valibot'
 import { defineRoute } from './route.js'
 import {
@@ -52,7 +52,7 @@ const EventFilterQuery = {
   started_at__lt: v.optional(v.pipe(TimestampInput, v.description('Events that started before this time.'))),
 }
 
-/** An incident event (spec/events.md). A closed event keeps the state and severity it closed with. */
+/** An incident event (docs/events.md). A closed event keeps the state and severity it closed with. */
 export const EventResource = v.object({
   id: Id,
   blog_id: Id,

@@ -1,5 +1,5 @@
 /**
- * Building blocks of the /api/v1 contract (spec/api.md): ids, timestamps, vocabulary, pagination
+ * Building blocks of the /api/v1 contract (docs/api.md): ids, timestamps, vocabulary, pagination
  * and the error envelope. The server validates requests with these schemas, shapes responses with
  * them and generates its OpenAPI document from them; this client is typed from them.
  */

@@ -1,5 +1,5 @@
 /**
- * Sites, endpoints and maintenance windows (spec/api.md, "Sites"). A site is one `blog_id`; its
+ * Sites, endpoints and maintenance windows (docs/api.md). A site is one `blog_id`; its
  * endpoints are the monitored URLs (rows of `jetpack_monitor_sites` with their
  * `jetmon_endpoint_config` sidecar).
  */

@@ -1,4 +1,4 @@
-/** Site statistics: uptime, response time and the per-phase timing breakdown (spec/api.md, Statistics). */
+/** Site statistics: uptime, response time and the per-phase timing breakdown (docs/api.md, "Statistics"; docs/statistics.md). */
 import * as v from 'valibot'
 import { defineRoute } from './route.js'
 import { Id, IdParam, Timestamp, TimestampInput } from './schema.js'

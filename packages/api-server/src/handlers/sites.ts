@@ -1,7 +1,7 @@
 /**
- * Sites, endpoints and maintenance windows (spec/api.md, "Sites"). Writes are one transaction per
+ * Sites, endpoints and maintenance windows (docs/api.md). Writes are one transaction per
  * request and announce every endpoint change to the monitor (see `_sites-writes.ts`); reads derive
- * site and endpoint state as spec/events.md describes ("Site state").
+ * site and endpoint state as docs/events.md describes ("Site state").
  */
 import type { EndpointConfigChanges, SiteDetail, SiteEndpoint, sitesRoutes } from '@jetmon/api-client'
 import { type DbOrTx, events, maintenanceWindows, monitorSites, siteTenants, type Tx } from '@jetmon/db'

@@ -294,7 +294,7 @@ export async function listSites(
       latestMs: [...values].reverse().find((value) => value !== null) ?? null,
     }
   })
-  // Within a state, longest in it first (the spec's "worst": earliest start); unknown starts last.
+  // Within a state, longest in it first (the longest-running problem is the "worst": earliest start); unknown starts last.
   const rank = new Map<string, number>(WORST_FIRST.map((state, i) => [state, i]))
   sites.sort(
     (a, b) =>
