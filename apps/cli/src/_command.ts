@@ -18,7 +18,7 @@ import { openSession, type Session } from './_session.js'
 import { connectionArgs, connectionFor, outputArgs, print } from './commands/_shared.js'
 import { LocalConfigError, UsageError } from './errors.js'
 
-/** The flags of every API command (cli.md): connection, output, `--verbose`, `--timeout`. */
+/** The flags of every API command (apps/cli/README.md): connection, output, `--verbose`, `--timeout`. */
 export const globalArgs = {
   ...connectionArgs,
   ...outputArgs,

@@ -100,7 +100,7 @@ export interface Session {
   /** A raw request below `/api/v1` (`jetmon2 api request`). */
   raw(request: { method: HttpMethod; path: string; body?: unknown } & CallOptions): Promise<ApiResponse<unknown>>
   /**
-   * The remote-write guard (cli.md, Safety): a write to an API that is not on this host needs
+   * The remote-write guard (apps/cli/README.md, Safety): a write to an API that is not on this host needs
    * `--allow-remote`; bulk and smoke writes also need a `--batch` marker. Usage error (exit 2).
    */
   assertWritable(what: string, options?: { batch?: string | undefined; needsBatch?: boolean }): void

@@ -192,7 +192,7 @@ const envValue = (env: Readonly<Record<string, string | undefined>>, name: strin
 }
 
 /**
- * The connection settings of a `jetmon2 api` command (cli.md): the local config file, then the
+ * The connection settings of a `jetmon2 api` command (apps/cli/README.md): the local config file, then the
  * environment (`JETMON_API_URL`, `JETMON_API_TOKEN`, `JETMON_API_TOKEN_FILE`), then the flags; the
  * highest that sets a value wins. A token and a token file at the same level are a conflict; at
  * different levels the higher one wins.

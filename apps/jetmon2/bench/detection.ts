@@ -1,4 +1,4 @@
-// `pnpm bench:detection`: performance.md's detection row. The whole monitor with two verifliers
+// `pnpm bench:detection`: the detection figures of docs/operations.md, "Benchmarks". The whole monitor with two verifliers
 // (in-process, on loopback) watches BENCH_OUTAGES sites (default 200) at a 60 s interval; each
 // goes down at a random moment in the first BENCH_SPREAD_SEC (default 60) after the warm-up, stays
 // down BENCH_OUTAGE_SEC (default 150), then recovers. BENCH_TRAPS healthy sites (slow, redirected,

@@ -318,7 +318,7 @@ function databaseUrlFromParts(c: Pick<Entries, (typeof DB_PARTS)[number]>): stri
 }
 
 /**
- * The monitor's configuration (spec: monitor.md, "Configuration"): field rules, then the rules
+ * The monitor's configuration (docs/configuration.md): field rules, then the rules
  * between fields, then the values that are derived from others (`DATABASE_URL` from the `DB_*`
  * keys, `VERIFLIER_TIMEOUT_MS`, `SMTP_PORT`, `WPCOM_NOTIFY_ENABLE`).
  */

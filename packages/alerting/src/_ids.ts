@@ -2,7 +2,7 @@ import { InvalidIdError } from './errors.js'
 
 const TWO_POW_53 = 2n ** 53n
 
-/** An id for JSON: a number when ≤ 2^53, else its decimal string (api.md). */
+/** An id for JSON: a number when ≤ 2^53, else its decimal string (docs/api.md). */
 export function jsonId(id: bigint): number | string {
   if (id < 0n) throw new InvalidIdError(`ids are unsigned, got ${id}`)
   return id <= TWO_POW_53 ? Number(id) : id.toString()

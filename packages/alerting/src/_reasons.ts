@@ -1,4 +1,4 @@
-// The closing transition reasons of events.md: @jetmon/eventstore's CLOSING_REASONS, repeated so
+// The closing transition reasons of docs/events.md: @jetmon/eventstore's CLOSING_REASONS, repeated so
 // that alerting does not depend on the event store; a test keeps the two equal.
 export const CLOSING_REASONS: ReadonlySet<string> = new Set([
   'verifier_cleared',

@@ -1,4 +1,4 @@
-/** The alert transports (delivery.md). */
+/** The alert transports (packages/delivery/README.md). */
 export const ALERT_TRANSPORTS = ['email', 'pagerduty', 'slack', 'teams'] as const
 
 export type AlertTransport = (typeof ALERT_TRANSPORTS)[number]

@@ -23,7 +23,7 @@ export interface TransitionForAlerting {
 export type AlertMatch = 'trigger' | 'recovery'
 
 /**
- * Whether an alert contact is told about a transition, and how (delivery.md): the contact is
+ * Whether an alert contact is told about a transition, and how (packages/delivery/README.md): the contact is
  * active and the site is in its filter, and either
  * - the transition closed the event (a closing reason, or `state_after = 'Resolved'`) or dropped
  *   its severity to 0, and the severity before was ≥ `min_severity` ⇒ `'recovery'`; or

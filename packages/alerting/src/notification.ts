@@ -1,6 +1,6 @@
 import type { AlertMatch } from './matching.js'
 
-/** One veriflier's answer, as recorded in the event's metadata (events.md). */
+/** One veriflier's answer, as recorded in the event's metadata (docs/events.md). */
 export interface VeriflierVote {
   veriflier: string
   region?: string | null

@@ -1,6 +1,6 @@
 import { UnknownSeverityError } from './errors.js'
 
-/** State names by severity number (events.md); higher is worse. */
+/** State names by severity number (docs/events.md); higher is worse. */
 export const SEVERITY_NAMES = ['Up', 'Warning', 'Degraded', 'Seems Down', 'Down'] as const
 
 export type SeverityName = (typeof SEVERITY_NAMES)[number]

@@ -109,7 +109,7 @@ export interface ApiResponse<T> {
   headers: Record<string, string>
 }
 
-/** A list response (api.md, Pagination). */
+/** A list response (docs/api.md, Pagination). */
 export interface ListResponse<T> {
   data: T[]
   page: { next: string | null; limit: number }

@@ -16,7 +16,7 @@ export interface ApiErrorDetail {
 
 /**
  * The API answered with a non-2xx status. `code` is the API's own error code (`site_not_found`,
- * `rate_limited`, `invalid_request`, …; api.md), or `unexpected_response` when the body was not a
+ * `rate_limited`, `invalid_request`, …; docs/api.md), or `unexpected_response` when the body was not a
  * Jetmon error envelope (a proxy's HTML 502, an empty 503).
  */
 export class JetmonApiError extends Error {

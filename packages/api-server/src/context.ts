@@ -12,7 +12,7 @@ export interface Principal {
   revokedAt: Date | null
 }
 
-/** One endpoint's answer to trigger-now (api.md), in wire form. */
+/** One endpoint's answer to trigger-now (docs/api.md), in wire form. */
 export interface ProbeResult {
   endpoint_id: number | string
   monitor_url: string

@@ -13,7 +13,7 @@ export interface FieldProblem {
 }
 
 /**
- * An answer other than success, with its envelope code (api.md, Errors). Throw it from a handler;
+ * An answer other than success, with its envelope code (docs/api.md, Errors). Throw it from a handler;
  * the app turns it into `{"error":{code,message,request_id,details}}`.
  */
 export class ApiError extends Error {

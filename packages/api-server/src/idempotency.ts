@@ -49,7 +49,7 @@ export function checkIdempotencyKey(value: string): string {
 }
 
 /**
- * Durable idempotency (api.md): the first request with a key claims it (`in_flight`); a later one
+ * Durable idempotency (docs/api.md): the first request with a key claims it (`in_flight`); a later one
  * with the same key and the same request replays the stored answer, with a different request is
  * 409 `idempotency_conflict`, and while the first still runs is 409 `idempotency_in_progress`.
  */

@@ -17,7 +17,7 @@ interface Bucket {
 }
 
 /**
- * Token buckets per API key (api.md, Rate limits): capacity `limit`, refilled continuously at
+ * Token buckets per API key (docs/api.md, Rate limits): capacity `limit`, refilled continuously at
  * `limit` per minute. Kept in memory per process; a fleet of N API processes behind a balancer
  * allows up to N× the limit, which the operator sizes for.
  */

@@ -41,7 +41,7 @@ async function window(blogId: bigint, from: number, to: number, endpointId: bigi
 }
 
 /**
- * One site per derived state (events.md, "Site state"), all with URLs containing MARK:
+ * One site per derived state (docs/events.md, "Site state"), all with URLs containing MARK:
  * up, down, seemsDown (a Seems Down http event and an older Warning: the worst is Seems Down),
  * paused (every endpoint inactive, with a leftover open event), maintenance (a site-wide window
  * now, over an open Warning), partial (a window covering only one of two active endpoints: not

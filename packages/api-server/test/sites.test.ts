@@ -111,7 +111,7 @@ describe('POST /sites', () => {
       blog_id: Number(blogId),
       monitor_url: url(blogId),
       monitor_active: true,
-      // New endpoints get the monitor's hash of their id (monitor.md).
+      // New endpoints get the monitor's hash of their id (docs/operations.md).
       bucket_no: bucketForEndpoint(endpointId),
       check_interval_sec: 300,
       timeout_ms: 10_000,

@@ -1,5 +1,5 @@
 // `pnpm bench:checker`: CPU per check of @jetmon/checker against wrk -H 'Connection: close' on the
-// same fixture in the same run (performance.md), over BENCH_ROUNDS rounds (default 7) with the median
+// same fixture in the same run (docs/operations.md), over BENCH_ROUNDS rounds (default 7) with the median
 // ratio. Each round also measures the floor of Node itself: a bare net/tls socket that connects,
 // (verifies,) writes the same request and reads to the close, with no checker code around it.
 // Prints one JSON line of figures.

@@ -1,4 +1,4 @@
-// `pnpm bench:dashboard`: dashboard.md's live rule — a state change reaches an open page within
+// `pnpm bench:dashboard`: the dashboard's live rule (packages/dashboard/README.md) — a state change reaches an open page within
 // 2 s without a reload. A real dashboard (served over HTTP, as the monitor's ops server does) over
 // an embedded MariaDB holding BENCH_SITES sites (default 10 000) with open incidents on 1 % of
 // them; one page's stream open on /live, as a browser's EventSource would be. BENCH_CHANGES

@@ -4,7 +4,7 @@
 // 1. latency: transitions written at a steady rate (BENCH_RATE per second, default 20, for
 //    BENCH_SECONDS, default 30) through the event store while startDelivery runs both dispatchers
 //    and workers in this process; transition committed → webhook POST received, p50/p95/max.
-//    Target (performance.md): p95 ≤ 3 s.
+//    Target (docs/operations.md): p95 ≤ 3 s.
 // 2. drain: BENCH_DRAIN deliveries (default 10 000) queued at once over BENCH_DRAIN_WEBHOOKS
 //    webhooks (default 20), drained by one worker (pool 50, 3 per webhook). Target ≥ 200/s. The
 //    same for one webhook alone (its 3-in-flight cap is then the limit), with BENCH_DRAIN_ONE

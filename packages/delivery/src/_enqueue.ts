@@ -28,7 +28,7 @@ export interface EnqueueResult {
 
 /** Rows per INSERT statement. */
 const INSERT_CHUNK = 500
-/** The largest id a JSON number carries exactly (api.md's rule for ids in JSON). */
+/** The largest id a JSON number carries exactly (docs/api.md's rule for ids in JSON). */
 const MAX_JSON_NUMBER_ID = 2n ** 53n
 const HOUR_MS = 3_600_000
 
@@ -211,7 +211,7 @@ export async function enqueueWebhookDeliveries(
       .set({ payload: sql`JSON_SET(${webhookDeliveries.payload}, '$.id', ${webhookDeliveries.id})` })
       .where(and(mine, sql`${webhookDeliveries.id} <= ${MAX_JSON_NUMBER_ID}`))
     if (firstId + BigInt(inserted) > MAX_JSON_NUMBER_ID) {
-      // Beyond 2^53 an id is a decimal string in JSON (api.md).
+      // Beyond 2^53 an id is a decimal string in JSON (docs/api.md).
       await tx
         .update(webhookDeliveries)
         .set({ payload: sql`JSON_SET(${webhookDeliveries.payload}, '$.id', CAST(${webhookDeliveries.id} AS CHAR))` })

@@ -26,7 +26,7 @@ export interface SiteRow {
  * The event as it was right after `transition`, not as it is when the dispatcher
  * reads it: a later transition may already have moved it on. `started_at` and `check_type` never
  * change; state and severity come from the transition; a closing transition leaves the state and
- * severity it closed from (events.md: the closed event keeps its last state) and ends the event at
+ * severity it closed from (docs/events.md: the closed event keeps its last state) and ends the event at
  * the transition's time.
  */
 export function eventAfterTransition(event: EventRow, transition: TransitionRow) {

@@ -5,7 +5,7 @@ import { InvalidPayloadError } from './errors.js'
 /**
  * The frozen payload of an alert delivery (`jetmon_alert_deliveries.payload`): everything the
  * message needs, as it was when the transition was dispatched, so a retry hours later says the same
- * thing. Ids follow api.md (a number up to 2^53, else a decimal string); times are RFC 3339 UTC.
+ * thing. Ids follow docs/api.md (a number up to 2^53, else a decimal string); times are RFC 3339 UTC.
  */
 export interface AlertDeliveryPayload {
   match: AlertMatch

@@ -1,5 +1,5 @@
 /**
- * Scheduler memory per endpoint held (performance.md: ≤ 300 bytes, at 100 000 and 1 000 000).
+ * Scheduler memory per endpoint held (docs/operations.md: ≤ 300 bytes, at 100 000 and 1 000 000).
  *
  *   pnpm --filter @jetmon/scheduler run bench:memory
  *

@@ -6,7 +6,7 @@ export type RedirectPolicy = 'follow' | 'alert' | 'fail'
 
 /**
  * What the monitor needs to schedule and run one endpoint's check: `jetpack_monitor_sites` with its
- * `jetmon_endpoint_config` sidecar, NULLs replaced by the defaults (data-model.md). Frozen.
+ * `jetmon_endpoint_config` sidecar, NULLs replaced by the defaults (docs/architecture.md). Frozen.
  */
 export interface EndpointConfig {
   endpointId: bigint

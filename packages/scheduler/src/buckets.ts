@@ -51,7 +51,7 @@ export interface AssignBucketsOptions {
 
 /**
  * The deterministic split of the bucket space that every host computes for itself from the same
- * live host set (monitor.md, Bucket ownership):
+ * live host set (docs/operations.md, "Scale-out across hosts"):
  *
  * - pinned hosts own exactly their pinned range;
  * - the buckets no pinned host owns are laid end to end in ascending order and cut into

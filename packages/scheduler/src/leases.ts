@@ -60,8 +60,8 @@ export interface LeaseChange {
 export type LeaseState = 'idle' | 'active' | 'lease-lost' | 'draining'
 
 /**
- * This host's share of the bucket space, through a lease in `jetmon_hosts` (monitor.md, Bucket
- * ownership). Each host writes only its own row; the split is computed by every host from the set
+ * This host's share of the bucket space, through a lease in `jetmon_hosts` (docs/operations.md,
+ * "Scale-out across hosts"). Each host writes only its own row; the split is computed by every host from the set
  * of live rows (`status = 'active' AND lease_expires_at > NOW(3)`, judged by the database clock so
  * skewed host clocks agree) with {@link assignBuckets}, so all hosts reach the same answer.
  *

@@ -8,7 +8,7 @@ import {
   WEBHOOK_EVENT_TYPES,
 } from './event-types.js'
 
-// delivery.md, written out by hand so the test does not share the implementation's table.
+// docs/webhooks.md, written out by hand so the test does not share the implementation's table.
 const expected: Record<string, string> = {
   opened: 'event.opened',
   severity_escalation: 'event.severity_changed',
@@ -27,7 +27,7 @@ const expected: Record<string, string> = {
 }
 
 describe('eventTypeForReason', () => {
-  it('covers exactly the transition reasons of events.md', () => {
+  it('covers exactly the transition reasons of docs/events.md', () => {
     expect([...TRANSITION_REASONS].sort()).toEqual(Object.keys(expected).sort())
   })
 

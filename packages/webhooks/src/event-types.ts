@@ -1,7 +1,7 @@
 // The vocabulary is @jetmon/eventstore's. It is repeated here so that a receiver that only verifies
 // signatures does not install the event store and its database driver; a test keeps the two equal.
 
-/** Every transition reason the event store writes (events.md). */
+/** Every transition reason the event store writes (docs/events.md). */
 export const TRANSITION_REASONS = [
   'opened',
   'severity_escalation',
@@ -78,7 +78,7 @@ export function isWebhookEventType(value: string): value is WebhookEventType {
 }
 
 /**
- * The webhook event type a transition produces (delivery.md), or `null` for a reason this release
+ * The webhook event type a transition produces (docs/webhooks.md), or `null` for a reason this release
  * does not know — such transitions are not delivered.
  *
  * @example eventTypeForReason('verifier_confirmed') // 'event.state_changed'

@@ -27,7 +27,7 @@ export interface TransitionForMatching {
 }
 
 /**
- * Whether a webhook wants this transition (delivery.md): the event type is in `events`, the blog
+ * Whether a webhook wants this transition (docs/webhooks.md): the event type is in `events`, the blog
  * is in `site_filter.blog_ids`, and the state after the transition — `Resolved` for any closing
  * reason — is in `state_filter.states`. A transition whose reason has no event type matches nothing.
  */

@@ -2,11 +2,11 @@ import { InvalidIdError } from './errors.js'
 
 const TWO_POW_53 = 2n ** 53n
 
-/** An id as it appears in JSON: a number when ≤ 2^53, else a decimal string (api.md). */
+/** An id as it appears in JSON: a number when ≤ 2^53, else a decimal string (docs/api.md). */
 export type JsonId = number | string
 
 /**
- * An id for a JSON body: a JSON number when it is ≤ 2^53 (api.md's rule; such numbers survive a
+ * An id for a JSON body: a JSON number when it is ≤ 2^53 (docs/api.md's rule; such numbers survive a
  * round trip through IEEE doubles), otherwise its decimal string, so no consumer loses precision.
  *
  * @example jsonId(42n) // 42

@@ -44,7 +44,7 @@ describe('jsonId', () => {
 })
 
 describe('buildWebhookPayload', () => {
-  it('produces the frozen shape of delivery.md exactly', () => {
+  it('produces the frozen shape of docs/webhooks.md exactly', () => {
     const payload = buildWebhookPayload(input)
     // Serialized, so key order and JSON types are checked too.
     expect(JSON.stringify(payload)).toBe(

@@ -2,7 +2,7 @@ import { UnknownTransitionReasonError } from './errors.js'
 import { eventTypeForReason, type WebhookEventType } from './event-types.js'
 import { type JsonId, jsonId } from './ids.js'
 
-/** The JSON body of a webhook delivery (delivery.md), frozen into the delivery row at dispatch. */
+/** The JSON body of a webhook delivery (docs/webhooks.md), frozen into the delivery row at dispatch. */
 export interface WebhookPayload {
   id: JsonId
   type: WebhookEventType
@@ -65,7 +65,7 @@ export interface BuildWebhookPayloadInput {
 }
 
 /**
- * The payload of delivery.md, exactly: snake_case keys in the documented order, ids through
+ * The payload of docs/webhooks.md, exactly: snake_case keys in the documented order, ids through
  * {@link jsonId}, times as RFC 3339 UTC with milliseconds, absent values as `null`.
  *
  * @throws {UnknownTransitionReasonError} when the reason has no event type (dispatch filters

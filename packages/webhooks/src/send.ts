@@ -15,9 +15,9 @@ const VERSION: string = (createRequire(import.meta.url)('../package.json') as { 
 
 /** `User-Agent` of every webhook request. */
 export const WEBHOOK_USER_AGENT = `Jetmon-Webhooks/${VERSION}`
-/** How long one attempt may take, connection to the end of the response excerpt (delivery.md). */
+/** How long one attempt may take, connection to the end of the response excerpt (docs/webhooks.md). */
 export const WEBHOOK_TIMEOUT_MS = 10_000
-/** How much of a receiver's answer is kept (delivery.md: 2 KiB). */
+/** How much of a receiver's answer is kept (docs/webhooks.md: 2 KiB). */
 export const RESPONSE_EXCERPT_BYTES = 2048
 /** The event type of a test send. */
 export const PING_EVENT_TYPE = 'ping'
@@ -58,7 +58,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions = {}):
 export interface SendWebhookInput {
   /** The webhook's http(s) URL. */
   url: string
-  /** Signing secrets, newest first: two during a rotation grace period (delivery.md). */
+  /** Signing secrets, newest first: two during a rotation grace period (docs/webhooks.md). */
   secrets: readonly string[]
   /** The exact JSON body to send (a delivery's frozen payload, or {@link buildPingPayload}'s). */
   body: string
@@ -96,7 +96,7 @@ export type SendWebhookResult =
   | { outcome: 'failed'; error: string; durationMs: number }
 
 /**
- * Sends one signed webhook request (delivery.md): `POST` of `body` with `Content-Type`,
+ * Sends one signed webhook request (docs/webhooks.md): `POST` of `body` with `Content-Type`,
  * `User-Agent`, `X-Jetmon-Event`, `X-Jetmon-Delivery` and `X-Jetmon-Signature` (one `v1` per
  * secret, newest first), a {@link WEBHOOK_TIMEOUT_MS} budget for the whole attempt, and redirects
  * returned as answers rather than followed. Never throws for the receiver's or the network's

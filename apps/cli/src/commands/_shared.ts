@@ -3,7 +3,7 @@ import { type ApiConnection, type ConnectionFlags, resolveConnection } from '../
 import { LocalConfigError, UsageError } from '../errors.js'
 import type { OutputFormat } from '../keys.js'
 
-/** `--url`, `--token`, `--token-file`: the highest-precedence connection settings (cli.md). */
+/** `--url`, `--token`, `--token-file`: the highest-precedence connection settings (apps/cli/README.md). */
 export const connectionArgs = {
   url: {
     type: 'string',

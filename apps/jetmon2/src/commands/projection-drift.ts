@@ -14,7 +14,7 @@ const MAX_LIMIT = 100_000
 /** The largest page `projectionDrift` returns at once. */
 const PAGE = 1000
 
-/** v1's names for the legacy status values (events.md). */
+/** v1's names for the legacy status values (docs/events.md). */
 const LEGACY_NAMES: Record<number, string> = { 0: 'seems down', 1: 'running', 2: 'down' }
 const legacyName = (status: number) => `${status} (${LEGACY_NAMES[status] ?? 'not a v1 value'})`
 

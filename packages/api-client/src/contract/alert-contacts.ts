@@ -1,10 +1,10 @@
-/** Alert contacts: who is told about incidents, through which transport, and their delivery queue (delivery.md). */
+/** Alert contacts: who is told about incidents, through which transport, and their delivery queue (packages/delivery/README.md). */
 import * as v from 'valibot'
 import { defineRoute } from './route.js'
 import { Id, IdParam, listOf, PageQuery, Timestamp } from './schema.js'
 import { Delivery, DeliveryQuery, DeliverySiteFilter, DeliverySiteFilterInput } from './webhooks.js'
 
-/** The alert transports (delivery.md); the same list as `@jetmon/alerting`. */
+/** The alert transports (packages/delivery/README.md); the same list as `@jetmon/alerting`. */
 export const ALERT_TRANSPORTS = ['email', 'pagerduty', 'slack', 'teams'] as const
 export type AlertTransport = (typeof ALERT_TRANSPORTS)[number]
 

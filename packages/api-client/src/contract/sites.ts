@@ -138,7 +138,7 @@ const ForbiddenKeywords = v.pipe(
 )
 
 /**
- * The endpoint configuration fields of api.md. Absent = unchanged (on create: the default);
+ * The endpoint configuration fields of docs/api.md. Absent = unchanged (on create: the default);
  * `null` = back to the default (for the nullable ones). Bounds are those of the columns, narrowed
  * where the checker or the scheduler accepts less.
  */

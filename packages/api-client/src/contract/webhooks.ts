@@ -1,9 +1,9 @@
-/** Webhooks: registration, secrets, test sends and their delivery queue (delivery.md). */
+/** Webhooks: registration, secrets, test sends and their delivery queue (packages/delivery/README.md). */
 import * as v from 'valibot'
 import { defineRoute } from './route.js'
 import { EVENT_STATES, Id, IdInput, IdParam, listOf, PageQuery, Timestamp } from './schema.js'
 
-/** The event types a webhook can subscribe to (delivery.md); the same list as `@jetmon/webhooks`. */
+/** The event types a webhook can subscribe to (packages/delivery/README.md); the same list as `@jetmon/webhooks`. */
 export const WEBHOOK_EVENT_TYPES = [
   'event.opened',
   'event.severity_changed',
