@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Docs check, run by `pnpm lint`: every relative link in a Markdown file of the repository points at a
 // file that exists (and, with a #fragment into a Markdown file, at a heading that exists), no page
-// carries a placeholder where a figure or a decision belongs, and docs/configuration.md matches
-// the configuration schemas. Prints one `path:line: problem` per finding and exits 1 when any.
+// carries a placeholder where a figure or a decision belongs, docs/configuration.md matches the
+// configuration schemas and the package map of docs/architecture.md matches the package.json files.
+// Prints one `path:line: problem` per finding and exits 1 when any.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -74,14 +75,15 @@ for (const file of markdownFiles(root)) {
   })
 }
 
-const reference = spawnSync(process.execPath, [join(root, 'scripts', 'config-reference.mjs'), '--check'], {
-  encoding: 'utf8',
-})
-if (reference.status !== 0) problems.push(reference.stderr.trim() || 'docs/configuration.md: check failed')
+// The generated pages: the configuration reference and the package map of docs/architecture.md.
+for (const generator of ['config-reference.mjs', 'package-map.mjs']) {
+  const run = spawnSync(process.execPath, [join(root, 'scripts', generator), '--check'], { encoding: 'utf8' })
+  if (run.status !== 0) problems.push(run.stderr.trim() || `scripts/${generator} --check failed`)
+}
 
 for (const problem of problems) process.stderr.write(`${problem}\n`)
 if (problems.length > 0) {
   process.stderr.write(`docs check: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n`)
   process.exit(1)
 }
-process.stdout.write('docs check: links and placeholders fine, configuration reference current\n')
+process.stdout.write('docs check: links and placeholders fine, generated pages current\n')
