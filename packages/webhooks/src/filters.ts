@@ -13,8 +13,8 @@ export interface WebhookFilters {
   /** `{"blog_ids": [...]}`; ids as numbers, decimal strings or bigints. */
   siteFilter?: { blog_ids?: readonly (bigint | number | string)[] | null } | null
   /**
-   * States compared with the transition's `state_after` (`Resolved` for a close). The spec's shape
-   * is `{"states": [...]}`; a bare array is accepted too.
+   * States compared with the transition's `state_after` (`Resolved` for a close). The documented shape
+   * (docs/webhooks.md) is `{"states": [...]}`; a bare array is accepted too.
    */
   stateFilter?: { states?: readonly string[] | null } | readonly string[] | null
 }
