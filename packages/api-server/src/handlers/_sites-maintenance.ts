@@ -1,6 +1,6 @@
 /**
  * Maintenance windows written through the API. The monitor needs no announcement for them: its
- * `MaintenanceCache` (apps/jetmon2/src/monitor/maintenance.ts) re-reads every window that has not
+ * `MaintenanceCache` (packages/monitor/src/maintenance.ts) re-reads every window that has not
  * ended yet every `TARGET_RELOAD_SEC`, so a new, moved or deleted window takes effect on its own
  * within that period.
  */
