@@ -3,6 +3,7 @@
 // file that exists (and, with a #fragment into a Markdown file, at a heading that exists), no page
 // carries a placeholder where a figure or a decision belongs, docs/configuration.md matches the
 // configuration schemas and the package map of docs/architecture.md matches the package.json files.
+// No code comment cites a design document kept outside the repository.
 // Prints one `path:line: problem` per finding and exits 1 when any.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
@@ -73,6 +74,32 @@ for (const file of markdownFiles(root)) {
       }
     }
   })
+}
+
+// Code comments explain in place or point at a page of this repository (docs/…, a README), never at
+// documents kept outside it: a bare design-document name (the events or API page of another tree)
+// or a `spec/` path is a pointer nobody can follow from a checkout.
+const outsideDocument =
+  /(?:^|[^/\w.-])(?:spec\/[\w-]+\.md|(?:api|events|delivery|monitor|checks|cli|dashboard|data-model|performance|rollout|slo|style)\.md)\b/
+
+function* codeFiles(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (skipped.has(entry.name)) continue
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) yield* codeFiles(path)
+    else if (/\.(?:[cm]?[jt]s|tsx)$/.test(entry.name)) yield path
+  }
+}
+
+for (const folder of ['apps', 'packages', 'scripts']) {
+  for (const file of codeFiles(join(root, folder))) {
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, index) => {
+        const hit = outsideDocument.exec(line)
+        if (hit) problems.push(`${relative(root, file)}:${index + 1}: points outside the repository: ${hit[0].trim()}`)
+      })
+  }
 }
 
 // The generated pages: the configuration reference and the package map of docs/architecture.md.

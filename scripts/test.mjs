@@ -30,7 +30,7 @@ const checks = passthrough.length
   ? []
   : [
       run('lint (biome)', 'pnpm', ['exec', 'biome', 'check', '.']),
-      run('docs (links, placeholders, configuration reference)', 'node', ['scripts/check-docs.mjs']),
+      run('docs (links, placeholders, generated pages)', 'node', ['scripts/check-docs.mjs']),
       run('typecheck (tsc)', 'pnpm', ['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only']),
       run('package exports (publint)', 'pnpm', ['exec', 'turbo', 'run', 'publint', '--output-logs=errors-only']),
     ]
