@@ -28,7 +28,7 @@ function workspace() {
 const ours = (deps) => Object.keys(deps ?? {}).filter((d) => d.startsWith('@jetmon/'))
 const theirs = (deps) => Object.keys(deps ?? {}).filter((d) => !d.startsWith('@jetmon/'))
 const short = (name) => name.replace('@jetmon/', '')
-const escape = (text) => String(text).replace(/\|/g, '\\|')
+const escapePipes = (text) => String(text).replace(/\|/g, '\\|')
 
 /** A Markdown table with every column padded to its widest cell, as the formatter leaves it. */
 function table(header, rows) {
@@ -44,7 +44,7 @@ export function render() {
     return [
       `\`${json.name}\``,
       kind,
-      escape(json.description ?? ''),
+      escapePipes(json.description ?? ''),
       ours(json.dependencies).map(short).sort().join(', ') || '—',
       theirs(json.dependencies).sort().join(', ') || '—',
     ]
