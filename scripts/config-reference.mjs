@@ -15,16 +15,18 @@ const files = [
     heading: '`jetmon2` (monitor, API, dashboard, delivery)',
     fileVariable: 'JETMON_CONFIG',
     defaultFile: 'config/config.json',
+    listExample: `VERIFLIERS='[{"id":"v1",…}]'`,
   },
   {
     schema: 'config/veriflier2.schema.json',
     heading: '`veriflier2` (regional confirmation service)',
     fileVariable: 'VERIFLIER_CONFIG',
     defaultFile: 'config/veriflier.json',
+    listExample: `VERIFLIER_TOKENS='["…"]'`,
   },
 ]
 
-const cell = (text) => String(text).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+const cell = (text) => String(text).replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, ' ')
 const code = (value) => `\`${typeof value === 'string' ? value : JSON.stringify(value)}\``
 
 /** A short type for a property: integer 1–65536, one of a/b, list of strings… */
@@ -56,7 +58,7 @@ function defaultOf(prop) {
   return said ? cell(said[1]) : 'unset'
 }
 
-function section({ schema, heading, fileVariable, defaultFile }) {
+function section({ schema, heading, fileVariable, defaultFile, listExample }) {
   const json = JSON.parse(readFileSync(join(root, schema), 'utf8'))
   const required = new Set(json.required ?? [])
   const lines = [
@@ -64,7 +66,8 @@ function section({ schema, heading, fileVariable, defaultFile }) {
     '',
     `Read from the JSON file named by \`${fileVariable}\` (default \`${defaultFile}\`); the JSON Schema for editors is`,
     `[\`${schema}\`](../${schema}). Every key can be overridden by an environment variable of the same`,
-    "name; lists are written as JSON (`VERIFLIERS='[…]'`). The variable wins over the file.",
+    `name, which wins over the file; lists are written as JSON (\`${listExample}\`), and an empty variable`,
+    'counts as unset.',
     '',
     '| key (= environment variable) | type | default | meaning |',
     '| --- | --- | --- | --- |',
