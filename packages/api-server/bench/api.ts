@@ -1,4 +1,4 @@
-// `pnpm bench:api`: performance.md's API row. Loads BENCH_ENDPOINTS endpoints (default 100 000)
+// `pnpm bench:api`: the API figures of docs/operations.md, "Benchmarks". Loads BENCH_ENDPOINTS endpoints (default 100 000)
 // and BENCH_HISTORY_ROWS check-history rows (default 1 000 000) into an embedded MariaDB, serves
 // the API in this process, and drives it from a second process with autocannon at BENCH_RATE
 // requests/s (default 100) for BENCH_SECONDS (default 30) per route:

@@ -19,7 +19,7 @@ import { hashToken, keyStatus, rateLimitOf, scopeCovers } from './keys.js'
 import { RateLimiter } from './rate-limit.js'
 import { parseOrThrow } from './validation.js'
 
-/** Largest accepted request body (api.md): 1 MiB. */
+/** Largest accepted request body (docs/api.md): 1 MiB. */
 export const MAX_BODY_BYTES = 1024 * 1024
 const LAST_USED_EVERY_MS = 60_000
 const GATEWAY_CONSUMER = 'gateway'

@@ -4,7 +4,7 @@ import { jsonId } from '@jetmon/api-client'
 import { apiKeys, auditLog, type DbOrTx, type Tx, withTransaction } from '@jetmon/db'
 import { eq } from 'drizzle-orm'
 
-/** Requests per minute when a key names none (api.md, Rate limits). */
+/** Requests per minute when a key names none (docs/api.md, Rate limits). */
 export const DEFAULT_RATE_LIMITS: Record<Scope, number> = { read: 600, write: 120, admin: 120 }
 const SCOPE_RANK: Record<Scope, number> = { read: 1, write: 2, admin: 3 }
 

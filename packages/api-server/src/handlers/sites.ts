@@ -210,7 +210,7 @@ async function addEndpoint(
       .$returningId()
     endpointId = BigInt(inserted!.endpointId)
     if (body.bucket_no === undefined) {
-      // The bucket the monitor would give it (monitor.md): a hash of the id.
+      // The bucket the monitor would give it (docs/operations.md): a hash of the id.
       const total = fleetBucketTotal(deps) ?? DEFAULT_BUCKET_TOTAL
       await updateSiteRows(tx, [endpointId], { bucketNo: bucketForEndpoint(endpointId, total) })
     }
