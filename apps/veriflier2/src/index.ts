@@ -1,5 +1,5 @@
+export { type FieldIssue, MAX_BODY_BYTES, MAX_CHECKS, type WireResult } from '@jetmon/monitor/protocol'
 export { type CheckFunction, checkerFromConfig, checkerOptionsFromConfig } from './_checker.js'
-export { type FieldIssue, MAX_BODY_BYTES, MAX_CHECKS, type WireResult } from './_protocol.js'
 export {
   DEFAULT_CONFIG_FILE,
   describeConfig,

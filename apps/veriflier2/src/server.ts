@@ -4,8 +4,6 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { type CheckResult, ERROR_CODES, isDowntime } from '@jetmon/checker'
-import { createTokenVerifier } from './_auth.js'
-import { type CheckFunction, checkerFromConfig } from './_checker.js'
 import {
   type BatchCheck,
   type FieldIssue,
@@ -13,8 +11,11 @@ import {
   MAX_CHECKS,
   parseCheckBatch,
   toWireResult,
+  type WireAnswer,
   type WireResult,
-} from './_protocol.js'
+} from '@jetmon/monitor/protocol'
+import { createTokenVerifier } from './_auth.js'
+import { type CheckFunction, checkerFromConfig } from './_checker.js'
 import { Semaphore } from './_semaphore.js'
 import { serverTlsFromConfig } from './_tls.js'
 import type { Veriflier2Config } from './config.js'
@@ -306,7 +307,7 @@ export function createVeriflierServer(options: VeriflierServerOptions): Veriflie
       },
       'check batch answered',
     )
-    send(res, 200, { veriflier: identity, results: answers })
+    send(res, 200, { veriflier: identity, results: answers } satisfies WireAnswer)
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -2,17 +2,13 @@ import { readFileSync } from 'node:fs'
 import { createConnection, isIP } from 'node:net'
 import { formatIssue } from '@jetmon/config'
 import { createDatabase, migrationStatus } from '@jetmon/db'
+import { createVeriflierAgent, isUntrustedCertificate, untrustedCertificateDetail } from '@jetmon/monitor'
 import { defineCommand } from 'citty'
 import { request } from 'undici'
 import { configArg } from '../command-config.js'
 import { type Jetmon2Config, loadJetmon2Config } from '../config.js'
 import { resolveDatabase } from '../database.js'
 import { CommandError } from '../errors.js'
-import {
-  createVeriflierAgent,
-  isUntrustedCertificate,
-  untrustedCertificateDetail,
-} from '../monitor/veriflier-client.js'
 import { databaseProblem } from './migrate.js'
 
 export type Verdict = 'PASS' | 'INFO' | 'WARN' | 'FAIL'

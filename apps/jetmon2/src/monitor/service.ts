@@ -7,19 +7,28 @@ import { createDatabase, type Database, migrationStatus } from '@jetmon/db'
 import { startDelivery } from '@jetmon/delivery'
 import { CheckRecorder, pruneHistory, pruneRollups } from '@jetmon/history'
 import type { Logger } from '@jetmon/logging'
+import {
+  askVerifliers,
+  autoMaxInFlight,
+  ConfirmationPipeline,
+  DurationWindow,
+  decide,
+  MaintenanceCache,
+  type MonitoredEndpoint,
+  MonitorProbe,
+  openFileLimit,
+  pruneWpcomOutbox,
+  quorumOf,
+  veriflierFetch,
+  WPCOM_OUTBOX_RETENTION_DAYS,
+  WpcomNotifier,
+} from '@jetmon/monitor'
 import { BucketLeases, type BucketRange, EndpointSource, Scheduler } from '@jetmon/scheduler'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { decodeSecretsKey, type Jetmon2Config } from '../config.js'
 import { writeProcessHealth } from '../process-health.js'
 import { VERSION } from '../version.js'
-import { autoMaxInFlight, DurationWindow, openFileLimit } from './in-flight.js'
-import { MaintenanceCache } from './maintenance.js'
 import { databaseReadiness, startOpsServer } from './ops.js'
-import { ConfirmationPipeline, type MonitoredEndpoint } from './pipeline.js'
-import { MonitorProbe } from './probe.js'
-import { askVerifliers, decide, quorumOf, veriflierFetch } from './veriflier-client.js'
-import { WpcomNotifier } from './wpcom.js'
-import { pruneWpcomOutbox, WPCOM_OUTBOX_RETENTION_DAYS } from './wpcom-outbox.js'
 
 export interface MonitorServiceOptions {
   config: Jetmon2Config
@@ -117,6 +126,7 @@ export class MonitorService {
       enabled: config.WPCOM_NOTIFY_ENABLE,
       db,
       hostId: config.HOST_ID,
+      userAgent: `jetmon2/${VERSION}`,
       cooldownMinutes: config.ALERT_COOLDOWN_MINUTES,
       logger: log.child({ module: 'wpcom' }),
     })
@@ -153,6 +163,7 @@ export class MonitorService {
           quorum: quorumOf(current.VERIFLIERS.length, current.VERIFLIER_QUORUM),
           // https:// verifliers are verified against the built-in roots plus CA_FILE.
           ...(ca ? { ca } : {}),
+          userAgent: `jetmon2/${VERSION}`,
           logger: log.child({ module: 'verifliers' }),
         })
         metrics.veriflierSeconds.observe((performance.now() - started) / 1000)

@@ -2,7 +2,7 @@ import { createDatabase, type Database, type DbOrTx } from '@jetmon/db'
 import { closeEvent, openEvent } from '@jetmon/eventstore'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FollowedTransition, TransitionFollower } from '../src/monitor/transition-follower.js'
+import { type FollowedTransition, TransitionFollower } from '../src/transition-follower.js'
 
 let t: TestDatabase
 let other: Database

@@ -22,8 +22,8 @@ import {
   type MonitoredEndpoint,
   type PipelineSettings,
   type Vote,
-} from '../src/monitor/pipeline.js'
-import { MonitorProbe } from '../src/monitor/probe.js'
+} from '../src/pipeline.js'
+import { MonitorProbe } from '../src/probe.js'
 
 let t: TestDatabase
 let sites: FixtureServer
@@ -39,7 +39,7 @@ afterAll(async () => {
   await Promise.all([t?.drop(), sites?.close(), dns?.close()])
 })
 
-/** The spec's quorum rule (monitor.md, Confirmation step 3). */
+/** The quorum rule: Down needs `quorum` down votes; `quorum` usable answers otherwise make a false alarm. */
 function decide(votes: Vote[], quorum: number): Decision {
   const down = votes.filter((v) => v.vote === 'down').length
   const up = votes.filter((v) => v.vote === 'up').length

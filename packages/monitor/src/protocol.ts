@@ -1,11 +1,14 @@
 import type { CheckRequest, CheckResult } from '@jetmon/checker'
 import * as v from 'valibot'
 
-// The wire format of POST /v1/check (spec: monitor.md, "Verifliers"). It is a contract with every
+// The wire format of POST /v1/check, the one declaration both sides use: the veriflier parses
+// requests and writes answers with it, the monitor's client writes requests with it. It is a contract with every
 // monitor in the fleet, old and new: field names are snake_case and unknown fields are ignored, so
 // that a newer monitor can send more than this veriflier knows about.
 
-/** Most checks in one request. */
+/** The path of the check endpoint, resolved against a veriflier's base URL. */
+export const CHECK_PATH = 'v1/check'
+/** Most checks in one request (a monitor splits larger sets over several requests). */
 export const MAX_CHECKS = 100
 /** Most bytes of one request body. */
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -271,3 +274,100 @@ export function toWireResult(endpointId: WireId, result: CheckResult): WireResul
     detail: result.detail,
   }
 }
+
+/**
+ * One check a monitor asks a veriflier to run: the endpoint's check request, as the monitor ran it.
+ * The monitor decides which checks refuse private targets (a tenant's endpoint, or
+ * `CHECK_ALLOW_PRIVATE_TARGETS=false`).
+ */
+export interface VeriflierCheck
+  extends Pick<
+    CheckRequest,
+    | 'url'
+    | 'method'
+    | 'timeoutMs'
+    | 'headers'
+    | 'redirectPolicy'
+    | 'maxRedirects'
+    | 'keyword'
+    | 'forbiddenKeywords'
+    | 'keywordCaseSensitive'
+    | 'refusePrivateTargets'
+  > {
+  endpointId: bigint
+  blogId?: bigint | null | undefined
+}
+
+/** One entry of `checks` in a request, as the monitor sends it. */
+export interface WireCheck {
+  endpoint_id: string
+  blog_id: string | null
+  url: string
+  method: 'GET' | 'HEAD' | null
+  timeout_ms: number | null
+  headers: Readonly<Record<string, string>> | null
+  redirect_policy: 'follow' | 'alert' | 'fail' | null
+  max_redirects: number | null
+  keyword: string | null
+  forbidden_keywords: readonly string[] | null
+  keyword_case_sensitive: boolean | null
+  refuse_private_targets: boolean
+}
+
+/** The body of a request: `request_id` correlates it with the veriflier's log. */
+export interface WireCheckBatch {
+  request_id: string
+  checks: WireCheck[]
+}
+
+/** A check's wire form, as the monitor sends it. */
+export function toWireCheck(check: VeriflierCheck): WireCheck {
+  return {
+    // Decimal strings: ids are BIGINT UNSIGNED, beyond what a JSON number holds exactly.
+    endpoint_id: check.endpointId.toString(),
+    blog_id: check.blogId == null ? null : check.blogId.toString(),
+    url: check.url,
+    method: check.method ?? null,
+    timeout_ms: check.timeoutMs ?? null,
+    headers: check.headers ?? null,
+    redirect_policy: check.redirectPolicy ?? null,
+    max_redirects: check.maxRedirects ?? null,
+    keyword: check.keyword ?? null,
+    forbidden_keywords: check.forbiddenKeywords ?? null,
+    keyword_case_sensitive: check.keywordCaseSensitive ?? null,
+    refuse_private_targets: check.refusePrivateTargets === true,
+  }
+}
+
+/** The answer to a request: who answered, and one result per check. */
+export interface WireAnswer {
+  veriflier: { id: string; region: string; version: string }
+  results: WireResult[]
+}
+
+const answerIdSchema = v.union([
+  v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  v.pipe(v.string(), v.regex(/^\d{1,20}$/)),
+])
+
+/**
+ * How a monitor reads an answer: only the fields it decides from are required, so that a veriflier
+ * of another version (older, or one that sends more) is still understood.
+ */
+export const answerSchema = v.object({
+  veriflier: v.object({ id: v.string(), region: v.string(), version: v.string() }),
+  results: v.array(
+    v.object({
+      endpoint_id: answerIdSchema,
+      ok: v.boolean(),
+      error: v.nullable(v.string()),
+      error_code: v.pipe(v.number(), v.integer(), v.minValue(0)),
+      http_status: v.nullable(v.pipe(v.number(), v.integer())),
+      timings: v.nullish(v.object({ total_ms: v.nullish(v.number()) })),
+      detail: v.nullish(v.string()),
+    }),
+  ),
+})
+
+/** An answer as a monitor reads it (see {@link answerSchema}). */
+export type ReadAnswer = v.InferOutput<typeof answerSchema>

@@ -1,5 +1,13 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import {
+  askVerifliers,
+  decide,
+  quorumOf,
+  type VeriflierCheck,
+  type VeriflierTarget,
+  type VeriflierVote,
+} from '@jetmon/monitor'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import {
   createVeriflierServer,
@@ -9,15 +17,6 @@ import {
 } from '@jetmon/veriflier2'
 import * as v from 'valibot'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  askVerifliers,
-  decide,
-  quorumOf,
-  type VeriflierCheck,
-  type VeriflierTarget,
-  type VeriflierVote,
-  type Vote,
-} from './veriflier-client.js'
 
 const TOKEN = 'client-test-token-0123456789'
 
@@ -74,46 +73,6 @@ afterAll(async () => {
 })
 
 const summary = (votes: VeriflierVote[] | undefined) => votes?.map((vote) => `${vote.veriflier}:${vote.vote}`)
-
-describe('quorumOf', () => {
-  it.each([
-    [0, 'auto', 1],
-    [1, 'auto', 1],
-    [2, 'auto', 2],
-    [3, 'auto', 2],
-    [4, 'auto', 3],
-    [5, 'auto', 3],
-    [3, 1, 1],
-    [3, 3, 3],
-    [3, 0, 1],
-  ] as const)('%i configured, setting %s: quorum %i', (configured, setting, quorum) => {
-    expect(quorumOf(configured, setting)).toBe(quorum)
-  })
-})
-
-describe('decide', () => {
-  const votes = (...list: Vote[]) => list.map((vote) => ({ vote }))
-  it.each([
-    // down ≥ quorum ⇒ confirmed
-    [votes('down', 'down', 'up'), 2, 'confirmed'],
-    [votes('down', 'down', 'error'), 2, 'confirmed'],
-    [votes('down'), 1, 'confirmed'],
-    [votes('down', 'down', 'down'), 3, 'confirmed'],
-    // up + down ≥ quorum and down < quorum ⇒ false alarm
-    [votes('up', 'up', 'error'), 2, 'false_alarm'],
-    [votes('down', 'up', 'error'), 2, 'false_alarm'],
-    [votes('up'), 1, 'false_alarm'],
-    [votes('down', 'down', 'up'), 3, 'false_alarm'],
-    // fewer usable answers than quorum ⇒ inconclusive
-    [votes('down', 'error', 'error'), 2, 'inconclusive'],
-    [votes('up', 'error', 'error'), 2, 'inconclusive'],
-    [votes('error', 'error', 'error'), 1, 'inconclusive'],
-    [votes(), 1, 'inconclusive'],
-    [votes('down', 'up'), 3, 'inconclusive'],
-  ] as const)('%j with quorum %i: %s', (list, quorum, outcome) => {
-    expect(decide(list, quorum)).toBe(outcome)
-  })
-})
 
 describe('askVerifliers', () => {
   const ok: VeriflierCheck = { endpointId: 1n, blogId: 100n, url: '', timeoutMs: 3_000 }

@@ -13,7 +13,7 @@
  */
 import { auditLog, type Db, type DbOrTx, type Logger, noopLogger } from '@jetmon/db'
 import type { DownNotice } from './pipeline.js'
-import { systemTimers, type Timers, WpcomHttpSender, wpcomPayload } from './wpcom-http.js'
+import { systemTimers, type Timers, WpcomHttpSender, type WpcomSender, wpcomPayload } from './wpcom-http.js'
 import {
   type ClaimedWpcomNotice,
   claimWpcomNotices,
@@ -61,6 +61,13 @@ export interface WpcomNotifierOptions {
   db: Db
   /** This monitor (HOST_ID): the audit source is `monitor:<hostId>`. */
   hostId: string
+  /**
+   * Sends the notices (default: a {@link WpcomHttpSender} built from `url`, `authToken` and the
+   * options below). The breaker, retries and the outbox work the same with any sender.
+   */
+  sender?: WpcomSender
+  /** The User-Agent of each request, before the host id (default `jetmon2/<version of this package>`). */
+  userAgent?: string
   clock?: () => Date
   timers?: Timers
   /** Jitter source in [0, 1); default Math.random. */
@@ -134,7 +141,7 @@ const MIN_PAUSE_MS = 250
  *   it is suppressed too.
  */
 export class WpcomNotifier {
-  private readonly sender: WpcomHttpSender | null
+  private readonly sender: WpcomSender | null
   private readonly db: Db
   private readonly source: string
   private readonly clock: () => Date
@@ -176,17 +183,19 @@ export class WpcomNotifier {
   constructor(options: WpcomNotifierOptions) {
     this.clock = options.clock ?? (() => new Date())
     this.timers = options.timers ?? systemTimers
-    this.sender = options.enabled
-      ? new WpcomHttpSender({
+    this.sender = !options.enabled
+      ? null
+      : (options.sender ??
+        new WpcomHttpSender({
           url: options.url,
           authToken: options.authToken,
           hostId: options.hostId,
+          ...(options.userAgent !== undefined ? { userAgent: options.userAgent } : {}),
           clock: this.clock,
           timers: this.timers,
           ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
           ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-        })
-      : null
+        }))
     this.db = options.db
     this.source = `monitor:${options.hostId}`
     this.random = options.random ?? Math.random
@@ -392,7 +401,7 @@ export class WpcomNotifier {
   }
 
   private async deliver(notice: ClaimedWpcomNotice): Promise<void> {
-    const sender = this.sender as WpcomHttpSender
+    const sender = this.sender as WpcomSender
     if (notice.attempt === 0 && (await this.suppressed(notice))) return
 
     const attempt = await sender.post(JSON.stringify(notice.payload))

@@ -3,8 +3,8 @@
  * (sent, refused for good, or worth retrying). No queue, no retries, no breaker: see wpcom.ts.
  */
 import { type Dispatcher, request } from 'undici'
-import { VERSION } from '../version.js'
 import type { DownNotice } from './pipeline.js'
+import { VERSION } from './version.js'
 
 /** Timer scheduling, injected so that tests drive retries, the breaker and timeouts without waiting. */
 export interface Timers {
@@ -64,6 +64,17 @@ export type WpcomAttempt =
   | { kind: 'transient'; status: number | null; error: string; retryAfterMs: number | null }
   | { kind: 'aborted' }
 
+/**
+ * What the notifier needs to send: one POST of a notice's body, classified, and a way to cancel
+ * every request in flight. {@link WpcomHttpSender} is the HTTP one.
+ */
+export interface WpcomSender {
+  /** One POST of `body`. Never throws. */
+  post(body: string): Promise<WpcomAttempt>
+  /** Cancels every request in flight: each resolves `aborted`. */
+  abortAll(): void
+}
+
 export interface WpcomHttpOptions {
   /** WPCOM_NOTIFY_URL. */
   url: string
@@ -71,6 +82,8 @@ export interface WpcomHttpOptions {
   authToken: string
   /** Named in the User-Agent. */
   hostId: string
+  /** The User-Agent before the host id (default `jetmon2/<version of this package>`). */
+  userAgent?: string
   /** Per request, the answer's body included. Default 15 s. */
   timeoutMs?: number
   timers?: Timers
@@ -84,7 +97,7 @@ export interface WpcomHttpOptions {
  * 5xx, 408 and 429 transient (with Retry-After); any other 4xx permanent (404/410: the site is unknown
  * there; 401/403: the credentials). The token never appears in what it returns.
  */
-export class WpcomHttpSender {
+export class WpcomHttpSender implements WpcomSender {
   /** The URL without its query string, for messages. */
   readonly safeUrl: string
   readonly timeoutMs: number
@@ -117,7 +130,7 @@ export class WpcomHttpSender {
     this.headers = {
       'content-type': 'application/json',
       authorization: `Bearer ${options.authToken}`,
-      'user-agent': `jetmon2/${VERSION} (${options.hostId})`,
+      'user-agent': `${options.userAgent ?? `jetmon2/${VERSION}`} (${options.hostId})`,
     }
     this.timeoutMs = options.timeoutMs ?? 15_000
     this.timers = options.timers ?? systemTimers

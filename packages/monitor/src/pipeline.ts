@@ -46,7 +46,7 @@ export interface Vote {
   detail?: string | null
 }
 
-/** What a confirmation round decided (monitor.md, Confirmation step 3). */
+/** What a confirmation round decided: the verifliers' votes against the quorum (see `decide` of the veriflier client). */
 export type Decision = 'confirmed' | 'false_alarm' | 'inconclusive'
 
 /** A notice for the WordPress.com notification path (status 2 = Down, 1 = recovered). */

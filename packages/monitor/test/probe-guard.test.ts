@@ -6,9 +6,9 @@ import { DEFAULT_ENDPOINT_DEFAULTS } from '@jetmon/scheduler'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfirmationPipeline, checkRequestOf, type MonitoredEndpoint } from '../src/monitor/pipeline.js'
-import { MonitorProbe } from '../src/monitor/probe.js'
-import { askVerifliers } from '../src/monitor/veriflier-client.js'
+import { ConfirmationPipeline, checkRequestOf, type MonitoredEndpoint } from '../src/pipeline.js'
+import { MonitorProbe } from '../src/probe.js'
+import { askVerifliers } from '../src/veriflier-client.js'
 
 // A gateway tenant chooses its sites' URLs: checks of them must never reach the network the
 // monitor runs in. Everything here is on loopback, which is exactly what the guard refuses.

@@ -19,7 +19,7 @@ export interface AutoInFlightInput {
 }
 
 /**
- * `MAX_IN_FLIGHT=auto` (monitor.md, Concurrency): Little's law — in flight = rate × latency —
+ * `MAX_IN_FLIGHT=auto` (see docs/configuration.md): Little's law — in flight = rate × latency —
  * with headroom, at least {@link MIN_IN_FLIGHT}, and capped by the file-descriptor budget (one
  * socket per check) so the process never runs out of descriptors. When the cap binds, checks
  * start late and the lag metric shows it; nothing is dropped.

@@ -1,10 +1,21 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { rootCertificates } from 'node:tls'
-import { type CheckRequest, ERROR_CODES, isDowntime } from '@jetmon/checker'
+import { ERROR_CODES, isDowntime } from '@jetmon/checker'
 import { Agent, type Dispatcher, request, fetch as undiciFetch } from 'undici'
 import * as v from 'valibot'
-import { VERSION } from '../version.js'
+import {
+  answerSchema,
+  CHECK_PATH,
+  MAX_CHECKS,
+  type ReadAnswer,
+  toWireCheck,
+  type VeriflierCheck,
+  type WireCheckBatch,
+} from './protocol.js'
+import { VERSION } from './version.js'
+
+export type { VeriflierCheck }
 
 // The monitor's side of the veriflier protocol: ask every configured veriflier to re-run the
 // checks of endpoints that seem down, turn each answer into a vote per endpoint, and decide from
@@ -18,25 +29,6 @@ export interface VeriflierTarget {
   url: string
   /** Bearer token: one of the veriflier's `VERIFLIER_TOKENS`. */
   token: string
-}
-
-/** One check to confirm: the endpoint's check request, as the monitor ran it. */
-export interface VeriflierCheck
-  extends Pick<
-    CheckRequest,
-    | 'url'
-    | 'method'
-    | 'timeoutMs'
-    | 'headers'
-    | 'redirectPolicy'
-    | 'maxRedirects'
-    | 'keyword'
-    | 'forbiddenKeywords'
-    | 'keywordCaseSensitive'
-    | 'refusePrivateTargets'
-  > {
-  endpointId: bigint
-  blogId?: bigint | null | undefined
 }
 
 /**
@@ -104,11 +96,11 @@ export interface AskVerifliersOptions {
   ca?: readonly string[] | undefined
   /** HTTP dispatcher; default a shared keep-alive Agent (see {@link veriflierAgent}). */
   dispatcher?: Dispatcher | undefined
+  /** The `User-Agent` of each request (default `jetmon2/<version of this package>`). */
+  userAgent?: string | undefined
   logger?: VeriflierClientLogger | undefined
 }
 
-/** Most checks one request carries (the veriflier refuses more); larger sets are split. */
-const MAX_CHECKS_PER_REQUEST = 100
 /** Most bytes of an answer read (100 results are a few hundred KiB at most). */
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024
 
@@ -182,7 +174,7 @@ export function quorumOf(configured: number, setting: 'auto' | number): number {
   return Math.max(1, Math.floor(setting))
 }
 
-/** What the votes on one endpoint decide (monitor.md, Confirmation step 3). */
+/** What the votes on one endpoint decide: promote to Down, call it a false alarm, or ask again later. */
 export type ConfirmationOutcome = 'confirmed' | 'false_alarm' | 'inconclusive'
 
 /**
@@ -221,47 +213,6 @@ function isSettled(votes: readonly (VeriflierVote | undefined)[], quorum: number
   return !canConfirm && (usableFixed || !canBecomeUsable)
 }
 
-const wireIdSchema = v.union([
-  v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
-  v.pipe(v.string(), v.regex(/^\d{1,20}$/)),
-])
-
-const answerSchema = v.object({
-  veriflier: v.object({ id: v.string(), region: v.string(), version: v.string() }),
-  results: v.array(
-    v.object({
-      endpoint_id: wireIdSchema,
-      ok: v.boolean(),
-      error: v.nullable(v.string()),
-      error_code: v.pipe(v.number(), v.integer(), v.minValue(0)),
-      http_status: v.nullable(v.pipe(v.number(), v.integer())),
-      timings: v.nullish(v.object({ total_ms: v.nullish(v.number()) })),
-      detail: v.nullish(v.string()),
-    }),
-  ),
-})
-
-type WireAnswer = v.InferOutput<typeof answerSchema>
-
-function toWireCheck(check: VeriflierCheck): Record<string, unknown> {
-  return {
-    // Decimal strings: ids are BIGINT UNSIGNED, beyond what a JSON number holds exactly.
-    endpoint_id: check.endpointId.toString(),
-    blog_id: check.blogId == null ? null : check.blogId.toString(),
-    url: check.url,
-    method: check.method ?? null,
-    timeout_ms: check.timeoutMs ?? null,
-    headers: check.headers ?? null,
-    redirect_policy: check.redirectPolicy ?? null,
-    max_redirects: check.maxRedirects ?? null,
-    keyword: check.keyword ?? null,
-    forbidden_keywords: check.forbiddenKeywords ?? null,
-    keyword_case_sensitive: check.keywordCaseSensitive ?? null,
-    // The monitor decides which checks are guarded (a tenant's endpoint, or CHECK_ALLOW_PRIVATE_TARGETS=false).
-    refuse_private_targets: check.refusePrivateTargets === true,
-  }
-}
-
 async function readAnswer(body: Dispatcher.ResponseData['body']): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
@@ -293,6 +244,7 @@ interface Call {
   timeoutMs: number
   requestId: string
   dispatcher: Dispatcher
+  userAgent: string
   settled: AbortSignal
 }
 
@@ -315,18 +267,18 @@ async function callVeriflier(call: Call): Promise<VeriflierVote[]> {
     }))
 
   const deadline = AbortSignal.timeout(call.timeoutMs)
-  let answer: WireAnswer
+  let answer: ReadAnswer
   try {
-    const url = new URL('v1/check', target.url.endsWith('/') ? target.url : `${target.url}/`)
+    const url = new URL(CHECK_PATH, target.url.endsWith('/') ? target.url : `${target.url}/`)
     const response = await request(url, {
       method: 'POST',
       dispatcher: call.dispatcher,
       headers: {
         authorization: `Bearer ${target.token}`,
         'content-type': 'application/json',
-        'user-agent': `jetmon2/${VERSION}`,
+        'user-agent': call.userAgent,
       },
-      body: JSON.stringify({ request_id: call.requestId, checks: checks.map(toWireCheck) }),
+      body: JSON.stringify({ request_id: call.requestId, checks: checks.map(toWireCheck) } satisfies WireCheckBatch),
       signal: AbortSignal.any([call.settled, deadline]),
       headersTimeout: call.timeoutMs,
       bodyTimeout: call.timeoutMs,
@@ -433,14 +385,15 @@ export async function askVerifliers(options: AskVerifliersOptions): Promise<Map<
 
   const calls: Promise<void>[] = []
   for (const [position, target] of verifliers.entries()) {
-    for (let start = 0; start < checks.length; start += MAX_CHECKS_PER_REQUEST) {
-      const batch = checks.slice(start, start + MAX_CHECKS_PER_REQUEST)
+    for (let start = 0; start < checks.length; start += MAX_CHECKS) {
+      const batch = checks.slice(start, start + MAX_CHECKS)
       const call = callVeriflier({
         target,
         checks: batch,
         timeoutMs: options.timeoutMs,
         requestId,
         dispatcher,
+        userAgent: options.userAgent ?? `jetmon2/${VERSION}`,
         settled: settle.signal,
       }).then((answers) => {
         for (const [i, vote] of answers.entries()) {

@@ -12,8 +12,8 @@ import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer 
 import { asc, eq } from 'drizzle-orm'
 import { Agent } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ConfirmationPipeline, type MonitoredEndpoint } from '../src/monitor/pipeline.js'
-import { WpcomNotifier, type WpcomNotifierOptions, type WpcomPayload } from '../src/monitor/wpcom.js'
+import { ConfirmationPipeline, type MonitoredEndpoint } from '../src/pipeline.js'
+import { WpcomNotifier, type WpcomNotifierOptions, type WpcomPayload } from '../src/wpcom.js'
 
 let t: TestDatabase
 let sites: FixtureServer

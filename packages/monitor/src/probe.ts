@@ -1,4 +1,3 @@
-import type { EndpointProbe, ProbeResult } from '@jetmon/api-server'
 import type { CheckRequest, CheckResult } from '@jetmon/checker'
 import { isDowntime } from '@jetmon/checker'
 import type { Db, Logger } from '@jetmon/db'
@@ -6,8 +5,28 @@ import { closeEvent, listOpenEvents } from '@jetmon/eventstore'
 import { type EndpointDefaults, loadEndpointConfigs } from '@jetmon/scheduler'
 import { type ConfirmationPipeline, checkRequestOf, type MonitoredEndpoint } from './pipeline.js'
 
-/** One endpoint's answer to trigger-now, in the API's wire form. */
-export type ProbeAnswer = ProbeResult
+/**
+ * One endpoint's answer to trigger-now, in the API's wire form (the `ProbeAnswer` of the
+ * `@jetmon/api-client` contract).
+ */
+export interface ProbeAnswer {
+  endpoint_id: number | string
+  monitor_url: string
+  success: boolean
+  http_code: number | null
+  error_code: number
+  error: string | null
+  error_detail: string | null
+  rtt_ms: number | null
+  checked_at: string
+  /**
+   * What the answer did: `ok` (passed, nothing open), `closed_events` (passed and closed the open
+   * http event with `probe_cleared`), `confirmation_started` (failed and fed this host's
+   * confirmation pipeline: an http event is open), `failed` (failed; the endpoint is checked by
+   * another monitor host, whose own checks confirm it).
+   */
+  outcome: 'ok' | 'closed_events' | 'confirmation_started' | 'failed'
+}
 
 export interface MonitorProbeDeps {
   db: Db
@@ -25,13 +44,13 @@ const PARALLEL = 8
 const TWO_POW_53 = 2n ** 53n
 
 /**
- * The API's trigger-now inside `jetmon2 serve`. An endpoint whose bucket this host holds runs
+ * The API's trigger-now inside `jetmon2 serve` (it fits `@jetmon/api-server`'s `EndpointProbe`). An endpoint whose bucket this host holds runs
  * through the confirmation pipeline exactly like a scheduled check (a failure opens or advances
  * its http event; a pass closes it, here with `probe_cleared`). Any other endpoint is checked with
  * the same checker: a pass closes its open http events with `probe_cleared`, a failure is
  * reported and left to the host that owns it, whose own checks confirm it.
  */
-export class MonitorProbe implements EndpointProbe {
+export class MonitorProbe {
   constructor(private readonly deps: MonitorProbeDeps) {}
 
   async probe(endpoints: readonly { endpointId: bigint; blogId: bigint }[], source: string): Promise<ProbeAnswer[]> {

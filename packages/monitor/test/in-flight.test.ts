@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { autoMaxInFlight, DurationWindow, FD_RESERVE, MIN_IN_FLIGHT, openFileLimit } from './in-flight.js'
+import { autoMaxInFlight, DurationWindow, FD_RESERVE, MIN_IN_FLIGHT, openFileLimit } from '../src/in-flight.js'
 
 describe('autoMaxInFlight', () => {
   it('is rate × latency with headroom (Little’s law)', () => {
