@@ -1,5 +1,5 @@
 /**
- * The WordPress.com notification path (the app README, "WordPress.com notices"): a confirmed Down
+ * The WordPress.com notification path (apps/jetmon2/README.md, "WordPress.com notices"): a confirmed Down
  * and the recovery of a notified Down are POSTed to WPCOM_NOTIFY_URL, off the check path, from a
  * database outbox, with retries, a circuit breaker, a bounded backlog and the alert cooldown.
  *
