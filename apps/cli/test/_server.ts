@@ -87,11 +87,14 @@ export function useTestServer(): () => TestServer {
     const tokens = {} as Record<Scope, string>
     const tokenFiles = {} as Record<Scope, string>
     for (const scope of ['read', 'write', 'admin'] as const) {
-      const { token } = await createApiKey(database.db, {
-        consumer: `cli-${scope}`,
-        scope,
-        rateLimitPerMinute: 100_000,
-        createdBy: 'test',
+      const { token } = await createApiKey({
+        ctx: { db: database.db },
+        input: {
+          consumer: `cli-${scope}`,
+          scope,
+          rateLimitPerMinute: 100_000,
+          createdBy: 'test',
+        },
       })
       tokens[scope] = token
       tokenFiles[scope] = join(dir, `${scope}.token`)

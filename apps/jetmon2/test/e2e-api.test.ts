@@ -74,7 +74,10 @@ beforeAll(async () => {
   output = lines(monitor)
   const listening = await output.until(/REST API listening/, 45_000)
   const { url } = JSON.parse(listening) as { url: string }
-  const { token } = await createApiKey(t.db, { consumer: 'e2e', scope: 'admin', createdBy: 'e2e' })
+  const { token } = await createApiKey({
+    ctx: { db: t.db },
+    input: { consumer: 'e2e', scope: 'admin', createdBy: 'e2e' },
+  })
   api = createJetmonClient({ baseUrl: url, token })
   await output.until(/monitor running/)
 }, 90_000)

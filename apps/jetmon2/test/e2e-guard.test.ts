@@ -69,8 +69,11 @@ beforeAll(async () => {
   output = lines(monitor)
   const listening = await output.until(/REST API listening/, 45_000)
   const { url } = JSON.parse(listening) as { url: string }
-  const admin = await createApiKey(t.db, { consumer: 'e2e', scope: 'admin', createdBy: 'e2e' })
-  const gatewayKey = await createApiKey(t.db, { consumer: 'gateway', scope: 'write', createdBy: 'e2e' })
+  const admin = await createApiKey({ ctx: { db: t.db }, input: { consumer: 'e2e', scope: 'admin', createdBy: 'e2e' } })
+  const gatewayKey = await createApiKey({
+    ctx: { db: t.db },
+    input: { consumer: 'gateway', scope: 'write', createdBy: 'e2e' },
+  })
   operator = createJetmonClient({ baseUrl: url, token: admin.token })
   gateway = createJetmonClient({ baseUrl: url, token: gatewayKey.token })
   await output.until(/monitor running/)

@@ -124,11 +124,14 @@ log(`history: ${written} rows, ${incidents.length} closed incidents in ${Date.no
 // ── serve and load ───────────────────────────────────────────────────────────────────────────
 const api = createApiApp({ db: database.db, logger: noopLogger, historyRetentionDays: 30 })
 const http = await startApiServer(api, { port: 0 })
-const { token } = await createApiKey(database.db, {
-  consumer: 'bench',
-  scope: 'read',
-  rateLimitPerMinute: 1_000_000,
-  createdBy: 'bench',
+const { token } = await createApiKey({
+  ctx: { db: database.db },
+  input: {
+    consumer: 'bench',
+    scope: 'read',
+    rateLimitPerMinute: 1_000_000,
+    createdBy: 'bench',
+  },
 })
 
 interface LoadResult {

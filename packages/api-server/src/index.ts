@@ -25,10 +25,12 @@ export type { StatsPeriod, StatsScope } from './handlers/_stats-scope.js'
 export { computeUptime, loadUptimeInput, type UptimeFigures, type UptimeInput } from './handlers/_stats-uptime.js'
 export { IdempotencyStore } from './idempotency.js'
 export {
+  type CreateKeyInput,
   createApiKey,
   DEFAULT_RATE_LIMITS,
   generateToken,
   hashToken,
+  type KeyContext,
   keyStatus,
   keyToJson,
   rateLimitOf,

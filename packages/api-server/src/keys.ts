@@ -37,6 +37,13 @@ export function keyStatus(row: Pick<ApiKeyRow, 'expiresAt' | 'revokedAt'>, now: 
   return 'active'
 }
 
+/** What the key verbs need: the database (or the caller's transaction) and the clock. */
+export interface KeyContext {
+  db: DbOrTx
+  /** The time of a revocation or rotation; defaults to the system clock. Key times keep whole seconds. */
+  clock?: () => Date
+}
+
 export interface CreateKeyInput {
   consumer: string
   scope: Scope
@@ -46,7 +53,14 @@ export interface CreateKeyInput {
 }
 
 /** Inserts a key and returns its row and the token (the only time the token exists outside its holder). */
-export async function createApiKey(db: DbOrTx, input: CreateKeyInput): Promise<{ row: ApiKeyRow; token: string }> {
+export async function createApiKey({
+  ctx,
+  input,
+}: {
+  ctx: KeyContext
+  input: CreateKeyInput
+}): Promise<{ row: ApiKeyRow; token: string }> {
+  const { db } = ctx
   const token = generateToken()
   const [inserted] = await db
     .insert(apiKeys)
@@ -121,13 +135,13 @@ async function lockKey(tx: Tx, id: bigint): Promise<ApiKeyRow> {
   return row
 }
 
+const systemClock = () => new Date()
+
 const revokedBy = (row: Pick<ApiKeyRow, 'revokedAt'>, now: Date) =>
   row.revokedAt !== null && row.revokedAt.getTime() <= now.getTime()
 
 export interface RevokeKeyInput {
   id: bigint
-  /** The revocation time, stored as `revoked_at` (the column keeps whole seconds). */
-  now: Date
   /** Who revokes: the audit row's `source` (`api:<consumer>`, `cli:<os user>`). */
   actor: string
 }
@@ -142,13 +156,20 @@ export interface RevokeKeyResult {
 }
 
 /**
- * Revokes a key at `now`, idempotently: a key already revoked stays as it is (no write, no audit
+ * Revokes a key at `ctx.clock()` (stored as `revoked_at`), idempotently: a key already revoked stays as it is (no write, no audit
  * row); an active or rotating key gets `revoked_at = now` and a `key_revoked` audit row, in one
- * transaction (the caller's, when `db` is one). Throws {@link ApiKeyError} `KEY_NOT_FOUND`.
+ * transaction (the caller's, when `ctx.db` is one). Throws {@link ApiKeyError} `KEY_NOT_FOUND`.
  */
-export async function revokeApiKey(db: DbOrTx, input: RevokeKeyInput): Promise<RevokeKeyResult> {
-  const { id, now, actor } = input
-  return withTransaction(db, async (tx) => {
+export async function revokeApiKey({
+  ctx,
+  input,
+}: {
+  ctx: KeyContext
+  input: RevokeKeyInput
+}): Promise<RevokeKeyResult> {
+  const { id, actor } = input
+  const now = (ctx.clock ?? systemClock)()
+  return withTransaction(ctx.db, async (tx) => {
     const before = await lockKey(tx, id)
     if (revokedBy(before, now)) return { before, row: before, changed: false }
     await tx.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, id))
@@ -164,8 +185,6 @@ export async function revokeApiKey(db: DbOrTx, input: RevokeKeyInput): Promise<R
 
 export interface RotateKeyInput {
   id: bigint
-  /** The time of the rotation; the old key's cutoff is `now + graceSeconds`. */
-  now: Date
   /** How long the old token keeps working (also recorded in the audit row). */
   graceSeconds: number
   /** Who rotates: the audit row's `source` and the new key's `created_by`. */
@@ -186,14 +205,21 @@ export interface RotateKeyResult {
 }
 
 /**
- * Rotates a key: sets the old key's cutoff to `now + graceSeconds` (or keeps an earlier cutoff of
+ * Rotates a key at `now = ctx.clock()`: sets the old key's cutoff to `now + graceSeconds` (or keeps an earlier cutoff of
  * a key already rotating), creates its replacement and writes a `key_rotated` audit row, in one
- * transaction (the caller's, when `db` is one). Throws {@link ApiKeyError} `KEY_NOT_FOUND`,
+ * transaction (the caller's, when `ctx.db` is one). Throws {@link ApiKeyError} `KEY_NOT_FOUND`,
  * `KEY_REVOKED` for a key revoked at `now`, and `KEY_EXPIRED` for a key expired at `now`.
  */
-export async function rotateApiKey(db: DbOrTx, input: RotateKeyInput): Promise<RotateKeyResult> {
-  const { id, now, graceSeconds, actor } = input
-  return withTransaction(db, async (tx) => {
+export async function rotateApiKey({
+  ctx,
+  input,
+}: {
+  ctx: KeyContext
+  input: RotateKeyInput
+}): Promise<RotateKeyResult> {
+  const { id, graceSeconds, actor } = input
+  const now = (ctx.clock ?? systemClock)()
+  return withTransaction(ctx.db, async (tx) => {
     const before = await lockKey(tx, id)
     if (revokedBy(before, now)) throw new ApiKeyError('KEY_REVOKED', id, before)
     // Its replacement would inherit the expiry and be born expired: a new key is what is wanted.
@@ -204,12 +230,15 @@ export async function rotateApiKey(db: DbOrTx, input: RotateKeyInput): Promise<R
     // A key already rotating keeps the earlier of its cutoffs.
     const cutoff = before.revokedAt !== null && before.revokedAt < requested ? before.revokedAt : requested
     await tx.update(apiKeys).set({ revokedAt: cutoff }).where(eq(apiKeys.id, id))
-    const next = await createApiKey(tx, {
-      consumer: before.consumerName,
-      scope: before.scope,
-      rateLimitPerMinute: before.rateLimitPerMinute,
-      expiresAt: before.expiresAt,
-      createdBy: actor,
+    const next = await createApiKey({
+      ctx: { db: tx },
+      input: {
+        consumer: before.consumerName,
+        scope: before.scope,
+        rateLimitPerMinute: before.rateLimitPerMinute,
+        expiresAt: before.expiresAt,
+        createdBy: actor,
+      },
     })
     await tx.insert(auditLog).values({
       eventType: 'key_rotated',

@@ -79,20 +79,26 @@ export function useTestApi(options: UseTestApiOptions = {}): () => TestApi {
     const tokens = {} as Record<Scope | 'gateway', string>
     for (const scope of ['read', 'write', 'admin'] as const) {
       tokens[scope] = (
-        await createApiKey(database.db, {
-          consumer: `test-${scope}`,
-          scope,
-          rateLimitPerMinute: 100_000,
-          createdBy: 'test',
+        await createApiKey({
+          ctx: { db: database.db },
+          input: {
+            consumer: `test-${scope}`,
+            scope,
+            rateLimitPerMinute: 100_000,
+            createdBy: 'test',
+          },
         })
       ).token
     }
     tokens.gateway = (
-      await createApiKey(database.db, {
-        consumer: 'gateway',
-        scope: 'write',
-        rateLimitPerMinute: 100_000,
-        createdBy: 'test',
+      await createApiKey({
+        ctx: { db: database.db },
+        input: {
+          consumer: 'gateway',
+          scope: 'write',
+          rateLimitPerMinute: 100_000,
+          createdBy: 'test',
+        },
       })
     ).token
     const clientFor = (token: string) => createJetmonClient({ baseUrl: server.url, token, timeoutMs: 15_000 })

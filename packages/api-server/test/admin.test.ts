@@ -78,11 +78,14 @@ describe('keys', () => {
   })
 
   it('refuses to rotate an expired key with 409 key_expired', async () => {
-    const { row } = await createApiKey(harness().database.db, {
-      consumer: 'lapsed',
-      scope: 'read',
-      expiresAt: new Date(Date.now() - 3_600_000),
-      createdBy: 'test',
+    const { row } = await createApiKey({
+      ctx: { db: harness().database.db },
+      input: {
+        consumer: 'lapsed',
+        scope: 'read',
+        expiresAt: new Date(Date.now() - 3_600_000),
+        createdBy: 'test',
+      },
     })
     await expect(harness().client.admin.call('keys.rotate', { params: { id: Number(row.id) } })).rejects.toMatchObject({
       status: 409,

@@ -17,7 +17,10 @@ const NOW = new Date('2030-06-01T12:00:00.000Z')
 const HOUR = 3_600_000
 
 async function newKey(consumer: string, expiresAt: Date | null = null) {
-  const { row } = await createApiKey(database.db, { consumer, scope: 'write', expiresAt, createdBy: 'test' })
+  const { row } = await createApiKey({
+    ctx: { db: database.db },
+    input: { consumer, scope: 'write', expiresAt, createdBy: 'test' },
+  })
   return row
 }
 
@@ -34,7 +37,10 @@ async function audits(eventType: string, id: bigint) {
 describe('revokeApiKey', () => {
   it('revokes once, with one key_revoked audit row, and is idempotent after', async () => {
     const key = await newKey('revokee')
-    const first = await revokeApiKey(database.db, { id: key.id, now: NOW, actor: 'api:ops' })
+    const first = await revokeApiKey({
+      ctx: { db: database.db, clock: () => NOW },
+      input: { id: key.id, actor: 'api:ops' },
+    })
     expect(first.changed).toBe(true)
     expect(first.before.revokedAt).toBeNull()
     expect(first.row.revokedAt).toEqual(NOW)
@@ -47,7 +53,10 @@ describe('revokeApiKey', () => {
       metadata: { key_id: key.id.toString(), consumer: 'revokee' },
     })
 
-    const again = await revokeApiKey(database.db, { id: key.id, now: new Date(NOW.getTime() + HOUR), actor: 'cli:x' })
+    const again = await revokeApiKey({
+      ctx: { db: database.db, clock: () => new Date(NOW.getTime() + HOUR) },
+      input: { id: key.id, actor: 'cli:x' },
+    })
     expect(again.changed).toBe(false)
     expect(again.row.revokedAt).toEqual(NOW)
     expect(await audits('key_revoked', key.id)).toHaveLength(1)
@@ -55,14 +64,22 @@ describe('revokeApiKey', () => {
 
   it('revokes a rotating key now', async () => {
     const key = await newKey('rotating')
-    await rotateApiKey(database.db, { id: key.id, now: NOW, graceSeconds: 3600, actor: 'api:ops' })
-    const revoked = await revokeApiKey(database.db, { id: key.id, now: NOW, actor: 'api:ops' })
+    await rotateApiKey({
+      ctx: { db: database.db, clock: () => NOW },
+      input: { id: key.id, graceSeconds: 3600, actor: 'api:ops' },
+    })
+    const revoked = await revokeApiKey({
+      ctx: { db: database.db, clock: () => NOW },
+      input: { id: key.id, actor: 'api:ops' },
+    })
     expect(revoked.changed).toBe(true)
     expect((await keyRow(key.id)).revokedAt).toEqual(NOW)
   })
 
   it('throws KEY_NOT_FOUND for a missing key', async () => {
-    await expect(revokeApiKey(database.db, { id: 987_654n, now: NOW, actor: 'api:ops' })).rejects.toMatchObject({
+    await expect(
+      revokeApiKey({ ctx: { db: database.db, clock: () => NOW }, input: { id: 987_654n, actor: 'api:ops' } }),
+    ).rejects.toMatchObject({
       name: 'ApiKeyError',
       code: 'KEY_NOT_FOUND',
       id: 987_654n,
@@ -75,7 +92,10 @@ describe('rotateApiKey', () => {
   it('sets the cutoff to now + grace, creates the replacement and audits it', async () => {
     const expiresAt = new Date('2031-01-01T00:00:00.000Z')
     const key = await newKey('rotator', expiresAt)
-    const result = await rotateApiKey(database.db, { id: key.id, now: NOW, graceSeconds: 7200, actor: 'cli:op' })
+    const result = await rotateApiKey({
+      ctx: { db: database.db, clock: () => NOW },
+      input: { id: key.id, graceSeconds: 7200, actor: 'cli:op' },
+    })
     const cutoff = new Date(NOW.getTime() + 2 * HOUR)
     expect(result.cutoff).toEqual(cutoff)
     expect(result.keptEarlier).toBe(false)
@@ -94,8 +114,14 @@ describe('rotateApiKey', () => {
 
   it('keeps an earlier cutoff of a key already rotating', async () => {
     const key = await newKey('twice')
-    await rotateApiKey(database.db, { id: key.id, now: NOW, graceSeconds: 3600, actor: 'api:ops' })
-    const second = await rotateApiKey(database.db, { id: key.id, now: NOW, graceSeconds: 7200, actor: 'api:ops' })
+    await rotateApiKey({
+      ctx: { db: database.db, clock: () => NOW },
+      input: { id: key.id, graceSeconds: 3600, actor: 'api:ops' },
+    })
+    const second = await rotateApiKey({
+      ctx: { db: database.db, clock: () => NOW },
+      input: { id: key.id, graceSeconds: 7200, actor: 'api:ops' },
+    })
     expect(second.keptEarlier).toBe(true)
     expect(second.cutoff).toEqual(new Date(NOW.getTime() + HOUR))
     expect((await keyRow(key.id)).revokedAt).toEqual(new Date(NOW.getTime() + HOUR))
@@ -103,10 +129,11 @@ describe('rotateApiKey', () => {
 
   it('refuses a revoked key with KEY_REVOKED and writes nothing', async () => {
     const key = await newKey('gone')
-    await revokeApiKey(database.db, { id: key.id, now: NOW, actor: 'api:ops' })
-    const error = await rotateApiKey(database.db, { id: key.id, now: NOW, graceSeconds: 60, actor: 'api:ops' }).catch(
-      (e: unknown) => e,
-    )
+    await revokeApiKey({ ctx: { db: database.db, clock: () => NOW }, input: { id: key.id, actor: 'api:ops' } })
+    const error = await rotateApiKey({
+      ctx: { db: database.db, clock: () => NOW },
+      input: { id: key.id, graceSeconds: 60, actor: 'api:ops' },
+    }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ApiKeyError)
     expect(error).toMatchObject({ code: 'KEY_REVOKED', id: key.id, key: { consumerName: 'gone' } })
     expect(await audits('key_rotated', key.id)).toHaveLength(0)
@@ -115,7 +142,10 @@ describe('rotateApiKey', () => {
   it('refuses an expired key, whose replacement would be born expired', async () => {
     const key = await newKey('expired', new Date(NOW.getTime() - HOUR))
     await expect(
-      rotateApiKey(database.db, { id: key.id, now: NOW, graceSeconds: 60, actor: 'cli:op' }),
+      rotateApiKey({
+        ctx: { db: database.db, clock: () => NOW },
+        input: { id: key.id, graceSeconds: 60, actor: 'cli:op' },
+      }),
     ).rejects.toMatchObject({ code: 'KEY_EXPIRED', key: { consumerName: 'expired' } })
     expect((await keyRow(key.id)).revokedAt).toBeNull()
     expect(await audits('key_rotated', key.id)).toHaveLength(0)
@@ -125,7 +155,10 @@ describe('rotateApiKey', () => {
     const key = await newKey('rollback')
     await expect(
       withTransaction(database.db, async (tx) => {
-        await rotateApiKey(tx, { id: key.id, now: NOW, graceSeconds: 60, actor: 'api:ops' })
+        await rotateApiKey({
+          ctx: { db: tx, clock: () => NOW },
+          input: { id: key.id, graceSeconds: 60, actor: 'api:ops' },
+        })
         throw new Error('abort')
       }),
     ).rejects.toThrow('abort')

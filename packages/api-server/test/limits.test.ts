@@ -9,11 +9,14 @@ const harness = useTestApi({ manualClock: true })
 describe('rate limits', () => {
   it('a token bucket per key: limit, remaining, reset, 429 with Retry-After, refill over time', async () => {
     const h = harness()
-    const { token } = await createApiKey(h.database.db, {
-      consumer: 'metered',
-      scope: 'read',
-      rateLimitPerMinute: 60,
-      createdBy: 'test',
+    const { token } = await createApiKey({
+      ctx: { db: h.database.db },
+      input: {
+        consumer: 'metered',
+        scope: 'read',
+        rateLimitPerMinute: 60,
+        createdBy: 'test',
+      },
     })
     const nowSeconds = () => Math.ceil(h.clock.monotonic() / 1000)
     for (let i = 0; i < 60; i++) {
@@ -46,7 +49,10 @@ describe('rate limits', () => {
 
   it('uses the scope default when a key names no limit, and scope failures cost nothing', async () => {
     const h = harness()
-    const { token, row } = await createApiKey(h.database.db, { consumer: 'writer', scope: 'write', createdBy: 'test' })
+    const { token, row } = await createApiKey({
+      ctx: { db: h.database.db },
+      input: { consumer: 'writer', scope: 'write', createdBy: 'test' },
+    })
     expect(row.rateLimitPerMinute).toBeNull()
     const first = await h.fetch('/me', { token })
     expect(first.headers.get('x-ratelimit-limit')).toBe('120')
@@ -78,11 +84,14 @@ describe('expiry and revocation are half-open', () => {
     const h = harness()
     const at = h.clock.now()
     const expiresAt = new Date(Math.ceil(at.getTime() / 1000) * 1000 + 10_000)
-    const { token, row } = await createApiKey(h.database.db, {
-      consumer: 'cutoff',
-      scope: 'read',
-      expiresAt,
-      createdBy: 'test',
+    const { token, row } = await createApiKey({
+      ctx: { db: h.database.db },
+      input: {
+        consumer: 'cutoff',
+        scope: 'read',
+        expiresAt,
+        createdBy: 'test',
+      },
     })
     h.clock.set(new Date(expiresAt.getTime() - 1))
     expect((await h.fetch('/me', { token })).status).toBe(200)

@@ -31,7 +31,9 @@ beforeAll(async () => {
     )
   }
   server = await startApiServer(createApiApp({ db: database.db, logger, allowPrivateTargets: true }), { port: 0 })
-  token = (await createApiKey(database.db, { consumer: 'logs', scope: 'write', createdBy: 'test' })).token
+  token = (
+    await createApiKey({ ctx: { db: database.db }, input: { consumer: 'logs', scope: 'write', createdBy: 'test' } })
+  ).token
 })
 
 afterAll(async () => {

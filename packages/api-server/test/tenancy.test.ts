@@ -14,11 +14,14 @@ let gatewayAdmin = ''
 
 beforeAll(async () => {
   gatewayAdmin = (
-    await createApiKey(harness().database.db, {
-      consumer: 'gateway',
-      scope: 'admin',
-      rateLimitPerMinute: 100_000,
-      createdBy: 'test',
+    await createApiKey({
+      ctx: { db: harness().database.db },
+      input: {
+        consumer: 'gateway',
+        scope: 'admin',
+        rateLimitPerMinute: 100_000,
+        createdBy: 'test',
+      },
     })
   ).token
 })
@@ -144,7 +147,10 @@ describe('/audit and /keys in a tenant context', () => {
 
   it('refuses key management: no listing, creating, revoking or rotating keys', async () => {
     const h = harness()
-    const spare = await createApiKey(h.database.db, { consumer: 'spare', scope: 'read', createdBy: 'test' })
+    const spare = await createApiKey({
+      ctx: { db: h.database.db },
+      input: { consumer: 'spare', scope: 'read', createdBy: 'test' },
+    })
     const before = await h.database.db.select({ id: apiKeys.id }).from(apiKeys)
     const [gatewayRow] = await h.database.db
       .select()

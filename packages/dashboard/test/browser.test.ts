@@ -82,7 +82,9 @@ function watch(target: Page): void {
 beforeAll(async () => {
   database = await createTestDatabase()
   seeded = await seedDemo(database.db, { now: new Date() })
-  readToken = (await createApiKey(database.db, { consumer: 'browser', scope: 'read', createdBy: 'test' })).token
+  readToken = (
+    await createApiKey({ ctx: { db: database.db }, input: { consumer: 'browser', scope: 'read', createdBy: 'test' } })
+  ).token
   served = await serveDashboard({ db: database.db, bind: '127.0.0.1', live: { pollMs: 250 } })
   guarded = await serveDashboard({ db: database.db, bind: '0.0.0.0', live: { pollMs: 250 } })
   browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] })

@@ -30,7 +30,7 @@ beforeAll(async () => {
   database = await createTestDatabase()
   seeded = await seedDemo(database.db, { now: new Date() })
   const key = (consumer: string, scope: 'read' | 'write' | 'admin', expiresAt: Date | null = null) =>
-    createApiKey(database.db, { consumer, scope, createdBy: 'test', expiresAt })
+    createApiKey({ ctx: { db: database.db }, input: { consumer, scope, createdBy: 'test', expiresAt } })
   readToken = (await key('reader', 'read')).token
   writeToken = (await key('writer', 'write')).token
   const revoked = await key('gone', 'read')

@@ -37,7 +37,7 @@ afterAll(async () => {
 })
 
 async function newKey(consumer: string, expiresAt: Date | null = null) {
-  return createApiKey(database.db, { consumer, scope: 'read', createdBy: 'test', expiresAt })
+  return createApiKey({ ctx: { db: database.db }, input: { consumer, scope: 'read', createdBy: 'test', expiresAt } })
 }
 
 function signIn(base: string, key: string, headers: Record<string, string> = {}) {

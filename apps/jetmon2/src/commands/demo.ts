@@ -251,11 +251,14 @@ export default defineCommand({
       stops.push(() => monitor.drain(10_000))
       say(`  ✓ the monitor is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`)
       // A fresh admin key per run, valid for a day, its token in a 0600 file for the CLI.
-      const { token: apiToken } = await createApiKey(database.db, {
-        consumer: 'demo',
-        scope: 'admin',
-        expiresAt: new Date(Date.now() + 86_400_000),
-        createdBy: 'demo',
+      const { token: apiToken } = await createApiKey({
+        ctx: { db: database.db },
+        input: {
+          consumer: 'demo',
+          scope: 'admin',
+          expiresAt: new Date(Date.now() + 86_400_000),
+          createdBy: 'demo',
+        },
       })
       const tokenFile = join(demoDir, 'api-token')
       writeFileSync(tokenFile, `${apiToken}\n`, { mode: 0o600 })

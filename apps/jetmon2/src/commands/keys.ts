@@ -121,12 +121,15 @@ const create = defineCommand({
 
     const { row, token } = await withAdminDatabase(args, (db) =>
       withTransaction(db, async (tx) => {
-        const created = await createApiKey(tx, {
-          consumer,
-          scope,
-          rateLimitPerMinute: rateLimit,
-          expiresAt: ttlMs === null ? null : wholeSecond(Date.now() + ttlMs),
-          createdBy: source,
+        const created = await createApiKey({
+          ctx: { db: tx },
+          input: {
+            consumer,
+            scope,
+            rateLimitPerMinute: rateLimit,
+            expiresAt: ttlMs === null ? null : wholeSecond(Date.now() + ttlMs),
+            createdBy: source,
+          },
         })
         await tx.insert(auditLog).values({
           eventType: 'key_created',
@@ -202,7 +205,7 @@ const revoke = defineCommand({
     const now = wholeSecond(Date.now())
     // Idempotent, like POST /keys/{id}/revoke: a revoked key stays as it is.
     const { row, changed } = await withAdminDatabase(args, (db) =>
-      revokeApiKey(db, { id, now, actor: source }).catch(keyCommandError),
+      revokeApiKey({ ctx: { db, clock: () => now }, input: { id, actor: source } }).catch(keyCommandError),
     )
     if (format === 'json') {
       printJson(keyToJson(row, new Date()))
@@ -240,7 +243,9 @@ const rotate = defineCommand({
     // Key times are whole seconds, so a whole-second `now` judges them as the exact one would.
     const now = wholeSecond(Date.now())
     const { old, next, keptEarlier } = await withAdminDatabase(args, (db) =>
-      rotateApiKey(db, { id, now, graceSeconds: graceMs / 1000, actor: source }).catch(keyCommandError),
+      rotateApiKey({ ctx: { db, clock: () => now }, input: { id, graceSeconds: graceMs / 1000, actor: source } }).catch(
+        keyCommandError,
+      ),
     )
     if (format === 'json') {
       printJson({ key: keyToJson(next.row, now), token: next.token, replaced: keyToJson(old, now) })

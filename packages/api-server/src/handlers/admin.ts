@@ -97,12 +97,15 @@ export const adminHandlers: Handlers<typeof adminRoutes> = {
       })
     }
     const { row, token } = await withTransaction(deps.db, async (tx) => {
-      const created = await createApiKey(tx, {
-        consumer: body.consumer,
-        scope: body.scope,
-        rateLimitPerMinute: body.rate_limit_per_minute ?? null,
-        expiresAt: body.expires_at ?? null,
-        createdBy: `api:${principal.consumer}`,
+      const created = await createApiKey({
+        ctx: { db: tx },
+        input: {
+          consumer: body.consumer,
+          scope: body.scope,
+          rateLimitPerMinute: body.rate_limit_per_minute ?? null,
+          expiresAt: body.expires_at ?? null,
+          createdBy: `api:${principal.consumer}`,
+        },
       })
       await tx.insert(auditLog).values({
         eventType: 'key_created',
@@ -117,19 +120,18 @@ export const adminHandlers: Handlers<typeof adminRoutes> = {
 
   async 'keys.revoke'({ deps, params, principal, now, tenantId }) {
     refuseTenant(tenantId)
-    const { row } = await revokeApiKey(deps.db, { id: params.id, now, actor: `api:${principal.consumer}` }).catch(
-      rethrowKeyError,
-    )
+    const { row } = await revokeApiKey({
+      ctx: { db: deps.db, clock: () => now },
+      input: { id: params.id, actor: `api:${principal.consumer}` },
+    }).catch(rethrowKeyError)
     return keyToJson(row, now)
   },
 
   async 'keys.rotate'({ deps, params, body, principal, now, tenantId }) {
     refuseTenant(tenantId)
-    const { next } = await rotateApiKey(deps.db, {
-      id: params.id,
-      now,
-      graceSeconds: body.grace_seconds,
-      actor: `api:${principal.consumer}`,
+    const { next } = await rotateApiKey({
+      ctx: { db: deps.db, clock: () => now },
+      input: { id: params.id, graceSeconds: body.grace_seconds, actor: `api:${principal.consumer}` },
     }).catch(rethrowKeyError)
     return new Reply({ key: keyToJson(next.row, now), token: next.token }, 201)
   },
