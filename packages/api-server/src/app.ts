@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { type RouteDefinition, type Routes, routes, type Scope } from '@jetmon/api-client'
-import { apiKeys, siteTenants } from '@jetmon/db'
-import { and, eq } from 'drizzle-orm'
+import { apiKeys } from '@jetmon/db'
+import { eq } from 'drizzle-orm'
 import { type Context, Hono } from 'hono'
 import * as v from 'valibot'
 import { AccessAuditWriter } from './audit.js'
@@ -17,13 +17,12 @@ import { webhooksHandlers } from './handlers/webhooks.js'
 import { checkIdempotencyKey, IdempotencyStore, idempotencyRecordKey, requestHash } from './idempotency.js'
 import { hashToken, keyStatus, rateLimitOf, scopeCovers } from './keys.js'
 import { RateLimiter } from './rate-limit.js'
+import { tenantOf } from './tenancy.js'
 import { parseOrThrow } from './validation.js'
 
 /** Largest accepted request body (docs/api.md): 1 MiB. */
 export const MAX_BODY_BYTES = 1024 * 1024
 const LAST_USED_EVERY_MS = 60_000
-const GATEWAY_CONSUMER = 'gateway'
-const TENANT_HEADER = 'x-jetmon-tenant-id'
 /**
  * Routes whose success answer carries a secret shown once (an API token, a webhook signing
  * secret): the idempotency record keeps only the status, never the body.
@@ -191,7 +190,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
           )
         }
       }
-      const tenantId = await tenantOf(c, principal)
+      const tenantId = tenantOf(c, principal)
 
       const rawBody = await readBody(c)
       const params = route.params ? parseOrThrow(route.params, c.req.param(), 'params') : undefined
@@ -295,25 +294,6 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
     return c.json(reply.body as object, status as 200)
   }
 
-  async function tenantOf(c: Context, principal: Principal | null): Promise<string | null> {
-    const header = c.req.header(TENANT_HEADER)
-    if (header === undefined) return null
-    if (!principal || principal.consumer !== GATEWAY_CONSUMER) {
-      throw new ApiError(
-        403,
-        'forbidden_gateway_context',
-        `only the ${GATEWAY_CONSUMER} key may send X-Jetmon-Tenant-ID`,
-      )
-    }
-    const tenant = header.trim()
-    if (tenant === '' || tenant.length > 128) {
-      throw new ApiError(400, 'invalid_request', 'X-Jetmon-Tenant-ID must be 1–128 characters', {
-        details: [{ path: 'headers.x-jetmon-tenant-id', message: 'must be 1–128 characters' }],
-      })
-    }
-    return tenant
-  }
-
   return {
     app,
     audit,
@@ -322,17 +302,6 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
       await audit.close()
     },
   }
-}
-
-/** Whether a tenant may see a blog (gateway mode); without a tenant, every blog is visible. */
-export async function tenantSeesBlog(ctx: RequestContext<RouteDefinition>, blogId: bigint): Promise<boolean> {
-  if (ctx.tenantId === null) return true
-  const [row] = await ctx.deps.db
-    .select({ blogId: siteTenants.blogId })
-    .from(siteTenants)
-    .where(and(eq(siteTenants.tenantId, ctx.tenantId), eq(siteTenants.blogId, blogId)))
-    .limit(1)
-  return row !== undefined
 }
 
 function requestIdOf(c: Context): string {

@@ -5,7 +5,6 @@ export {
   handlers,
   honoPath,
   MAX_BODY_BYTES,
-  tenantSeesBlog,
 } from './app.js'
 export { AccessAuditWriter, type AccessRecord } from './audit.js'
 export type {
@@ -19,18 +18,12 @@ export type {
 } from './context.js'
 export { Reply } from './context.js'
 export { ApiError, type FieldProblem, invalidRequest, notFound } from './errors.js'
-export { listSitePage, type SiteListOptions, type SiteListRow } from './handlers/_sites-list.js'
-export { loadSiteDetail } from './handlers/_sites-rows.js'
-export type { StatsPeriod, StatsScope } from './handlers/_stats-scope.js'
-export { computeUptime, loadUptimeInput, type UptimeFigures, type UptimeInput } from './handlers/_stats-uptime.js'
 export { IdempotencyStore } from './idempotency.js'
 export {
-  type CreateKeyInput,
   createApiKey,
   DEFAULT_RATE_LIMITS,
   generateToken,
   hashToken,
-  type KeyContext,
   keyStatus,
   keyToJson,
   rateLimitOf,

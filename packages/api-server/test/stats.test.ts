@@ -1,9 +1,9 @@
 import { auditLog, checkHistory, endpointState, maintenanceWindows, monitorSites, siteTenants } from '@jetmon/db'
 import { closeEvent, type EventStoreContext, openEvent, promoteEvent } from '@jetmon/eventstore'
 import { timingBreakdown } from '@jetmon/history'
+import { computeUptime, monitoredTime } from '@jetmon/read-models'
 import { eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { computeUptime, monitoredTime } from '../src/handlers/_stats-uptime.js'
 import { envelopeOf, newBlogId, useTestApi } from './_helpers.js'
 
 // The request clock is fixed at 2026-05-01T12:00:00Z.

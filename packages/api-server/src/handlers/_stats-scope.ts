@@ -1,10 +1,11 @@
 /** What every statistics route resolves first: the period and the site or endpoint measured. */
 import type { RouteDefinition } from '@jetmon/api-client'
 import { monitorSites } from '@jetmon/db'
+import type { StatsPeriod, StatsScope } from '@jetmon/read-models'
 import { eq } from 'drizzle-orm'
-import { tenantSeesBlog } from '../app.js'
 import type { RequestContext } from '../context.js'
 import { type FieldProblem, invalidRequest, notFound } from '../errors.js'
+import { tenantSeesBlog } from '../tenancy.js'
 import { siteKnown } from './_events-query.js'
 
 const HOUR_MS = 3_600_000
@@ -22,12 +23,6 @@ export interface StatsQuery {
   from?: Date | undefined
   to?: Date | undefined
   endpoint_id?: bigint | undefined
-}
-
-/** The measured period `[from, to)`; `to` is never later than `now`. */
-export interface StatsPeriod {
-  from: Date
-  to: Date
 }
 
 /**
@@ -75,17 +70,6 @@ export function resolvePeriod(query: StatsQuery, now: Date): StatsPeriod {
   if (from.getTime() >= now.getTime()) problems.push({ path: 'query.from', message: 'must be in the past' })
   if (problems.length > 0) throw invalidRequest(problems)
   return { from, to: new Date(Math.min(to.getTime(), now.getTime())) }
-}
-
-/** The site (or endpoint) a statistics request measures. */
-export interface StatsScope {
-  blogId: bigint
-  /** The endpoint asked for, or null for the whole site. */
-  endpointId: bigint | null
-  /** Every endpoint of the site (active or not), ascending. */
-  siteEndpointIds: bigint[]
-  /** The endpoints measured: `[endpointId]` or every endpoint of the site. */
-  endpointIds: bigint[]
 }
 
 /**

@@ -8,10 +8,10 @@ import {
   InvalidCursorError,
   listEventTransitions,
 } from '@jetmon/eventstore'
-import { tenantSeesBlog } from '../app.js'
 import type { Handlers, RequestContext } from '../context.js'
 import { invalidRequest, notFound } from '../errors.js'
 import { DEFAULT_LIMIT, pageOf } from '../pagination.js'
+import { tenantSeesBlog } from '../tenancy.js'
 import {
   eventCursorKey,
   eventDetailToJson,

@@ -5,25 +5,25 @@
  */
 import type { EndpointConfigChanges, SiteDetail, SiteEndpoint, sitesRoutes } from '@jetmon/api-client'
 import { type DbOrTx, events, maintenanceWindows, monitorSites, siteTenants, type Tx } from '@jetmon/db'
-import { bucketForEndpoint, DEFAULT_BUCKET_TOTAL } from '@jetmon/scheduler'
-import { and, desc, eq, gt, lt, ne, or, type SQL } from 'drizzle-orm'
-import type { ApiDeps, EndpointProbe, Handlers, ProbeResult } from '../context.js'
-import { Reply } from '../context.js'
-import { ApiError, invalidRequest, notFound } from '../errors.js'
-import { DEFAULT_LIMIT, decodeCursor, pageOf } from '../pagination.js'
-import { listSitePage } from './_sites-list.js'
-import { applyMaintenancePlan, checkWindow, maintenancePlanOf } from './_sites-maintenance.js'
 import {
   currentWindows,
   type EndpointRow,
   endpointToJson,
+  listSitePage,
   loadSiteDetail,
   openEventsOfEndpoints,
   selectEndpoints,
   siteVisible,
   tenantCondition,
   windowToJson,
-} from './_sites-rows.js'
+} from '@jetmon/read-models'
+import { bucketForEndpoint, DEFAULT_BUCKET_TOTAL } from '@jetmon/scheduler'
+import { and, desc, eq, gt, lt, ne, or, type SQL } from 'drizzle-orm'
+import type { ApiDeps, EndpointProbe, Handlers, ProbeResult } from '../context.js'
+import { Reply } from '../context.js'
+import { ApiError, invalidRequest, notFound } from '../errors.js'
+import { DEFAULT_LIMIT, decodeCursor, pageOf } from '../pagination.js'
+import { applyMaintenancePlan, checkWindow, maintenancePlanOf } from './_sites-maintenance.js'
 import {
   announceEndpointChanges,
   closeOpenEvents,

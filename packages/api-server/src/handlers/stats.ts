@@ -1,8 +1,8 @@
 import { jsonId, type statsRoutes } from '@jetmon/api-client'
 import { DEFAULT_HISTORY_RETENTION_DAYS, timingBreakdown, uptimeAndLatency } from '@jetmon/history'
+import { computeUptime, loadUptimeInput, type StatsPeriod } from '@jetmon/read-models'
 import type { Handlers } from '../context.js'
-import { resolvePeriod, resolveScope, type StatsPeriod } from './_stats-scope.js'
-import { computeUptime, loadUptimeInput } from './_stats-uptime.js'
+import { resolvePeriod, resolveScope } from './_stats-scope.js'
 
 const seconds = (ms: number) => ms / 1000
 const nullableSeconds = (ms: number | null) => (ms === null ? null : ms / 1000)

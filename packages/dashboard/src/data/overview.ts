@@ -4,9 +4,9 @@
  * rows found through the API's indexed site-page statement, one state at a time; counts combine a
  * cached fleet-wide aggregate with the (few) sites that have an open event or a current window.
  */
-import { listSitePage } from '@jetmon/api-server'
 import { auditLog, checkHistory, checkRollups, type DbOrTx, events, maintenanceWindows, monitorSites } from '@jetmon/db'
 import type { HistoryMode } from '@jetmon/history'
+import { listSitePage } from '@jetmon/read-models'
 import { and, asc, desc, eq, gt, gte, inArray, isNotNull, lt, lte, max, sql } from 'drizzle-orm'
 import { COUNTED_STATES, type CountedState, WORST_FIRST } from '../_states.js'
 import { type Evidence, evidenceOf, redactUrl } from './_evidence.js'

@@ -3,10 +3,10 @@
  * `GET /sites/{blog_id}` agree), uptime figures for 24 h / 7 d / 30 d (the API's computation), the
  * response-time series, the uptime bars and the event timeline with evidence.
  */
-import { computeUptime, loadSiteDetail, loadUptimeInput, type UptimeFigures } from '@jetmon/api-server'
 import { checkHistory, checkRollups, type DbOrTx, eventTransitions } from '@jetmon/db'
 import { type Event, listEvents, listOpenEvents, type Transition } from '@jetmon/eventstore'
 import { type HistoryMode, uptimeAndLatency } from '@jetmon/history'
+import { computeUptime, loadSiteDetail, loadUptimeInput, type UptimeFigures } from '@jetmon/read-models'
 import { and, asc, type Column, eq, gte, inArray, lt, sql } from 'drizzle-orm'
 import { type Evidence, evidenceOf, redactUrl } from './_evidence.js'
 import { datetimeLiteral, intLiteral, NOT_DOWNTIME_LIST, toNumber } from './_sql.js'

@@ -1,5 +1,5 @@
 /**
- * The uptime figures of a site or endpoint (spec/api.md, Statistics), computed from the event log,
+ * The uptime figures of a site or endpoint (docs/statistics.md), computed from the event log,
  * the confirmation audit rows and the maintenance windows.
  *
  * Every instant of the period is classified once, by precedence:
@@ -28,8 +28,24 @@ import {
 } from '@jetmon/db'
 import { ENDPOINT_CHANGED_EVENT } from '@jetmon/scheduler'
 import { and, asc, eq, gt, gte, inArray, isNull, lt, lte, or } from 'drizzle-orm'
-import { clip, type Interval, type IntervalSet, intersect, measure, subtract, union } from './_stats-intervals.js'
-import type { StatsPeriod, StatsScope } from './_stats-scope.js'
+import { clip, type Interval, type IntervalSet, intersect, measure, subtract, union } from './intervals.js'
+
+/** The measured period `[from, to)`; `to` is never later than `now`. */
+export interface StatsPeriod {
+  from: Date
+  to: Date
+}
+
+/** The site (or endpoint) a statistics request measures. */
+export interface StatsScope {
+  blogId: bigint
+  /** The endpoint asked for, or null for the whole site. */
+  endpointId: bigint | null
+  /** Every endpoint of the site (active or not), ascending. */
+  siteEndpointIds: bigint[]
+  /** The endpoints measured: `[endpointId]` or every endpoint of the site. */
+  endpointIds: bigint[]
+}
 
 /** An event as the figures need it (times in epoch ms). */
 export interface UptimeEvent {

@@ -1,7 +1,7 @@
 /**
  * Reading sites, endpoints and maintenance windows, and turning rows into their wire form:
  * effective configuration (the scheduler's defaults applied), runtime state, and the derived
- * site/endpoint state of spec/events.md ("Site state").
+ * site/endpoint state of docs/events.md ("Site state").
  */
 import type { MaintenanceWindow, SiteDetail, SiteEndpoint, SiteSummary } from '@jetmon/api-client'
 import { jsonId } from '@jetmon/api-client'
@@ -19,7 +19,7 @@ import { type Event, listOpenEvents } from '@jetmon/eventstore'
 import { DEFAULT_ENDPOINT_DEFAULTS } from '@jetmon/scheduler'
 import { and, asc, type Column, desc, eq, gt, gte, inArray, isNull, lte, max, type SQL, sql } from 'drizzle-orm'
 
-/** Defaults of NULL configuration columns (data-model.md; the monitor's own defaults for the rest). */
+/** Defaults of NULL configuration columns (docs/architecture.md; the monitor's own defaults for the rest). */
 const DEFAULT_MAX_REDIRECTS = 10
 const DEFAULT_CHECK_INTERVAL_MIN = 5
 
@@ -267,7 +267,7 @@ export function windowToJson(row: WindowRow, now: Date): MaintenanceWindow {
 /**
  * `confirmation: "unavailable"` when the latest `veriflier_request` audit row of one of these
  * (open, Seems Down, http) events is inconclusive — the monitor writes one each time too few
- * verifliers answer (apps/jetmon2/src/monitor/pipeline.ts). One query.
+ * verifliers answer (packages/monitor/src/pipeline.ts). One query.
  */
 async function confirmationOf(
   db: DbOrTx,
