@@ -20,10 +20,12 @@ export { Reply } from './context.js'
 export { ApiError, type FieldProblem, invalidRequest, notFound } from './errors.js'
 export { IdempotencyStore } from './idempotency.js'
 export {
+  type CreateKeyInput,
   createApiKey,
   DEFAULT_RATE_LIMITS,
   generateToken,
   hashToken,
+  type KeyContext,
   keyStatus,
   keyToJson,
   rateLimitOf,
