@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { waitFor } from '@jetmon/testkit'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NEXT_TOKEN, postChecks, type ServeProcess, startServe, TOKEN, veriflier2, waitFor } from './helpers.js'
+import { NEXT_TOKEN, postChecks, type ServeProcess, startServe, TOKEN, veriflier2 } from './helpers.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'veriflier2-cli-'))
 const file = (name: string, content: unknown) => {
@@ -139,9 +140,9 @@ describe('veriflier2 serve', () => {
       request_id: 'in-flight',
       checks: [{ endpoint_id: 3, url: sites.url('slow-ttfb--sigterm', '/?ms=600') }],
     })
-    await waitFor(async () => {
+    await waitFor('a check in flight', async () => {
       const body = (await (await fetch(`${server.url}/v1/health`)).json()) as { in_flight: number }
-      return body.in_flight > 0 ? true : undefined
+      return body.in_flight > 0
     })
     server.child.kill('SIGTERM')
     const drained = await slow

@@ -120,14 +120,3 @@ export async function startServe(env: NodeJS.ProcessEnv): Promise<ServeProcess> 
   })
   return { child, url, logs, stdout: () => stdout, stderr: () => stderr, exited }
 }
-
-/** Polls until `probe` returns a value other than undefined (readiness by probing, never a fixed sleep). */
-export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error('waitFor: timed out')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}

@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { CheckRequest, CheckResult } from '@jetmon/checker'
+import { waitFor } from '@jetmon/testkit'
 import {
   type DnsServer,
   FIXTURE_KEYWORD,
@@ -14,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkerFromConfig } from '../src/_checker.js'
 import { createVeriflierServer, type VeriflierServer } from '../src/index.js'
 import { VERSION } from '../src/version.js'
-import { NEXT_TOKEN, postChecks, TOKEN, testConfig, waitFor } from './helpers.js'
+import { NEXT_TOKEN, postChecks, TOKEN, testConfig } from './helpers.js'
 
 let sites: FixtureServer
 let dns: DnsServer
@@ -438,10 +439,10 @@ describe('checks', () => {
       { request_id: 'gone', checks: [1, 2, 3, 4, 5].map((n) => check(n, sites.url(host, '/?ms=300'))) },
       { signal: controller.signal },
     ).catch((error: Error) => error)
-    await waitFor(() => (server.inFlight === 1 ? true : undefined))
+    await waitFor('one check in flight', () => server.inFlight === 1)
     controller.abort()
     expect(await posted).toBeInstanceOf(Error)
-    await waitFor(() => (server.inFlight === 0 ? true : undefined))
+    await waitFor('no check in flight', () => server.inFlight === 0)
     await new Promise((resolve) => setTimeout(resolve, 400))
     expect(sites.requests('slow-ttfb').filter((r) => r.host.startsWith(host)).length).toBeLessThanOrEqual(2)
     expect(server.inFlight).toBe(0)
@@ -455,7 +456,7 @@ describe('close()', () => {
       request_id: 'drain',
       checks: [check(1, sites.url('slow-ttfb--drain', '/?ms=500')), check(2, sites.url('status-500'))],
     })
-    await waitFor(() => (server.inFlight > 0 ? true : undefined))
+    await waitFor('a check in flight', () => server.inFlight > 0)
     const closing = server.close()
     const answer = await posted
     expect(answer.status).toBe(200)
@@ -471,7 +472,7 @@ describe('close()', () => {
       request_id: 'cut',
       checks: [check(1, sites.url('hang'), { timeout_ms: 5_000 })],
     }).catch((error: Error) => error)
-    await waitFor(() => (server.inFlight > 0 ? true : undefined))
+    await waitFor('a check in flight', () => server.inFlight > 0)
     const started = Date.now()
     expect(await server.close({ timeoutMs: 200 })).toEqual({ drained: false })
     expect(Date.now() - started).toBeLessThan(2_000)

@@ -65,15 +65,6 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
   }
 }
 
-/** A loopback port that was just free: connecting to it is refused. */
-export async function refusedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
 export interface TestCertificate {
   key: string
   cert: string

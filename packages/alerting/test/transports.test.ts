@@ -2,15 +2,14 @@
  * Every transport against a real peer on loopback: an SMTP server (smtp-server, mails parsed with
  * mailparser) and node:http receivers standing in for PagerDuty, Slack, Teams and WordPress.com.
  */
+import { recordingLogger, refusedPort } from '@jetmon/testkit'
 import { Agent } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { emailOptionsFromConfig } from '../src/email.js'
-import type { AlertingLogger } from '../src/sender.js'
 import { type AlertSender, type AlertSenderOptions, createAlertSender } from '../src/sender.js'
 import { downNotification, recoveryNotification } from './_notifications.js'
 import {
   type HttpReceiver,
-  refusedPort,
   type SmtpReceiver,
   type SmtpReceiverOptions,
   selfSignedCertificate,
@@ -26,17 +25,6 @@ const oncall = { address: 'oncall@example.com' }
 const from = 'Jetmon <jetmon@example.com>'
 const KEY = 'a1B2c3D4e5F6a7B8c9D0e1F2a3B4c5D6'
 const now = new Date('2026-05-01T10:30:00.000Z')
-
-function recordingLogger() {
-  const lines: { level: string; obj: unknown; msg: unknown }[] = []
-  const at =
-    (level: string) =>
-    (obj: unknown, msg?: unknown): void => {
-      lines.push({ level, obj, msg })
-    }
-  const logger: AlertingLogger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-  return { logger, lines }
-}
 
 describe('email over SMTP', () => {
   let certificate: TestCertificate
@@ -289,13 +277,13 @@ describe('email over SMTP', () => {
 
 describe('email stub', () => {
   it('logs the email, says it was not delivered and sends nothing', async () => {
-    const { logger, lines } = recordingLogger()
+    const logger = recordingLogger()
     const sender = createAlertSender({ logger })
     expect(sender.emailTransport).toBe('stub')
     const result = await sender.send({ transport: 'email', destination: oncall, notification: downNotification })
     expect(result).toMatchObject({ ok: false, statusCode: null, response: null, retryable: false })
     expect(result.error).toMatch(/^email: not delivered: EMAIL_TRANSPORT is stub/)
-    expect(lines).toContainEqual({
+    expect(logger.entries).toContainEqual({
       level: 'warn',
       obj: { to: 'oncall@example.com', subject: '[Jetmon] DOWN: example.com' },
       msg: expect.stringContaining('NOT delivered'),

@@ -14,25 +14,8 @@ import {
   webhooks,
 } from '@jetmon/db'
 import { type EventStoreContext, openEvent } from '@jetmon/eventstore'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { encryptSecret, generateWebhookSecret, secretPreview } from '@jetmon/webhooks'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll } from 'vitest'
-
-/** A fresh migrated database for this test file; the getter is valid inside tests. */
-export function useTestDatabase(): () => TestDatabase {
-  let database: TestDatabase | undefined
-  beforeAll(async () => {
-    database = await createTestDatabase()
-  })
-  afterAll(async () => {
-    await database?.drop()
-  })
-  return () => {
-    if (!database) throw new Error('the test database is not ready (use it inside a test)')
-    return database
-  }
-}
 
 /**
  * Empties what delivery owns (subscribers, deliveries, cursors and gaps, tenant mappings), so each test
@@ -65,21 +48,6 @@ export async function cursorsAtNewest(db: Db): Promise<bigint> {
     ])
     .onDuplicateKeyUpdate({ set: { lastTransitionId: newest } })
   return newest
-}
-
-/** A clock the test moves by hand. */
-export function manualClock(start = new Date('2030-03-01T12:00:00.000Z')) {
-  let now = start.getTime()
-  return {
-    now: () => new Date(now),
-    advance(ms: number) {
-      now += ms
-      return new Date(now)
-    },
-    set(date: Date) {
-      now = date.getTime()
-    },
-  }
 }
 
 let lastBlogId = 9_100_000_000_000_000n // beyond 2^53 on purpose: ids must survive JSON

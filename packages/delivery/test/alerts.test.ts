@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { type AlertSender, createAlertSender } from '@jetmon/alerting'
 import { alertContacts, alertDeliveries } from '@jetmon/db'
 import { closeEvent, promoteEvent } from '@jetmon/eventstore'
+import { manualClock, useTestDatabase } from '@jetmon/testkit'
 import { eq } from 'drizzle-orm'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createAlertContactSender, DeliveryWorker, TransitionDispatcher } from '../src/index.js'
@@ -10,12 +11,10 @@ import {
   createAlertContact,
   cursorsAtNewest,
   eventContext,
-  manualClock,
   openHttpEvent,
   type Receiver,
   resetDelivery,
   startReceiver,
-  useTestDatabase,
 } from './_helpers.js'
 
 const database = useTestDatabase()

@@ -1,6 +1,7 @@
 import { alertSummary } from '@jetmon/alerting'
 import { dispatchCursors, dispatchGaps, siteTenants } from '@jetmon/db'
 import { closeEvent, promoteEvent } from '@jetmon/eventstore'
+import { manualClock, useTestDatabase } from '@jetmon/testkit'
 import { buildWebhookPayload } from '@jetmon/webhooks'
 import { eq } from 'drizzle-orm'
 import { beforeEach, describe, expect, it } from 'vitest'
@@ -12,11 +13,9 @@ import {
   cursorsAtNewest,
   eventContext,
   holdTransition,
-  manualClock,
   newBlogId,
   openHttpEvent,
   resetDelivery,
-  useTestDatabase,
   webhookRows,
 } from './_helpers.js'
 

@@ -1,6 +1,7 @@
 import { createAlertSender } from '@jetmon/alerting'
 import { webhookDeliveries } from '@jetmon/db'
 import { promoteEvent } from '@jetmon/eventstore'
+import { useTestDatabase } from '@jetmon/testkit'
 import { verifySignature } from '@jetmon/webhooks'
 import { eq } from 'drizzle-orm'
 import { Registry } from 'prom-client'
@@ -17,7 +18,6 @@ import {
   type Receiver,
   resetDelivery,
   startReceiver,
-  useTestDatabase,
   webhookRows,
 } from './_helpers.js'
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createDatabase, webhookDeliveries, webhooks } from '@jetmon/db'
+import { manualClock, useTestDatabase } from '@jetmon/testkit'
 import { generateWebhookSecret, signatureHeader, verifySignature } from '@jetmon/webhooks'
 import { eq, inArray, ne } from 'drizzle-orm'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -16,11 +17,9 @@ import {
   createWebhook,
   eventually,
   insertWebhookDeliveries,
-  manualClock,
   type Receiver,
   resetDelivery,
   startReceiver,
-  useTestDatabase,
 } from './_helpers.js'
 
 const database = useTestDatabase()

@@ -1,42 +1,10 @@
 import { type DbOrTx, events, eventTransitions, monitorSites } from '@jetmon/db'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { asc, eq, sql } from 'drizzle-orm'
-import { afterAll, beforeAll } from 'vitest'
 import type { EventStoreContext } from '../src/index.js'
-
-/** A fresh migrated database for this test file; the getter is valid inside tests. */
-export function useTestDatabase(): () => TestDatabase {
-  let database: TestDatabase | undefined
-  beforeAll(async () => {
-    database = await createTestDatabase()
-  })
-  afterAll(async () => {
-    await database?.drop()
-  })
-  return () => {
-    if (!database) throw new Error('the test database is not ready (use it inside a test)')
-    return database
-  }
-}
 
 let lastBlogId = 1_000_000n
 /** A blog id no other test of this file uses. */
 export const newBlogId = (): bigint => ++lastBlogId
-
-/** A clock the test moves by hand; starts at a whole second so DATETIME(0) columns compare cleanly. */
-export function manualClock(start = new Date('2026-03-01T12:00:00.000Z')) {
-  let now = start.getTime()
-  return {
-    clock: () => new Date(now),
-    advance(ms: number) {
-      now += ms
-      return new Date(now)
-    },
-    set(date: Date) {
-      now = date.getTime()
-    },
-  }
-}
 
 export function contextFor(db: DbOrTx, overrides: Partial<EventStoreContext> = {}): EventStoreContext {
   return { db, source: 'monitor:test-host', ...overrides }

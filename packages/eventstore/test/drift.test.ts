@@ -1,9 +1,10 @@
 /** The read-only projection drift report. This file's database holds only the rows made here. */
 import { monitorSites } from '@jetmon/db'
+import { useTestDatabase } from '@jetmon/testkit'
 import { eq } from 'drizzle-orm'
 import { expect, it } from 'vitest'
 import { type EventStoreContext, openEvent, type ProjectionDrift, projectionDrift } from '../src/index.js'
-import { contextFor, insertEndpoint, newBlogId, siteStatusOf, useTestDatabase } from './_helpers.js'
+import { contextFor, insertEndpoint, newBlogId, siteStatusOf } from './_helpers.js'
 
 const database = useTestDatabase()
 const ctx = (overrides: Partial<EventStoreContext> = {}) => contextFor(database().db, overrides)

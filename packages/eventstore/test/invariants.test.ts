@@ -2,6 +2,7 @@
  * The invariants of docs/events.md ("Identity and invariants"), one block each, on a real MariaDB.
  */
 import { createDatabase, type Database } from '@jetmon/db'
+import { manualClock, useTestDatabase } from '@jetmon/testkit'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -17,20 +18,12 @@ import {
   updateEventSeverity,
   updateEventState,
 } from '../src/index.js'
-import {
-  contextFor,
-  countRows,
-  eventRowsOf,
-  manualClock,
-  newBlogId,
-  transitionRowsOf,
-  useTestDatabase,
-} from './_helpers.js'
+import { contextFor, countRows, eventRowsOf, newBlogId, transitionRowsOf } from './_helpers.js'
 
 const database = useTestDatabase()
-const time = manualClock()
+const time = manualClock(new Date('2026-03-01T12:00:00.000Z'))
 const ctx = (overrides: Partial<EventStoreContext> = {}) =>
-  contextFor(database().db, { clock: time.clock, projection: false, ...overrides })
+  contextFor(database().db, { clock: time.now, projection: false, ...overrides })
 
 const httpIdentity = (blogId: bigint, endpointId = 1n) => ({ blogId, endpointId, checkType: 'http' as const })
 
@@ -146,7 +139,7 @@ describe('invariant 3: started_at never changes', () => {
 
   it('takes the caller-given start (the first failed check) and keeps it', async () => {
     const blogId = newBlogId()
-    const firstFailure = new Date(time.clock().getTime() - 45_000)
+    const firstFailure = new Date(time.now().getTime() - 45_000)
     const { event } = await openEvent({
       ctx: ctx(),
       input: { ...httpIdentity(blogId), state: 'Seems Down', startedAt: firstFailure },

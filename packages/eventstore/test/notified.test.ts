@@ -1,10 +1,11 @@
+import { manualClock, useTestDatabase } from '@jetmon/testkit'
 import { describe, expect, it } from 'vitest'
 import { closeEvent, downNotifiedAt, markDownNotified, openEvent } from '../src/index.js'
-import { contextFor, countRows, manualClock, newBlogId, useTestDatabase } from './_helpers.js'
+import { contextFor, countRows, newBlogId } from './_helpers.js'
 
 const database = useTestDatabase()
-const time = manualClock()
-const ctx = () => contextFor(database().db, { clock: time.clock, projection: false })
+const time = manualClock(new Date('2026-03-01T12:00:00.000Z'))
+const ctx = () => contextFor(database().db, { clock: time.now, projection: false })
 
 describe('markDownNotified', () => {
   it('records when the Down notice went out, keeps the first time, and writes no transition', async () => {
@@ -29,7 +30,7 @@ describe('markDownNotified', () => {
       input: { blogId, endpointId: 1n, checkType: 'http', state: 'Down' },
     })
     await closeEvent({ ctx: ctx(), input: { eventId: event.id, reason: 'verifier_cleared' } })
-    expect(await markDownNotified({ ctx: ctx(), eventId: event.id, at: time.clock() })).toBe(true)
-    expect(await markDownNotified({ ctx: ctx(), eventId: event.id + 1_000_000n, at: time.clock() })).toBe(false)
+    expect(await markDownNotified({ ctx: ctx(), eventId: event.id, at: time.now() })).toBe(true)
+    expect(await markDownNotified({ ctx: ctx(), eventId: event.id + 1_000_000n, at: time.now() })).toBe(false)
   })
 })

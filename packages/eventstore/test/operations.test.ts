@@ -1,5 +1,6 @@
 /** The verbs in detail: defaults, reasons, metadata, validation, composition and locking. */
 import { auditLog, createDatabase, type Database, events, monitorSites, withTransaction } from '@jetmon/db'
+import { manualClock, useTestDatabase } from '@jetmon/testkit'
 import { eq, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -20,12 +21,12 @@ import {
   updateEventSeverity,
   updateEventState,
 } from '../src/index.js'
-import { contextFor, countRows, insertEndpoint, manualClock, newBlogId, useTestDatabase } from './_helpers.js'
+import { contextFor, countRows, insertEndpoint, newBlogId } from './_helpers.js'
 
 const database = useTestDatabase()
-const time = manualClock()
+const time = manualClock(new Date('2026-03-01T12:00:00.000Z'))
 const ctx = (overrides: Partial<EventStoreContext> = {}) =>
-  contextFor(database().db, { clock: time.clock, projection: false, ...overrides })
+  contextFor(database().db, { clock: time.now, projection: false, ...overrides })
 
 const openHttp = async (blogId: bigint, state: 'Seems Down' | 'Down' = 'Seems Down') =>
   (await openEvent({ ctx: ctx(), input: { blogId, endpointId: 1n, checkType: 'http', state } })).event
@@ -301,7 +302,7 @@ describe('composition and concurrency', () => {
     const blogId = newBlogId()
     const opened = await withTransaction(database().db, async (tx) => {
       const result = await openEvent({
-        ctx: contextFor(tx, { clock: time.clock, projection: false }),
+        ctx: contextFor(tx, { clock: time.now, projection: false }),
         input: { blogId, endpointId: 1n, checkType: 'http', state: 'Seems Down' },
       })
       await tx.insert(auditLog).values({
@@ -363,7 +364,7 @@ describe('composition and concurrency', () => {
       const blogId = newBlogId()
       const endpointId = await insertEndpoint(database().db, blogId)
       const { event } = await openEvent({
-        ctx: contextFor(database().db, { clock: time.clock }),
+        ctx: contextFor(database().db, { clock: time.now }),
         input: { blogId, endpointId, checkType: 'http', state: 'Down' },
       })
       let release!: () => void
@@ -376,16 +377,14 @@ describe('composition and concurrency', () => {
       // transaction, which InnoDB spares), then wants the event the close holds: a deadlock.
       const rival = other.db.transaction(async (tx) => {
         await tx.update(monitorSites).set({ siteStatus: 2 }).where(eq(monitorSites.endpointId, endpointId))
-        await tx
-          .insert(auditLog)
-          .values(
-            Array.from({ length: 20 }, () => ({
-              blogId,
-              eventType: 'api_write',
-              source: 'api:rival',
-              detail: 'ballast',
-            })),
-          )
+        await tx.insert(auditLog).values(
+          Array.from({ length: 20 }, () => ({
+            blogId,
+            eventType: 'api_write',
+            source: 'api:rival',
+            detail: 'ballast',
+          })),
+        )
         locked = true
         await released
         await tx.select({ id: events.id }).from(events).where(eq(events.id, event.id)).for('update')
@@ -396,7 +395,7 @@ describe('composition and concurrency', () => {
       while (!locked) await new Promise((resolve) => setTimeout(resolve, 5))
       // The close locks the event, then waits for the endpoint row (the legacy projection).
       const closing = closeEvent({
-        ctx: contextFor(database().db, { clock: time.clock }),
+        ctx: contextFor(database().db, { clock: time.now }),
         input: { eventId: event.id, reason: 'verifier_cleared' },
       })
       try {

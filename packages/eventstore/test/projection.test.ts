@@ -3,6 +3,7 @@
  * and last_status_change follow the open http events of each endpoint, in the same transaction.
  */
 import { monitorSites, withTransaction } from '@jetmon/db'
+import { manualClock, useTestDatabase } from '@jetmon/testkit'
 import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import {
@@ -18,17 +19,14 @@ import {
   countRows,
   eventRowsOf,
   insertEndpoint,
-  manualClock,
   newBlogId,
   siteStatusOf,
   transitionRowsOf,
-  useTestDatabase,
 } from './_helpers.js'
 
 const database = useTestDatabase()
-const time = manualClock()
-const ctx = (overrides: Partial<EventStoreContext> = {}) =>
-  contextFor(database().db, { clock: time.clock, ...overrides })
+const time = manualClock(new Date('2026-03-01T12:00:00.000Z'))
+const ctx = (overrides: Partial<EventStoreContext> = {}) => contextFor(database().db, { clock: time.now, ...overrides })
 
 /** DATETIME (whole seconds) as stored in last_status_change. */
 const toSecond = (date: Date) => new Date(Math.floor(date.getTime() / 1000) * 1000)
@@ -140,11 +138,11 @@ describe('the event change and its projection commit or roll back together', () 
     await expect(
       withTransaction(database().db, async (tx) => {
         const result = await openEvent({
-          ctx: contextFor(tx, { clock: time.clock }),
+          ctx: contextFor(tx, { clock: time.now }),
           input: { blogId, endpointId, checkType: 'http', state: 'Seems Down' },
         })
         await promoteEvent({
-          ctx: contextFor(tx, { clock: time.clock }),
+          ctx: contextFor(tx, { clock: time.now }),
           input: { eventId: result.event.id, state: 'Down' },
         })
         // Inside the transaction every write is there…
@@ -172,7 +170,7 @@ describe('the event change and its projection commit or roll back together', () 
 
     await expect(
       database().db.transaction(async (tx) => {
-        await promoteEvent({ ctx: contextFor(tx, { clock: time.clock }), input: { eventId: event.id, state: 'Down' } })
+        await promoteEvent({ ctx: contextFor(tx, { clock: time.now }), input: { eventId: event.id, state: 'Down' } })
         throw new Error('crash after the event write')
       }),
     ).rejects.toThrow('crash after the event write')

@@ -1,5 +1,6 @@
 /** The reads the API, the dashboard and delivery use. */
 import type { Db } from '@jetmon/db'
+import { manualClock, useTestDatabase } from '@jetmon/testkit'
 import { drizzle } from 'drizzle-orm/mysql2'
 import { describe, expect, it } from 'vitest'
 import {
@@ -22,12 +23,12 @@ import {
   updateEventSeverity,
   worstOpenEventPerSite,
 } from '../src/index.js'
-import { contextFor, manualClock, newBlogId, useTestDatabase } from './_helpers.js'
+import { contextFor, newBlogId } from './_helpers.js'
 
 const database = useTestDatabase()
-const time = manualClock()
+const time = manualClock(new Date('2026-03-01T12:00:00.000Z'))
 const ctx = (overrides: Partial<EventStoreContext> = {}) =>
-  contextFor(database().db, { clock: time.clock, projection: false, ...overrides })
+  contextFor(database().db, { clock: time.now, projection: false, ...overrides })
 
 const at = (iso: string) => new Date(iso)
 

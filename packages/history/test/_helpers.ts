@@ -1,4 +1,4 @@
-import type { Db, Logger } from '@jetmon/db'
+import type { Db } from '@jetmon/db'
 import type { TestDatabase } from '@jetmon/testkit'
 import { drizzle } from 'drizzle-orm/mysql2'
 import type { CheckSample, RecorderTimers } from '../src/index.js'
@@ -45,26 +45,6 @@ export class ManualTimers implements RecorderTimers {
   fire(): void {
     for (const callback of this.callbacks.values()) callback()
   }
-}
-
-/** A clock that only moves when told. */
-export class ManualClock {
-  constructor(public ms: number) {}
-  now = (): Date => new Date(this.ms)
-  advance(ms: number): void {
-    this.ms += ms
-  }
-}
-
-/** A logger that remembers what it was told. */
-export function recordingLogger(): Logger & { lines: { level: string; msg: string }[] } {
-  const lines: { level: string; msg: string }[] = []
-  const at =
-    (level: string) =>
-    (objOrMsg: object | string, msg?: string): void => {
-      lines.push({ level, msg: typeof objOrMsg === 'string' ? objOrMsg : (msg ?? '') })
-    }
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
 }
 
 let nextEndpoint = 1_000n

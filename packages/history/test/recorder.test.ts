@@ -1,5 +1,5 @@
 import { checkHistory, checkRollups, endpointState } from '@jetmon/db'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
+import { createTestDatabase, manualClock, recordingLogger, type TestDatabase } from '@jetmon/testkit'
 import { asc, count, eq, inArray } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CheckRecorder, type CheckRecorderOptions, histogramOf, InvalidSampleError, RTT_BUCKETS } from '../src/index.js'
@@ -8,10 +8,8 @@ import {
   failedSample,
   freshEndpoints,
   HISTORY_INSERT,
-  ManualClock,
   ManualTimers,
   ROLLUP_UPSERT,
-  recordingLogger,
   STATE_UPSERT,
   sample,
 } from './_helpers.js'
@@ -31,7 +29,7 @@ const T0 = Date.parse('2030-01-01T10:00:00.000Z')
 function setup(options: Partial<CheckRecorderOptions> = {}) {
   const counting = countingDb(database.pool)
   const timers = new ManualTimers()
-  const clock = new ManualClock(T0)
+  const clock = manualClock(T0)
   const recorder = new CheckRecorder({ db: counting.db, timers, clock: clock.now, ...options })
   return { ...counting, timers, clock, recorder }
 }
@@ -106,7 +104,7 @@ describe('history batching', () => {
     expect(sent(HISTORY_INSERT)).toBe(0)
 
     const tickAt = async (ms: number) => {
-      clock.ms = T0 + ms
+      clock.set(new Date(T0 + ms))
       timers.fire()
       await settle(recorder)
     }
@@ -386,8 +384,8 @@ describe('when the database fails', () => {
       expect(stats.pendingHistory).toBe(2_500)
       expect(stats.errors).toBeGreaterThanOrEqual(3)
       expect(stats.tables.history.statements).toBe(0)
-      expect(logger.lines.filter((l) => l.level === 'error')).toHaveLength(1)
-      expect(logger.lines[0]!.msg).toMatch(/could not write history rows.*retried/)
+      expect(logger.entries.filter((l) => l.level === 'error')).toHaveLength(1)
+      expect(logger.entries[0]!.msg).toMatch(/could not write history rows.*retried/)
       const outcome = await recorder.flush()
       expect(outcome.ok).toBe(false)
       expect(outcome.pending).toBeGreaterThanOrEqual(2_500)
@@ -399,7 +397,7 @@ describe('when the database fails', () => {
     await settle(recorder)
     expect(await historyCount(ids)).toBe(2_500)
     expect(recorder.stats()).toMatchObject({ pendingHistory: 0, dropped: { history: 0, rollups: 0 } })
-    expect(logger.lines.filter((l) => l.level === 'info').map((l) => l.msg)).toEqual([
+    expect(logger.entries.filter((l) => l.level === 'info').map((l) => l.msg)).toEqual([
       expect.stringMatching(/recovered/),
     ])
     await recorder.stop()
@@ -439,7 +437,7 @@ describe('when the database fails', () => {
     recorder.record(sample({ endpointId: id, rttMs: 10, checkedAt: new Date(T0) }))
     await database.pool.query('RENAME TABLE jetmon_check_rollups TO jetmon_check_rollups_away')
     try {
-      clock.ms = T0 + HOUR + 120_000 // the hour is over: its rollups are due
+      clock.set(new Date(T0 + HOUR + 120_000)) // the hour is over: its rollups are due
       timers.fire()
       await settle(recorder)
       expect(recorder.stats()).toMatchObject({ pendingRollups: 1, errors: 1 })

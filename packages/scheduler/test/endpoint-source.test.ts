@@ -1,9 +1,9 @@
 import { auditLog, endpointConfig, monitorSites } from '@jetmon/db'
+import { recordingLogger, useTestDatabase } from '@jetmon/testkit'
 import { eq, sql } from 'drizzle-orm'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { type EndpointChange, EndpointSource, type EndpointSourceOptions } from '../src/index.js'
 import { ManualClock } from './_clock.js'
-import { recordingLogger, useTestDatabase } from './_helpers.js'
 
 const database = useTestDatabase()
 

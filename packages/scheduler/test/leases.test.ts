@@ -1,9 +1,10 @@
 import { type Db, hosts } from '@jetmon/db'
+import { recordingLogger, useTestDatabase } from '@jetmon/testkit'
 import { eq, sql } from 'drizzle-orm'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { BucketLeases, type BucketLeasesOptions, type LeaseChange } from '../src/index.js'
 import { ManualClock } from './_clock.js'
-import { recordingLogger, sleep, useTestDatabase } from './_helpers.js'
+import { sleep } from './_helpers.js'
 
 const database = useTestDatabase()
 

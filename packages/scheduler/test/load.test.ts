@@ -1,7 +1,7 @@
 import { endpointConfig, monitorSites, siteTenants } from '@jetmon/db'
+import { useTestDatabase } from '@jetmon/testkit'
 import { describe, expect, it } from 'vitest'
 import { loadEndpointConfigs } from '../src/index.js'
-import { useTestDatabase } from './_helpers.js'
 
 const database = useTestDatabase()
 

@@ -1,8 +1,8 @@
 import { endpointConfig, hosts, monitorSites } from '@jetmon/db'
+import { useTestDatabase } from '@jetmon/testkit'
 import { eq } from 'drizzle-orm'
 import { expect, it, vi } from 'vitest'
 import { BucketLeases, EndpointSource, Scheduler } from '../src/index.js'
-import { useTestDatabase } from './_helpers.js'
 
 const database = useTestDatabase()
 

@@ -1,5 +1,5 @@
 import { createScratchDatabase, type ScratchDatabase } from '@jetmon/db'
-import { inject } from 'vitest'
+import { afterAll, beforeAll, inject } from 'vitest'
 import type {} from './provided.js'
 
 export type TestDatabase = ScratchDatabase
@@ -17,4 +17,22 @@ export function testServerUrl(): string {
  */
 export function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   return createScratchDatabase(testServerUrl(), options)
+}
+
+/**
+ * A fresh migrated database for the calling test file: created in `beforeAll`, dropped in `afterAll`.
+ * The returned getter is valid inside tests and hooks that run after the file's `beforeAll`.
+ */
+export function useTestDatabase(options: { migrate?: boolean } = {}): () => TestDatabase {
+  let database: TestDatabase | undefined
+  beforeAll(async () => {
+    database = await createTestDatabase(options)
+  })
+  afterAll(async () => {
+    await database?.drop()
+  })
+  return () => {
+    if (!database) throw new Error('the test database is not ready (use it inside a test)')
+    return database
+  }
 }
