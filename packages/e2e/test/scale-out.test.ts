@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { endpointConfig, monitorSites } from '@jetmon/db'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
+import { endpointConfig, hosts as hostLeases, monitorSites } from '@jetmon/db'
+import { createTestDatabase, type TestDatabase, waitFor } from '@jetmon/testkit'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 
@@ -103,10 +103,21 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true })
 })
 
+/** Three live hosts, each holding a bucket range, no two ranges overlapping. */
+async function leasesSettled(): Promise<boolean> {
+  const rows = await t.db.select().from(hostLeases)
+  const held = rows
+    .filter((row) => row.bucketMin !== null && row.bucketMax !== null)
+    .map((row) => [row.bucketMin as number, row.bucketMax as number] as const)
+    .sort((a, b) => a[0] - b[0])
+  if (held.length !== 3) return false
+  return held.every((range, i) => i === 0 || range[0] > (held[i - 1] as readonly [number, number])[1])
+}
+
 it('shares the endpoints among three hosts, and takes over a killed host’s within two lease periods', async () => {
   await Promise.all(['host-a', 'host-b', 'host-c'].map(startMonitor))
-  // Let the leases settle: every host has seen the others.
-  await new Promise((r) => setTimeout(r, LEASE_SEC * 1000 + 1_500))
+  // The leases have settled once the three hosts hold disjoint bucket ranges.
+  await waitFor('three hosts holding disjoint bucket ranges', leasesSettled, { timeoutMs: 30_000, intervalMs: 200 })
 
   const windowStart = Date.now()
   await new Promise((r) => setTimeout(r, 4 * INTERVAL_SEC * 1000))
@@ -130,8 +141,15 @@ it('shares the endpoints among three hosts, and takes over a killed host’s wit
 
   // Within two lease periods (plus one interval to get its turn) every orphan is checked again.
   const deadline = killedAt + 2 * LEASE_SEC * 1000 + INTERVAL_SEC * 1000 + 1_000
-  await new Promise((r) => setTimeout(r, deadline - Date.now()))
-  const after = checkersBetween(killedAt + 500, Date.now())
+  const takenOver = () => {
+    const checked = checkersBetween(killedAt + 500, Date.now())
+    return orphans.every((endpoint) => (checked.get(endpoint) ?? []).length > 0) ? checked : undefined
+  }
+  const after =
+    (await waitFor('every orphan checked again', takenOver, {
+      timeoutMs: Math.max(0, deadline - Date.now()),
+      intervalMs: 200,
+    }).catch(() => undefined)) ?? checkersBetween(killedAt + 500, Date.now())
   for (const endpoint of orphans) {
     const hosts = after.get(endpoint) ?? []
     expect(hosts.length, `${endpoint} was not taken over`).toBeGreaterThan(0)

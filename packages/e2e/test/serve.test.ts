@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { endpointConfig, eventTransitions, maintenanceWindows, monitorSites } from '@jetmon/db'
+import { auditLog, endpointConfig, eventTransitions, maintenanceWindows, monitorSites } from '@jetmon/db'
 import { listOpenEvents } from '@jetmon/eventstore'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
+import { createTestDatabase, type TestDatabase, waitFor } from '@jetmon/testkit'
 import {
   createTestPki,
   type DnsServer,
@@ -17,11 +17,14 @@ import {
   startDnsServer,
   startFixtureServer,
 } from '@jetmon/testkit/fixtures'
-import { asc, eq } from 'drizzle-orm'
+import { and, asc, eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitFor } from './helpers.js'
 
 const ROOT = join(import.meta.dirname, '..', '..', '..')
+
+/** The processes take seconds to check, confirm and notify: probes here wait up to 40 s. */
+const waitLong = <T>(what: string, probe: () => T | Promise<T>) =>
+  waitFor(what, probe, { timeoutMs: 40_000, intervalMs: 250 })
 const tmp = mkdtempSync(join(tmpdir(), 'jetmon-e2e-'))
 const children: ChildProcess[] = []
 let sites: FixtureServer
@@ -202,7 +205,7 @@ describe('jetmon2 serve with two verifliers', () => {
   })
 
   it('confirms an outage with both verifliers, notifies WPCOM, and closes it on recovery', async () => {
-    const down = await waitFor('the outage to be confirmed', async () => {
+    const down = await waitLong('the outage to be confirmed', async () => {
       const [open] = await listOpenEvents({ ctx: { db: t.db }, endpointId: ids.outage! })
       return open?.state === 'Down' ? open : null
     })
@@ -216,10 +219,10 @@ describe('jetmon2 serve with two verifliers', () => {
         expect.objectContaining({ veriflier: 'v-us', region: 'us-east', success: false }),
       ]),
     })
-    await waitFor('the Down notice', async () => wpcomPosts.some((p) => p.blog_id === 5001 && p.status_id === 2))
+    await waitLong('the Down notice', async () => wpcomPosts.some((p) => p.blog_id === 5001 && p.status_id === 2))
 
     sites.setSite('outage', { status: 200 })
-    await waitFor(
+    await waitLong(
       'the recovery',
       async () => (await listOpenEvents({ ctx: { db: t.db }, endpointId: ids.outage! })).length === 0,
     )
@@ -227,13 +230,13 @@ describe('jetmon2 serve with two verifliers', () => {
     expect(reasons).toEqual(['opened', 'verifier_confirmed', 'verifier_cleared'])
     const [after] = await t.db.select().from(monitorSites).where(eq(monitorSites.endpointId, ids.outage!))
     expect(after?.siteStatus).toBe(1)
-    await waitFor('the recovery notice', async () => wpcomPosts.some((p) => p.blog_id === 5001 && p.status_id === 1))
+    await waitLong('the recovery notice', async () => wpcomPosts.some((p) => p.blog_id === 5001 && p.status_id === 1))
     expect(wpcomPosts.filter((p) => p.blog_id === 5001).map((p) => p.status_id)).toEqual([2, 1])
     expect(down.startedAt.getTime()).toBeLessThanOrEqual(Date.now())
   }, 60_000)
 
   it('calls a failure only this vantage sees a false alarm, and sends nothing', async () => {
-    await waitFor('a false alarm', async () =>
+    await waitLong('a false alarm', async () =>
       (await transitions(t, ids.localOnly!)).some((tr) => tr.reason === 'false_alarm'),
     )
     expect((await transitions(t, ids.localOnly!)).some((tr) => tr.stateAfter === 'Down')).toBe(false)
@@ -241,18 +244,18 @@ describe('jetmon2 serve with two verifliers', () => {
   }, 60_000)
 
   it('opens nothing inside a maintenance window, nor for a HEAD-only failure under the GET policy', async () => {
-    await waitFor('a few rounds of checks', async () => (await transitions(t, ids.localOnly!)).length >= 2)
+    await waitLong('a few rounds of checks', async () => (await transitions(t, ids.localOnly!)).length >= 2)
     expect(await transitions(t, ids.maintenance!)).toEqual([])
     expect(await transitions(t, ids.head!)).toEqual([])
   }, 60_000)
 
   it('raises the certificate and deprecated-TLS advisories', async () => {
-    const expiring = await waitFor('the tls_expiry advisory', async () => {
+    const expiring = await waitLong('the tls_expiry advisory', async () => {
       const open = await listOpenEvents({ ctx: { db: t.db }, endpointId: ids.expiring! })
       return open.find((e) => e.checkType === 'tls_expiry')
     })
     expect([expiring.state, expiring.severity]).toEqual(['Degraded', 2]) // 5 days left: ≤ 7
-    const legacy = await waitFor('the tls_deprecated advisory', async () => {
+    const legacy = await waitLong('the tls_deprecated advisory', async () => {
       const open = await listOpenEvents({ ctx: { db: t.db }, endpointId: ids.legacy! })
       return open.find((e) => e.checkType === 'tls_deprecated')
     })
@@ -278,11 +281,18 @@ describe('jetmon2 serve when no veriflier answers', () => {
         { id: 'gone-2', region: 'us', url: `http://127.0.0.1:${sites.refusedPort}`, token: 'unused-token-0123456789' },
       ])
       const { child } = await startProcess('apps/jetmon2/src/cli.ts', ['serve'], env, /monitor running/)
-      await waitFor('a few failed checks', async () => {
+      await waitLong('a few failed checks', async () => {
         const [open] = await listOpenEvents({ ctx: { db: t.db }, endpointId })
         return open
       })
-      await new Promise((r) => setTimeout(r, 6_000)) // several retry rounds
+      // Several confirmation rounds, each audited as inconclusive (no usable veriflier answer).
+      await waitLong('two inconclusive confirmation rounds', async () => {
+        const rounds = await t.db
+          .select()
+          .from(auditLog)
+          .where(and(eq(auditLog.blogId, 6001n), eq(auditLog.eventType, 'veriflier_request')))
+        return rounds.filter((row) => JSON.stringify(row.metadata).includes('"inconclusive"')).length >= 2
+      })
       const [open] = await listOpenEvents({ ctx: { db: t.db }, endpointId })
       expect(open?.state).toBe('Seems Down')
       expect((await transitions(t, endpointId)).map((tr) => tr.reason)).toEqual(['opened'])
