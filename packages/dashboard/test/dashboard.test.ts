@@ -296,6 +296,7 @@ function readEvents(
   until: (events: { event: string; data: string; id: string | null }[]) => boolean,
   timeoutMs = 12_000,
   headers: Record<string, string> = {},
+  onOpen: () => void = () => {},
 ): Promise<{ events: { event: string; data: string; id: string | null }[]; ms: number }> {
   const started = Date.now()
   return new Promise((resolve, reject) => {
@@ -303,6 +304,7 @@ function readEvents(
     let response: IncomingMessage | null = null
     const request = get(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
       response = res
+      onOpen()
       let buffer = ''
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => {
@@ -342,10 +344,19 @@ describe('live updates', () => {
     const home = await text(`${served.url}/`)
     const position = /data-live="([^"]+)"/.exec(home.body)?.[1]
     expect(position).toMatch(/^[0-9a-f]{8}\.\d+$/)
-    const listening = readEvents(`${served.url}/live?after=${position}`, (events) =>
-      events.some((e) => e.event === 'change' && JSON.parse(e.data).blogs.includes('1012')),
+    // The change is made once the stream is open (the server answered it), so it is pushed, not replayed.
+    let streamOpened!: () => void
+    const open = new Promise<void>((resolve) => {
+      streamOpened = resolve
+    })
+    const listening = readEvents(
+      `${served.url}/live?after=${position}`,
+      (events) => events.some((e) => e.event === 'change' && JSON.parse(e.data).blogs.includes('1012')),
+      undefined,
+      {},
+      streamOpened,
     )
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await open
     const openedAt = Date.now()
     const ctx = { db: database.db, source: 'monitor:test' }
     const opened = await openEvent({
