@@ -1,15 +1,2 @@
-type LogFn = {
-  (obj: object, msg?: string): void
-  (msg: string): void
-}
-
-/** The subset of pino's logger the libraries use; pass a pino logger or nothing. */
-export interface Logger {
-  debug: LogFn
-  info: LogFn
-  warn: LogFn
-  error: LogFn
-}
-
-const noop = () => {}
-export const noopLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop }
+// The Logger interface is @jetmon/vocabulary's; @jetmon/db keeps offering it to its importers.
+export { type Logger, noopLogger } from '@jetmon/vocabulary'

@@ -1,88 +1,14 @@
-// The vocabulary is @jetmon/eventstore's. It is repeated here so that a receiver that only verifies
-// signatures does not install the event store and its database driver; a test keeps the two equal.
-
-/** Every transition reason the event store writes (docs/events.md). */
-export const TRANSITION_REASONS = [
-  'opened',
-  'severity_escalation',
-  'severity_deescalation',
-  'state_change',
-  'verifier_confirmed',
-  'verifier_cleared',
-  'probe_cleared',
-  'false_alarm',
-  'manual_override',
-  'maintenance_swallowed',
-  'superseded',
-  'auto_timeout',
-  'cause_linked',
-  'cause_unlinked',
-] as const
-
-export type TransitionReason = (typeof TRANSITION_REASONS)[number]
-
-/** The reasons that close an event (also stored as the event's `resolution_reason`). */
-export const CLOSING_REASONS = [
-  'verifier_cleared',
-  'probe_cleared',
-  'false_alarm',
-  'manual_override',
-  'maintenance_swallowed',
-  'superseded',
-  'auto_timeout',
-] as const satisfies readonly TransitionReason[]
-
-export type ClosingReason = (typeof CLOSING_REASONS)[number]
-
-/** The event types a webhook can subscribe to (its `events` filter). */
-export const WEBHOOK_EVENT_TYPES = [
-  'event.opened',
-  'event.severity_changed',
-  'event.state_changed',
-  'event.cause_linked',
-  'event.cause_unlinked',
-  'event.closed',
-] as const
-
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
-
-// A Record over the reason union: adding a reason without a mapping fails to compile.
-const EVENT_TYPE_BY_REASON: Record<TransitionReason, WebhookEventType> = {
-  opened: 'event.opened',
-  severity_escalation: 'event.severity_changed',
-  severity_deescalation: 'event.severity_changed',
-  state_change: 'event.state_changed',
-  verifier_confirmed: 'event.state_changed',
-  cause_linked: 'event.cause_linked',
-  cause_unlinked: 'event.cause_unlinked',
-  verifier_cleared: 'event.closed',
-  probe_cleared: 'event.closed',
-  false_alarm: 'event.closed',
-  manual_override: 'event.closed',
-  maintenance_swallowed: 'event.closed',
-  superseded: 'event.closed',
-  auto_timeout: 'event.closed',
-}
-
-const closing: ReadonlySet<string> = new Set(CLOSING_REASONS)
-const eventTypes: ReadonlySet<string> = new Set(WEBHOOK_EVENT_TYPES)
-
-/** Whether a transition with this reason closed its event. */
-export function isClosingReason(reason: string): reason is ClosingReason {
-  return closing.has(reason)
-}
-
-/** Whether `value` is one of {@link WEBHOOK_EVENT_TYPES} (for validating a webhook's `events`). */
-export function isWebhookEventType(value: string): value is WebhookEventType {
-  return eventTypes.has(value)
-}
-
-/**
- * The webhook event type a transition produces (docs/webhooks.md), or `null` for a reason this release
- * does not know — such transitions are not delivered.
- *
- * @example eventTypeForReason('verifier_confirmed') // 'event.state_changed'
- */
-export function eventTypeForReason(reason: string): WebhookEventType | null {
-  return Object.hasOwn(EVENT_TYPE_BY_REASON, reason) ? EVENT_TYPE_BY_REASON[reason as TransitionReason] : null
-}
+// The vocabulary is @jetmon/vocabulary's, which has no dependencies: a receiver that only verifies
+// signatures installs neither the event store nor a database driver. Re-exported here because this
+// package's API has always offered these names.
+export {
+  CLOSING_REASONS,
+  type ClosingReason,
+  eventTypeForReason,
+  isClosingReason,
+  isWebhookEventType,
+  TRANSITION_REASONS,
+  type TransitionReason,
+  WEBHOOK_EVENT_TYPES,
+  type WebhookEventType,
+} from '@jetmon/vocabulary'

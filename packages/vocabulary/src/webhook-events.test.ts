@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import {
-  CLOSING_REASONS,
-  eventTypeForReason,
-  isClosingReason,
-  isWebhookEventType,
-  TRANSITION_REASONS,
-  WEBHOOK_EVENT_TYPES,
-} from './event-types.js'
+import { CLOSING_REASONS, isClosingReason, TRANSITION_REASONS } from './incidents.js'
+import { eventTypeForReason, isWebhookEventType, WEBHOOK_EVENT_TYPES } from './webhook-events.js'
 
 // docs/webhooks.md, written out by hand so the test does not share the implementation's table.
 const expected: Record<string, string> = {
