@@ -3,6 +3,7 @@ export type WebhooksErrorCode =
   | 'SIGNING_SECRET_MISSING'
   | 'INVALID_SIGNATURE_INPUT'
   | 'SECRETS_KEY_INVALID'
+  | 'SECRETS_KEY_MISSING'
   | 'SECRET_FORMAT_UNSUPPORTED'
   | 'SECRET_DECRYPTION_FAILED'
   | 'UNKNOWN_TRANSITION_REASON'
@@ -33,6 +34,13 @@ export class SignatureInputError extends WebhooksError {
 export class SecretsKeyError extends WebhooksError {
   constructor(message: string) {
     super('SECRETS_KEY_INVALID', message)
+  }
+}
+
+/** A stored secret is encrypted but no key was configured to open it (`SECRETS_KEY` is unset). */
+export class SecretsKeyMissingError extends WebhooksError {
+  constructor(message: string) {
+    super('SECRETS_KEY_MISSING', message)
   }
 }
 

@@ -3,6 +3,7 @@ export {
   SecretDecryptionError,
   SecretFormatError,
   SecretsKeyError,
+  SecretsKeyMissingError,
   SignatureInputError,
   UnknownTransitionReasonError,
   WebhooksError,

@@ -1,8 +1,21 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { base32 } from './_base32.js'
-import { SecretDecryptionError, SecretFormatError, SecretsKeyError } from './errors.js'
-import { decryptSecret, encryptSecret, generateWebhookSecret, isEncryptedSecret, secretPreview } from './secrets.js'
+import {
+  SecretDecryptionError,
+  SecretFormatError,
+  SecretsKeyError,
+  SecretsKeyMissingError,
+  WebhooksError,
+} from './errors.js'
+import {
+  decryptSecret,
+  encryptSecret,
+  generateWebhookSecret,
+  isEncryptedSecret,
+  openStoredSecret,
+  secretPreview,
+} from './secrets.js'
 
 describe('base32', () => {
   it.each([
@@ -106,5 +119,47 @@ describe('encryptSecret / decryptSecret', () => {
     expect(isEncryptedSecret(encryptSecret(secret, key))).toBe(true)
     expect(isEncryptedSecret(Buffer.from(secret))).toBe(false)
     expect(isEncryptedSecret(Buffer.alloc(0))).toBe(false)
+  })
+})
+
+describe('openStoredSecret', () => {
+  const key = randomBytes(32)
+
+  it('opens plaintext and encrypted values', () => {
+    expect(openStoredSecret(Buffer.from('plain'), null, 'webhook secret')).toBe('plain')
+    expect(openStoredSecret(encryptSecret('sealed', key), key, 'webhook secret')).toBe('sealed')
+  })
+
+  it('throws a typed SECRETS_KEY_MISSING error for an encrypted value without a key', () => {
+    const error = (() => {
+      try {
+        openStoredSecret(encryptSecret('sealed', key), null, 'webhook secret')
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(error).toBeInstanceOf(SecretsKeyMissingError)
+    expect(error).toMatchObject({
+      code: 'SECRETS_KEY_MISSING',
+      message:
+        'the webhook secret is stored encrypted but SECRETS_KEY is not configured: configure the key it was written with',
+    })
+  })
+
+  it('throws a typed SECRET_DECRYPTION_FAILED error for a value the key cannot open', () => {
+    const error = (() => {
+      try {
+        openStoredSecret(encryptSecret('sealed', key), randomBytes(32), 'alert destination')
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(error).toBeInstanceOf(SecretDecryptionError)
+    expect(error).toBeInstanceOf(WebhooksError)
+    expect(error).toMatchObject({
+      code: 'SECRET_DECRYPTION_FAILED',
+      message: 'the alert destination cannot be decrypted with the configured SECRETS_KEY',
+    })
+    expect((error as Error).cause).toBeInstanceOf(SecretDecryptionError)
   })
 })

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { base32 } from './_base32.js'
-import { SecretDecryptionError, SecretFormatError, SecretsKeyError } from './errors.js'
+import { SecretDecryptionError, SecretFormatError, SecretsKeyError, SecretsKeyMissingError } from './errors.js'
 
 /** The prefix of every webhook secret. */
 export const WEBHOOK_SECRET_PREFIX = 'whsec_'
@@ -100,19 +100,22 @@ export function isEncryptedSecret(stored: Uint8Array): boolean {
 /**
  * A stored secret in plaintext: {@link decryptSecret} with `key` when it was stored encrypted, its
  * UTF-8 bytes otherwise (written before a key was configured). An encrypted value without a key,
- * or one the key cannot open, throws an Error that says what to fix; `what` names the secret in it.
+ * or one the key cannot open, throws an error that says what to fix; `what` names the secret in it.
+ *
+ * @throws {SecretsKeyMissingError} for an encrypted value when no key is given.
+ * @throws {SecretDecryptionError} when the key cannot open the value (the reason is its `cause`).
  */
 export function openStoredSecret(stored: Uint8Array, key: Uint8Array | null | undefined, what: string): string {
   if (!isEncryptedSecret(stored)) return Buffer.from(stored).toString('utf8')
   if (!key) {
-    throw new Error(
+    throw new SecretsKeyMissingError(
       `the ${what} is stored encrypted but SECRETS_KEY is not configured: configure the key it was written with`,
     )
   }
   try {
     return decryptSecret(stored, key)
   } catch (cause) {
-    throw new Error(`the ${what} cannot be decrypted with the configured SECRETS_KEY`, { cause })
+    throw new SecretDecryptionError(`the ${what} cannot be decrypted with the configured SECRETS_KEY`, { cause })
   }
 }
 
