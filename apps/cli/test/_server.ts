@@ -8,13 +8,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Scope } from '@jetmon/api-client'
-import {
-  createApiApp,
-  createApiKey,
-  type EndpointProbe,
-  type RunningApiServer,
-  startApiServer,
-} from '@jetmon/api-server'
+import { createApiKey } from '@jetmon/api-keys'
+import { createApiApp, type EndpointProbe, type RunningApiServer, startApiServer } from '@jetmon/api-server'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { afterAll, beforeAll } from 'vitest'
 import { jetmon2 } from './helpers.js'

@@ -7,8 +7,9 @@
 // Prints one JSON line per route, then a summary line with the targets.
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
+import { createApiKey } from '@jetmon/api-keys'
 import { createDatabase, migrate, noopLogger, startEmbeddedMariadb } from '@jetmon/db'
-import { createApiApp, createApiKey, startApiServer } from '../src/index.js'
+import { createApiApp, startApiServer } from '../src/index.js'
 
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 100_000)
 const HISTORY_ROWS = Number(process.env.BENCH_HISTORY_ROWS ?? 1_000_000)

@@ -19,18 +19,6 @@ export type {
 export { Reply } from './context.js'
 export { ApiError, type FieldProblem, invalidRequest, notFound } from './errors.js'
 export { IdempotencyStore } from './idempotency.js'
-export {
-  type CreateKeyInput,
-  createApiKey,
-  DEFAULT_RATE_LIMITS,
-  generateToken,
-  hashToken,
-  type KeyContext,
-  keyStatus,
-  keyToJson,
-  rateLimitOf,
-  scopeCovers,
-} from './keys.js'
 export { buildOpenApiDocument } from './openapi.js'
 export { DEFAULT_LIMIT, decodeCursor, encodeCursor, MAX_LIMIT, pageOf } from './pagination.js'
 export { type RateDecision, RateLimiter } from './rate-limit.js'

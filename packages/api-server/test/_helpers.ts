@@ -3,17 +3,11 @@
  * scope (plus a gateway key) and typed clients for each.
  */
 import { createJetmonClient, type JetmonClient, type Scope } from '@jetmon/api-client'
+import { createApiKey } from '@jetmon/api-keys'
 import { noopLogger } from '@jetmon/db'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { afterAll, beforeAll } from 'vitest'
-import {
-  type ApiApp,
-  type ApiDeps,
-  createApiApp,
-  createApiKey,
-  type RunningApiServer,
-  startApiServer,
-} from '../src/index.js'
+import { type ApiApp, type ApiDeps, createApiApp, type RunningApiServer, startApiServer } from '../src/index.js'
 
 export interface TestApi {
   database: TestDatabase

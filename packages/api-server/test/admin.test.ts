@@ -1,9 +1,8 @@
 import { JetmonApiError } from '@jetmon/api-client'
+import { createApiKey, hashToken } from '@jetmon/api-keys'
 import { apiKeys, auditLog } from '@jetmon/db'
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { hashToken } from '../src/index.js'
-import { createApiKey } from '../src/keys.js'
 import { envelopeOf, useTestApi } from './_helpers.js'
 
 const harness = useTestApi()

@@ -1,7 +1,8 @@
+import { createApiKey } from '@jetmon/api-keys'
 import { apiKeys } from '@jetmon/db'
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { createApiKey, RateLimiter } from '../src/index.js'
+import { RateLimiter } from '../src/index.js'
 import { envelopeOf, useTestApi } from './_helpers.js'
 
 const harness = useTestApi({ manualClock: true })

@@ -5,11 +5,12 @@
  * fail by triggers.
  */
 import { PassThrough } from 'node:stream'
+import { createApiKey } from '@jetmon/api-keys'
 import { createLogger } from '@jetmon/logging'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createApiApp, createApiKey, startApiServer } from '../src/index.js'
+import { createApiApp, startApiServer } from '../src/index.js'
 import { envelopeOf } from './_helpers.js'
 
 const lines: string[] = []

@@ -3,10 +3,11 @@
  * over a blog that is already monitored, sees only its own blogs' audit rows, cannot manage API
  * keys, and has idempotency records of its own.
  */
+
+import { createApiKey } from '@jetmon/api-keys'
 import { apiKeys, auditLog, monitorSites, siteTenants } from '@jetmon/db'
 import { and, eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createApiKey } from '../src/index.js'
 import { envelopeOf, newBlogId, useTestApi } from './_helpers.js'
 
 const harness = useTestApi()

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { hashToken, keyStatus, scopeCovers } from '@jetmon/api-server/keys'
+import { hashToken, keyStatus, scopeCovers } from '@jetmon/api-keys'
 import { apiKeys, type DbOrTx, dashboardSessions } from '@jetmon/db'
 import { eq, lte } from 'drizzle-orm'
 

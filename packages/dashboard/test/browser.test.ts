@@ -4,7 +4,7 @@
  * sign-in works on a non-loopback bind, and no page logs an error or loads anything it should not.
  * One browser for the file; pages are reused.
  */
-import { createApiKey } from '@jetmon/api-server'
+import { createApiKey } from '@jetmon/api-keys'
 import { openEvent, promoteEvent } from '@jetmon/eventstore'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { get, type IncomingMessage } from 'node:http'
-import { createApiKey } from '@jetmon/api-server'
+import { createApiKey } from '@jetmon/api-keys'
 import { apiKeys } from '@jetmon/db'
 import { openEvent, promoteEvent } from '@jetmon/eventstore'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'

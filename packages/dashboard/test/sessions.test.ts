@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { createApiKey } from '@jetmon/api-server'
+import { createApiKey } from '@jetmon/api-keys'
 import { apiKeys, dashboardSessions } from '@jetmon/db'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { createTestPki } from '@jetmon/testkit/fixtures'

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { type AddressInfo, createServer } from 'node:net'
 import { join, relative } from 'node:path'
 import { createJetmonClient } from '@jetmon/api-client'
-import { createApiKey } from '@jetmon/api-server/keys'
+import { createApiKey } from '@jetmon/api-keys'
 import {
   createDatabase,
   endpointConfig,

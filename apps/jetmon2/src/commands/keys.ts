@@ -12,7 +12,7 @@ import {
   rateLimitOf,
   revokeApiKey,
   rotateApiKey,
-} from '@jetmon/api-server/keys'
+} from '@jetmon/api-keys'
 import { apiKeys, auditLog, withTransaction } from '@jetmon/db'
 import { defineCommand } from 'citty'
 import { desc } from 'drizzle-orm'

@@ -1,10 +1,10 @@
 import { type adminRoutes, jsonId } from '@jetmon/api-client'
+import { createApiKey, isApiKeyError, keyToJson, revokeApiKey, rotateApiKey } from '@jetmon/api-keys'
 import { apiKeys, auditLog, siteTenants, withTransaction } from '@jetmon/db'
 import { and, desc, eq, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm'
 import type { Handlers } from '../context.js'
 import { Reply } from '../context.js'
 import { ApiError, notFound } from '../errors.js'
-import { createApiKey, isApiKeyError, keyToJson, revokeApiKey, rotateApiKey } from '../keys.js'
 import { buildOpenApiDocument } from '../openapi.js'
 import { DEFAULT_LIMIT, decodeCursor, pageOf } from '../pagination.js'
 

@@ -3,6 +3,7 @@ import type { ApiKey, Scope } from '@jetmon/api-client'
 import { jsonId } from '@jetmon/api-client'
 import { apiKeys, auditLog, type DbOrTx, type Tx, withTransaction } from '@jetmon/db'
 import { eq } from 'drizzle-orm'
+import { ApiKeyError } from './errors.js'
 
 /** Requests per minute when a key names none (docs/api.md, Rate limits). */
 export const DEFAULT_RATE_LIMITS: Record<Scope, number> = { read: 600, write: 120, admin: 120 }
@@ -94,38 +95,6 @@ export function keyToJson(row: ApiKeyRow, now: Date): ApiKey {
     created_at: row.createdAt.toISOString(),
     status: keyStatus(row, now),
   }
-}
-
-/** Why {@link revokeApiKey} or {@link rotateApiKey} refused: a stable code for each caller to map to its own surface. */
-export type ApiKeyErrorCode = 'KEY_NOT_FOUND' | 'KEY_REVOKED' | 'KEY_EXPIRED'
-
-/**
- * A key change refused before anything was written (the transaction rolled back). `key` is the
- * row as it stood, except for `KEY_NOT_FOUND`, where there is none.
- */
-export class ApiKeyError extends Error {
-  override readonly name = 'ApiKeyError'
-  readonly code: ApiKeyErrorCode
-  readonly id: bigint
-  readonly key: ApiKeyRow | null
-
-  constructor(code: ApiKeyErrorCode, id: bigint, key: ApiKeyRow | null) {
-    super(
-      code === 'KEY_NOT_FOUND'
-        ? `API key ${id} not found`
-        : code === 'KEY_REVOKED'
-          ? `API key ${id} is already revoked`
-          : `API key ${id} has expired`,
-    )
-    this.code = code
-    this.id = id
-    this.key = key
-  }
-}
-
-/** Whether `error` is an {@link ApiKeyError}, optionally with the given code. */
-export function isApiKeyError(error: unknown, code?: ApiKeyErrorCode): error is ApiKeyError {
-  return error instanceof ApiKeyError && (code === undefined || error.code === code)
 }
 
 /** The key row, locked for the rest of the transaction; a missing key is `KEY_NOT_FOUND`. */

@@ -2,7 +2,7 @@ import { apiKeys, auditLog, withTransaction } from '@jetmon/db'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ApiKeyError, createApiKey, revokeApiKey, rotateApiKey } from '../src/keys.js'
+import { ApiKeyError, createApiKey, revokeApiKey, rotateApiKey } from '../src/index.js'
 
 let database: TestDatabase
 
