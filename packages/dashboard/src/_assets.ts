@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gzipSync } from 'node:zlib'
-import { SECURITY_HEADERS } from './_headers.js'
+import { SECURITY_HEADERS } from './headers.js'
 
 /** The files a page links to, by logical name. */
 export const ASSET_FILES = {

@@ -11,6 +11,8 @@ import { isEventStoreError } from '@jetmon/eventstore'
 import { DEFAULT_HISTORY_RETENTION_DAYS, type HistoryMode } from '@jetmon/history'
 import { eq } from 'drizzle-orm'
 import { Assets } from './_assets.js'
+import type { SafeHtml } from './_html.js'
+import { parseCountedState } from './_states.js'
 import {
   clearedSessionCookie,
   DashboardSessions,
@@ -21,14 +23,12 @@ import {
   sessionCookie,
   sessionId,
   verifyKey,
-} from './_auth.js'
-import { SECURITY_HEADERS } from './_headers.js'
-import type { SafeHtml } from './_html.js'
-import { LiveHub } from './_live.js'
-import { parseCountedState } from './_states.js'
+} from './auth.js'
 import { type FleetInfo, loadFleet } from './data/fleet.js'
 import { FleetTotalsCache, loadOverview, type OverviewQuery } from './data/overview.js'
 import { CHART_WINDOWS, type ChartWindow, loadSite, parseBlogId, parseChartWindow } from './data/site.js'
+import { SECURITY_HEADERS } from './headers.js'
+import { LiveHub } from './live.js'
 import { layout, type PageName } from './pages/_layout.js'
 import { fleetBody, fleetRegion } from './pages/fleet.js'
 import { overviewBody, overviewRegions, overviewTitle } from './pages/overview.js'

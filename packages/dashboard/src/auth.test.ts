@@ -9,7 +9,7 @@ import {
   sameOrigin,
   sessionCookie,
   sessionId,
-} from './_auth.js'
+} from './auth.js'
 
 const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage
 

@@ -5,7 +5,7 @@ import { openEvent } from '@jetmon/eventstore'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { max } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LiveHub } from './_live.js'
+import { LiveHub } from './live.js'
 
 /**
  * A stream response whose socket either drains at once (a fast browser) or never does (a browser
