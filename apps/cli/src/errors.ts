@@ -41,11 +41,5 @@ export class LocalConfigError extends Error {
   }
 }
 
-/**
- * A usage error on its way to the command runner. `EARG` is citty's own code for a bad argument, so
- * `runCli` (apps/jetmon2) treats it as one: it prints the command's help and the message, exit 2.
- */
-export class UsageError extends Error {
-  override readonly name = 'UsageError'
-  readonly code = 'EARG'
-}
+// The usage error every command throws is @jetmon/config's, the one `runCli` knows.
+export { UsageError } from '@jetmon/config'

@@ -3,15 +3,10 @@
  * with the command's help) whose message reads `--flag: what is wrong`.
  */
 import { userInfo } from 'node:os'
+import { UsageError } from '@jetmon/config'
 
-/**
- * A usage error on its way to `runCli`: `EARG` is citty's own code for a bad argument, so the
- * runner prints the command's help and the message, and exits 2.
- */
-export class UsageError extends Error {
-  override readonly name = 'UsageError'
-  readonly code = 'EARG'
-}
+// The usage error every command throws is @jetmon/config's, the one `runCli` knows.
+export { UsageError }
 
 /** A usage error about one flag or argument: `path: message`. */
 export function usageError(path: string, message: string): UsageError {

@@ -7,3 +7,13 @@ export class ConfigSchemaError extends Error {
   readonly code = 'CONFIG_SCHEMA_INVALID'
   override readonly name = 'ConfigSchemaError'
 }
+
+/**
+ * A usage error on its way to `runCli`: `EARG` is citty's own code for a bad argument, so
+ * the runner prints the command's help and the message, and exits 2. Every binary's commands
+ * throw this one class.
+ */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+  readonly code = 'EARG'
+}

@@ -1,7 +1,7 @@
 export { closestKey } from './_suggest.js'
 export { CommandError, EXIT, runCli } from './cli.js'
 export { type CrossCheckReport, crossCheck } from './cross-check.js'
-export { ConfigSchemaError } from './errors.js'
+export { ConfigSchemaError, UsageError } from './errors.js'
 export { bindAddress, bindAddressesOverlap, flag, httpUrl, integer, port, text } from './fields.js'
 export { type ConfigIssue, formatIssue, formatIssues } from './issues.js'
 export { type JsonSchema, type JsonSchemaOptions, toJsonSchema } from './json-schema.js'
