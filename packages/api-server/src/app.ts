@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { type RouteDefinition, type Routes, routes, type Scope } from '@jetmon/api-client'
-import { hashToken, keyStatus, rateLimitOf, scopeCovers } from '@jetmon/api-keys'
-import { apiKeys } from '@jetmon/db'
-import { eq } from 'drizzle-orm'
+import { type RouteDefinition, type Routes, routes } from '@jetmon/api-client'
 import { type Context, Hono } from 'hono'
 import * as v from 'valibot'
 import { AccessAuditWriter } from './audit.js'
+import { authorize, createAuthenticator } from './auth.js'
 import type { ApiDeps, Handlers, Principal, RequestContext } from './context.js'
 import { Reply } from './context.js'
 import { ApiError, fromEventStoreError } from './errors.js'
@@ -22,7 +20,6 @@ import { parseOrThrow } from './validation.js'
 
 /** Largest accepted request body (docs/api.md): 1 MiB. */
 export const MAX_BODY_BYTES = 1024 * 1024
-const LAST_USED_EVERY_MS = 60_000
 /**
  * Routes whose success answer carries a secret shown once (an API token, a webhook signing
  * secret): the idempotency record keeps only the status, never the body.
@@ -72,7 +69,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
   const limiter = new RateLimiter(options.rateClock ? { now: options.rateClock } : {})
   const audit = new AccessAuditWriter(deps.db, deps.logger)
   const idempotency = new IdempotencyStore(deps.db, now)
-  const lastUsedWritten = new Map<bigint, number>()
+  const authenticate = createAuthenticator(deps)
   const app = new Hono()
 
   const templates = Object.values(routes as Record<string, RouteDefinition>).map((route) => ({
@@ -115,46 +112,6 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
   }
   app.route('/api/v1', api)
 
-  async function authenticate(c: Context, at: Date): Promise<Principal> {
-    const header = c.req.header('authorization')
-    if (header === undefined || header.trim() === '') {
-      throw new ApiError(401, 'missing_token', 'this route needs an API key: send Authorization: Bearer jm_…', {
-        headers: { 'www-authenticate': 'Bearer' },
-      })
-    }
-    const match = /^Bearer\s+(jm_[A-Za-z0-9_-]{16,128})\s*$/.exec(header)
-    const invalid = () =>
-      new ApiError(401, 'invalid_token', 'the API key is not valid', {
-        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-      })
-    if (!match) throw invalid()
-    const [row] = await deps.db
-      .select()
-      .from(apiKeys)
-      .where(eq(apiKeys.keyHash, hashToken(match[1]!)))
-    if (!row) throw invalid()
-    const status = keyStatus(row, at)
-    if (status === 'revoked') throw new ApiError(401, 'token_revoked', 'the API key has been revoked')
-    if (status === 'expired') throw new ApiError(401, 'token_expired', 'the API key has expired')
-    const last = lastUsedWritten.get(row.id) ?? 0
-    if (at.getTime() - last >= LAST_USED_EVERY_MS) {
-      lastUsedWritten.set(row.id, at.getTime())
-      void deps.db
-        .update(apiKeys)
-        .set({ lastUsedAt: at })
-        .where(eq(apiKeys.id, row.id))
-        .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not record last_used_at'))
-    }
-    return {
-      keyId: row.id,
-      consumer: row.consumerName,
-      scope: row.scope,
-      rateLimitPerMinute: rateLimitOf(row),
-      expiresAt: row.expiresAt,
-      revokedAt: row.revokedAt,
-    }
-  }
-
   async function serve(
     c: Context,
     route: RouteDefinition,
@@ -170,25 +127,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
     try {
       if (route.scope !== 'none') {
         principal = await authenticate(c, at)
-        if (!scopeCovers(principal.scope, route.scope as Scope)) {
-          throw new ApiError(
-            403,
-            'insufficient_scope',
-            `this route needs the ${route.scope} scope; this key has ${principal.scope}`,
-          )
-        }
-        const rate = limiter.take(principal.keyId.toString(), principal.rateLimitPerMinute)
-        c.header('X-RateLimit-Limit', String(rate.limit))
-        c.header('X-RateLimit-Remaining', String(rate.remaining))
-        c.header('X-RateLimit-Reset', String(rate.resetAt))
-        if (!rate.allowed) {
-          throw new ApiError(
-            429,
-            'rate_limited',
-            `rate limit of ${rate.limit} requests per minute reached; retry in ${rate.retryAfter} s`,
-            { headers: { 'retry-after': String(rate.retryAfter) } },
-          )
-        }
+        authorize(c, route, principal, limiter)
       }
       const tenantId = tenantOf(c, principal)
 
