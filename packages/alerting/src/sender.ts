@@ -1,3 +1,4 @@
+import { type Logger, noopLogger } from '@jetmon/vocabulary'
 import { createWebhookDispatcher } from '@jetmon/webhooks'
 import { createTransport, type NodemailerError } from 'nodemailer'
 import type { Dispatcher } from 'undici'
@@ -18,21 +19,10 @@ import type { AlertSendResult } from './result.js'
 import { slackMessage } from './slack.js'
 import { teamsMessage } from './teams.js'
 
-type LogFn = {
-  (obj: object, msg?: string): void
-  (msg: string): void
-}
-
-/** The subset of pino's logger the senders use; pass a pino logger (a child) or nothing. */
-export interface AlertingLogger {
-  debug: LogFn
-  info: LogFn
-  warn: LogFn
-  error: LogFn
-}
+/** The subset of pino's logger the senders use (the shared `Logger`); pass a pino logger (a child) or nothing. */
+export type AlertingLogger = Logger
 
 const noop = () => {}
-const noopLogger: AlertingLogger = { debug: noop, info: noop, warn: noop, error: noop }
 
 /** Options of {@link createAlertSender}. */
 export interface AlertSenderOptions {
