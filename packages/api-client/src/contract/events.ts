@@ -1,4 +1,6 @@
 /** Incident events and their transitions: lists, detail and manual close (docs/api.md). */
+
+import { SEVERITY_NAMES } from '@jetmon/vocabulary'
 import * as v from 'valibot'
 import { defineRoute } from './route.js'
 import {
@@ -15,9 +17,6 @@ import {
   Timestamp,
   TimestampInput,
 } from './schema.js'
-
-/** Severity names, indexed by severity (`SEVERITY_NAMES[3] === 'Seems Down'`). */
-const SEVERITY_NAMES = ['Up', 'Warning', 'Degraded', 'Seems Down', 'Down'] as const
 
 const CHECK_TYPE_PATTERN = /^[a-z][a-z0-9_]{0,63}$/
 const CHECK_TYPE_MESSAGE = 'must be a check type: a lowercase identifier such as http, tls_expiry or latency'

@@ -3,6 +3,8 @@
  * and the error envelope. The server validates requests with these schemas, shapes responses with
  * them and generates its OpenAPI document from them; this client is typed from them.
  */
+
+import { EVENT_STATES, STATES } from '@jetmon/vocabulary'
 import * as v from 'valibot'
 
 const TWO_POW_53 = 2n ** 53n
@@ -94,9 +96,9 @@ export function integerParam(min: number, max: number) {
   )
 }
 
-export const STATES = ['Up', 'Warning', 'Degraded', 'Seems Down', 'Down', 'Paused', 'Maintenance', 'Unknown'] as const
+// The states are @jetmon/vocabulary's; the contract keeps offering them under the same names.
+export { EVENT_STATES, STATES }
 export type State = (typeof STATES)[number]
-export const EVENT_STATES = ['Warning', 'Degraded', 'Seems Down', 'Down'] as const
 export type EventState = (typeof EVENT_STATES)[number]
 export const CLOSING_REASONS = [
   'verifier_cleared',

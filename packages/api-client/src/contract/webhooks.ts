@@ -1,18 +1,12 @@
 /** Webhooks: registration, secrets, test sends and their delivery queue (packages/delivery/README.md). */
+
+import { WEBHOOK_EVENT_TYPES } from '@jetmon/vocabulary'
 import * as v from 'valibot'
 import { defineRoute } from './route.js'
 import { EVENT_STATES, Id, IdInput, IdParam, listOf, PageQuery, Timestamp } from './schema.js'
 
-/** The event types a webhook can subscribe to (packages/delivery/README.md); the same list as `@jetmon/webhooks`. */
-export const WEBHOOK_EVENT_TYPES = [
-  'event.opened',
-  'event.severity_changed',
-  'event.state_changed',
-  'event.cause_linked',
-  'event.cause_unlinked',
-  'event.closed',
-] as const
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
+// The event types a webhook can subscribe to are @jetmon/vocabulary's, the list `@jetmon/webhooks` uses.
+export { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '@jetmon/vocabulary'
 
 /** States a `state_filter` can name: the transition's `state_after`, `Resolved` for a close. */
 export const WEBHOOK_FILTER_STATES = [...EVENT_STATES, 'Resolved'] as const
