@@ -13,7 +13,8 @@ import { eventsHandlers } from './handlers/events.js'
 import { sitesHandlers } from './handlers/sites.js'
 import { statsHandlers } from './handlers/stats.js'
 import { webhooksHandlers } from './handlers/webhooks.js'
-import { checkIdempotencyKey, IdempotencyStore, idempotencyRecordKey, requestHash } from './idempotency.js'
+import { IdempotencyStore } from './idempotency.js'
+import { runIdempotently } from './idempotent.js'
 import { RateLimiter } from './rate-limit.js'
 import { tenantOf } from './tenancy.js'
 import { parseOrThrow } from './validation.js'
@@ -158,34 +159,19 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
 
       const idemHeader = c.req.header('idempotency-key')
       if (route.idempotent && idemHeader !== undefined && principal) {
-        const key = idempotencyRecordKey(checkIdempotencyKey(idemHeader), tenantId)
-        const path = new URL(c.req.url).pathname
-        const claim = await idempotency.claim(
-          principal.keyId,
-          key,
-          route.method,
-          path,
-          requestHash(route.method, path, rawBody),
-        )
-        if (claim.kind === 'replay') {
-          status = claim.response.status
-          return replayed(c, claim.response)
-        }
-        let response: Response
-        try {
-          response = await run(c, route, handler, context)
-        } catch (error) {
-          response = errorResponse(c, fromEventStoreError(error), deps)
-        }
+        const response = await runIdempotently({
+          c,
+          store: idempotency,
+          route,
+          principal,
+          tenantId,
+          header: idemHeader,
+          rawBody,
+          secretBearing,
+          execute: () =>
+            run(c, route, handler, context).catch((error) => errorResponse(c, fromEventStoreError(error), deps)),
+        })
         status = response.status
-        const withholdBody = secretBearing && response.status < 300
-        const stored = withholdBody ? Buffer.alloc(0) : Buffer.from(await response.clone().arrayBuffer())
-        await idempotency.finish(
-          principal.keyId,
-          key,
-          { status: response.status, headers: storedHeaders(response.headers), body: stored },
-          { withholdBody },
-        )
         return response
       }
       const response = await run(c, route, handler, context)
@@ -346,22 +332,4 @@ function queryObject(c: Context): Record<string, string> {
 function blogIdOf(params: unknown): bigint | null {
   const value = (params as { blog_id?: unknown } | undefined)?.blog_id
   return typeof value === 'bigint' ? value : null
-}
-
-const REPLAYED_HEADERS = ['content-type', 'location']
-
-function storedHeaders(headers: Headers): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const name of REPLAYED_HEADERS) {
-    const value = headers.get(name)
-    if (value !== null) out[name] = value
-  }
-  return out
-}
-
-function replayed(c: Context, response: { status: number; headers: Record<string, string>; body: Buffer }): Response {
-  for (const [name, value] of Object.entries(response.headers)) c.header(name, value)
-  c.header('Idempotency-Replayed', 'true')
-  if (response.body.length === 0) return c.body(null, response.status as 204)
-  return c.body(response.body.toString('utf8'), response.status as 200)
 }
