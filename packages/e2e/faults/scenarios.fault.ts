@@ -188,6 +188,12 @@ async function openEvent(t: ScratchDatabase, endpointId: bigint) {
   return open
 }
 
+/** Whether every endpoint has an open incident in `state` (false while the database is away). */
+async function allInState(t: ScratchDatabase, ids: Map<number, bigint>, state: string): Promise<boolean> {
+  const open = await Promise.all([...ids.values()].map((id) => openEvent(t, id).catch(() => undefined)))
+  return open.every((e) => e?.state === state)
+}
+
 async function reasons(t: ScratchDatabase, endpointId: bigint): Promise<string[]> {
   const rows = await t.db
     .select({ reason: eventTransitions.reason })
@@ -209,16 +215,10 @@ it('monitor killed during confirmation', async (context) => {
   for (const blog of blogs) sites.setSite(`confirm-${blog}`, { status: 503 })
   // Slow confirmation down so the kill lands between the first failure and the verdict.
   let monitor = await startMonitor(t, 'confirm-a', { NUM_OF_CHECKS: 3, RETRY_INTERVAL_SEC: 2 })
-  await waitFor('both incidents to open', async () => {
-    const open = await Promise.all([...ids.values()].map((id) => openEvent(t, id)))
-    return open.every((e) => e?.state === 'Seems Down')
-  })
+  await waitFor('both incidents to open', () => allInState(t, ids, 'Seems Down'))
   await monitor.kill9()
   monitor = await startMonitor(t, 'confirm-b')
-  await waitFor('both incidents to be confirmed Down', async () => {
-    const open = await Promise.all([...ids.values()].map((id) => openEvent(t, id)))
-    return open.every((e) => e?.state === 'Down')
-  })
+  await waitFor('both incidents to be confirmed Down', () => allInState(t, ids, 'Down'))
   await waitFor('the Down notices', () => blogs.every((b) => downNotices([b]).length > 0))
   // One incident per site: the restarted monitor carried on with the open one.
   for (const id of ids.values()) expect((await reasons(t, id)).filter((r) => r === 'opened')).toHaveLength(1)
@@ -240,10 +240,7 @@ it('monitor killed while WordPress.com is failing', async (context) => {
   wpcom.mode = 'failing'
   const before = wpcom.attempts
   let monitor = await startMonitor(t, 'wpfail-a')
-  await waitFor('every incident to be confirmed Down', async () => {
-    const open = await Promise.all([...ids.values()].map((id) => openEvent(t, id)))
-    return open.every((e) => e?.state === 'Down')
-  })
+  await waitFor('every incident to be confirmed Down', () => allInState(t, ids, 'Down'))
   await waitFor('WordPress.com to have refused a notice', () => wpcom.attempts > before)
   await monitor.kill9()
   wpcom.mode = 'ok'
@@ -282,10 +279,7 @@ it('delivery worker killed mid-send', async (context) => {
   let deliverer = first
   const monitor = await startMonitor(t, 'hook-m')
   for (const blog of blogs) sites.setSite(`hook-${blog}`, { status: 503 })
-  await waitFor('every incident to be confirmed Down', async () => {
-    const open = await Promise.all([...ids.values()].map((id) => openEvent(t, id)))
-    return open.every((e) => e?.state === 'Down')
-  })
+  await waitFor('every incident to be confirmed Down', () => allInState(t, ids, 'Down'))
   await waitFor('a delivery to be in flight', () => hooks.held() > 0).catch((error: Error) => {
     throw new Error(`${error.message}\n${deliverer.output.slice(-20).join('\n')}`)
   })
@@ -366,14 +360,9 @@ it('MariaDB crashes and restarts mid-run', async (context) => {
   await server.crashAndRestart(3_000)
   // After the restart, without touching any process, an outage must go all the way through.
   for (const blog of blogs) sites.setSite(`dbcrash-${blog}`, { status: 503 })
-  await waitFor(
-    'the outages to be confirmed Down after the restart',
-    async () => {
-      const open = await Promise.all([...ids.values()].map((id) => openEvent(t, id).catch(() => undefined)))
-      return open.every((e) => e?.state === 'Down')
-    },
-    60_000,
-  ).catch(() => undefined)
+  await waitFor('the outages to be confirmed Down after the restart', () => allInState(t, ids, 'Down'), 60_000).catch(
+    () => undefined,
+  )
   await waitFor('the Down notices', () => blogs.every((b) => downNotices([b]).length > 0), 20_000).catch(
     () => undefined,
   )
