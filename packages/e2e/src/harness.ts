@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startEmbeddedMariadb } from '@jetmon/db'
+import { waitFor as waitUntil } from '@jetmon/testkit'
 
 export const ROOT = join(import.meta.dirname, '..', '..', '..')
 
@@ -21,19 +22,9 @@ const ENTRIES = {
   veriflier2: join(ROOT, 'apps/veriflier2/dist/cli.js'),
 } as const
 
-/** Polls `probe` every 200 ms until it returns something truthy, or fails naming `what`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  timeoutMs = 45_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(200)
-  }
+/** The test kit's `waitFor` with the fault suite's patience: 45 s by default, a probe every 200 ms. */
+export function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 45_000): Promise<NonNullable<T>> {
+  return waitUntil(what, probe, { timeoutMs, intervalMs: 200 })
 }
 
 export interface Service {
