@@ -3,7 +3,6 @@
 // `jetmon2 status|reload|drain` reach the running process.
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createJetmonClient, type JetmonClient } from '@jetmon/api-client'
@@ -13,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { jetmon2, lines, spawnJetmon2, waitFor } from './helpers.js'
+import { freePort, jetmon2, lines, spawnJetmon2, waitFor } from './helpers.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'jetmon-e2e-api-'))
 const configFile = join(tmp, 'jetmon2.json')
@@ -25,15 +24,6 @@ let output: ReturnType<typeof lines>
 let api: JetmonClient
 let exited: Promise<number | null>
 let apiPort = 0
-
-/** A port that was free a moment ago (API_PORT 0 means "no API", so the test picks one). */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 function writeConfig(overrides: Record<string, unknown> = {}) {
   writeFileSync(

@@ -4,7 +4,6 @@
 // extends the refusal to every endpoint.
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createJetmonClient, type JetmonClient } from '@jetmon/api-client'
@@ -12,7 +11,7 @@ import { createApiKey } from '@jetmon/api-keys'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { jetmon2, lines, spawnJetmon2 } from './helpers.js'
+import { freePort, jetmon2, lines, spawnJetmon2 } from './helpers.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'jetmon-e2e-guard-'))
 const configFile = join(tmp, 'jetmon2.json')
@@ -26,14 +25,6 @@ let gateway: JetmonClient
 let apiPort = 0
 /** The gateway acts for one tenant per request. */
 const asTenant = { headers: { 'X-Jetmon-Tenant-ID': 'tenant-e2e' } }
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 function writeConfig(overrides: Record<string, unknown> = {}) {
   writeFileSync(

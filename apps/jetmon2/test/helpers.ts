@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 
 const CLI = join(import.meta.dirname, '..', 'src', 'cli.ts')
@@ -101,4 +102,13 @@ export function lines(child: ChildProcess): {
       })
     },
   }
+}
+
+/** A port that was free a moment ago (API_PORT 0 means "no API", so a test picks one). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }
