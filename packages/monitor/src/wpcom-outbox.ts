@@ -238,17 +238,27 @@ export async function finishWpcomNotice(
       if (!recorded) return false
       if (outcome.kind !== 'retry') {
         // The endpoint's next notice (a recovery waiting behind its Down) need not wait for a poll.
-        await tx
-          .update(o)
-          .set({ nextAttemptAt: now })
-          .where(
-            and(
-              eq(o.endpointId, claimed.endpointId),
-              eq(o.status, 'pending'),
-              eq(o.attempt, 0),
-              gt(o.nextAttemptAt, now),
-            ),
-          )
+        // Its rows are locked by endpoint first: a claim that is pushing one of them back (it saw
+        // this notice still sending) holds that row, and this waits for it and reads what it wrote.
+        // An UPDATE filtered on `next_attempt_at` alone may be planned on the (status, due) index
+        // and miss a row whose new due time is not committed yet, leaving it pushed back.
+        const waiting = await tx
+          .select({ id: o.id, attempt: o.attempt, nextAttemptAt: o.nextAttemptAt })
+          .from(o)
+          .where(and(eq(o.endpointId, claimed.endpointId), eq(o.status, 'pending')))
+          .for('update')
+        const behind = waiting.filter((row) => row.attempt === 0 && row.nextAttemptAt && row.nextAttemptAt > now)
+        if (behind.length > 0) {
+          await tx
+            .update(o)
+            .set({ nextAttemptAt: now })
+            .where(
+              inArray(
+                o.id,
+                behind.map((row) => row.id),
+              ),
+            )
+        }
       }
       if (audit) await tx.insert(auditLog).values(audit)
       return true

@@ -1,14 +1,14 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { auditLog, endpointState, events, type Logger, wpcomOutbox } from '@jetmon/db'
+import { auditLog, endpointState, events, type Logger, rerunDeadlockVictim, wpcomOutbox } from '@jetmon/db'
 import { markDownNotified } from '@jetmon/eventstore'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
-import { asc, eq, inArray } from 'drizzle-orm'
+import { and, asc, eq, inArray } from 'drizzle-orm'
 import { Agent } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { DownNotice, MonitoredEndpoint } from '../src/pipeline.js'
 import { type Timers, WpcomNotifier, type WpcomNotifierOptions, type WpcomPayload } from '../src/wpcom.js'
-import { pruneWpcomOutbox } from '../src/wpcom-outbox.js'
+import { claimWpcomNotices, enqueueWpcomNotice, finishWpcomNotice, pruneWpcomOutbox } from '../src/wpcom-outbox.js'
 
 const TOKEN = 'wpcom-secret-token-7f3a9c'
 const HOST = 'mon-test-1'
@@ -577,6 +577,57 @@ describe('WpcomNotifier', () => {
     await notifier.enqueue(await down(short, time))
     await notifier.settle()
     expect(statusIds(receiver, short.blogId)).toEqual([2, 1, 2])
+  })
+
+  it('a finished notice makes the next one due even while a claim is pushing that one back', async () => {
+    // The claim that saw the Down still sending pushes the recovery back a second, in a transaction
+    // of its own; the Down's outcome commits meanwhile. Whatever the interleaving, the recovery must
+    // end up due at once (with a clock that stands still, a second is forever).
+    const ep = endpoint()
+    const at = new Date(T0)
+    const eventId = await newIncident(ep)
+    const entry = { eventId, blogId: ep.blogId, endpointId: ep.endpointId, payload: {}, cooldownMinutes: null }
+    await enqueueWpcomNotice(t.db, { ...entry, statusId: 2 }, at)
+    await enqueueWpcomNotice(t.db, { ...entry, statusId: 1 }, at)
+    const [claimed] = await claimWpcomNotices(t.db, { now: at, limit: 4 })
+    expect(claimed?.statusId).toBe(2)
+    const [waiting] = await t.db
+      .select()
+      .from(wpcomOutbox)
+      .where(and(eq(wpcomOutbox.endpointId, ep.endpointId), eq(wpcomOutbox.statusId, 1)))
+    if (!claimed || !waiting) throw new Error('expected a claimed Down and a waiting recovery')
+
+    // The claim as claimWpcomNotices runs it: lock the waiting row, see the Down still sending, push
+    // the row back. A deadlock victim runs again and then sees the Down's outcome.
+    let finished: Promise<boolean> | undefined
+    await rerunDeadlockVictim(
+      () =>
+        t.db.transaction(
+          async (tx) => {
+            await tx
+              .select({ id: wpcomOutbox.id })
+              .from(wpcomOutbox)
+              .where(eq(wpcomOutbox.id, waiting.id))
+              .for('update')
+            const [head] = await tx
+              .select({ status: wpcomOutbox.status })
+              .from(wpcomOutbox)
+              .where(eq(wpcomOutbox.id, claimed.id))
+            finished ??= finishWpcomNotice(t.db, claimed, { kind: 'sent', statusCode: 200 }, at, null)
+            await new Promise((resolve) => setTimeout(resolve, 300))
+            if (head?.status !== 'sending') return
+            await tx
+              .update(wpcomOutbox)
+              .set({ nextAttemptAt: new Date(T0 + 1_000) })
+              .where(eq(wpcomOutbox.id, waiting.id))
+          },
+          { isolationLevel: 'read committed' },
+        ),
+      { attempts: 3 },
+    )
+    expect(await finished).toBe(true)
+    const [after] = await t.db.select().from(wpcomOutbox).where(eq(wpcomOutbox.id, waiting.id))
+    expect(after?.nextAttemptAt?.getTime()).toBeLessThanOrEqual(T0)
   })
 
   it('reads the last sent Down back from jetmon_endpoint_state after a restart', async () => {
