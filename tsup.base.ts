@@ -12,3 +12,10 @@ export const base = {
   splitting: false,
   treeshake: true,
 } satisfies Options
+
+/**
+ * The shape of workspace-only packages and apps (`private` in package.json): the same JavaScript,
+ * no declaration files. Nothing reads them: the workspace type-checks against `src` (the
+ * `@jetmon/source` condition), and no published package depends on a private one.
+ */
+export const internal = { ...base, dts: false } satisfies Options

@@ -1,4 +1,7 @@
 import { defineConfig } from 'tsup'
-import { base } from '../../tsup.base.ts'
+import { internal } from '../../tsup.base.ts'
 
-export default defineConfig({ ...base, entry: { index: 'src/index.ts', 'fixtures/index': 'src/fixtures/index.ts' } })
+export default defineConfig({
+  ...internal,
+  entry: { index: 'src/index.ts', 'fixtures/index': 'src/fixtures/index.ts' },
+})

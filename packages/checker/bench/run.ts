@@ -9,8 +9,8 @@ import { connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { createSecureContext, rootCertificates, connect as tlsConnect } from 'node:tls'
-import { createChecker } from '../dist/index.js'
+import { createSecureContext, rootCertificates, type TLSSocket, connect as tlsConnect } from 'node:tls'
+import { createChecker } from '@jetmon/checker'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
