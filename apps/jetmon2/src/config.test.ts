@@ -77,6 +77,7 @@ describe('defaults', () => {
       DASHBOARD_BIND: '127.0.0.1',
       DASHBOARD_TRUST_PROXY: false,
       DELIVERY_WORKERS_ENABLE: true,
+      DELIVERY_LEASE_SEC: 60,
       EMAIL_TRANSPORT: 'stub',
       SMTP_PORT: 587,
       SMTP_SECURE: false,
@@ -282,6 +283,7 @@ describe('field rules', () => {
   test.each<[string, Record<string, unknown>, string]>([
     ['BUCKET_TOTAL', { BUCKET_TOTAL: 70000 }, 'must be at most 65536, got 70000'],
     ['BUCKET_LEASE_SEC', { BUCKET_LEASE_SEC: 1 }, 'must be at least 3, got 1'],
+    ['DELIVERY_LEASE_SEC', { DELIVERY_LEASE_SEC: 5 }, 'must be at least 15, got 5'],
     ['CHECK_TIMEOUT_MS', { CHECK_TIMEOUT_MS: 10 }, 'must be at least 100, got 10'],
     ['NUM_OF_CHECKS', { NUM_OF_CHECKS: 2.5 }, 'must be a whole number, got 2.5'],
     ['MAX_IN_FLIGHT', { MAX_IN_FLIGHT: 'lots' }, 'expected "auto" or a number, got "lots"'],

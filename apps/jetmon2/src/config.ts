@@ -227,6 +227,14 @@ const entries = {
     flag('Run the webhook and alert-contact delivery workers in this process.'),
     true,
   ),
+  DELIVERY_LEASE_SEC: v.optional(
+    integer(
+      15,
+      3600,
+      'Seconds a claimed webhook or alert delivery stays with the worker that claimed it. A worker killed mid-send leaves its deliveries to others after this; it must outlast the longest send (10 s).',
+    ),
+    60,
+  ),
 
   // Email for alert contacts
   EMAIL_TRANSPORT: v.optional(

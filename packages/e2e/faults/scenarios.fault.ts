@@ -177,6 +177,8 @@ function startDeliverer(t: ScratchDatabase, host: string): Promise<Service> {
       DATABASE_URL: t.url,
       HOST_ID: host,
       WEBHOOK_ALLOW_PRIVATE_TARGETS: true,
+      // The shortest lease: the killed worker's claims come back after 15 s, not the default 60.
+      DELIVERY_LEASE_SEC: 15,
       LOG_LEVEL: 'info',
     }),
     /delivering webhooks and alerts/,

@@ -3,17 +3,15 @@
  * (@jetmon/delivery), for hosts that deliver without monitoring (`jetmon2 serve` is to start the
  * same in-process when DELIVERY_WORKERS_ENABLE is true). Any number of processes may deliver at once.
  */
-import { createAlertSender, emailOptionsFromConfig } from '@jetmon/alerting'
 import { createDatabase, migrationStatus } from '@jetmon/db'
-import { startDelivery } from '@jetmon/delivery'
 import { createLogger } from '@jetmon/logging'
 import { defineCommand } from 'citty'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { parseInteger } from '../_args.js'
 import { configArg, loadCommandConfig } from '../command-config.js'
-import { decodeSecretsKey } from '../config.js'
 import { resolveDatabase } from '../database.js'
 import { CommandError } from '../errors.js'
+import { alertingFromConfig, startDeliveryWorkers } from '../monitor/delivery.js'
 import { databaseReadiness, startOpsServer } from '../monitor/ops.js'
 import { writeProcessHealth } from '../process-health.js'
 import { VERSION } from '../version.js'
@@ -63,37 +61,11 @@ export default defineCommand({
       })
     }
 
-    // validate-config has already checked SECRETS_KEY's shape; undefined here means "not set".
-    const secretsKey = config.SECRETS_KEY ? (decodeSecretsKey(config.SECRETS_KEY) ?? null) : null
-    if (!secretsKey) {
-      logger.warn('SECRETS_KEY is not set: webhook secrets and alert destinations are stored in plain text')
-    }
-    const alertSender = createAlertSender({
-      email: emailOptionsFromConfig(config),
-      allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
-      logger: logger.child({ module: 'alerting' }),
-    })
-    if (alertSender.emailTransport === 'stub') {
-      logger.warn(
-        'EMAIL_TRANSPORT is stub: alert emails are written to the log, not delivered (set EMAIL_TRANSPORT to smtp or wpcom)',
-      )
-    }
-    if (config.WEBHOOK_ALLOW_PRIVATE_TARGETS) {
-      logger.warn(
-        'WEBHOOK_ALLOW_PRIVATE_TARGETS is true: webhooks and alert contacts may reach loopback and private-network addresses',
-      )
-    }
-
+    const alerting = alertingFromConfig(config, logger)
+    const { alertSender, secretsKey } = alerting
     const registry = new Registry()
     collectDefaultMetrics({ register: registry, prefix: 'jetmon_process_' })
-    const delivery = startDelivery({
-      db,
-      logger: logger.child({ module: 'delivery' }),
-      secretsKey,
-      allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
-      alertSender,
-      registry,
-    })
+    const delivery = startDeliveryWorkers({ config, db, logger, registry, alerting })
     const ops =
       opsPort === 0
         ? null

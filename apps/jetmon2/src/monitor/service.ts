@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { type AlertSender, createAlertSender, emailOptionsFromConfig } from '@jetmon/alerting'
+import type { AlertSender } from '@jetmon/alerting'
 import { type ApiApp, createApiApp, type RunningApiServer, startApiServer } from '@jetmon/api-server'
 import { type CheckRequest, type CheckResult, createChecker } from '@jetmon/checker'
 import { createDashboard, createVeriflierHealthProbe } from '@jetmon/dashboard'
 import { createDatabase, type Database, migrationStatus } from '@jetmon/db'
-import { startDelivery } from '@jetmon/delivery'
+import type { startDelivery } from '@jetmon/delivery'
 import { CheckRecorder, pruneHistory, pruneRollups } from '@jetmon/history'
 import type { Logger } from '@jetmon/logging'
 import {
@@ -25,9 +25,10 @@ import {
 } from '@jetmon/monitor'
 import { BucketLeases, type BucketRange, EndpointSource, Scheduler } from '@jetmon/scheduler'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import { decodeSecretsKey, type Jetmon2Config } from '../config.js'
+import type { Jetmon2Config } from '../config.js'
 import { writeProcessHealth } from '../process-health.js'
 import { VERSION } from '../version.js'
+import { alertingFromConfig, startDeliveryWorkers } from './delivery.js'
 import { databaseReadiness, startOpsServer } from './ops.js'
 
 export interface MonitorServiceOptions {
@@ -286,30 +287,18 @@ export class MonitorService {
     }
     const dashboardUrl =
       config.DASHBOARD_PORT !== 0 ? `http://${hostForUrl(config.DASHBOARD_BIND)}:${config.DASHBOARD_PORT}` : null
-    const secretsKey = config.SECRETS_KEY ? (decodeSecretsKey(config.SECRETS_KEY) ?? null) : null
-    if (!secretsKey) {
-      log.warn('SECRETS_KEY is not set: webhook secrets and alert destinations are stored in plain text')
-    }
-    const alerts = createAlertSender({
-      email: emailOptionsFromConfig(config),
-      dashboardUrl,
-      allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
-      logger: log.child({ module: 'alerting' }),
-    })
+    const alerting = alertingFromConfig(config, log, { dashboardUrl })
+    const { secretsKey, alertSender: alerts } = alerting
     this.alerts = alerts
-    if (alerts.emailTransport === 'stub') {
-      log.warn('EMAIL_TRANSPORT is stub: alert emails are written to the log, not delivered')
-    }
     if (config.DELIVERY_WORKERS_ENABLE) {
       // Its own pool: dispatch, claims and up to 50 result writes must not starve the monitor's.
       this.deliveryDatabase = createDatabase(this.options.databaseUrl, { connectionLimit: 10 })
-      this.delivery = startDelivery({
+      this.delivery = startDeliveryWorkers({
+        config,
         db: this.deliveryDatabase.db,
-        logger: log.child({ module: 'delivery' }),
-        secretsKey,
-        allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
-        alertSender: alerts,
+        logger: log,
         registry: this.registry,
+        alerting,
       })
       log.info('delivery workers running (webhooks and alerts)')
     }
