@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createJetmonClient, type JetmonClient } from '@jetmon/api-client'
 import { createApiKey } from '@jetmon/api-keys'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
+import { createTestDatabase, refusedPort, type TestDatabase } from '@jetmon/testkit'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort, jetmon2, lines, spawnJetmon2 } from './helpers.js'
+import { jetmon2, lines, spawnJetmon2 } from './jetmon2.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'jetmon-e2e-guard-'))
 const configFile = join(tmp, 'jetmon2.json')
@@ -54,7 +54,7 @@ beforeAll(async () => {
   dns = await startDnsServer({ zone: sites.zone() })
   writeFileSync(join(tmp, 'ca.pem'), sites.ca)
   t = await createTestDatabase()
-  apiPort = await freePort()
+  apiPort = await refusedPort() // free until the monitor's REST API binds it
   writeConfig()
   monitor = spawnJetmon2(['serve'], env())
   output = lines(monitor)

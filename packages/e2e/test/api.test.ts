@@ -8,11 +8,11 @@ import { join } from 'node:path'
 import { createJetmonClient, type JetmonClient } from '@jetmon/api-client'
 import { createApiKey } from '@jetmon/api-keys'
 import { auditLog, hosts, processHealth } from '@jetmon/db'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
+import { createTestDatabase, refusedPort, type TestDatabase } from '@jetmon/testkit'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort, jetmon2, lines, spawnJetmon2, waitFor } from './helpers.js'
+import { jetmon2, lines, spawnJetmon2, waitLong } from './jetmon2.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'jetmon-e2e-api-'))
 const configFile = join(tmp, 'jetmon2.json')
@@ -57,7 +57,7 @@ beforeAll(async () => {
   dns = await startDnsServer({ zone: sites.zone() })
   writeFileSync(join(tmp, 'ca.pem'), sites.ca)
   t = await createTestDatabase()
-  apiPort = await freePort()
+  apiPort = await refusedPort() // free until the monitor's REST API binds it
   writeConfig()
   monitor = spawnJetmon2(['serve'], env())
   exited = new Promise((resolve) => monitor.on('close', resolve))
@@ -87,7 +87,7 @@ describe('jetmon2 serve with the REST API', () => {
     })
     // The monitor picks the new endpoint up within TARGET_RELOAD_SEC; until then trigger-now
     // checks it without owning it and reports a plain failure.
-    const first = await waitFor('the monitor to own the new endpoint', async () => {
+    const first = await waitLong('the monitor to own the new endpoint', async () => {
       const { data } = await api.call('sites.triggerNow', { params: { blog_id: 7001 } })
       return data.results[0]?.outcome === 'confirmation_started' ? data.results[0] : null
     })
@@ -129,7 +129,7 @@ describe('jetmon2 serve with the REST API', () => {
     expect(sent.code).toBe(0)
     expect(sent.stdout).toMatch(/sent SIGHUP/)
     await output.until(/configuration reloaded/)
-    await waitFor('the config_reload audit row', async () => {
+    await waitLong('the config_reload audit row', async () => {
       const rows = await t.db.select().from(auditLog).where(eq(auditLog.eventType, 'config_reload'))
       return rows.length > 0
     })
