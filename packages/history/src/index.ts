@@ -16,6 +16,7 @@ export {
 export {
   DEFAULT_HISTORY_RETENTION_DAYS,
   DEFAULT_ROLLUP_RETENTION_DAYS,
+  type PruneContext,
   type PruneOptions,
   pruneHistory,
   pruneRollups,

@@ -12,16 +12,22 @@ export const DEFAULT_HISTORY_RETENTION_DAYS = 30
  */
 export const DEFAULT_ROLLUP_RETENTION_DAYS = 400
 
-export interface PruneOptions {
+/** What pruning needs: the database, the clock the cutoff is measured from, and where to report. */
+export interface PruneContext {
   db: Db
+  /** The wall clock the cutoff is measured from; defaults to the system clock. */
+  clock?: () => Date
+  logger?: Logger
+}
+
+export interface PruneOptions {
+  ctx: PruneContext
   /** Rows older than `now − retentionDays` are deleted. */
   retentionDays: number
   /** Upper bound of rows one DELETE removes (default 5 000), so no statement holds locks for long. */
   batchSize?: number
   /** Endpoints looked at per scan statement (default 1 000). */
   endpointsPerScan?: number
-  clock?: () => Date
-  logger?: Logger
 }
 
 type PrunableTable = typeof checkHistory | typeof checkRollups
@@ -41,7 +47,7 @@ function validated(options: PruneOptions): { batchSize: number; endpointsPerScan
       throw new InvalidOptionsError(`${name} must be a positive integer, got ${value}`)
     }
   }
-  const now = (options.clock ?? (() => new Date()))()
+  const now = (options.ctx.clock ?? (() => new Date()))()
   return { batchSize, endpointsPerScan, cutoff: new Date(now.getTime() - retentionDays * DAY_MS) }
 }
 
@@ -53,12 +59,12 @@ function validated(options: PruneOptions): { batchSize: number; endpointsPerScan
  * bounded, none scans the table, and nothing assumes ids follow time.
  */
 async function pruneByEndpoint(
-  db: Db,
   table: PrunableTable,
   time: typeof checkHistory.checkedAt | typeof checkRollups.hourStart,
   options: PruneOptions,
 ): Promise<number> {
   const { batchSize, endpointsPerScan, cutoff } = validated(options)
+  const { db } = options.ctx
   const endpointId = table.endpointId
   let after: bigint | null = null
   let deleted = 0
@@ -92,9 +98,9 @@ async function pruneByEndpoint(
  * Run it periodically (hourly is plenty); rollups are pruned separately and kept longer.
  */
 export async function pruneHistory(options: PruneOptions): Promise<number> {
-  const deleted = await pruneByEndpoint(options.db, checkHistory, checkHistory.checkedAt, options)
+  const deleted = await pruneByEndpoint(checkHistory, checkHistory.checkedAt, options)
   if (deleted > 0) {
-    ;(options.logger ?? noopLogger).info(
+    ;(options.ctx.logger ?? noopLogger).info(
       { deleted, retentionDays: options.retentionDays },
       `pruned ${deleted} check history rows older than ${options.retentionDays} days`,
     )
@@ -110,9 +116,9 @@ export async function pruneRollups(
   options: Omit<PruneOptions, 'retentionDays'> & { retentionDays?: number },
 ): Promise<number> {
   const resolved = { ...options, retentionDays: options.retentionDays ?? DEFAULT_ROLLUP_RETENTION_DAYS }
-  const deleted = await pruneByEndpoint(resolved.db, checkRollups, checkRollups.hourStart, resolved)
+  const deleted = await pruneByEndpoint(checkRollups, checkRollups.hourStart, resolved)
   if (deleted > 0) {
-    ;(options.logger ?? noopLogger).info(
+    ;(options.ctx.logger ?? noopLogger).info(
       { deleted, retentionDays: resolved.retentionDays },
       `pruned ${deleted} hourly rollup rows older than ${resolved.retentionDays} days`,
     )

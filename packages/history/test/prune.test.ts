@@ -59,7 +59,7 @@ describe('pruneHistory', () => {
     expect(old).toBe(23 * 10 * 12)
 
     const { db, statements } = countingDb(database.pool)
-    const deleted = await pruneHistory({ db, retentionDays: 30, batchSize: 50, endpointsPerScan: 7, clock })
+    const deleted = await pruneHistory({ ctx: { db, clock }, retentionDays: 30, batchSize: 50, endpointsPerScan: 7 })
     expect(deleted).toBe(old)
     expect(await countHistory(ids, cutoff)).toBe(0)
     expect(await countHistory(ids)).toBe(total - old)
@@ -73,12 +73,16 @@ describe('pruneHistory', () => {
     }
     expect(statements.some((s) => /^select .* group by/.test(s.sql))).toBe(true)
 
-    expect(await pruneHistory({ db, retentionDays: 30, batchSize: 50, clock })).toBe(0)
+    expect(await pruneHistory({ ctx: { db, clock }, retentionDays: 30, batchSize: 50 })).toBe(0)
   })
 
   it('refuses a retention or batch size that makes no sense', async () => {
-    await expect(pruneHistory({ db: database.db, retentionDays: 0 })).rejects.toBeInstanceOf(InvalidOptionsError)
-    await expect(pruneHistory({ db: database.db, retentionDays: 30, batchSize: 0 })).rejects.toThrow(/batchSize/)
+    await expect(pruneHistory({ ctx: { db: database.db }, retentionDays: 0 })).rejects.toBeInstanceOf(
+      InvalidOptionsError,
+    )
+    await expect(pruneHistory({ ctx: { db: database.db }, retentionDays: 30, batchSize: 0 })).rejects.toThrow(
+      /batchSize/,
+    )
   })
 })
 
@@ -95,7 +99,7 @@ describe('pruneRollups', () => {
       })),
     )
     await database.db.insert(checkRollups).values(rows)
-    const deleted = await pruneRollups({ db: database.db, batchSize: 2, clock })
+    const deleted = await pruneRollups({ ctx: { db: database.db, clock }, batchSize: 2 })
     expect(deleted).toBe(6)
     const left = await database.db
       .select({ hourStart: checkRollups.hourStart })

@@ -47,7 +47,7 @@ beforeAll(async () => {
   }
   expect((await recorder.stop()).ok).toBe(true)
   // As in production: raw history beyond retention is gone, only the rollups remain.
-  await pruneHistory({ db: database.db, retentionDays: RETENTION_DAYS, clock: () => new Date(NOW) })
+  await pruneHistory({ ctx: { db: database.db, clock: () => new Date(NOW) }, retentionDays: RETENTION_DAYS })
 })
 afterAll(async () => {
   await database?.drop()

@@ -1,4 +1,4 @@
-import { auditLog, createDatabase } from '@jetmon/db'
+import { createDatabase, recordAudit } from '@jetmon/db'
 import { createLogger } from '@jetmon/logging'
 import { defineCommand } from 'citty'
 import { configArg, loadCommandConfig } from '../command-config.js'
@@ -40,13 +40,14 @@ export default defineCommand({
       }
       service.reload(next.config)
       const { db, close } = createDatabase(database.url, { connectionLimit: 1 })
-      void db
-        .insert(auditLog)
-        .values({
+      void recordAudit({
+        ctx: { db },
+        entry: {
           eventType: 'config_reload',
           source: `monitor:${config.HOST_ID}`,
           detail: 'SIGHUP: configuration reloaded',
-        })
+        },
+      })
         .catch(() => {})
         .finally(() => close())
     })

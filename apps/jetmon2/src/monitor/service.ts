@@ -3,7 +3,7 @@ import type { AlertSender } from '@jetmon/alerting'
 import { type ApiApp, createApiApp, type RunningApiServer, startApiServer } from '@jetmon/api-server'
 import { type CheckRequest, type CheckResult, createChecker } from '@jetmon/checker'
 import { createDashboard, createVeriflierHealthProbe } from '@jetmon/dashboard'
-import { createDatabase, type Database, migrationStatus } from '@jetmon/db'
+import { createDatabase, type Database, migrationStatus, withNamedLock } from '@jetmon/db'
 import type { startDelivery } from '@jetmon/delivery'
 import { CheckRecorder, pruneHistory, pruneRollups } from '@jetmon/history'
 import type { Logger } from '@jetmon/logging'
@@ -376,24 +376,20 @@ export class MonitorService {
   private async prune(): Promise<void> {
     const database = this.database
     if (!database || this.state !== 'running') return
-    const conn = await database.pool.getConnection().catch(() => null)
-    if (!conn) return
     try {
-      const [[lock]] = (await conn.query("SELECT GET_LOCK('jetmon_prune', 0) AS got")) as unknown as [{ got: number }[]]
-      if (lock?.got !== 1) return
-      try {
-        const logger = this.logger.child({ module: 'retention' })
-        await pruneHistory({ db: database.db, retentionDays: this.config.HISTORY_RETENTION_DAYS, logger })
-        await pruneRollups({ db: database.db, logger })
-        await this.api?.app.idempotency.prune()
-        await pruneWpcomOutbox(database.db, new Date(Date.now() - WPCOM_OUTBOX_RETENTION_DAYS * 86_400_000))
-      } finally {
-        await conn.query("SELECT RELEASE_LOCK('jetmon_prune')")
-      }
+      await withNamedLock({
+        ctx: { pool: database.pool },
+        name: 'jetmon_prune',
+        unit: async () => {
+          const ctx = { db: database.db, logger: this.logger.child({ module: 'retention' }) }
+          await pruneHistory({ ctx, retentionDays: this.config.HISTORY_RETENTION_DAYS })
+          await pruneRollups({ ctx })
+          await this.api?.app.idempotency.prune()
+          await pruneWpcomOutbox(database.db, new Date(Date.now() - WPCOM_OUTBOX_RETENTION_DAYS * 86_400_000))
+        },
+      })
     } catch (error) {
       this.logger.warn({ err: error }, 'retention pruning failed; it is tried again in an hour')
-    } finally {
-      conn.release()
     }
   }
 
