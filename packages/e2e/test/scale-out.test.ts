@@ -116,12 +116,33 @@ async function leasesSettled(): Promise<boolean> {
 
 it('shares the endpoints among three hosts, and takes over a killed host’s within two lease periods', async () => {
   await Promise.all(['host-a', 'host-b', 'host-c'].map(startMonitor))
-  // The leases have settled once the three hosts hold disjoint bucket ranges.
+  // The leases have settled once the three hosts hold disjoint bucket ranges; once each host has
+  // renewed again after that, it has applied the split and a check it started before is answered.
   await waitFor('three hosts holding disjoint bucket ranges', leasesSettled, { timeoutMs: 30_000, intervalMs: 200 })
+  const settledAt = new Map(
+    (await t.db.select().from(hostLeases)).map((row) => [row.hostId, row.heartbeatAt.getTime()]),
+  )
+  await waitFor(
+    'every host renewing its lease after the split settled',
+    async () =>
+      (await leasesSettled()) &&
+      (await t.db.select().from(hostLeases)).every(
+        (row) => row.heartbeatAt.getTime() > (settledAt.get(row.hostId) ?? 0),
+      ),
+    { timeoutMs: 30_000, intervalMs: 200 },
+  )
 
+  // The steady state is observed until every endpoint has been checked three times (two whole
+  // intervals at least): long enough for a second host checking the same endpoint to show.
   const windowStart = Date.now()
-  await new Promise((r) => setTimeout(r, 4 * INTERVAL_SEC * 1000))
-  const steady = checkersBetween(windowStart, Date.now())
+  const steady = await waitFor(
+    'every endpoint checked three times',
+    () => {
+      const seen = checkersBetween(windowStart, Date.now())
+      return seen.size === ENDPOINTS && [...seen.values()].every((hosts) => hosts.length >= 3) ? seen : undefined
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  )
   expect(steady.size).toBe(ENDPOINTS) // every endpoint is checked
   const owners = new Map<string, string>()
   for (const [endpoint, hosts] of steady) {
