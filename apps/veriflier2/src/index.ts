@@ -1,5 +1,4 @@
-export { type FieldIssue, MAX_BODY_BYTES, MAX_CHECKS, type WireResult } from '@jetmon/monitor/protocol'
-export { type CheckFunction, checkerFromConfig, checkerOptionsFromConfig } from './_checker.js'
+export type { CheckFunction } from './checker.js'
 export {
   DEFAULT_CONFIG_FILE,
   describeConfig,
@@ -14,7 +13,6 @@ export {
 export { CheckerSetupError, TlsSetupError } from './errors.js'
 export {
   createVeriflierServer,
-  type Logger,
   type VeriflierAddress,
   type VeriflierServer,
   type VeriflierServerOptions,

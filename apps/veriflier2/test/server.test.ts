@@ -12,7 +12,7 @@ import {
   startFixtureServer,
 } from '@jetmon/testkit/fixtures'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkerFromConfig } from '../src/_checker.js'
+import { checkerFromConfig } from '../src/checker.js'
 import { createVeriflierServer, type VeriflierServer } from '../src/index.js'
 import { VERSION } from '../src/version.js'
 import { NEXT_TOKEN, postChecks, TOKEN, testConfig } from './helpers.js'

@@ -1,7 +1,7 @@
 import { createLogger } from '@jetmon/logging'
 import { defineCommand } from 'citty'
-import { checkerFromConfig } from '../_checker.js'
 import { configArg, loadCommandConfig } from '../_command-config.js'
+import { checkerFromConfig } from '../checker.js'
 import { describeConfig } from '../config.js'
 import { CheckerSetupError, CommandError, EXIT, TlsSetupError } from '../errors.js'
 import { createVeriflierServer } from '../server.js'

@@ -1,8 +1,8 @@
 import { formatIssue } from '@jetmon/config'
 import { defineCommand } from 'citty'
-import { checkerFromConfig } from '../_checker.js'
 import { configArg } from '../_command-config.js'
 import { serverTlsFromConfig } from '../_tls.js'
+import { checkerFromConfig } from '../checker.js'
 import { loadVeriflier2Config, type Veriflier2Config } from '../config.js'
 import { CheckerSetupError, CommandError, TlsSetupError } from '../errors.js'
 
