@@ -13,10 +13,10 @@ import {
 } from '@jetmon/api-client'
 import { CommandError, closestKey } from '@jetmon/config'
 import { type ArgDef, type ArgsDef, type CommandDef, defineCommand, type ParsedArgs } from 'citty'
-import { formatJson, formatValue, terminalSafe } from './_output.js'
 import { openSession, type Session } from './_session.js'
 import { connectionArgs, connectionFor, outputArgs, print } from './commands/_shared.js'
 import { LocalConfigError, UsageError } from './errors.js'
+import { formatJson, formatValue, terminalSafe } from './output.js'
 
 /** The flags of every API command (apps/cli/README.md): connection, output, `--verbose`, `--timeout`. */
 export const globalArgs = {

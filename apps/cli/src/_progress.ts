@@ -1,4 +1,4 @@
-import { bar } from './_output.js'
+import { bar } from './output.js'
 
 /** `[████▌     ]  45/100  created 40  skipped 3  failed 2`: one line, redrawn in place. */
 export function progressLine(done: number, total: number, counts: Record<string, number>, width = 24): string {

@@ -9,7 +9,6 @@ import type { RouteDefinition, RouteId } from '@jetmon/api-client'
 import type { ArgDef, ArgsDef, CommandDef } from 'citty'
 import { defineApiCommand, globalArgs, note, printData, type RunContext, writeArgs } from './_command.js'
 import { readInput } from './_input.js'
-import { formatValue } from './_output.js'
 import {
   checkSchema,
   type FieldInfo,
@@ -22,6 +21,7 @@ import {
 } from './_schema.js'
 import { type CallInput, requireRoute, type Session } from './_session.js'
 import { UsageError } from './errors.js'
+import { formatValue } from './output.js'
 
 /** One command of a resource group, by route id. */
 export interface RouteCommandSpec {

@@ -17,10 +17,10 @@ import {
   routes,
   type SentRequest,
 } from '@jetmon/api-client'
-import { terminalSafe } from './_output.js'
 import { type ApiConnection, redactToken } from './connection.js'
 import { UsageError } from './errors.js'
 import type { OutputFormat } from './keys.js'
+import { terminalSafe } from './output.js'
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version
 

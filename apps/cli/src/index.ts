@@ -1,6 +1,5 @@
-export { placeGlobalFlags, prepareCommandLine } from './_argv.js'
-export { formatTable } from './_output.js'
 export { apiCommand } from './api.js'
+export { placeGlobalFlags, prepareCommandLine } from './argv.js'
 export {
   type ApiConnection,
   apiBaseUrl,
@@ -38,3 +37,4 @@ export {
   unsetLocalConfigValue,
   writeLocalConfig,
 } from './local-config.js'
+export { formatTable } from './output.js'

@@ -1,4 +1,3 @@
-export { closestKey } from './_suggest.js'
 export { CommandError, EXIT, runCli } from './cli.js'
 export { type CrossCheckReport, crossCheck } from './cross-check.js'
 export { ConfigSchemaError, UsageError } from './errors.js'
@@ -8,3 +7,4 @@ export { type JsonSchema, type JsonSchemaOptions, toJsonSchema } from './json-sc
 export { type ConfigSources, type LoadConfigOptions, type LoadConfigResult, loadConfig } from './load.js'
 export { maskUrlPassword, REDACTED, redactSecrets } from './redact.js'
 export { checkerSettings, isDnsServer, loggingSettings } from './shared-settings.js'
+export { closestKey } from './suggest.js'

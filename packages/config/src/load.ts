@@ -4,9 +4,9 @@ import * as v from 'valibot'
 import { coerceEnvValue } from './_env.js'
 import { parseJson } from './_json.js'
 import { arrayItemOf, configEntries, entriesOf } from './_schema.js'
-import { closestKey } from './_suggest.js'
 import { ConfigSchemaError } from './errors.js'
 import { builtInMessage, type ConfigIssue, describeValue, isSecretPath, pathToString } from './issues.js'
+import { closestKey } from './suggest.js'
 
 /** Options of {@link loadConfig}. */
 export interface LoadConfigOptions<TSchema extends v.GenericSchema> {

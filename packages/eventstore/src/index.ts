@@ -1,4 +1,3 @@
-export { eventColumns, toEvent } from './_rows.js'
 export {
   EventClosedError,
   EventNotFoundError,
@@ -34,6 +33,7 @@ export {
   worstOpenEventPerSite,
 } from './queries.js'
 export { type ReplayedEvent, replayTransitions } from './replay.js'
+export { eventColumns, toEvent } from './rows.js'
 export type {
   CloseEventInput,
   Event,

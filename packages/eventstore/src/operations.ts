@@ -9,7 +9,6 @@ import {
 } from '@jetmon/db'
 import { eq, is, sql } from 'drizzle-orm'
 import { MySqlTransaction } from 'drizzle-orm/mysql-core'
-import { decodeRaw, eventColumns, toEvent } from './_rows.js'
 import {
   dedupKeyOf,
   normalizeIdentity,
@@ -28,6 +27,7 @@ import {
   OpenConflictError,
 } from './errors.js'
 import { writeLegacyProjection } from './projection.js'
+import { decodeRaw, eventColumns, toEvent } from './rows.js'
 import type {
   CloseEventInput,
   Event,

@@ -2,7 +2,6 @@ import { events, eventTransitions, withTransaction } from '@jetmon/db'
 import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, notExists, or, type SQL, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/mysql-core'
 import { cursorBigint, cursorDate, decodeCursor, encodeCursor } from './_cursor.js'
-import { eventColumns, toEvent, toTransition, transitionColumns } from './_rows.js'
 import {
   dedupKeyOf,
   MAX_LIMIT,
@@ -14,6 +13,7 @@ import {
   requireLimit,
 } from './_validate.js'
 import { InvalidInputError } from './errors.js'
+import { eventColumns, toEvent, toTransition, transitionColumns } from './rows.js'
 import type { Event, EventIdentity, Page, ReadContext, Transition } from './types.js'
 import type { CheckType, EventState, Severity } from './vocabulary.js'
 

@@ -1,9 +1,9 @@
 import pino, { type Logger, type LoggerOptions } from 'pino'
 import pretty from 'pino-pretty'
-import { safeErrorMessage, serializeError } from './_errors.js'
+import { safeErrorMessage, serializeError } from './serialize-error.js'
 
 export type { Logger } from 'pino'
-export { safeErrorMessage, serializeError } from './_errors.js'
+export { safeErrorMessage, serializeError } from './serialize-error.js'
 
 /**
  * Keys whose values never reach a log line, wherever they appear in the first three levels of a

@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { type EndpointRow, toEndpointConfig } from '../src/_endpoint-rows.js'
+import { type EndpointRow, toEndpointConfig } from '../src/endpoint-config.js'
 import { DEFAULT_ENDPOINT_DEFAULTS, type EndpointConfig, Scheduler } from '../src/index.js'
 
 interface Case {

@@ -1,7 +1,9 @@
 import { auditLog, type Db, endpointConfig, monitorSites } from '@jetmon/db'
+import { type Logger, noopLogger } from '@jetmon/vocabulary'
 import { and, asc, between, eq, gt, inArray, lte, or, type SQL, sql } from 'drizzle-orm'
 import { checkBucketTotal } from './_checks.js'
-import { type Clock, type FullClock, fullClock } from './_clock.js'
+import type { BucketRange } from './buckets.js'
+import { type Clock, type FullClock, fullClock } from './clock.js'
 import {
   DEFAULT_ENDPOINT_DEFAULTS,
   type EndpointConfig,
@@ -11,9 +13,7 @@ import {
   type RowProblem,
   sameConfig,
   toEndpointConfig,
-} from './_endpoint-rows.js'
-import { type Logger, noopLogger } from './_logger.js'
-import type { BucketRange } from './buckets.js'
+} from './endpoint-config.js'
 import { SchedulerError } from './errors.js'
 import { DEFAULT_BUCKET_TOTAL } from './phase.js'
 

@@ -1,13 +1,5 @@
-export type { Clock } from './_clock.js'
-export {
-  DEFAULT_ENDPOINT_DEFAULTS,
-  type EndpointConfig,
-  type EndpointDefaults,
-  type RedirectPolicy,
-  type RequestMethod,
-} from './_endpoint-rows.js'
-export type { LagSummary } from './_lag.js'
-export type { Logger } from './_logger.js'
+// The libraries' shared Logger; re-exported because this package's API has always offered the name.
+export type { Logger } from '@jetmon/vocabulary'
 export {
   type AssignBucketsOptions,
   assignBuckets,
@@ -21,6 +13,14 @@ export {
   type PinnedOverlap,
   rangesOf,
 } from './buckets.js'
+export type { Clock } from './clock.js'
+export {
+  DEFAULT_ENDPOINT_DEFAULTS,
+  type EndpointConfig,
+  type EndpointDefaults,
+  type RedirectPolicy,
+  type RequestMethod,
+} from './endpoint-config.js'
 export {
   ENDPOINT_CHANGED_EVENT,
   type EndpointChange,
@@ -31,6 +31,7 @@ export {
   type SyncSummary,
 } from './endpoint-source.js'
 export { SchedulerError, type SchedulerErrorCode } from './errors.js'
+export type { LagSummary } from './lag.js'
 export {
   BucketLeases,
   type BucketLeasesOptions,

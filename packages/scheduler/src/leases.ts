@@ -1,9 +1,9 @@
 import { type Db, hosts } from '@jetmon/db'
+import { type Logger, noopLogger } from '@jetmon/vocabulary'
 import { and, eq, gt, sql } from 'drizzle-orm'
 import { checkBucketTotal } from './_checks.js'
-import { type Clock, type FullClock, fullClock } from './_clock.js'
-import { type Logger, noopLogger } from './_logger.js'
 import { assignBuckets, type BucketAssignment, type BucketRange, type LiveHost, rangesOf } from './buckets.js'
+import { type Clock, type FullClock, fullClock } from './clock.js'
 import { SchedulerError } from './errors.js'
 import { DEFAULT_BUCKET_TOTAL } from './phase.js'
 

@@ -7,7 +7,7 @@ import {
   type EndpointRow,
   endpointColumns,
   toEndpointConfig,
-} from './_endpoint-rows.js'
+} from './endpoint-config.js'
 
 /** One endpoint as {@link loadEndpointConfigs} reads it: its configuration and whether it is active. */
 export interface LoadedEndpoint {

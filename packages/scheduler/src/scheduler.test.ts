@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { flush, ManualClock } from '../test/_clock.js'
-import { LagWindow } from './_lag.js'
+import { LagWindow } from './lag.js'
 import { nextDueAt, phaseOffsetMs } from './phase.js'
 import { type RunContext, Scheduler, type SchedulerOptions } from './scheduler.js'
 

@@ -1,7 +1,7 @@
-import { type Clock, type FullClock, fullClock } from './_clock.js'
-import { type LagSummary, LagWindow } from './_lag.js'
-import { type Logger, noopLogger } from './_logger.js'
+import { type Logger, noopLogger } from '@jetmon/vocabulary'
+import { type Clock, type FullClock, fullClock } from './clock.js'
 import { SchedulerError } from './errors.js'
+import { type LagSummary, LagWindow } from './lag.js'
 import { nextDueAt, phaseOffsetMs } from './phase.js'
 
 /** What `run` learns about the check it is asked to start. */

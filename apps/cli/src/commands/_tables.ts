@@ -1,5 +1,5 @@
 /** How people see the answers of the resource commands (JSON output prints them as they came). */
-import { bar, formatTable, formatValue, sparkline } from '../_output.js'
+import { bar, formatTable, formatValue, sparkline } from '../output.js'
 
 type Row = Record<string, unknown>
 const asRow = (value: unknown): Row => (typeof value === 'object' && value !== null ? (value as Row) : {})

@@ -2,10 +2,10 @@
 import type { HttpMethod } from '@jetmon/api-client'
 import { defineApiCommand, note, printData } from '../_command.js'
 import { readInput } from '../_input.js'
-import { formatValue } from '../_output.js'
 import { parseJsonText } from '../_schema.js'
 import { matchRoute } from '../_session.js'
 import { UsageError } from '../errors.js'
+import { formatValue } from '../output.js'
 import { print } from './_shared.js'
 
 export const health = defineApiCommand({

@@ -1,8 +1,8 @@
 /** `jetmon2 api commands`: every command of the tree, with a one-line description and an example. */
 import type { CommandDef } from 'citty'
 import { catalogInfo, defineApiCommand, printData } from '../_command.js'
-import { formatTable } from '../_output.js'
 import { routeOf } from '../_session.js'
+import { formatTable } from '../output.js'
 
 /** Examples of the commands that predate the catalog (they keep no catalog entry of their own). */
 const LOCAL_CONFIG_EXAMPLES: Record<string, string> = {

@@ -1,6 +1,5 @@
 import { homedir } from 'node:os'
 import { defineCommand } from 'citty'
-import { formatJson, formatTable } from '../_output.js'
 import {
   type ApiConnection,
   describeOrigin,
@@ -19,6 +18,7 @@ import {
   setLocalConfigValue,
   unsetLocalConfigValue,
 } from '../local-config.js'
+import { formatJson, formatTable } from '../output.js'
 import { connectionArgs, connectionFor, defineApiCommand, outputArgs, outputFormat, print } from './_shared.js'
 
 function location(): ConfigFileLocation {

@@ -10,12 +10,12 @@ import { CommandError } from '@jetmon/config'
 import { defineApiCommand, note } from '../_command.js'
 import { CsvError, formatCsv, parseCsv } from '../_csv.js'
 import { readInput } from '../_input.js'
-import { formatJson, formatTable } from '../_output.js'
 import { createProgress } from '../_progress.js'
 import { allPages } from '../_route-command.js'
 import { checkSchema, type FieldInfo, objectFields, type SchemaNode, valueFromText } from '../_schema.js'
 import { requireRoute, type Session } from '../_session.js'
 import { UsageError } from '../errors.js'
+import { formatJson, formatTable } from '../output.js'
 import { print } from './_shared.js'
 
 const CREATE = 'sites.create' satisfies RouteId

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { bar, cellText, formatJson, formatTable, formatValue, sparkline, terminalSafe } from './_output.js'
+import { bar, cellText, formatJson, formatTable, formatValue, sparkline, terminalSafe } from './output.js'
 
 describe('formatTable', () => {
   test('aligns columns under upper-case headings, with - for empty cells and no trailing blanks', () => {

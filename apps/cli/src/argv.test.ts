@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { placeGlobalFlags, prepareCommandLine } from './_argv.js'
 import { apiCommand } from './api.js'
+import { placeGlobalFlags, prepareCommandLine } from './argv.js'
 
 const place = (line: string) => placeGlobalFlags(apiCommand, line.split(' '))
 

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { closestKey, editDistance } from './_suggest.js'
+import { closestKey, editDistance } from './suggest.js'
 
 test('editDistance counts insertions, deletions, substitutions and swaps', () => {
   expect(editDistance('NUM_OF_CHECKS', 'NUM_OF_CHECKS')).toBe(0)

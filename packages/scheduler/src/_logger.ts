@@ -1,1 +1,0 @@
-export { type Logger, noopLogger } from '@jetmon/vocabulary'
