@@ -1,4 +1,5 @@
 export { ApiKeyError, type ApiKeyErrorCode, isApiKeyError } from './errors.js'
+export { type IssueKeyInput, issueApiKey } from './issue.js'
 export {
   type ApiKeyRow,
   type CreateKeyInput,
@@ -18,3 +19,4 @@ export {
   rotateApiKey,
   scopeCovers,
 } from './keys.js'
+export { listApiKeys } from './list.js'

@@ -4,26 +4,25 @@
  * every change writes an audit row with source `cli:<os user>`.
  */
 import {
-  createApiKey,
+  type ApiKeyRow,
   DEFAULT_RATE_LIMITS,
   isApiKeyError,
+  issueApiKey,
   keyStatus,
   keyToJson,
+  listApiKeys,
   rateLimitOf,
   revokeApiKey,
   rotateApiKey,
 } from '@jetmon/api-keys'
-import { apiKeys, auditLog, withTransaction } from '@jetmon/db'
 import { defineCommand } from 'citty'
-import { desc } from 'drizzle-orm'
 import { withAdminDatabase } from '../_admin-database.js'
 import { cliSource, parseDuration, parseId, parseInteger, usageError } from '../_args.js'
 import { formatTable, formatTime, outputArg, outputFormat, print, printJson } from '../_output.js'
 import { configArg } from '../command-config.js'
 import { CommandError } from '../errors.js'
 
-type KeyRow = typeof apiKeys.$inferSelect
-type Scope = KeyRow['scope']
+type Scope = ApiKeyRow['scope']
 
 const SCOPES: readonly Scope[] = ['read', 'write', 'admin']
 // The REST API's limits (POST /keys, POST /keys/{id}/rotate), so both paths accept the same keys.
@@ -37,7 +36,7 @@ const DEFAULT_GRACE_MS = 86_400_000
 const wholeSecond = (ms: number) => new Date(Math.floor(ms / 1000) * 1000)
 
 /** A key's status for a table: `rotating` says until when the old token still works. */
-function statusCell(row: KeyRow, now: Date): string {
+function statusCell(row: ApiKeyRow, now: Date): string {
   const status = keyStatus(row, now)
   return status === 'rotating' ? `rotating until ${formatTime(row.revokedAt)}` : status
 }
@@ -120,30 +119,15 @@ const create = defineCommand({
     const source = cliSource()
 
     const { row, token } = await withAdminDatabase(args, (db) =>
-      withTransaction(db, async (tx) => {
-        const created = await createApiKey({
-          ctx: { db: tx },
-          input: {
-            consumer,
-            scope,
-            rateLimitPerMinute: rateLimit,
-            expiresAt: ttlMs === null ? null : wholeSecond(Date.now() + ttlMs),
-            createdBy: source,
-          },
-        })
-        await tx.insert(auditLog).values({
-          eventType: 'key_created',
-          source,
-          detail: `key ${created.row.id} for ${consumer} (${scope})`,
-          metadata: {
-            key_id: created.row.id.toString(),
-            consumer,
-            scope,
-            rate_limit_per_minute: rateLimitOf(created.row),
-            expires_at: created.row.expiresAt?.toISOString() ?? null,
-          },
-        })
-        return created
+      issueApiKey({
+        ctx: { db },
+        input: {
+          consumer,
+          scope,
+          rateLimitPerMinute: rateLimit,
+          expiresAt: ttlMs === null ? null : wholeSecond(Date.now() + ttlMs),
+          actor: source,
+        },
       }),
     )
     const now = new Date()
@@ -164,7 +148,7 @@ const list = defineCommand({
   args: { ...outputArg, ...configArg },
   async run({ args }) {
     const format = outputFormat(args)
-    const rows = await withAdminDatabase(args, (db) => db.select().from(apiKeys).orderBy(desc(apiKeys.id)))
+    const rows = await withAdminDatabase(args, (db) => listApiKeys({ ctx: { db } }))
     const now = new Date()
     if (format === 'json') {
       printJson(rows.map((row) => keyToJson(row, now)))
