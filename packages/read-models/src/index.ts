@@ -1,3 +1,4 @@
+export { type AuditLogFilter, type AuditLogRow, listAuditLog } from './audit-log.js'
 export {
   clip,
   type Interval,

@@ -2,9 +2,8 @@
  * `jetmon2 audit`: the operational record (`jetmon_audit_log`, who did what), newest first,
  * straight from the database.
  */
-import { auditLog } from '@jetmon/db'
+import { type AuditLogFilter, listAuditLog } from '@jetmon/read-models'
 import { defineCommand } from 'citty'
-import { and, desc, eq, gte, inArray, lt, type SQL } from 'drizzle-orm'
 import { withAdminDatabase } from '../_admin-database.js'
 import { parseId, parseInteger, parseTimeBound, usageError } from '../_args.js'
 import { formatTable, formatTime, jsonId, outputArg, outputFormat, print, printJson } from '../_output.js'
@@ -44,8 +43,8 @@ export default defineCommand({
   async run({ args }) {
     const format = outputFormat(args)
     const now = new Date()
-    const conditions: SQL[] = []
-    if (args['blog-id'] !== undefined) conditions.push(eq(auditLog.blogId, parseId('--blog-id', args['blog-id'])))
+    const filter: AuditLogFilter = {}
+    if (args['blog-id'] !== undefined) filter.blogId = parseId('--blog-id', args['blog-id'])
     if (args['event-type'] !== undefined) {
       const types = args['event-type'].split(',').map((type) => type.trim())
       const bad = types.find((type) => !EVENT_TYPE.test(type))
@@ -55,26 +54,19 @@ export default defineCommand({
           `expected event types such as key_created or api_access, got ${JSON.stringify(bad)}`,
         )
       }
-      conditions.push(inArray(auditLog.eventType, types))
+      filter.eventTypes = types
     }
     const since = args.since === undefined ? null : parseTimeBound('--since', args.since, now)
     const until = args.until === undefined ? null : parseTimeBound('--until', args.until, now)
     if (since && until && since >= until) {
       throw usageError('--since', `${since.toISOString()} is not before --until ${until.toISOString()}`)
     }
-    if (since) conditions.push(gte(auditLog.createdAt, since))
-    if (until) conditions.push(lt(auditLog.createdAt, until))
+    if (since) filter.since = since
+    if (until) filter.until = until
     const limit =
       args.limit === undefined ? DEFAULT_LIMIT : parseInteger('--limit', args.limit, { min: 1, max: MAX_LIMIT })
 
-    const rows = await withAdminDatabase(args, (db) =>
-      db
-        .select()
-        .from(auditLog)
-        .where(and(...conditions))
-        .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
-        .limit(limit),
-    )
+    const rows = await withAdminDatabase(args, (db) => listAuditLog({ ctx: { db }, filter, limit }))
     if (format === 'json') {
       printJson(
         rows.map((row) => ({

@@ -1,0 +1,80 @@
+import { auditLog } from '@jetmon/db'
+import { useTestDatabase } from '@jetmon/testkit'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { listAuditLog } from '../src/index.js'
+
+const database = useTestDatabase()
+
+const NOW = new Date('2030-06-01T12:00:00.000Z')
+const ago = (hours: number) => new Date(NOW.getTime() - hours * 3_600_000)
+const BIG_BLOG = 9_007_199_254_740_993n // 2^53 + 1: not exact as a JavaScript number
+
+describe('listAuditLog', () => {
+  beforeAll(async () => {
+    await database()
+      .db.insert(auditLog)
+      .values([
+        { blogId: BIG_BLOG, eventType: 'wpcom_sent', source: 'monitor:a', detail: 'sent 2h ago', createdAt: ago(2) },
+        {
+          blogId: BIG_BLOG,
+          eventType: 'wpcom_failed',
+          source: 'monitor:a',
+          detail: 'failed 30h ago',
+          createdAt: ago(30),
+        },
+        { blogId: 77n, eventType: 'wpcom_sent', source: 'monitor:b', detail: 'other blog 1h ago', createdAt: ago(1) },
+        {
+          blogId: BIG_BLOG,
+          eventType: 'config_reload',
+          source: 'monitor:a',
+          detail: 'reload 10d ago',
+          createdAt: ago(240),
+        },
+        {
+          blogId: null,
+          eventType: 'config_reload',
+          source: 'monitor:a',
+          detail: 'fleet-wide 3h ago',
+          createdAt: ago(3),
+        },
+      ])
+  })
+
+  const details = async (filter: Parameters<typeof listAuditLog>[0]['filter'], limit = 50) =>
+    (await listAuditLog({ ctx: { db: database().db }, filter, limit })).map((row) => row.detail)
+
+  it('lists every entry newest first without a filter', async () => {
+    expect(await details(undefined)).toEqual([
+      'other blog 1h ago',
+      'sent 2h ago',
+      'fleet-wide 3h ago',
+      'failed 30h ago',
+      'reload 10d ago',
+    ])
+  })
+
+  it('filters by blog id, exact beyond 2^53', async () => {
+    const rows = await listAuditLog({ ctx: { db: database().db }, filter: { blogId: BIG_BLOG }, limit: 50 })
+    expect(rows.map((row) => row.detail)).toEqual(['sent 2h ago', 'failed 30h ago', 'reload 10d ago'])
+    expect(rows[0]?.blogId).toBe(BIG_BLOG)
+  })
+
+  it('filters by event types, and an empty list of types matches nothing', async () => {
+    expect(await details({ eventTypes: ['wpcom_sent'] })).toEqual(['other blog 1h ago', 'sent 2h ago'])
+    expect(await details({ eventTypes: ['wpcom_sent', 'wpcom_failed'] }, 2)).toEqual([
+      'other blog 1h ago',
+      'sent 2h ago',
+    ])
+    expect(await details({ eventTypes: [] })).toEqual([])
+  })
+
+  it('takes since as inclusive and until as exclusive', async () => {
+    expect(await details({ blogId: BIG_BLOG, since: ago(24) })).toEqual(['sent 2h ago'])
+    expect(await details({ blogId: BIG_BLOG, since: ago(72), until: ago(24) })).toEqual(['failed 30h ago'])
+    expect(await details({ since: ago(2), until: ago(1) })).toEqual(['sent 2h ago'])
+  })
+
+  it('keeps the newest `limit` entries', async () => {
+    expect(await details({}, 1)).toEqual(['other blog 1h ago'])
+  })
+})
