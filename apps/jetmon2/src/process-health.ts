@@ -1,28 +1,14 @@
 import { readFileSync } from 'node:fs'
-import { type DbOrTx, processHealth } from '@jetmon/db'
+import { type DbOrTx, type ProcessHealthReport, writeProcessHealth as writeReport } from '@jetmon/db'
 
-export type ProcessHealthRow = typeof processHealth.$inferInsert & {
-  processId: string
-  startedAt: Date
-  updatedAt: Date
-}
+export type ProcessHealthRow = ProcessHealthReport
 
-/** Writes this process's `jetmon_process_health` row (one per `<host>:<role>`), creating it the first time. */
+/**
+ * Writes this process's `jetmon_process_health` row through `@jetmon/db`'s `writeProcessHealth`.
+ * Kept for the monitor and delivery builders until they call that verb themselves.
+ */
 export async function writeProcessHealth(db: DbOrTx, row: ProcessHealthRow): Promise<void> {
-  await db
-    .insert(processHealth)
-    .values(row)
-    .onDuplicateKeyUpdate({
-      set: {
-        pid: row.pid,
-        version: row.version,
-        state: row.state,
-        health: row.health,
-        stats: row.stats,
-        startedAt: row.startedAt,
-        updatedAt: row.updatedAt,
-      },
-    })
+  await writeReport({ ctx: { db }, report: row })
 }
 
 /** What the kernel says about a running process: its command line and when it started. */

@@ -30,6 +30,14 @@ export {
   migrationStatus,
 } from './migrate.js'
 export { type NamedLockContext, type NamedLockOutcome, withNamedLock } from './named-lock.js'
+export {
+  listProcessHealth,
+  type ProcessHealth,
+  type ProcessHealthReport,
+  writeProcessHealth,
+} from './process-health.js'
 export * from './schema.js'
 export { createScratchDatabase, type ScratchDatabase } from './scratch.js'
+export { serverVersion } from './server.js'
+export { importSiteTenants, type SiteTenantCounts, type SiteTenantMapping } from './site-tenants.js'
 export { type DbOrTx, isDeadlock, rerunDeadlockVictim, type Tx, withTransaction } from './transaction.js'

@@ -1,6 +1,5 @@
-import { createDatabase, processHealth } from '@jetmon/db'
+import { createDatabase, listProcessHealth } from '@jetmon/db'
 import { defineCommand } from 'citty'
-import { asc } from 'drizzle-orm'
 import { configArg, loadCommandConfig } from '../command-config.js'
 import { resolveDatabase } from '../database.js'
 import { CommandError, EXIT } from '../errors.js'
@@ -10,7 +9,7 @@ async function processes(configPath: string | undefined) {
   const config = loadCommandConfig({ config: configPath })
   const { db, close } = createDatabase(resolveDatabase(config).url, { connectionLimit: 1 })
   try {
-    const rows = await db.select().from(processHealth).orderBy(asc(processHealth.processId))
+    const rows = await listProcessHealth({ ctx: { db } })
     return { config, rows }
   } finally {
     await close()

@@ -4,9 +4,8 @@
  * import of an ownership list would leave tenants seeing some of their sites and not others.
  */
 import { createReadStream } from 'node:fs'
-import { auditLog, type DbOrTx, siteTenants, withTransaction } from '@jetmon/db'
+import { importSiteTenants } from '@jetmon/db'
 import { defineCommand } from 'citty'
-import { sql } from 'drizzle-orm'
 import { withAdminDatabase } from '../_admin-database.js'
 import { cliSource, MAX_ID, toId } from '../_args.js'
 import { type CsvRecord, csvRecords } from '../_csv.js'
@@ -49,7 +48,6 @@ interface ImportSummary {
 const COLUMNS = ['tenant_id', 'blog_id', 'source'] as const
 type Column = (typeof COLUMNS)[number]
 const DEFAULT_SOURCE = 'gateway'
-const BATCH = 500
 const MAX_LISTED_INVALID = 1000
 const TABLE_LISTED_INVALID = 50
 /** From this many rows on, progress goes to stderr. */
@@ -164,58 +162,6 @@ async function readMappings(chunks: AsyncIterable<string>, name: string) {
   return { rows, invalid, invalidCount, total, duplicates }
 }
 
-/**
- * The stored `source` of each row's mapping (absent when there is none). Each row is its own
- * primary-key lookup with the file's values as literals, so the database's collation and exact
- * BIGINT comparison decide what "the same mapping" is.
- */
-async function storedSources(db: DbOrTx, batch: readonly TenantRow[]): Promise<Map<number, string>> {
-  const lookups = sql.join(
-    batch.map(
-      (row) =>
-        sql`SELECT ${row.line} AS line, (SELECT source FROM ${siteTenants} WHERE tenant_id = ${row.tenantId} AND blog_id = ${row.blogId}) AS source`,
-    ),
-    sql` UNION ALL `,
-  )
-  const [found] = (await db.execute(lookups)) as unknown as [{ line: number | string; source: string | null }[]]
-  const stored = new Map<number, string>()
-  for (const row of found) if (row.source !== null) stored.set(Number(row.line), row.source)
-  return stored
-}
-
-/** Compares every row with the table and, unless `write` is false, upserts the new and changed ones. */
-async function applyMappings(db: DbOrTx, rows: readonly TenantRow[], write: boolean) {
-  let inserted = 0
-  let updated = 0
-  let unchanged = 0
-  const report = progressReporter(write ? 'imported' : 'checked', rows.length)
-  for (let start = 0; start < rows.length; start += BATCH) {
-    const batch = rows.slice(start, start + BATCH)
-    const stored = await storedSources(db, batch)
-    const changes = batch.filter((row) => {
-      const source = stored.get(row.line)
-      if (source === undefined) inserted++
-      else if (source === row.source) unchanged++
-      else updated++
-      return source !== row.source
-    })
-    if (write && changes.length > 0) {
-      await db
-        .insert(siteTenants)
-        .values(changes.map((row) => ({ tenantId: row.tenantId, blogId: row.blogId, source: row.source })))
-        .onDuplicateKeyUpdate({ set: { source: sql`VALUES(source)`, updatedAt: sql`CURRENT_TIMESTAMP(3)` } })
-    }
-    report(start + batch.length)
-  }
-  return { inserted, updated, unchanged }
-}
-
-/** The audit row's detail (the column holds 1024 characters; a long file path must not break the import). */
-function auditDetail(file: string, counts: { inserted: number; updated: number; unchanged: number }): string {
-  const text = `site-tenants import from ${file}: ${counts.inserted} inserted, ${counts.updated} updated, ${counts.unchanged} unchanged`
-  return text.length <= 1024 ? text : `${text.slice(0, 1023)}…`
-}
-
 function printSummary(summary: ImportSummary): void {
   const would = summary.dry_run || summary.invalid_rows > 0 ? 'would be ' : ''
   print(`site-tenants import from ${summary.file}: ${summary.rows} row(s)${summary.dry_run ? ' (dry run)' : ''}`)
@@ -279,17 +225,13 @@ const importCommand = defineCommand({
       read.rows.length === 0
         ? { inserted: 0, updated: 0, unchanged: 0 }
         : await withAdminDatabase(args, (db) =>
-            withTransaction(db, async (tx) => {
-              const result = await applyMappings(tx, read.rows, write)
-              if (write && result.inserted + result.updated > 0) {
-                await tx.insert(auditLog).values({
-                  eventType: 'site_tenants_imported',
-                  source,
-                  detail: auditDetail(name, result),
-                  metadata: { file: name, rows: read.total, ...result, duplicates: read.duplicates },
-                })
-              }
-              return result
+            importSiteTenants({
+              ctx: { db },
+              mappings: read.rows,
+              write,
+              actor: source,
+              audit: { file: name, rows: read.total, duplicates: read.duplicates },
+              onProgress: progressReporter(write ? 'imported' : 'checked', read.rows.length),
             }),
           )
     const summary: ImportSummary = {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createConnection, isIP } from 'node:net'
 import { formatIssue } from '@jetmon/config'
-import { createDatabase, migrationStatus } from '@jetmon/db'
+import { createDatabase, migrationStatus, serverVersion } from '@jetmon/db'
 import { createVeriflierAgent, isUntrustedCertificate, untrustedCertificateDetail } from '@jetmon/monitor'
 import { defineCommand } from 'citty'
 import { request } from 'undici'
@@ -38,8 +38,7 @@ async function checkDatabase(config: Jetmon2Config, add: (f: Finding) => void): 
   }
   const { pool, close } = createDatabase(target.url, { connectionLimit: 1, connectTimeout: 3_000 })
   try {
-    const [rows] = await pool.query('SELECT VERSION() AS version')
-    const version = (rows as { version: string }[])[0]?.version ?? '?'
+    const version = await serverVersion({ ctx: { pool } })
     add({ verdict: 'PASS', topic: 'database', message: `reachable at ${target.display} (server ${version})` })
     const status = await migrationStatus(pool)
     add(
