@@ -34,6 +34,14 @@ module.exports = {
       to: { path: ['node_modules/vitest/', '^packages/testkit/src/'], pathNot: '^packages/testkit/src/fixtures/' },
     },
     {
+      name: 'apps-reach-the-database-through-packages',
+      comment:
+        'Apps keep configuration, arguments and composition: a query belongs in a library verb, so an app never imports the query builder or the driver.',
+      severity: 'error',
+      from: { path: '^apps/[^/]+/src/', pathNot: '\\.test\\.ts$' },
+      to: { path: 'node_modules/(drizzle-orm|mysql2)/' },
+    },
+    {
       name: 'testkit-fixtures-without-vitest',
       comment: 'The fixtures are what the demo and the benchmarks run: they load without a test runner.',
       severity: 'error',
