@@ -1,14 +1,15 @@
 /** How each site state looks and sorts on the dashboard (docs/events.md, "States"). */
+import { EVENT_STATES, SEVERITY_NAMES, type State } from '@jetmon/vocabulary'
 
-/** Every state a site can be shown in. */
-export type DisplayState = 'Up' | 'Warning' | 'Degraded' | 'Seems Down' | 'Down' | 'Maintenance' | 'Paused' | 'Unknown'
-
-/** The overview's count tiles, in the order of docs/events.md (healthy to worst, then the unwatched states). */
-export const COUNTED_STATES = ['Up', 'Warning', 'Degraded', 'Seems Down', 'Down', 'Maintenance', 'Paused'] as const
+/**
+ * The overview's count tiles, in the order of docs/events.md: the severities from healthy to
+ * worst, then the states of sites nobody watches now.
+ */
+export const COUNTED_STATES = [...SEVERITY_NAMES, 'Maintenance', 'Paused'] as const satisfies readonly State[]
 export type CountedState = (typeof COUNTED_STATES)[number]
 
 /** Worst first: the order of the sites list (problems, then healthy, then sites nobody watches now). */
-export const WORST_FIRST = ['Down', 'Seems Down', 'Degraded', 'Warning', 'Up', 'Maintenance', 'Paused'] as const
+export const WORST_FIRST: readonly CountedState[] = [...[...EVENT_STATES].reverse(), 'Up', 'Maintenance', 'Paused']
 
 /** The CSS class of a state (`st-seems-down`); the stylesheet holds the colours. */
 export function stateClass(state: string): string {
@@ -25,6 +26,3 @@ export function parseCountedState(text: string): CountedState | null {
 export function stateSlug(state: string): string {
   return state.toLowerCase().replace(/[^a-z]+/g, '-')
 }
-
-/** Event states by severity (closed transitions say `Resolved`). */
-export const EVENT_STATE_SEVERITY: Record<string, number> = { Warning: 1, Degraded: 2, 'Seems Down': 3, Down: 4 }

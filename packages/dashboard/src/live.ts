@@ -10,7 +10,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { type DbOrTx, eventTransitions, type Logger } from '@jetmon/db'
+import { type DbOrTx, eventTransitions } from '@jetmon/db'
+import type { Logger } from '@jetmon/vocabulary'
 import { asc, gt, max } from 'drizzle-orm'
 
 /** One transition as pages learn of it. */

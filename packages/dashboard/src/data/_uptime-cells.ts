@@ -3,16 +3,18 @@
  * event of the site was in during it, else Maintenance when a window covered it, else Up when
  * checks ran, else "No data". Pure, so the rules are tested on hand-built timelines.
  */
+import { type EventState, isEventState, nominalSeverity, RESOLVED, type SeverityName } from '@jetmon/vocabulary'
 import type { MaintenancePeriod, StateChange, UptimeEvent } from './_uptime-types.js'
 
-export type CellState = 'Down' | 'Seems Down' | 'Degraded' | 'Warning' | 'Maintenance' | 'Up' | 'No data'
+/** What a cell shows: a severity, Maintenance, or no data at all. */
+export type CellState = SeverityName | 'Maintenance' | 'No data'
 
 export interface UptimeCell {
   startMs: number
   endMs: number
   state: CellState
   /** Time spent in each event state inside the cell (ms), for the tooltip. */
-  durations: Partial<Record<'Down' | 'Seems Down' | 'Degraded' | 'Warning' | 'Maintenance', number>>
+  durations: Partial<Record<EventState | 'Maintenance', number>>
   /** Local checks recorded in the cell. */
   checks: number
 }
@@ -24,8 +26,6 @@ export interface StateSegment {
   startMs: number
   endMs: number
 }
-
-const SEVERITY: Record<string, number> = { Warning: 1, Degraded: 2, 'Seems Down': 3, Down: 4 }
 
 /**
  * The states an event went through, from its transitions in id order: the opening transition's
@@ -41,7 +41,7 @@ export function eventSegments(event: UptimeEvent, changes: readonly StateChange[
     if (change.stateAfter === null || change.stateAfter === state) continue
     const at = Math.min(Math.max(change.changedAt, start), end)
     if (at > segmentStart) segments.push({ eventId: event.id, state, startMs: segmentStart, endMs: at })
-    if (change.stateAfter === 'Resolved') {
+    if (change.stateAfter === RESOLVED) {
       segmentStart = end
       break
     }
@@ -75,13 +75,12 @@ export function uptimeCells(input: CellsInput): UptimeCell[] {
     for (const segment of input.segments) {
       const overlap = Math.min(segment.endMs, endMs) - Math.max(segment.startMs, startMs)
       if (overlap <= 0) continue
-      const severity = SEVERITY[segment.state] ?? 0
-      if (severity === 0) continue
-      const key = segment.state as keyof UptimeCell['durations']
-      durations[key] = (durations[key] ?? 0) + overlap
+      if (!isEventState(segment.state)) continue
+      const severity = nominalSeverity(segment.state)
+      durations[segment.state] = (durations[segment.state] ?? 0) + overlap
       if (severity > worst) {
         worst = severity
-        worstState = segment.state as CellState
+        worstState = segment.state
       }
     }
     let maintenance = 0

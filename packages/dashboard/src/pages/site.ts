@@ -1,10 +1,11 @@
 /** The site page (`/sites/<blog_id>`): state, figures, response-time chart, uptime bars, endpoints, timeline. */
 import { errorName } from '@jetmon/checker'
+import { SEVERITY_NAMES } from '@jetmon/vocabulary'
 import { html, jsonScript, type SafeHtml } from '../_html.js'
 import { stateClass } from '../_states.js'
 import type { Evidence } from '../data/_evidence.js'
 import { redactUrl } from '../data/_evidence.js'
-import type { UptimeCell } from '../data/_uptime-cells.js'
+import type { CellState, UptimeCell } from '../data/_uptime-cells.js'
 import { CHART_WINDOWS, type ChartWindow, type SiteData, type TimelineEvent } from '../data/site.js'
 import { formatDuration, formatMs, formatPercent, formatTime } from '../shared/format.js'
 import { ago, at, badge, since } from './_layout.js'
@@ -104,7 +105,7 @@ function bar(cells: UptimeCell[], hourly: boolean, label: string, left: string):
 
 /** The uptime bars: 48 hours by hour, 30 days by day. */
 export function barsRegion(data: SiteData): SafeHtml {
-  const legend = ['Up', 'Warning', 'Degraded', 'Seems Down', 'Down', 'Maintenance', 'No data']
+  const legend: CellState[] = [...SEVERITY_NAMES, 'Maintenance', 'No data']
   return html`${bar(data.hourly, true, 'Last 48 hours, by hour', '48 h ago')}
 ${bar(data.daily, false, 'Last 30 days, by day', '30 d ago')}
 <ul class="legend-list">${legend.map((state) => html`<li><span class="swatch ${stateClass(state)}"></span>${state}</li>`)}</ul>`
