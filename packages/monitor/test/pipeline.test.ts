@@ -11,33 +11,20 @@ import {
   noopLogger,
 } from '@jetmon/db'
 import { closeEvent, getEvent, listOpenEvents } from '@jetmon/eventstore'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
-import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
+import { recordingLogger } from '@jetmon/testkit'
 import { asc, eq, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   ConfirmationPipeline,
   type Decision,
   type DownNotice,
-  type MonitoredEndpoint,
   type PipelineSettings,
   type Vote,
 } from '../src/pipeline.js'
 import { MonitorProbe } from '../src/probe.js'
+import { pipelineSettings, useCheckFixtures } from './fixtures.js'
 
-let t: TestDatabase
-let sites: FixtureServer
-let dns: DnsServer
-let check: ReturnType<typeof createChecker>
-
-beforeAll(async () => {
-  ;[t, sites] = await Promise.all([createTestDatabase(), startFixtureServer({ requestLogLimit: 0 })])
-  dns = await startDnsServer({ zone: sites.zone() })
-  check = createChecker({ dnsServers: [dns.server], ca: sites.ca })
-})
-afterAll(async () => {
-  await Promise.all([t?.drop(), sites?.close(), dns?.close()])
-})
+const world = useCheckFixtures()
 
 /** The quorum rule: Down needs `quorum` down votes; `quorum` usable answers otherwise make a false alarm. */
 function decide(votes: Vote[], quorum: number): Decision {
@@ -57,36 +44,6 @@ const vote = (name: string, v: Vote['vote']): Vote => ({
   rttMs: 12,
 })
 
-let nextBlog = 1000n
-/** A site with one endpoint in the sites table, served by a fixture site of its own. */
-async function endpoint(behaviour: Parameters<FixtureServer['setSite']>[1], extra: Partial<MonitoredEndpoint> = {}) {
-  const blogId = nextBlog++
-  const name = `site-${blogId}`
-  sites.setSite(name, behaviour)
-  const url = extra.url ?? sites.url(name)
-  const [row] = await t.db.insert(monitorSites).values({ blogId, monitorUrl: url }).$returningId()
-  const ep: MonitoredEndpoint = {
-    // drizzle returns auto-increment ids as numbers here; they are small, but the model says bigint.
-    endpointId: BigInt(row!.endpointId),
-    blogId,
-    url,
-    intervalMs: 60_000,
-    timeoutMs: 2_000,
-    method: 'GET',
-    redirectPolicy: 'follow',
-    maxRedirects: 10,
-    keyword: null,
-    forbiddenKeywords: null,
-    keywordCaseSensitive: true,
-    customHeaders: null,
-    latencyThresholdMs: null,
-    tlsExpiryWarnDays: 30,
-    alertCooldownMinutes: null,
-    ...extra,
-  }
-  return { ep, name }
-}
-
 function pipeline(options: {
   verifliers?: Vote[][]
   settings?: Partial<PipelineSettings>
@@ -98,8 +55,8 @@ function pipeline(options: {
   const recorded: string[] = []
   const rounds = [...(options.verifliers ?? [])]
   const p = new ConfirmationPipeline({
-    db: options.db ?? t.db,
-    check,
+    db: options.db ?? world.db,
+    check: world.check,
     decide,
     // Every check reads what other writers did since the last one (the service's bound is a second).
     followEveryMs: 0,
@@ -108,23 +65,13 @@ function pipeline(options: {
     notify: (n) => notices.push(n),
     inMaintenance: options.maintenance,
     ...(options.logger ? { logger: options.logger } : {}),
-    settings: {
-      hostId: 'test-host',
-      numOfChecks: 3,
-      retryIntervalMs: 20_000,
-      failedCheckIntervalMs: 60_000,
-      flapWindowMs: 900_000,
-      veriflierCount: options.verifliers ? 2 : 0,
-      quorum: 2,
-      projection: true,
-      ...options.settings,
-    },
+    settings: pipelineSettings({ veriflierCount: options.verifliers ? 2 : 0, quorum: 2, ...options.settings }),
   })
   return { p, notices, recorded }
 }
 
 async function transitionsOf(endpointId: bigint) {
-  return t.db
+  return world.db
     .select()
     .from(eventTransitions)
     .where(eq(eventTransitions.endpointId, endpointId))
@@ -132,13 +79,13 @@ async function transitionsOf(endpointId: bigint) {
 }
 
 async function siteStatus(endpointId: bigint) {
-  const [row] = await t.db.select().from(monitorSites).where(eq(monitorSites.endpointId, endpointId))
+  const [row] = await world.db.select().from(monitorSites).where(eq(monitorSites.endpointId, endpointId))
   return row?.siteStatus
 }
 
 describe('the confirmation pipeline', () => {
   it('leaves a healthy endpoint alone and records its checks', async () => {
-    const { ep } = await endpoint({ status: 200 })
+    const { ep } = await world.endpoint({ status: 200 })
     const { p, recorded } = pipeline({})
     expect(await p.runCheck(ep)).toBeUndefined()
     expect(recorded).toEqual(['local:ok'])
@@ -146,7 +93,7 @@ describe('the confirmation pipeline', () => {
   })
 
   it('without verifliers: Seems Down on the first failure, Down after NUM_OF_CHECKS, recovery closes', async () => {
-    const { ep, name } = await endpoint({ status: 503 })
+    const { ep, name } = await world.endpoint({ status: 503 })
     const { p, notices } = pipeline({})
     expect(await p.runCheck(ep)).toBe(20_000) // re-checked sooner
     expect(await siteStatus(ep.endpointId)).toBe(0)
@@ -155,7 +102,7 @@ describe('the confirmation pipeline', () => {
     expect(await siteStatus(ep.endpointId)).toBe(2)
     expect(notices.map((n) => n.statusId)).toEqual([2])
     expect(await p.runCheck(ep)).toBe(60_000) // not re-escalated
-    sites.setSite(name, { status: 200 })
+    world.sites.setSite(name, { status: 200 })
     expect(await p.runCheck(ep)).toBeUndefined()
     expect(await siteStatus(ep.endpointId)).toBe(1)
     expect(notices.map((n) => n.statusId)).toEqual([2, 1])
@@ -170,15 +117,15 @@ describe('the confirmation pipeline', () => {
   })
 
   it('asks the verifliers after NUM_OF_CHECKS failures and goes Down when a quorum sees it down', async () => {
-    const { ep } = await endpoint({ status: 500 })
+    const { ep } = await world.endpoint({ status: 500 })
     const { p, notices } = pipeline({ verifliers: [[vote('v1', 'down'), vote('v2', 'down')]] })
     await p.runCheck(ep)
     await p.runCheck(ep)
     await p.settle()
-    expect((await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId }))[0]?.state).toBe('Seems Down')
+    expect((await listOpenEvents({ ctx: { db: world.db }, endpointId: ep.endpointId }))[0]?.state).toBe('Seems Down')
     await p.runCheck(ep) // third failure: the round starts off the scheduling path
     await p.settle()
-    const [open] = await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId })
+    const [open] = await listOpenEvents({ ctx: { db: world.db }, endpointId: ep.endpointId })
     expect(open?.state).toBe('Down')
     const confirmed = (await transitionsOf(ep.endpointId)).at(-1)
     expect(confirmed?.reason).toBe('verifier_confirmed')
@@ -193,46 +140,46 @@ describe('the confirmation pipeline', () => {
   })
 
   it('closes as a false alarm when the verifliers see the site up, then guards against flapping', async () => {
-    const { ep } = await endpoint({ status: 500 })
+    const { ep } = await world.endpoint({ status: 500 })
     const { p, notices } = pipeline({ verifliers: [[vote('v1', 'up'), vote('v2', 'up')]] })
     for (let i = 0; i < 3; i++) await p.runCheck(ep)
     await p.settle()
-    expect(await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId })).toEqual([])
+    expect(await listOpenEvents({ ctx: { db: world.db }, endpointId: ep.endpointId })).toEqual([])
     expect((await transitionsOf(ep.endpointId)).at(-1)?.reason).toBe('false_alarm')
     expect(notices).toEqual([]) // nothing is sent for a false alarm
     // Within the flap window one failure is not enough to reopen: NUM_OF_CHECKS are.
     await p.runCheck(ep)
     await p.runCheck(ep)
-    expect(await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId })).toEqual([])
+    expect(await listOpenEvents({ ctx: { db: world.db }, endpointId: ep.endpointId })).toEqual([])
     await p.runCheck(ep)
-    expect(await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId })).toHaveLength(1)
+    expect(await listOpenEvents({ ctx: { db: world.db }, endpointId: ep.endpointId })).toHaveLength(1)
   })
 
   it('stays Seems Down when no veriflier answers: never Down, never a false alarm', async () => {
-    const { ep } = await endpoint({ status: 500 })
+    const { ep } = await world.endpoint({ status: 500 })
     const { p, notices } = pipeline({ verifliers: [[vote('v1', 'error'), vote('v2', 'error')]] })
     for (let i = 0; i < 3; i++) await p.runCheck(ep)
     await p.settle()
-    const [open] = await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId })
+    const [open] = await listOpenEvents({ ctx: { db: world.db }, endpointId: ep.endpointId })
     expect(open?.state).toBe('Seems Down')
     expect(p.confirmationUnavailable(ep.endpointId)).toBe(true)
     expect(notices).toEqual([])
-    const audit = await t.db.select().from(auditLog).where(eq(auditLog.eventId, open!.id))
+    const audit = await world.db.select().from(auditLog).where(eq(auditLog.eventId, open!.id))
     expect(audit[0]).toMatchObject({ eventType: 'veriflier_request', metadata: { outcome: 'inconclusive' } })
   })
 
   it('closes with probe_cleared when the site recovers before confirmation', async () => {
-    const { ep, name } = await endpoint({ status: 500 })
+    const { ep, name } = await world.endpoint({ status: 500 })
     const { p, notices } = pipeline({ verifliers: [] })
     await p.runCheck(ep)
-    sites.setSite(name, { status: 200 })
+    world.sites.setSite(name, { status: 200 })
     await p.runCheck(ep)
     expect((await transitionsOf(ep.endpointId)).map((tr) => tr.reason)).toEqual(['opened', 'probe_cleared'])
     expect(notices).toEqual([]) // a Seems Down that was never notified sends no recovery
   })
 
   it('opens nothing inside a maintenance window and closes an open event when one begins', async () => {
-    const { ep } = await endpoint({ status: 500 })
+    const { ep } = await world.endpoint({ status: 500 })
     let maintenance = false
     const { p } = pipeline({ maintenance: () => maintenance })
     await p.runCheck(ep)
@@ -244,21 +191,12 @@ describe('the confirmation pipeline', () => {
   })
 
   it('never opens an incident for our own trouble (monitor_error)', async () => {
-    const { ep } = await endpoint({ status: 200 }, { url: 'http://unresolvable.example/' })
+    const { ep } = await world.endpoint({ status: 200 }, { url: 'http://unresolvable.example/' })
     const blind = new ConfirmationPipeline({
-      db: t.db,
-      check: createChecker({ dnsServers: [`127.0.0.1:${sites.refusedPort}`], dnsTimeoutMs: 200 }),
+      db: world.db,
+      check: createChecker({ dnsServers: [`127.0.0.1:${world.sites.refusedPort}`], dnsTimeoutMs: 200 }),
       decide,
-      settings: {
-        hostId: 'test-host',
-        numOfChecks: 1,
-        retryIntervalMs: 1,
-        failedCheckIntervalMs: 1,
-        flapWindowMs: 0,
-        veriflierCount: 0,
-        quorum: 1,
-        projection: true,
-      },
+      settings: pipelineSettings({ numOfChecks: 1, retryIntervalMs: 1, failedCheckIntervalMs: 1, flapWindowMs: 0 }),
     })
     await blind.runCheck(ep)
     await blind.runCheck(ep)
@@ -266,52 +204,52 @@ describe('the confirmation pipeline', () => {
   })
 
   it('runs the advisory lifecycles: expiring certificate (Degraded ≤ 7 days) and deprecated TLS (Warning)', async () => {
-    const { ep } = await endpoint({ status: 200, tls: 'expiring' })
-    const https = { ...ep, url: sites.url(`site-${ep.blogId}`, '/', { https: true }) }
+    const { ep } = await world.endpoint({ status: 200, tls: 'expiring' })
+    const https = { ...ep, url: world.sites.url(`site-${ep.blogId}`, '/', { https: true }) }
     const { p } = pipeline({})
     await p.runCheck(https)
-    const open = await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId })
+    const open = await listOpenEvents({ ctx: { db: world.db }, endpointId: ep.endpointId })
     expect(open.map((e) => [e.checkType, e.state, e.severity])).toEqual([['tls_expiry', 'Degraded', 2]])
     expect(open[0]?.metadata).toMatchObject({ days_until_expiry: expect.any(Number) })
     expect(await siteStatus(ep.endpointId)).toBe(1) // advisories never touch the projection
 
-    const legacy = await endpoint({ status: 200 })
-    const oldTls = { ...legacy.ep, url: sites.url(legacy.name, '/', { legacyTls: true }) }
+    const legacy = await world.endpoint({ status: 200 })
+    const oldTls = { ...legacy.ep, url: world.sites.url(legacy.name, '/', { legacyTls: true }) }
     await p.runCheck(oldTls)
-    const deprecated = await listOpenEvents({ ctx: { db: t.db }, endpointId: legacy.ep.endpointId })
+    const deprecated = await listOpenEvents({ ctx: { db: world.db }, endpointId: legacy.ep.endpointId })
     expect(deprecated.map((e) => [e.checkType, e.state])).toEqual([['tls_deprecated', 'Warning']])
     expect(deprecated[0]?.metadata).toMatchObject({ tls_version: expect.stringMatching(/^TLSv1(\.1)?$/) })
   })
 
   it('opens a latency advisory after NUM_OF_CHECKS slow checks and closes it after as many fast ones', async () => {
-    const { ep, name } = await endpoint({ status: 200, ttfbMs: 120 }, { latencyThresholdMs: 60 })
+    const { ep, name } = await world.endpoint({ status: 200, ttfbMs: 120 }, { latencyThresholdMs: 60 })
     const { p } = pipeline({})
     for (let i = 0; i < 3; i++) await p.runCheck(ep)
-    const open = await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId })
+    const open = await listOpenEvents({ ctx: { db: world.db }, endpointId: ep.endpointId })
     expect(open.map((e) => [e.checkType, e.state])).toEqual([['latency', 'Degraded']])
-    sites.setSite(name, { status: 200 })
+    world.sites.setSite(name, { status: 200 })
     for (let i = 0; i < 3; i++) await p.runCheck(ep)
-    expect(await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId })).toEqual([])
+    expect(await listOpenEvents({ ctx: { db: world.db }, endpointId: ep.endpointId })).toEqual([])
   })
 
   it('picks up an open incident after a restart and still sends the recovery of a notified Down', async () => {
-    const { ep, name } = await endpoint({ status: 500 })
+    const { ep, name } = await world.endpoint({ status: 500 })
     const first = pipeline({})
     for (let i = 0; i < 3; i++) await first.p.runCheck(ep)
     const second = pipeline({}) // a new process: no memory but the event store
-    sites.setSite(name, { status: 200 })
+    world.sites.setSite(name, { status: 200 })
     await second.p.runCheck(ep)
     expect(second.notices.map((n) => n.statusId)).toEqual([1])
     expect((await transitionsOf(ep.endpointId)).at(-1)?.reason).toBe('verifier_cleared')
   })
 
   it('after a preloaded restart, still closes the open incident and sends the recovery of a notified Down', async () => {
-    const { ep, name } = await endpoint({ status: 500 })
+    const { ep, name } = await world.endpoint({ status: 500 })
     const first = pipeline({})
     for (let i = 0; i < 3; i++) await first.p.runCheck(ep)
     const second = pipeline({})
     await second.p.preload(new Set([ep.endpointId]))
-    sites.setSite(name, { status: 200 })
+    world.sites.setSite(name, { status: 200 })
     await second.p.runCheck(ep)
     expect(second.notices.map((n) => n.statusId)).toEqual([1])
     expect((await transitionsOf(ep.endpointId)).at(-1)?.reason).toBe('verifier_cleared')
@@ -320,19 +258,19 @@ describe('the confirmation pipeline', () => {
 
 describe('an incident changed behind the monitor’s back', () => {
   const openHttp = async (endpointId: bigint) =>
-    (await listOpenEvents({ ctx: { db: t.db }, endpointId, checkType: 'http' })).map((e) => ({
+    (await listOpenEvents({ ctx: { db: world.db }, endpointId, checkType: 'http' })).map((e) => ({
       id: e.id,
       state: e.state,
     }))
   /** The API's operator close: the event store verb with the operator as source. */
   const operatorClose = (eventId: bigint) =>
     closeEvent({
-      ctx: { db: t.db, source: 'api:operator' },
+      ctx: { db: world.db, source: 'api:operator' },
       input: { eventId, reason: 'manual_override', transitionMetadata: { note: 'closed by hand' } },
     })
 
   it('an operator closes a Seems Down while the site keeps failing: a new incident opens and reaches Down', async () => {
-    const { ep } = await endpoint({ status: 503 })
+    const { ep } = await world.endpoint({ status: 503 })
     const { p, notices } = pipeline({})
     await p.runCheck(ep)
     const [first] = await openHttp(ep.endpointId)
@@ -349,7 +287,7 @@ describe('an incident changed behind the monitor’s back', () => {
   })
 
   it('an operator closes a Down while the site keeps failing: the next check opens a new incident, Down again', async () => {
-    const { ep } = await endpoint({ status: 503 })
+    const { ep } = await world.endpoint({ status: 503 })
     const { p, notices } = pipeline({})
     for (let i = 0; i < 3; i++) await p.runCheck(ep)
     const [down] = await openHttp(ep.endpointId)
@@ -366,19 +304,19 @@ describe('an incident changed behind the monitor’s back', () => {
   })
 
   it('a pause and a resume between two checks close the incident; the failing site opens a new one and reaches Down', async () => {
-    const { ep } = await endpoint({ status: 503 })
+    const { ep } = await world.endpoint({ status: 503 })
     const { p } = pipeline({ verifliers: [[vote('v1', 'down'), vote('v2', 'down')]] })
     await p.runCheck(ep)
     const [first] = await openHttp(ep.endpointId)
     // What the API's pause writes (its events closed with manual_override, then the row), and its resume.
-    await t.db.transaction(async (tx) => {
+    await world.db.transaction(async (tx) => {
       await closeEvent({
         ctx: { db: tx, source: 'api:operator' },
         input: { eventId: first!.id, reason: 'manual_override', transitionMetadata: { note: 'paused' } },
       })
       await tx.update(monitorSites).set({ monitorActive: 0 }).where(eq(monitorSites.endpointId, ep.endpointId))
     })
-    await t.db.update(monitorSites).set({ monitorActive: 1 }).where(eq(monitorSites.endpointId, ep.endpointId))
+    await world.db.update(monitorSites).set({ monitorActive: 1 }).where(eq(monitorSites.endpointId, ep.endpointId))
     await p.runCheck(ep)
     await p.runCheck(ep) // the third failure in a row: the verifliers are asked about the new incident
     await p.settle()
@@ -394,13 +332,13 @@ describe('an incident changed behind the monitor’s back', () => {
   })
 
   it('trigger-now on a host that does not own the endpoint closes it; the owner opens a new incident and reaches Down', async () => {
-    const { ep, name } = await endpoint({ status: 503 })
+    const { ep, name } = await world.endpoint({ status: 503 })
     const { p } = pipeline({})
     for (let i = 0; i < 3; i++) await p.runCheck(ep)
     const [down] = await openHttp(ep.endpointId)
     const elsewhere = new MonitorProbe({
-      db: t.db,
-      check,
+      db: world.db,
+      check: world.check,
       pipeline: pipeline({}).p,
       owned: () => undefined,
       defaults: () => ({ timeoutMs: 2_000, tlsExpiryWarnDays: 30, alertCooldownMinutes: 30 }),
@@ -408,10 +346,10 @@ describe('an incident changed behind the monitor’s back', () => {
       logger: noopLogger,
     })
     // The site answers the other host once, then fails again.
-    sites.setSite(name, { status: 200 })
+    world.sites.setSite(name, { status: 200 })
     const [answer] = await elsewhere.probe([{ endpointId: ep.endpointId, blogId: ep.blogId }], 'api:operator')
     expect(answer?.outcome).toBe('closed_events')
-    sites.setSite(name, { status: 503 })
+    world.sites.setSite(name, { status: 503 })
     await p.runCheck(ep)
     const [again] = await openHttp(ep.endpointId)
     expect(again).toEqual({ id: expect.any(BigInt), state: 'Down' })
@@ -423,8 +361,8 @@ describe('a close whose database write fails', () => {
   let other: Database
   let owner: Database
   beforeAll(() => {
-    other = createDatabase(t.url)
-    owner = createDatabase(t.url)
+    other = createDatabase(world.database.url)
+    owner = createDatabase(world.database.url)
   })
   afterAll(async () => {
     await Promise.all([other?.close(), owner?.close()])
@@ -433,7 +371,7 @@ describe('a close whose database write fails', () => {
   // INNODB_TRX is served from a cache that refreshes only when it was not read for 100 ms: probe slower.
   async function waitingThread(): Promise<number> {
     for (let probe = 0; probe < 100; probe++) {
-      const [rows] = (await t.db.execute(
+      const [rows] = (await world.db.execute(
         sql`SELECT trx_mysql_thread_id AS thread FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'`,
       )) as unknown as [{ thread: number | string }[]]
       if (rows[0]) return Number(rows[0].thread)
@@ -477,38 +415,33 @@ describe('a close whose database write fails', () => {
   }
 
   it('a lost connection: the incident stays remembered, a warning says so, and the check comes back at the retry interval to close it', async () => {
-    const { ep, name } = await endpoint({ status: 503 })
-    const warnings: { fields: Record<string, unknown>; message: string | undefined }[] = []
-    const logger: Logger = {
-      ...noopLogger,
-      warn: (fields: object | string, message?: string) => {
-        if (typeof fields === 'object') warnings.push({ fields: fields as Record<string, unknown>, message })
-      },
-    }
+    const { ep, name } = await world.endpoint({ status: 503 })
+    const logger = recordingLogger()
     const { p } = pipeline({ db: owner.db, logger })
     await p.runCheck(ep)
-    const [open] = await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId })
-    sites.setSite(name, { status: 200 })
+    const [open] = await listOpenEvents({ ctx: { db: world.db }, endpointId: ep.endpointId })
+    world.sites.setSite(name, { status: 200 })
     const rival = holdEndpointRow(ep.endpointId, async () => {})
     await rival.holding
     const recovering = p.runCheck(ep)
     try {
-      await t.db.execute(sql`KILL CONNECTION ${sql.raw(String(await waitingThread()))}`)
+      await world.db.execute(sql`KILL CONNECTION ${sql.raw(String(await waitingThread()))}`)
     } finally {
       rival.release()
     }
     // Not a bug in the pipeline: the database failed. The endpoint is checked again soon, not a whole interval later.
     expect(await recovering).toBe(20_000)
-    expect(warnings).toEqual([
+    expect(logger.entries.filter((entry) => entry.level === 'warn')).toEqual([
       {
-        fields: expect.objectContaining({ endpointId: String(ep.endpointId), err: expect.any(Error) }),
-        message: expect.stringMatching(/^could not record this check's outcome in the event store .*20 s/),
+        level: 'warn',
+        obj: expect.objectContaining({ endpointId: String(ep.endpointId), err: expect.any(Error) }),
+        msg: expect.stringMatching(/^could not record this check's outcome in the event store .*20 s/),
       },
     ])
     await rival.done
-    expect((await getEvent({ ctx: { db: t.db }, eventId: open!.id }))?.endedAt).toBeNull()
+    expect((await getEvent({ ctx: { db: world.db }, eventId: open!.id }))?.endedAt).toBeNull()
     await p.runCheck(ep)
-    expect(await getEvent({ ctx: { db: t.db }, eventId: open!.id })).toMatchObject({
+    expect(await getEvent({ ctx: { db: world.db }, eventId: open!.id })).toMatchObject({
       endedAt: expect.any(Date),
       resolutionReason: 'probe_cleared',
     })
@@ -516,11 +449,11 @@ describe('a close whose database write fails', () => {
   })
 
   it('a deadlock victim: the close of a notified Down runs again and commits, with its recovery notice', async () => {
-    const { ep, name } = await endpoint({ status: 503 })
+    const { ep, name } = await world.endpoint({ status: 503 })
     const { p, notices } = pipeline({ db: owner.db })
     for (let i = 0; i < 3; i++) await p.runCheck(ep)
-    const [down] = await listOpenEvents({ ctx: { db: t.db }, endpointId: ep.endpointId })
-    sites.setSite(name, { status: 200 })
+    const [down] = await listOpenEvents({ ctx: { db: world.db }, endpointId: ep.endpointId })
+    world.sites.setSite(name, { status: 200 })
     let rivalGotEvent = false
     const rival = holdEndpointRow(ep.endpointId, async (tx) => {
       await tx.select({ id: events.id }).from(events).where(eq(events.id, down!.id)).for('update')
@@ -536,7 +469,7 @@ describe('a close whose database write fails', () => {
     await rival.done
     await recovering
     expect(rivalGotEvent).toBe(true) // InnoDB rolled the close back once
-    expect(await getEvent({ ctx: { db: t.db }, eventId: down!.id })).toMatchObject({
+    expect(await getEvent({ ctx: { db: world.db }, eventId: down!.id })).toMatchObject({
       endedAt: expect.any(Date),
       resolutionReason: 'verifier_cleared',
     })

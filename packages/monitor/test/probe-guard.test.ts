@@ -1,29 +1,21 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createChecker } from '@jetmon/checker'
-import { monitorSites, noopLogger, siteTenants } from '@jetmon/db'
+import { noopLogger, siteTenants } from '@jetmon/db'
 import { DEFAULT_ENDPOINT_DEFAULTS } from '@jetmon/scheduler'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
-import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfirmationPipeline, checkRequestOf, type MonitoredEndpoint } from '../src/pipeline.js'
 import { MonitorProbe } from '../src/probe.js'
 import { askVerifliers } from '../src/veriflier-client.js'
+import { monitoredEndpoint, pipelineSettings, useCheckFixtures } from './fixtures.js'
 
 // A gateway tenant chooses its sites' URLs: checks of them must never reach the network the
 // monitor runs in. Everything here is on loopback, which is exactly what the guard refuses.
 
-let t: TestDatabase
-let sites: FixtureServer
-let dns: DnsServer
-let check: ReturnType<typeof createChecker>
+const world = useCheckFixtures({ requestLogLimit: 100 })
 let receiver: Server
 let received: unknown[] = []
 
 beforeAll(async () => {
-  ;[t, sites] = await Promise.all([createTestDatabase(), startFixtureServer({ requestLogLimit: 100 })])
-  dns = await startDnsServer({ zone: sites.zone() })
-  check = createChecker({ dnsServers: [dns.server], ca: sites.ca })
   // A stand-in veriflier that records what the monitor sends and answers every check "up".
   receiver = createServer(async (req: IncomingMessage, res) => {
     let body = ''
@@ -53,41 +45,24 @@ beforeAll(async () => {
 
 afterAll(async () => {
   receiver?.close()
-  await Promise.all([t?.drop(), sites?.close(), dns?.close()])
 })
 
-let nextBlog = 5_000n
 async function endpointOf(options: { tenant?: string }): Promise<{ endpointId: bigint; blogId: bigint; site: string }> {
-  const blogId = nextBlog++
-  const site = `guard-${blogId}`
-  sites.setSite(site, {})
-  const [row] = await t.db
-    .insert(monitorSites)
-    .values({ blogId, monitorUrl: sites.url(site) })
-    .$returningId()
-  if (options.tenant) await t.db.insert(siteTenants).values({ tenantId: options.tenant, blogId })
-  return { endpointId: BigInt(row!.endpointId), blogId, site }
+  const { ep, name } = await world.endpoint({})
+  if (options.tenant) await world.db.insert(siteTenants).values({ tenantId: options.tenant, blogId: ep.blogId })
+  return { endpointId: ep.endpointId, blogId: ep.blogId, site: name }
 }
 
 function probeWith(owned: (endpointId: bigint) => MonitoredEndpoint | undefined = () => undefined) {
   const pipeline = new ConfirmationPipeline({
-    db: t.db,
-    check,
+    db: world.db,
+    check: world.check,
     decide: () => 'inconclusive',
-    settings: {
-      hostId: 'guard-host',
-      numOfChecks: 3,
-      retryIntervalMs: 20_000,
-      failedCheckIntervalMs: 60_000,
-      flapWindowMs: 900_000,
-      veriflierCount: 0,
-      quorum: 1,
-      projection: true,
-    },
+    settings: pipelineSettings({ hostId: 'guard-host' }),
   })
   return new MonitorProbe({
-    db: t.db,
-    check,
+    db: world.db,
+    check: world.check,
     pipeline,
     owned,
     defaults: () => DEFAULT_ENDPOINT_DEFAULTS,
@@ -100,7 +75,7 @@ describe('trigger-now of a gateway tenant’s endpoint', () => {
   it('refuses a loopback target as monitor_error "target not allowed", and still checks the operator’s own endpoint', async () => {
     const tenant = await endpointOf({ tenant: 'tenant-a' })
     const operator = await endpointOf({})
-    sites.clearRequests()
+    world.sites.clearRequests()
     const answers = await probeWith().probe([tenant, operator], 'api:gateway')
     expect(answers).toHaveLength(2)
     expect(answers[0]).toMatchObject({
@@ -113,31 +88,19 @@ describe('trigger-now of a gateway tenant’s endpoint', () => {
     })
     expect(answers[0]!.error_detail).toMatch(/^target not allowed: .*127\.0\.0\.1.*loopback/)
     expect(answers[1]).toMatchObject({ endpoint_id: Number(operator.endpointId), success: true, http_code: 200 })
-    expect(sites.requests(tenant.site)).toEqual([])
-    expect(sites.requests(operator.site)).toHaveLength(1)
+    expect(world.sites.requests(tenant.site)).toEqual([])
+    expect(world.sites.requests(operator.site)).toHaveLength(1)
   })
 })
 
 describe('the check request of a tenant’s endpoint', () => {
   it('asks the checker and the verifliers to refuse private targets', async () => {
     const tenant = await endpointOf({ tenant: 'tenant-b' })
-    const base = {
+    const base = monitoredEndpoint({
       endpointId: tenant.endpointId,
       blogId: tenant.blogId,
-      url: sites.url(tenant.site),
-      intervalMs: 60_000,
-      timeoutMs: 2_000,
-      method: 'GET' as const,
-      redirectPolicy: 'follow' as const,
-      maxRedirects: 10,
-      keyword: null,
-      forbiddenKeywords: null,
-      keywordCaseSensitive: true,
-      customHeaders: null,
-      latencyThresholdMs: null,
-      tlsExpiryWarnDays: 30,
-      alertCooldownMinutes: null,
-    }
+      url: world.sites.url(tenant.site),
+    })
     expect(checkRequestOf({ ...base, tenantOwned: true }).refusePrivateTargets).toBe(true)
     expect(checkRequestOf(base).refusePrivateTargets).toBeUndefined()
 
