@@ -1,25 +1,15 @@
 import { createChecker } from '@jetmon/checker'
 import { monitorSites } from '@jetmon/db'
 import { listOpenEvents } from '@jetmon/eventstore'
-import { createTestDatabase, refusedPort, type TestDatabase } from '@jetmon/testkit'
-import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { refusedPort } from '@jetmon/testkit'
+import { describe, expect, it } from 'vitest'
 import { askVerifliers, ConfirmationPipeline, decide, type MonitoredEndpoint, quorumOf } from '../src/index.js'
+import { useCheckFixtures } from './fixtures.js'
 
 // The README's usage example, composed the same way against a real database, a real site and a
 // veriflier that cannot be reached.
 
-let t: TestDatabase
-let sites: FixtureServer
-let dns: DnsServer
-
-beforeAll(async () => {
-  ;[t, sites] = await Promise.all([createTestDatabase(), startFixtureServer({ requestLogLimit: 0 })])
-  dns = await startDnsServer({ zone: sites.zone() })
-})
-afterAll(async () => {
-  await Promise.all([t?.drop(), sites?.close(), dns?.close()])
-})
+const world = useCheckFixtures()
 
 describe('README usage', () => {
   it('checks an endpoint through the pipeline; a failure the verifliers cannot confirm stays Seems Down', async () => {
@@ -28,8 +18,8 @@ describe('README usage', () => {
     ]
     const quorum = quorumOf(verifliers.length, 'auto')
     const pipeline = new ConfirmationPipeline({
-      db: t.db,
-      check: createChecker({ dnsServers: [dns.server], ca: sites.ca }),
+      db: world.db,
+      check: createChecker({ dnsServers: [world.dns.server], ca: world.sites.ca }),
       decide,
       askVerifliers: async (endpoint, request) => {
         const votes = await askVerifliers({
@@ -51,9 +41,9 @@ describe('README usage', () => {
         projection: true,
       },
     })
-    sites.setSite('readme', { status: 200 })
-    const url = sites.url('readme')
-    const [row] = await t.db.insert(monitorSites).values({ blogId: 100n, monitorUrl: url }).$returningId()
+    world.sites.setSite('readme', { status: 200 })
+    const url = world.sites.url('readme')
+    const [row] = await world.db.insert(monitorSites).values({ blogId: 100n, monitorUrl: url }).$returningId()
     const endpoint: MonitoredEndpoint = {
       endpointId: BigInt(row!.endpointId),
       blogId: 100n,
@@ -74,10 +64,10 @@ describe('README usage', () => {
 
     expect(await pipeline.runCheck(endpoint)).toBeUndefined()
 
-    sites.setSite('readme', { status: 500 })
+    world.sites.setSite('readme', { status: 500 })
     for (let i = 0; i < 3; i++) expect(await pipeline.runCheck(endpoint)).toBe(20_000)
     await pipeline.settle()
-    const open = await listOpenEvents({ ctx: { db: t.db }, endpointId: endpoint.endpointId })
+    const open = await listOpenEvents({ ctx: { db: world.db }, endpointId: endpoint.endpointId })
     expect(open.map((event) => [event.checkType, event.state])).toEqual([['http', 'Seems Down']])
     expect(pipeline.confirmationUnavailable(endpoint.endpointId)).toBe(true)
   })

@@ -1,18 +1,16 @@
 import { createDatabase, type Database, type DbOrTx } from '@jetmon/db'
 import { closeEvent, openEvent } from '@jetmon/eventstore'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
+import { useTestDatabase } from '@jetmon/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FollowedTransition, TransitionFollower } from '../src/transition-follower.js'
 
-let t: TestDatabase
+const database = useTestDatabase()
 let other: Database
-beforeAll(async () => {
-  t = await createTestDatabase()
-  other = createDatabase(t.url)
+beforeAll(() => {
+  other = createDatabase(database().url)
 })
 afterAll(async () => {
   await other?.close()
-  await t?.drop()
 })
 
 const open = (db: DbOrTx, blogId: bigint) =>
@@ -23,9 +21,9 @@ const open = (db: DbOrTx, blogId: bigint) =>
 
 describe('TransitionFollower', () => {
   it('reports what was written after it started, and a transition that commits after a newer one', async () => {
-    const before = await open(t.db, 1n)
+    const before = await open(database().db, 1n)
     const seen: FollowedTransition[] = []
-    const follower = new TransitionFollower({ db: t.db, everyMs: 0, onTransition: (tr) => seen.push(tr) })
+    const follower = new TransitionFollower({ db: database().db, everyMs: 0, onTransition: (tr) => seen.push(tr) })
     await follower.start()
 
     // A transaction takes an id, then commits only after a newer transition is visible and read.
@@ -44,7 +42,7 @@ describe('TransitionFollower', () => {
     })
     await insertedPromise
     await closeEvent({
-      ctx: { db: t.db, source: 'api:operator', projection: false },
+      ctx: { db: database().db, source: 'api:operator', projection: false },
       input: { eventId: before.event.id, reason: 'manual_override' },
     })
     await follower.poll()

@@ -1,158 +1,58 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { auditLog, endpointState, events, type Logger, rerunDeadlockVictim, wpcomOutbox } from '@jetmon/db'
+import { auditLog, endpointState, events, rerunDeadlockVictim, wpcomOutbox } from '@jetmon/db'
 import { markDownNotified } from '@jetmon/eventstore'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
+import { type RecordingLogger, recordingLogger, useTestDatabase } from '@jetmon/testkit'
 import { and, asc, eq, inArray } from 'drizzle-orm'
 import { Agent } from 'undici'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import type { DownNotice, MonitoredEndpoint } from '../src/pipeline.js'
-import { type Timers, WpcomNotifier, type WpcomNotifierOptions, type WpcomPayload } from '../src/wpcom.js'
+import { WpcomNotifier, type WpcomNotifierOptions } from '../src/wpcom.js'
 import { claimWpcomNotices, enqueueWpcomNotice, finishWpcomNotice, pruneWpcomOutbox } from '../src/wpcom-outbox.js'
+import { type ManualTime, manualTime, monitoredEndpoint, startWpcomReceiver } from './fixtures.js'
 
 const TOKEN = 'wpcom-secret-token-7f3a9c'
 const HOST = 'mon-test-1'
 const T0 = Date.parse('2025-03-01T12:00:00.250Z')
 
-let t: TestDatabase
-beforeAll(async () => {
-  t = await createTestDatabase()
-})
-afterAll(async () => {
-  await t?.drop()
-})
+const database = useTestDatabase()
 
-// ── real peers and a clock the tests drive ──────────────────────────────────────────────────────
+// ── a notifier with a WordPress.com stand-in and time the tests drive (see fixtures.ts) ─────────
 
-interface Received {
-  method: string
-  path: string
-  headers: IncomingHttpHeaders
-  raw: string
-  body: WpcomPayload
-}
+/** Every logger of the file, for the token check. */
+const loggers: RecordingLogger[] = []
 
-type Reply = number | { status: number; headers?: Record<string, string>; body?: string; hold?: Promise<void> }
-
-/** A WordPress.com stand-in on loopback: records every request and answers what `handler` says. */
-async function startReceiver() {
-  const requests: Received[] = []
-  const state = { handler: (_request: Received): Reply => 200 }
-  const server = createServer((req, res) => {
-    let raw = ''
-    req.setEncoding('utf8')
-    req.on('data', (chunk: string) => {
-      raw += chunk
-    })
-    req.on('end', async () => {
-      const received: Received = {
-        method: req.method ?? '',
-        path: req.url ?? '',
-        headers: req.headers,
-        raw,
-        body: JSON.parse(raw) as WpcomPayload,
-      }
-      requests.push(received)
-      const answer = state.handler(received)
-      const reply = typeof answer === 'number' ? { status: answer } : answer
-      if (reply.hold) await reply.hold
-      if (res.destroyed) return
-      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
-      res.end(reply.body ?? JSON.stringify({ ok: reply.status < 300 }))
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}/wpcom/v2/jetpack-monitor/status-change`,
-    requests,
-    state,
-    /** The requests that carried this blog's notices, in arrival order. */
-    of: (blogId: bigint) => requests.filter((r) => String(r.body.blog_id) === String(blogId)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
-}
-type Receiver = Awaited<ReturnType<typeof startReceiver>>
-
-/** Time that moves only when told: timers fire in order as `advance` passes them. */
-class FakeTime {
-  now = T0
-  private readonly pending = new Map<number, { at: number; callback: () => void }>()
-  private nextId = 1
-  readonly clock = () => new Date(this.now)
-  readonly timers: Timers = {
-    setTimeout: (callback, ms) => {
-      const id = this.nextId++
-      this.pending.set(id, { at: this.now + ms, callback })
-      return id
-    },
-    clearTimeout: (handle) => {
-      this.pending.delete(handle as number)
-    },
-  }
-
-  advance(ms: number): void {
-    const target = this.now + ms
-    for (;;) {
-      let next: [number, { at: number; callback: () => void }] | undefined
-      for (const entry of this.pending) {
-        if (entry[1].at <= target && (!next || entry[1].at < next[1].at)) next = entry
-      }
-      if (!next) break
-      this.pending.delete(next[0])
-      this.now = Math.max(this.now, next[1].at)
-      next[1].callback()
-    }
-    this.now = target
-  }
-}
-
-/** Every log line of the file, serialised as a logger would, for the token check. */
-const allLogs: string[] = []
-
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = []
-  const serialise = (value: unknown) =>
-    JSON.stringify(value, (_key, v: unknown) =>
+/** What the loggers were told, serialised as a logger would (errors with message, stack and cause). */
+function logText(): string {
+  return JSON.stringify(
+    loggers.flatMap((logger) => logger.entries),
+    (_key, v: unknown) =>
       v instanceof Error
         ? { message: v.message, stack: v.stack, cause: v.cause }
         : typeof v === 'bigint'
           ? String(v)
           : v,
-    )
-  const at =
-    (level: string) =>
-    (first: object | string, message?: string): void => {
-      const line = serialise({ level, ...(typeof first === 'string' ? { msg: first } : { ...first, msg: message }) })
-      lines.push(line)
-      allLogs.push(line)
-    }
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+  )
 }
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
   // The outbox is shared by every notifier on the database: each test starts with an empty one.
-  await t.db.delete(wpcomOutbox)
+  await database().db.delete(wpcomOutbox)
 })
 
 async function setup(options: Partial<WpcomNotifierOptions> = {}) {
-  const receiver = await startReceiver()
-  const time = new FakeTime()
+  const receiver = await startWpcomReceiver()
+  const time = manualTime(T0)
   const logger = recordingLogger()
+  loggers.push(logger)
   const dispatcher = new Agent({ keepAliveTimeout: 1_000 })
   const notifier = new WpcomNotifier({
     url: receiver.url,
     authToken: TOKEN,
     enabled: true,
-    db: t.db,
+    db: database().db,
     hostId: HOST,
-    clock: time.clock,
+    clock: time.clock.now,
     timers: time.timers,
     random: () => 0.5,
     logger,
@@ -171,24 +71,13 @@ async function setup(options: Partial<WpcomNotifierOptions> = {}) {
 let nextId = 500n
 function endpoint(extra: Partial<MonitoredEndpoint> = {}): MonitoredEndpoint {
   const id = nextId++
-  return {
+  return monitoredEndpoint({
     endpointId: id,
     blogId: 7_000_000n + id,
     url: `https://site-${id}.example.com/`,
-    intervalMs: 60_000,
     timeoutMs: 10_000,
-    method: 'GET',
-    redirectPolicy: 'follow',
-    maxRedirects: 10,
-    keyword: null,
-    forbiddenKeywords: null,
-    keywordCaseSensitive: true,
-    customHeaders: null,
-    latencyThresholdMs: null,
-    tlsExpiryWarnDays: 30,
-    alertCooldownMinutes: null,
     ...extra,
-  }
+  })
 }
 
 /** Each endpoint's current incident: a Down notice opens one, a recovery notice ends it. */
@@ -197,7 +86,7 @@ const incidents = new Map<bigint, bigint>()
 /** An incident row of the endpoint (closed, so that several can exist), as the event store would have written it. */
 async function newIncident(ep: MonitoredEndpoint): Promise<bigint> {
   const at = new Date(T0)
-  const [header] = await t.db.insert(events).values({
+  const [header] = await database().db.insert(events).values({
     blogId: ep.blogId,
     endpointId: ep.endpointId,
     checkType: 'http',
@@ -212,19 +101,19 @@ async function newIncident(ep: MonitoredEndpoint): Promise<bigint> {
   return id
 }
 
-async function down(ep: MonitoredEndpoint, time: FakeTime): Promise<DownNotice> {
+async function down(ep: MonitoredEndpoint, time: ManualTime): Promise<DownNotice> {
   return {
     endpoint: ep,
     eventId: await newIncident(ep),
     statusId: 2,
     statusType: 'server',
-    lastCheck: new Date(time.now - 1_000),
-    lastStatusChange: new Date(time.now),
+    lastCheck: new Date(time.clock.now().getTime() - 1_000),
+    lastStatusChange: time.clock.now(),
     checks: [{ type: 1, host: HOST, status: 0, rtt: 120, code: 503 }],
   }
 }
 
-async function recovery(ep: MonitoredEndpoint, time: FakeTime): Promise<DownNotice> {
+async function recovery(ep: MonitoredEndpoint, time: ManualTime): Promise<DownNotice> {
   const eventId = incidents.get(ep.endpointId) ?? (await newIncident(ep))
   incidents.delete(ep.endpointId)
   return {
@@ -232,17 +121,15 @@ async function recovery(ep: MonitoredEndpoint, time: FakeTime): Promise<DownNoti
     eventId,
     statusId: 1,
     statusType: 'success',
-    lastCheck: new Date(time.now),
-    lastStatusChange: new Date(time.now),
+    lastCheck: time.clock.now(),
+    lastStatusChange: time.clock.now(),
     checks: [{ type: 1, host: HOST, status: 1, rtt: 80, code: 200 }],
   }
 }
 
 function audits(...blogIds: bigint[]) {
-  return t.db.select().from(auditLog).where(inArray(auditLog.blogId, blogIds)).orderBy(asc(auditLog.id))
+  return database().db.select().from(auditLog).where(inArray(auditLog.blogId, blogIds)).orderBy(asc(auditLog.id))
 }
-
-const statusIds = (receiver: Receiver, blogId: bigint) => receiver.of(blogId).map((r) => r.body.status_id)
 
 // ── the contract ────────────────────────────────────────────────────────────────────────────────
 
@@ -300,7 +187,7 @@ describe('WpcomNotifier', () => {
     })
     expect(rows[0]?.detail).toContain('status=2')
 
-    const [state] = await t.db.select().from(endpointState).where(eq(endpointState.endpointId, big.endpointId))
+    const [state] = await database().db.select().from(endpointState).where(eq(endpointState.endpointId, big.endpointId))
     expect(state?.lastAlertSentAt?.toISOString()).toBe('2025-03-01T12:00:00.000Z')
     expect(notifier.stats()).toMatchObject({ queued: 0, sent: 2, failed: 0, retries: 0, breaker: 'closed' })
   })
@@ -318,12 +205,12 @@ describe('WpcomNotifier', () => {
     await notifier.enqueue(await recovery(ep, time))
     await notifier.settle()
     // The Down failed and waits for its retry; the recovery must not overtake it.
-    expect(statusIds(receiver, ep.blogId)).toEqual([2])
+    expect(receiver.statusIds(ep.blogId)).toEqual([2])
     expect(notifier.stats()).toMatchObject({ queued: 2, inFlight: 0, retries: 1 })
 
     time.advance(1_000)
     await notifier.settle()
-    expect(statusIds(receiver, ep.blogId)).toEqual([2, 2, 1])
+    expect(receiver.statusIds(ep.blogId)).toEqual([2, 2, 1])
     const rows = await audits(ep.blogId)
     expect(rows.map((r) => [r.eventType, r.metadata?.status_id, r.metadata?.attempts])).toEqual([
       ['wpcom_sent', 2, 2],
@@ -494,7 +381,7 @@ describe('WpcomNotifier', () => {
     await notifier.settle()
     expect(notifier.stats()).toMatchObject({ breaker: 'closed', queued: 0, sent: 8 })
     expect(receiver.requests).toHaveLength(6 + 8)
-    for (const ep of [...first, ...later]) expect(statusIds(receiver, ep.blogId).at(-1)).toBe(2)
+    for (const ep of [...first, ...later]) expect(receiver.statusIds(ep.blogId).at(-1)).toBe(2)
     const sent = await audits(...[...first, ...later].map((ep) => ep.blogId))
     expect(sent.filter((r) => r.eventType === 'wpcom_sent')).toHaveLength(8)
   })
@@ -524,11 +411,11 @@ describe('WpcomNotifier', () => {
     healthy = true
     time.advance(60_000)
     await notifier.settle()
-    expect([a, b, c, d, e].map((ep) => statusIds(receiver, ep.blogId))).toEqual([[2], [], [2], [2], [2]])
+    expect([a, b, c, d, e].map((ep) => receiver.statusIds(ep.blogId))).toEqual([[2], [], [2], [2], [2]])
     // A's Down was dropped: there is nothing for its recovery to recover from.
     await notifier.enqueue(await recovery(a, time))
     await notifier.settle()
-    expect(statusIds(receiver, a.blogId)).toEqual([2])
+    expect(receiver.statusIds(a.blogId)).toEqual([2])
     expect((await audits(a.blogId)).at(-1)).toMatchObject({
       eventType: 'alert_suppressed',
       metadata: { status_id: 1, reason: 'down_not_sent', down: 'abandoned' },
@@ -550,12 +437,12 @@ describe('WpcomNotifier', () => {
     time.advance(60_000)
     await notifier.enqueue(await recovery(ep, time)) // its Down was not sent: nothing to recover from
     await notifier.settle()
-    expect(statusIds(receiver, ep.blogId)).toEqual([2, 1])
+    expect(receiver.statusIds(ep.blogId)).toEqual([2, 1])
 
     time.advance(20 * 60_000) // 31 min after the last sent Down
     await notifier.enqueue(await down(ep, time))
     await notifier.settle()
-    expect(statusIds(receiver, ep.blogId)).toEqual([2, 1, 2])
+    expect(receiver.statusIds(ep.blogId)).toEqual([2, 1, 2])
 
     const rows = await audits(ep.blogId)
     expect(rows.map((r) => [r.eventType, r.metadata?.status_id, r.metadata?.reason ?? null])).toEqual([
@@ -576,7 +463,7 @@ describe('WpcomNotifier', () => {
     await notifier.enqueue(await recovery(short, time))
     await notifier.enqueue(await down(short, time))
     await notifier.settle()
-    expect(statusIds(receiver, short.blogId)).toEqual([2, 1, 2])
+    expect(receiver.statusIds(short.blogId)).toEqual([2, 1, 2])
   })
 
   it('a finished notice makes the next one due even while a claim is pushing that one back', async () => {
@@ -587,12 +474,12 @@ describe('WpcomNotifier', () => {
     const at = new Date(T0)
     const eventId = await newIncident(ep)
     const entry = { eventId, blogId: ep.blogId, endpointId: ep.endpointId, payload: {}, cooldownMinutes: null }
-    await enqueueWpcomNotice(t.db, { ...entry, statusId: 2 }, at)
-    await enqueueWpcomNotice(t.db, { ...entry, statusId: 1 }, at)
-    const [claimed] = await claimWpcomNotices(t.db, { now: at, limit: 4 })
+    await enqueueWpcomNotice(database().db, { ...entry, statusId: 2 }, at)
+    await enqueueWpcomNotice(database().db, { ...entry, statusId: 1 }, at)
+    const [claimed] = await claimWpcomNotices(database().db, { now: at, limit: 4 })
     expect(claimed?.statusId).toBe(2)
-    const [waiting] = await t.db
-      .select()
+    const [waiting] = await database()
+      .db.select()
       .from(wpcomOutbox)
       .where(and(eq(wpcomOutbox.endpointId, ep.endpointId), eq(wpcomOutbox.statusId, 1)))
     if (!claimed || !waiting) throw new Error('expected a claimed Down and a waiting recovery')
@@ -602,7 +489,7 @@ describe('WpcomNotifier', () => {
     let finished: Promise<boolean> | undefined
     await rerunDeadlockVictim(
       () =>
-        t.db.transaction(
+        database().db.transaction(
           async (tx) => {
             await tx
               .select({ id: wpcomOutbox.id })
@@ -613,7 +500,7 @@ describe('WpcomNotifier', () => {
               .select({ status: wpcomOutbox.status })
               .from(wpcomOutbox)
               .where(eq(wpcomOutbox.id, claimed.id))
-            finished ??= finishWpcomNotice(t.db, claimed, { kind: 'sent', statusCode: 200 }, at, null)
+            finished ??= finishWpcomNotice(database().db, claimed, { kind: 'sent', statusCode: 200 }, at, null)
             await new Promise((resolve) => setTimeout(resolve, 300))
             if (head?.status !== 'sending') return
             await tx
@@ -626,7 +513,7 @@ describe('WpcomNotifier', () => {
       { attempts: 3 },
     )
     expect(await finished).toBe(true)
-    const [after] = await t.db.select().from(wpcomOutbox).where(eq(wpcomOutbox.id, waiting.id))
+    const [after] = await database().db.select().from(wpcomOutbox).where(eq(wpcomOutbox.id, waiting.id))
     expect(after?.nextAttemptAt?.getTime()).toBeLessThanOrEqual(T0)
   })
 
@@ -636,7 +523,7 @@ describe('WpcomNotifier', () => {
     await before.notifier.enqueue(await down(ep, before.time))
     await before.notifier.settle()
     await before.notifier.stop()
-    expect(statusIds(before.receiver, ep.blogId)).toEqual([2])
+    expect(before.receiver.statusIds(ep.blogId)).toEqual([2])
 
     // A new process (or another host after a handover), 10 minutes later.
     const after = await setup({ cooldownMinutes: 30 })
@@ -649,16 +536,16 @@ describe('WpcomNotifier', () => {
     // of an incident an older monitor notified does) is sent, though this process never saw the Down.
     const inherited = endpoint()
     const incident = await newIncident(inherited)
-    await markDownNotified({ ctx: { db: t.db }, eventId: incident, at: new Date(T0) })
+    await markDownNotified({ ctx: { db: database().db }, eventId: incident, at: new Date(T0) })
     await after.notifier.enqueue(await recovery(inherited, after.time))
     await after.notifier.settle()
-    expect(statusIds(after.receiver, inherited.blogId)).toEqual([1])
+    expect(after.receiver.statusIds(inherited.blogId)).toEqual([1])
 
     after.time.advance(21 * 60_000)
     await after.notifier.enqueue(await down(ep, after.time))
     await after.notifier.settle()
-    expect(statusIds(after.receiver, ep.blogId)).toEqual([2])
-    const [state] = await t.db.select().from(endpointState).where(eq(endpointState.endpointId, ep.endpointId))
+    expect(after.receiver.statusIds(ep.blogId)).toEqual([2])
+    const [state] = await database().db.select().from(endpointState).where(eq(endpointState.endpointId, ep.endpointId))
     expect(state?.lastAlertSentAt?.toISOString()).toBe('2025-03-01T12:31:00.000Z')
   })
 
@@ -676,7 +563,7 @@ describe('WpcomNotifier', () => {
   })
 
   it('refuses to start enabled without a URL or a token', async () => {
-    const base = { enabled: true, db: t.db, hostId: HOST }
+    const base = { enabled: true, db: database().db, hostId: HOST }
     expect(() => new WpcomNotifier({ ...base, url: '', authToken: TOKEN })).toThrow(/WPCOM_NOTIFY_URL/)
     expect(() => new WpcomNotifier({ ...base, url: 'https://example.com/x', authToken: '' })).toThrow(/AUTH_TOKEN/)
   })
@@ -699,7 +586,7 @@ describe('WpcomNotifier', () => {
     expect((await audits(ep.blogId))[0]?.metadata).toMatchObject({ attempts: 2, http_status: 200 })
 
     // Nothing listening: a transport error, retried like a 5xx.
-    const closed = await startReceiver()
+    const closed = await startWpcomReceiver()
     await closed.close()
     const refused = await setup({ url: closed.url })
     await refused.notifier.enqueue(await down(endpoint(), refused.time))
@@ -722,8 +609,8 @@ describe('WpcomNotifier', () => {
     for (const ep of others) await before.notifier.enqueue(await down(ep, before.time))
     await before.notifier.stop({ flush: true, timeoutMs: 5_000 })
     expect(before.notifier.stats()).toMatchObject({ sent: 3, failed: 0 })
-    for (const ep of others) expect(statusIds(before.receiver, ep.blogId)).toEqual([2])
-    expect(before.logger.lines.some((l) => l.includes('wait in the outbox') && l.includes('"left":1'))).toBe(true)
+    for (const ep of others) expect(before.receiver.statusIds(ep.blogId)).toEqual([2])
+    expect(before.logger.entries.some((e) => e.msg.includes('wait in the outbox') && e.obj.left === 1)).toBe(true)
 
     // A new process on the same database, WordPress.com answering again: the Down goes out once it is due.
     const after = await setup()
@@ -732,7 +619,7 @@ describe('WpcomNotifier', () => {
     expect(after.receiver.of(slow.blogId)).toHaveLength(0)
     after.time.advance(600_000)
     await after.notifier.settle()
-    expect(statusIds(after.receiver, slow.blogId)).toEqual([2])
+    expect(after.receiver.statusIds(slow.blogId)).toEqual([2])
     expect((await audits(slow.blogId)).map((r) => [r.eventType, r.source, r.metadata?.attempts])).toEqual([
       ['wpcom_sent', `monitor:${HOST}`, 2],
     ])
@@ -749,14 +636,14 @@ describe('WpcomNotifier', () => {
     time.advance(1_000)
     await stopping
     expect(notifier.stats()).toMatchObject({ inFlight: 0, sent: 0, failed: 0, retries: 0 })
-    expect(logger.lines.some((l) => l.includes('wait in the outbox') && l.includes('"left":2'))).toBe(true)
+    expect(logger.entries.some((e) => e.msg.includes('wait in the outbox') && e.obj.left === 2)).toBe(true)
     expect(await audits(...eps.map((ep) => ep.blogId))).toEqual([])
 
     const next = await setup()
     next.time.advance(1_000)
     next.notifier.start()
     await next.notifier.settle()
-    for (const ep of eps) expect(statusIds(next.receiver, ep.blogId)).toEqual([2])
+    for (const ep of eps) expect(next.receiver.statusIds(ep.blogId)).toEqual([2])
   })
 
   it('a notice claimed by a monitor that died is sent by another once the claim has expired', async () => {
@@ -772,7 +659,7 @@ describe('WpcomNotifier', () => {
     expect(other.receiver.of(ep.blogId)).toHaveLength(0)
     other.time.advance(60_000)
     await other.notifier.settle()
-    expect(statusIds(other.receiver, ep.blogId)).toEqual([2])
+    expect(other.receiver.statusIds(ep.blogId)).toEqual([2])
     expect((await audits(ep.blogId)).map((r) => r.eventType)).toEqual(['wpcom_sent'])
   })
 
@@ -785,15 +672,15 @@ describe('WpcomNotifier', () => {
     await notifier.enqueue(await down(waiting, time))
     await notifier.settle()
     const rows = async () =>
-      (await t.db.select().from(wpcomOutbox))
+      (await database().db.select().from(wpcomOutbox))
         .map((r) => [r.blogId, r.status])
         .sort((x, y) => Number(x[0]) - Number(y[0]))
     expect(await rows()).toEqual([
       [sent.blogId, 'sent'],
       [waiting.blogId, 'pending'],
     ])
-    expect(await pruneWpcomOutbox(t.db, new Date(Date.now() - 60_000))).toBe(0)
-    expect(await pruneWpcomOutbox(t.db, new Date(Date.now() + 60_000), 1)).toBe(1)
+    expect(await pruneWpcomOutbox(database().db, new Date(Date.now() - 60_000))).toBe(0)
+    expect(await pruneWpcomOutbox(database().db, new Date(Date.now() + 60_000), 1)).toBe(1)
     expect(await rows()).toEqual([[waiting.blogId, 'pending']])
   })
 
@@ -807,11 +694,11 @@ describe('WpcomNotifier', () => {
     expect(row?.metadata?.answer).toBe('bad request from Bearer [redacted]')
 
     // Every audit row of this file's database and every log line of this file.
-    const everything = await t.db.select().from(auditLog)
+    const everything = await database().db.select().from(auditLog)
     expect(everything.length).toBeGreaterThan(20)
     const stored = JSON.stringify(everything, (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v))
     expect(stored).not.toContain(TOKEN)
-    expect(allLogs.length).toBeGreaterThan(10)
-    expect(allLogs.join('\n')).not.toContain(TOKEN)
+    expect(loggers.flatMap((logger) => logger.entries).length).toBeGreaterThan(10)
+    expect(logText()).not.toContain(TOKEN)
   })
 })
