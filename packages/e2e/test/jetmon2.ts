@@ -34,7 +34,10 @@ export function jetmon2(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cl
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
 }
 
-/** The test kit's `waitFor` with a running process's patience: 40 s, a probe every 250 ms. */
+/**
+ * The test kit's `waitFor` with a running process's patience (it takes seconds to check, confirm
+ * and notify): 40 s, a probe every 250 ms.
+ */
 export function waitLong<T>(what: string, probe: () => T | Promise<T>): Promise<NonNullable<T>> {
   return waitFor(what, probe, { timeoutMs: 40_000, intervalMs: 250 })
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { auditLog, endpointConfig, eventTransitions, maintenanceWindows, monitorSites } from '@jetmon/db'
 import { listOpenEvents } from '@jetmon/eventstore'
-import { createTestDatabase, type TestDatabase, waitFor } from '@jetmon/testkit'
+import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import {
   createTestPki,
   type DnsServer,
@@ -19,12 +19,10 @@ import {
 } from '@jetmon/testkit/fixtures'
 import { and, asc, eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { waitLong } from './jetmon2.js'
 
 const ROOT = join(import.meta.dirname, '..', '..', '..')
 
-/** The processes take seconds to check, confirm and notify: probes here wait up to 40 s. */
-const waitLong = <T>(what: string, probe: () => T | Promise<T>) =>
-  waitFor(what, probe, { timeoutMs: 40_000, intervalMs: 250 })
 const tmp = mkdtempSync(join(tmpdir(), 'jetmon-e2e-'))
 const children: ChildProcess[] = []
 let sites: FixtureServer
