@@ -1,7 +1,4 @@
-/** The alert transports (packages/delivery/README.md). */
-export const ALERT_TRANSPORTS = ['email', 'pagerduty', 'slack', 'teams'] as const
-
-export type AlertTransport = (typeof ALERT_TRANSPORTS)[number]
+import { ALERT_TRANSPORTS, type AlertTransport } from '@jetmon/vocabulary'
 
 export interface EmailDestination {
   address: string

@@ -1,5 +1,5 @@
 /** Stable codes callers can match on (`err.code`). */
-export type AlertingErrorCode = 'UNKNOWN_SEVERITY' | 'INVALID_ID' | 'SENDER_CONFIG' | 'DESTINATION_UNREADABLE'
+export type AlertingErrorCode = 'UNKNOWN_SEVERITY' | 'SENDER_CONFIG' | 'DESTINATION_UNREADABLE'
 
 /** Base class of every error thrown by `@jetmon/alerting`. */
 export class AlertingError extends Error {
@@ -17,13 +17,6 @@ export class UnknownSeverityError extends AlertingError {
   constructor(severity: number) {
     super('UNKNOWN_SEVERITY', `severity ${String(severity)} is not one of 0 (Up) … 4 (Down)`)
     this.severity = severity
-  }
-}
-
-/** An id is negative (ids are `BIGINT UNSIGNED`). */
-export class InvalidIdError extends AlertingError {
-  constructor(message: string) {
-    super('INVALID_ID', message)
   }
 }
 

@@ -1,6 +1,16 @@
+// The shared words now live in @jetmon/vocabulary; re-exported because this package's API has always
+// offered these names. `InvalidIdError` is vocabulary's, thrown by `jsonId`.
 export {
   ALERT_TRANSPORTS,
   type AlertTransport,
+  InvalidIdError,
+  MIN_SEVERITY_NAMES,
+  type MinSeverityName,
+  SEVERITY_NAMES,
+  type Severity,
+  type SeverityName,
+} from '@jetmon/vocabulary'
+export {
   type DestinationByTransport,
   type DestinationIssue,
   destinationPreview,
@@ -27,7 +37,6 @@ export {
   AlertingError,
   type AlertingErrorCode,
   DestinationUnreadableError,
-  InvalidIdError,
   SenderConfigError,
   UnknownSeverityError,
 } from './errors.js'
@@ -80,13 +89,8 @@ export {
 } from './sender.js'
 export {
   DEFAULT_MIN_SEVERITY,
-  MIN_SEVERITY_NAMES,
   type MinSeverity,
-  type MinSeverityName,
   parseMinSeverity,
-  SEVERITY_NAMES,
-  type Severity,
-  type SeverityName,
   severityForName,
   severityName,
 } from './severity.js'

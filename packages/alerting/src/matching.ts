@@ -1,5 +1,4 @@
-import { canonicalId } from './_ids.js'
-import { isClosingReason } from './_reasons.js'
+import { canonicalId, isClosingReason } from '@jetmon/vocabulary'
 
 /** What matching needs from a `jetmon_alert_contacts` row. */
 export interface AlertContactForMatching {

@@ -1,4 +1,4 @@
-import { jsonId } from './_ids.js'
+import { jsonId } from '@jetmon/vocabulary'
 import type { AlertNotification } from './notification.js'
 import { alertSummary, describeCause, formatDuration } from './notification.js'
 import { severityName } from './severity.js'

@@ -1,9 +1,9 @@
-import { type Logger, noopLogger } from '@jetmon/vocabulary'
+import { ALERT_TRANSPORTS, type AlertTransport, type Logger, noopLogger } from '@jetmon/vocabulary'
 import { createWebhookDispatcher } from '@jetmon/webhooks'
 import { createTransport, type NodemailerError } from 'nodemailer'
 import type { Dispatcher } from 'undici'
 import { formatMs, type HttpContext, postJson, redactor, urlSecrets } from './_http.js'
-import { ALERT_TRANSPORTS, type AlertTransport, isAlertTransport, validateDestination } from './destination.js'
+import { isAlertTransport, validateDestination } from './destination.js'
 import {
   type AlertEmail,
   type EmailOptions,

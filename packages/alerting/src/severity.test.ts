@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import {
-  DEFAULT_MIN_SEVERITY,
-  MIN_SEVERITY_NAMES,
-  parseMinSeverity,
-  SEVERITY_NAMES,
-  severityForName,
-  severityName,
-} from './severity.js'
+import { MIN_SEVERITY_NAMES, SEVERITY_NAMES } from './index.js'
+import { DEFAULT_MIN_SEVERITY, parseMinSeverity, severityForName, severityName } from './severity.js'
 
 const table: [string, number][] = [
   ['Up', 0],

@@ -1,15 +1,7 @@
+import { MIN_SEVERITY_NAMES, SEVERITY_NAMES, type Severity, type SeverityName } from '@jetmon/vocabulary'
 import { UnknownSeverityError } from './errors.js'
 
-/** State names by severity number (docs/events.md); higher is worse. */
-export const SEVERITY_NAMES = ['Up', 'Warning', 'Degraded', 'Seems Down', 'Down'] as const
-
-export type SeverityName = (typeof SEVERITY_NAMES)[number]
-export type Severity = 0 | 1 | 2 | 3 | 4
-
-/** The names an alert contact's `min_severity` may take (`Up` would alert on everything). */
-export const MIN_SEVERITY_NAMES = ['Warning', 'Degraded', 'Seems Down', 'Down'] as const
-
-export type MinSeverityName = (typeof MIN_SEVERITY_NAMES)[number]
+/** A severity an alert contact's `min_severity` may hold: 1 (`Warning`) to 4 (`Down`). */
 export type MinSeverity = 1 | 2 | 3 | 4
 
 /** `min_severity` when a contact is created without one: `Down`. */

@@ -165,7 +165,7 @@ describe('request: success', () => {
   })
 
   it('logs one debug line per request without the token', async () => {
-    const lines: Record<string, unknown>[] = []
+    const lines: unknown[] = []
     await client({ logger: { debug: (fields) => lines.push(fields) } }).request({ method: 'GET', path: '/me' })
     expect(lines).toEqual([
       expect.objectContaining({ method: 'GET', path: '/api/v1/me', status: 200, requestId: 'req-123' }),

@@ -1,3 +1,4 @@
+import type { Logger } from '@jetmon/vocabulary'
 import { type Dispatcher, request as undiciRequest } from 'undici'
 import {
   type ApiErrorDetail,
@@ -8,10 +9,11 @@ import {
   type RateLimitInfo,
 } from './errors.js'
 
-/** A pino-compatible logger subset; the client logs one `debug` line per request, never credentials. */
-export interface ApiClientLogger {
-  debug(fields: Record<string, unknown>, message?: string): void
-}
+/**
+ * The part of the shared `Logger` (`@jetmon/vocabulary`) the client uses: it logs one `debug` line
+ * per request, never credentials. A pino logger fits.
+ */
+export type ApiClientLogger = Pick<Logger, 'debug'>
 
 export interface ApiClientOptions {
   /** The API root, e.g. `http://127.0.0.1:8090/api/v1`. Paths are appended to it. */

@@ -1,3 +1,5 @@
+// The shared Logger (`logger` option); re-exported because this package's API has always offered the name.
+export type { Logger } from '@jetmon/vocabulary'
 export { createChecker, DEFAULT_LIMITS } from './check.js'
 export { CheckerError } from './errors.js'
 export { classifyTargetAddress, describeRefusedAddress, type RefusedAddressKind } from './target-guard.js'
@@ -22,7 +24,6 @@ export type {
   ContentCoding,
   DnsDetails,
   DnsFailureClass,
-  Logger,
   RedirectPolicy,
   TlsDetails,
   TlsFailureClass,

@@ -1,3 +1,4 @@
+import type { Logger } from '@jetmon/vocabulary'
 import type { RefusedAddressKind } from './target-guard.js'
 import type { ErrorCode, ErrorName } from './taxonomy.js'
 
@@ -13,12 +14,6 @@ export type TlsFailureClass =
   | 'incomplete_chain'
   | 'handshake'
 export type Advisory = 'tls_deprecated' | 'tls_expiring' | 'redirect_offsite' | 'slow'
-
-/** A pino-compatible logger subset. */
-export interface Logger {
-  debug(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-}
 
 export interface CheckerLimits {
   /** Body bytes read when no keyword is configured (default 256 KiB). */

@@ -1,9 +1,13 @@
 /**
  * The words every Jetmon package shares, in one dependency-free package: incident states,
- * severities, transition and closing reasons, check types, webhook event types, the `Logger`
- * interface and the clock. Packages import these instead of keeping copies.
+ * severities, transition and closing reasons, check types, webhook event types, alert
+ * transports, the `Logger` interface, the clock, and how ids are written to JSON. Packages import
+ * these instead of keeping copies.
  */
+export { ALERT_TRANSPORTS, type AlertTransport, MIN_SEVERITY_NAMES, type MinSeverityName } from './alerts.js'
 export { type Clock, systemClock } from './clock.js'
+export { InvalidIdError, VocabularyError, type VocabularyErrorCode } from './errors.js'
+export { canonicalId, type JsonId, jsonId } from './ids.js'
 export * from './incidents.js'
 export { type Logger, noopLogger } from './logger.js'
 export * from './webhook-events.js'

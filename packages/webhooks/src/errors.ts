@@ -7,7 +7,6 @@ export type WebhooksErrorCode =
   | 'SECRET_FORMAT_UNSUPPORTED'
   | 'SECRET_DECRYPTION_FAILED'
   | 'UNKNOWN_TRANSITION_REASON'
-  | 'INVALID_ID'
   | 'TARGET_NOT_ALLOWED'
 
 /** Base class of every error thrown by `@jetmon/webhooks`. */
@@ -70,12 +69,5 @@ export class UnknownTransitionReasonError extends WebhooksError {
   constructor(reason: string) {
     super('UNKNOWN_TRANSITION_REASON', `transition reason ${JSON.stringify(reason)} has no webhook event type`)
     this.reason = reason
-  }
-}
-
-/** An id is negative (ids are `BIGINT UNSIGNED`). */
-export class InvalidIdError extends WebhooksError {
-  constructor(message: string) {
-    super('INVALID_ID', message)
   }
 }

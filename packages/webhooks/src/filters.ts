@@ -1,5 +1,5 @@
+import { canonicalId } from '@jetmon/vocabulary'
 import { eventTypeForReason, isClosingReason } from './event-types.js'
-import { canonicalId } from './ids.js'
 
 /**
  * The subscription side of a webhook, shaped like its `jetmon_webhooks` row: each filter empty

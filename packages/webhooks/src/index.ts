@@ -1,5 +1,7 @@
+// Ids are written to JSON by @jetmon/vocabulary's `jsonId` (which throws its `InvalidIdError`);
+// re-exported because this package's API has always offered these names.
+export { InvalidIdError, type JsonId, jsonId } from '@jetmon/vocabulary'
 export {
-  InvalidIdError,
   SecretDecryptionError,
   SecretFormatError,
   SecretsKeyError,
@@ -21,7 +23,6 @@ export {
   type WebhookEventType,
 } from './event-types.js'
 export { matchesWebhook, type TransitionForMatching, type WebhookFilters } from './filters.js'
-export { type JsonId, jsonId } from './ids.js'
 export { type BuildWebhookPayloadInput, buildWebhookPayload, type WebhookPayload } from './payload.js'
 export {
   decryptSecret,

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { jsonId } from './ids.js'
 import { type BuildWebhookPayloadInput, buildWebhookPayload } from './payload.js'
 
 const input: BuildWebhookPayloadInput = {
@@ -25,23 +24,6 @@ const input: BuildWebhookPayloadInput = {
   },
   site: { blogId: 9_007_199_254_740_993n, endpointId: 12n, monitorUrl: 'https://example.com/' },
 }
-
-describe('jsonId', () => {
-  it.each([
-    [0n, 0],
-    [1n, 1],
-    [9_007_199_254_740_991n, 9_007_199_254_740_991],
-    [9_007_199_254_740_992n, 9_007_199_254_740_992], // 2^53 itself: "≤ 2^53" is a number
-    [9_007_199_254_740_993n, '9007199254740993'],
-    [18_446_744_073_709_551_615n, '18446744073709551615'], // BIGINT UNSIGNED max
-  ])('%s ⇒ %j', (id, expected) => {
-    expect(jsonId(id)).toBe(expected)
-  })
-
-  it('rejects negative ids', () => {
-    expect(() => jsonId(-1n)).toThrow(expect.objectContaining({ code: 'INVALID_ID' }))
-  })
-})
 
 describe('buildWebhookPayload', () => {
   it('produces the frozen shape of docs/webhooks.md exactly', () => {

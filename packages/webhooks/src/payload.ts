@@ -1,6 +1,6 @@
+import { type JsonId, jsonId } from '@jetmon/vocabulary'
 import { UnknownTransitionReasonError } from './errors.js'
 import { eventTypeForReason, type WebhookEventType } from './event-types.js'
-import { type JsonId, jsonId } from './ids.js'
 
 /** The JSON body of a webhook delivery (docs/webhooks.md), frozen into the delivery row at dispatch. */
 export interface WebhookPayload {

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { StringDecoder } from 'node:string_decoder'
+import { type JsonId, jsonId } from '@jetmon/vocabulary'
 import { Agent, buildConnector, type Dispatcher, request } from 'undici'
-import { type JsonId, jsonId } from './ids.js'
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js'
 import {
   type AddressResolver,

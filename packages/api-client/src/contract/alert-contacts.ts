@@ -1,16 +1,13 @@
 /** Alert contacts: who is told about incidents, through which transport, and their delivery queue (packages/delivery/README.md). */
+import { ALERT_TRANSPORTS, MIN_SEVERITY_NAMES } from '@jetmon/vocabulary'
 import * as v from 'valibot'
 import { defineRoute } from './route.js'
 import { Id, IdParam, listOf, PageQuery, Timestamp } from './schema.js'
 import { Delivery, DeliveryQuery, DeliverySiteFilter, DeliverySiteFilterInput } from './webhooks.js'
 
-/** The alert transports (packages/delivery/README.md); the same list as `@jetmon/alerting`. */
-export const ALERT_TRANSPORTS = ['email', 'pagerduty', 'slack', 'teams'] as const
-export type AlertTransport = (typeof ALERT_TRANSPORTS)[number]
-
-/** The names `min_severity` takes; the same list as `@jetmon/alerting`. */
-export const MIN_SEVERITY_NAMES = ['Warning', 'Degraded', 'Seems Down', 'Down'] as const
-export type MinSeverityName = (typeof MIN_SEVERITY_NAMES)[number]
+// The transports and `min_severity` names are @jetmon/vocabulary's; re-exported because this
+// package's API has always offered these names.
+export { ALERT_TRANSPORTS, type AlertTransport, MIN_SEVERITY_NAMES, type MinSeverityName } from '@jetmon/vocabulary'
 
 const Label = v.pipe(
   v.string(),

@@ -7,7 +7,6 @@
 import { EVENT_STATES, STATES } from '@jetmon/vocabulary'
 import * as v from 'valibot'
 
-const TWO_POW_53 = 2n ** 53n
 const MAX_ID = 2n ** 64n - 1n
 
 /**
@@ -20,10 +19,9 @@ export const Id = v.pipe(
 )
 export type Id = v.InferOutput<typeof Id>
 
-/** The wire form of an id: `jsonId(42n) === 42`, beyond 2^53 a decimal string. */
-export function jsonId(id: bigint): Id {
-  return id <= TWO_POW_53 ? Number(id) : id.toString()
-}
+// The wire form of an id (`jsonId(42n) === 42`, beyond 2^53 a decimal string) is
+// @jetmon/vocabulary's; re-exported because this package's API has always offered it.
+export { jsonId } from '@jetmon/vocabulary'
 
 function toId(value: string | number): bigint {
   return BigInt(value)

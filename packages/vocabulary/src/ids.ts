@@ -6,8 +6,9 @@ const TWO_POW_53 = 2n ** 53n
 export type JsonId = number | string
 
 /**
- * An id for a JSON body: a JSON number when it is ≤ 2^53 (docs/api.md's rule; such numbers survive a
- * round trip through IEEE doubles), otherwise its decimal string, so no consumer loses precision.
+ * An id for a JSON body: a JSON number when it is ≤ 2^53 (such numbers survive a round trip
+ * through IEEE doubles), otherwise its decimal string, so no consumer loses precision. Every
+ * package writes ids to JSON with this one function.
  *
  * @example jsonId(42n) // 42
  * @example jsonId(9007199254740993n) // '9007199254740993'

@@ -1,1 +1,0 @@
-export { isClosingReason } from '@jetmon/vocabulary'
