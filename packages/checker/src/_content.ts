@@ -170,6 +170,7 @@ export function contentCodingOf(header: string | undefined): ContentCoding | nul
   }
 }
 
+/** A stream that turns a compressed body's bytes into the decoded bytes the content checks read. */
 export type BodyDecoder = Transform
 
 /**

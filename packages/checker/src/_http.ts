@@ -9,11 +9,13 @@ const HEAD_LIMIT = 64 * 1024
 const CRLF = Buffer.from('\r\n')
 const HEAD_END = Buffer.from('\r\n\r\n')
 
+/** A response's status line and headers (names lower-case). */
 export interface ResponseHead {
   status: number
   headers: Map<string, string>
 }
 
+/** How the body's end is known: no body, `Content-Length`, chunked encoding, or the peer closing. */
 export type BodyFraming = 'none' | 'length' | 'chunked' | 'close'
 
 /** Why the reader gave up, when the bytes were not HTTP. */
@@ -21,12 +23,14 @@ export class MalformedResponse extends Error {}
 
 type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-data-end' | 'trailers' | 'close' | 'done'
 
+/** What the reader reports to its owner as bytes arrive. */
 export interface ResponseReaderEvents {
   /** Called once with the final (non-1xx) head; returns whether the body should be read. */
   onHead(head: ResponseHead): boolean
   onBody(chunk: Buffer): void
 }
 
+/** Parses one response from the socket's bytes as they arrive, reporting the head and the body's chunks. */
 export class ResponseReader {
   private state: State = 'head'
   private pending: Buffer | null = null

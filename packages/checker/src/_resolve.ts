@@ -3,6 +3,11 @@ import { readFileSync, statSync } from 'node:fs'
 import { isIP } from 'node:net'
 import type { DnsFailureClass } from './types.js'
 
+/**
+ * The outcome of resolving a host name: the addresses (from the hosts file, DNS, or the URL's IP
+ * literal), or why there are none. `ours` marks a failure of the monitor's own resolver rather than
+ * of the site's DNS.
+ */
 export type Resolution =
   | { ok: true; addresses: string[]; source: 'hosts' | 'dns' | 'literal' }
   | { ok: false; failureClass: DnsFailureClass; code: string; ours: boolean }

@@ -17,7 +17,9 @@ export const ERROR_CODES = {
   monitor_error: 99,
 } as const
 
+/** A failure's name, as APIs and logs show it (`timeout`, `dns`, …). */
 export type ErrorName = keyof typeof ERROR_CODES
+/** A failure's stored code; 0 is success. */
 export type ErrorCode = 0 | (typeof ERROR_CODES)[ErrorName]
 
 const NAMES = new Map<number, ErrorName>(Object.entries(ERROR_CODES).map(([name, code]) => [code, name as ErrorName]))

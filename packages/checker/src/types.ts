@@ -2,9 +2,17 @@ import type { Logger } from '@jetmon/vocabulary'
 import type { RefusedAddressKind } from './target-guard.js'
 import type { ErrorCode, ErrorName } from './taxonomy.js'
 
+/**
+ * What a redirect does to a check: `follow` follows it (up to `maxRedirects`), `alert` follows it
+ * but adds the `redirect_offsite` advisory when it leaves the original host, `fail` ends the check
+ * with the `redirect` error at the first redirect.
+ */
 export type RedirectPolicy = 'follow' | 'alert' | 'fail'
+/** The phases of one hop, in order; a `timeout` result names the one the deadline expired in. */
 export type CheckPhase = 'dns' | 'connect' | 'tls' | 'ttfb' | 'body'
+/** Why name resolution failed, when the result's `error` is `dns` (`no_address`: an answer without A/AAAA records). */
 export type DnsFailureClass = 'nxdomain' | 'servfail' | 'refused' | 'timeout' | 'no_address' | 'other'
+/** Why the TLS handshake or certificate verification failed, when the result's `error` is `tls` or `tls_expired`. */
 export type TlsFailureClass =
   | 'expired'
   | 'not_yet_valid'
@@ -13,8 +21,16 @@ export type TlsFailureClass =
   | 'untrusted_root'
   | 'incomplete_chain'
   | 'handshake'
+/**
+ * Something worth knowing about a check that is not downtime: `tls_deprecated` (TLS 1.0/1.1 was
+ * negotiated; also reported as the non-down error `tls_deprecated`), `tls_expiring` (the
+ * certificate expires within `tlsExpiryWarnDays`), `redirect_offsite` (with the `alert` redirect
+ * policy) and `slow` (slower than `latencyThresholdMs`). `tls_expiring` and `slow` are only given to
+ * checks that succeeded.
+ */
 export type Advisory = 'tls_deprecated' | 'tls_expiring' | 'redirect_offsite' | 'slow'
 
+/** How much of a response body the checker reads before it stops (not a failure: `readLimitHit`). */
 export interface CheckerLimits {
   /** Body bytes read when no keyword is configured (default 256 KiB). */
   bodyMaxBytes?: number
@@ -24,6 +40,7 @@ export interface CheckerLimits {
   bodyMaxMs?: number
 }
 
+/** Settings of a checker, given once to `createChecker` and shared by every check it runs. */
 export interface CheckerOptions {
   /** Default `Jetmon/<version> (+site monitoring)`. */
   userAgent?: string
@@ -32,6 +49,7 @@ export interface CheckerOptions {
   /** Extra trusted root certificates (PEM), added to Node's bundled roots. */
   ca?: string | string[]
   limits?: CheckerLimits
+  /** The shared `Logger` of `@jetmon/vocabulary` (a pino logger fits); default: none. */
   logger?: Logger
   /** Hosts file consulted before DNS (default `/etc/hosts`). */
   hostsFile?: string
@@ -39,7 +57,9 @@ export interface CheckerOptions {
   dnsTimeoutMs?: number
 }
 
+/** One check to run: the URL and what counts as healthy for it. Validated before anything is sent. */
 export interface CheckRequest {
+  /** An `http:` or `https:` URL. */
   url: string
   /** Default `GET`. */
   method?: 'GET' | 'HEAD'
@@ -69,6 +89,10 @@ export interface CheckRequest {
   refusePrivateTargets?: boolean
 }
 
+/**
+ * How long each phase of the last hop took, in ms from a monotonic clock; `null` for a phase that
+ * was not reached. `totalMs` spans the whole check, redirects included.
+ */
 export interface CheckTimings {
   dnsMs: number | null
   connectMs: number | null
@@ -78,6 +102,11 @@ export interface CheckTimings {
   totalMs: number
 }
 
+/**
+ * The TLS connection and peer certificate of the last hop (`https:` only). Dates are ISO 8601 UTC;
+ * `daysUntilExpiry` is negative once the certificate has expired. `failure` says why verification
+ * failed, when it did.
+ */
 export interface TlsDetails {
   protocol: string | null
   cipher: string | null
@@ -90,6 +119,7 @@ export interface TlsDetails {
   failure?: TlsFailureClass
 }
 
+/** How the last hop's host name was resolved: the addresses found and the servers asked. */
 export interface DnsDetails {
   addresses: string[]
   failureClass?: DnsFailureClass
@@ -98,6 +128,7 @@ export interface DnsDetails {
   source?: 'hosts' | 'dns'
 }
 
+/** What the checker read of the response body, within the byte and time budget of {@link CheckerLimits}. */
 export interface BodyDetails {
   bytesRead: number
   contentLength: number | null
@@ -111,10 +142,18 @@ export interface BodyDetails {
   decodedBytes?: number
 }
 
+/** The `Content-Encoding`s the checker decodes before it looks for keywords or an empty body. */
 export type ContentCoding = 'gzip' | 'deflate' | 'br'
 
+/**
+ * The outcome of one check. A check never throws: every failure is a result with `error` and
+ * `errorCode` set (see the failure taxonomy in `taxonomy.ts`). `ok` is true for success and for
+ * results that carry only the non-down `tls_deprecated`.
+ */
 export interface CheckResult {
+  /** The URL as requested. */
   url: string
+  /** The URL of the last hop, after redirects. */
   finalUrl: string
   method: 'GET' | 'HEAD'
   /** ISO 8601 UTC. */
@@ -129,12 +168,15 @@ export interface CheckResult {
   /** The phase the deadline expired in, for `timeout`. */
   timeoutPhase?: CheckPhase
   timings: CheckTimings
+  /** Each redirect followed (or refused), in order: the URL that answered with it and its status. */
   redirects: { url: string; status: number }[]
   tls?: TlsDetails
   dns?: DnsDetails
   body?: BodyDetails
+  /** For a `keyword` failure: which rule failed, and the forbidden text that was found. */
   keyword?: { rule: 'required' | 'forbidden'; match?: string }
   advisories: Advisory[]
+  /** The IP address the last hop connected to. */
   remoteAddress?: string
   /** With `refusePrivateTargets`: the address the check refused to connect to, and why. */
   targetNotAllowed?: { hostname: string; address: string; kind: RefusedAddressKind }

@@ -3,15 +3,26 @@ import mysql from 'mysql2/promise'
 import { InvalidDatabaseUrlError } from './errors.js'
 import * as schema from './schema.js'
 
+/** Every table of the data model (`schema.ts`), as drizzle sees it. */
 export type Schema = typeof schema
+/** A drizzle handle typed with {@link Schema}: what verbs take as `ctx.db`. */
 export type Db = MySql2Database<Schema>
 
+/**
+ * An open connection pool and its drizzle handle, from {@link createDatabase}. `pool` is there for
+ * what drizzle cannot do (advisory locks, migrations, raw statements on one connection).
+ */
 export interface Database {
   db: Db
   pool: mysql.Pool
+  /** Ends the pool once its connections are released. */
   close(): Promise<void>
 }
 
+/**
+ * The database keys of a configuration file: `DATABASE_URL`, or the `DB_*` keys it is built from
+ * when it is not set (see {@link databaseUrlFrom}).
+ */
 export interface DatabaseSettings {
   DATABASE_URL?: string | undefined
   DB_HOST?: string | undefined

@@ -16,6 +16,7 @@ const SEARCH_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin
 const STATE_FILE = 'embedded.json'
 const DB_USER = 'jetmon'
 
+/** Where and how {@link startEmbeddedMariadb} runs a private MariaDB server. */
 export interface EmbeddedMariadbOptions {
   /** Folder holding the server's data, socket, logs and state (created when missing). */
   dir: string
@@ -28,10 +29,12 @@ export interface EmbeddedMariadbOptions {
    * `detached`: the server outlives this process (`jetmon2 db start`); stop it with `stopEmbeddedMariadb`.
    */
   mode?: 'attached' | 'detached'
+  /** How long the server may take to accept connections (default 30 000 ms). */
   startTimeoutMs?: number
   logger?: Logger
 }
 
+/** A running private MariaDB server, from {@link startEmbeddedMariadb}. */
 export interface EmbeddedMariadb {
   /** `mysql://jetmon:…@127.0.0.1:<port>/<database>` */
   url: string

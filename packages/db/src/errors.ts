@@ -7,6 +7,7 @@ export type DbErrorCode =
   | 'MIGRATION_MODIFIED'
   | 'MIGRATIONS_NOT_FOUND'
 
+/** Base class of every error thrown by `@jetmon/db`. */
 export class DbError extends Error {
   readonly code: DbErrorCode
   constructor(code: DbErrorCode, message: string, options?: ErrorOptions) {
@@ -16,24 +17,31 @@ export class DbError extends Error {
   }
 }
 
+/** No MariaDB server binary (`mariadbd`, `mariadb-install-db`) was found to run an embedded database. */
 export class MariadbNotFoundError extends DbError {
   constructor(message: string) {
     super('MARIADB_NOT_FOUND', message)
   }
 }
 
+/** The embedded MariaDB server could not be initialised or started; the message ends with its error log. */
 export class EmbeddedDatabaseError extends DbError {
   constructor(message: string, options?: ErrorOptions) {
     super('EMBEDDED_DATABASE_FAILED', message, options)
   }
 }
 
+/** `DATABASE_URL` is not a `mysql://` or `mariadb://` URL that names a database. */
 export class InvalidDatabaseUrlError extends DbError {
   constructor(message: string) {
     super('INVALID_DATABASE_URL', message)
   }
 }
 
+/**
+ * A migration failed half-way (`MIGRATION_FAILED`; MySQL commits DDL, so nothing was rolled back)
+ * or an applied migration's file has changed since it ran (`MIGRATION_MODIFIED`).
+ */
 export class MigrationError extends DbError {
   /** The migration's tag, e.g. `0003_delivery_indexes`. */
   readonly migration: string

@@ -10,6 +10,7 @@ import { type Logger, noopLogger } from './logger.js'
 export const MIGRATIONS_TABLE = 'jetmon_schema_migrations'
 const LOCK_NAME = 'jetmon_migrate'
 
+/** One migration file of the migrations folder, split into its statements. */
 export interface Migration {
   /** File name without `.sql`, e.g. `0000_init`. */
   tag: string
@@ -18,12 +19,15 @@ export interface Migration {
   statements: string[]
 }
 
+/** What {@link migrationStatus} reports: the migrations that ran, with when, and those still to run. */
 export interface MigrationStatus {
   applied: { tag: string; appliedAt: Date }[]
   pending: Migration[]
 }
 
+/** Options of {@link migrate}. */
 export interface MigrateOptions {
+  /** The migrations folder; default {@link defaultMigrationsDir}. */
   dir?: string
   logger?: Logger
   /** Called before each migration runs (for progress output). */

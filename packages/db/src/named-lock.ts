@@ -5,6 +5,7 @@ export interface NamedLockContext {
   pool: mysql.Pool
 }
 
+/** What {@link withNamedLock} did: ran the unit and got its result, or did not get the lock. */
 export type NamedLockOutcome<T> = { acquired: true; result: T } | { acquired: false }
 
 /**

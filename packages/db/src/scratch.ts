@@ -3,6 +3,7 @@ import mysql from 'mysql2/promise'
 import { createDatabase, type Database } from './connection.js'
 import { migrate } from './migrate.js'
 
+/** A throw-away database from {@link createScratchDatabase}, with its own pool. */
 export interface ScratchDatabase extends Database {
   /** URL of the new database. */
   url: string

@@ -42,6 +42,7 @@ export interface BucketAssignment {
   pinnedOverlaps: PinnedOverlap[]
 }
 
+/** Input of {@link assignBuckets}: the live host set and the size of the bucket space. */
 export interface AssignBucketsOptions {
   /** The live hosts (unexpired leases), in any order. */
   hosts: readonly LiveHost[]

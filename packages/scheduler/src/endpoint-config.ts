@@ -1,7 +1,13 @@
 import { endpointConfig, monitorSites, siteTenants } from '@jetmon/db'
 import { sql } from 'drizzle-orm'
 
+/** The HTTP method an endpoint is checked with (`jetmon_endpoint_config.request_method`). */
 export type RequestMethod = 'GET' | 'HEAD'
+/**
+ * What a redirect does to an endpoint's check (`jetmon_endpoint_config.redirect_policy`): `follow`,
+ * `alert` (follow, and flag one that leaves the host) or `fail`. The same values as
+ * `@jetmon/checker`'s `RedirectPolicy`.
+ */
 export type RedirectPolicy = 'follow' | 'alert' | 'fail'
 
 /**
@@ -91,6 +97,7 @@ export const endpointColumns = {
   tenantOwned: sql<unknown>`EXISTS (SELECT 1 FROM ${siteTenants} WHERE ${siteTenants.blogId} = ${monitorSites.blogId})`,
 }
 
+/** One row as the endpoint query selects it, before {@link toEndpointConfig} applies the defaults. */
 export interface EndpointRow {
   endpointId: bigint
   blogId: bigint

@@ -20,6 +20,7 @@ import { DEFAULT_BUCKET_TOTAL } from './phase.js'
 /** The audit event the API writes when it creates, changes, pauses or deletes an endpoint. */
 export const ENDPOINT_CHANGED_EVENT = 'endpoint_changed'
 
+/** What produced an {@link EndpointChange}. */
 export type EndpointChangeReason =
   /** Buckets this host took over were loaded. */
   | 'load'
@@ -49,6 +50,7 @@ export interface SyncSummary {
   durationMs: number
 }
 
+/** Settings of an {@link EndpointSource}. */
 export interface EndpointSourceOptions {
   /** The drizzle handle from `@jetmon/db`. */
   db: Db
@@ -68,6 +70,7 @@ export interface EndpointSourceOptions {
   logger?: Logger
 }
 
+/** How often {@link EndpointSource.start}'s loop refreshes and fully reconciles. */
 export interface EndpointSourceLoopOptions {
   /** `TARGET_RELOAD_SEC` × 1000 (default 30 000). */
   refreshMs?: number

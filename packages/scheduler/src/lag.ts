@@ -24,6 +24,7 @@ function upperEdge(bucket: number): number {
   return (sub + 1) * 2 ** exponent - 1
 }
 
+/** Dispatch lag percentiles and maximum in ms, as {@link LagWindow.summary} computes them. */
 export interface LagSummary {
   p50: number
   p95: number
@@ -33,6 +34,7 @@ export interface LagSummary {
   count: number
 }
 
+/** The two-window histogram described above: record lags, read a {@link LagSummary}. */
 export class LagWindow {
   readonly #windowMs: number
   #current = new Uint32Array(BUCKETS)

@@ -7,6 +7,7 @@ import { type Clock, type FullClock, fullClock } from './clock.js'
 import { SchedulerError } from './errors.js'
 import { DEFAULT_BUCKET_TOTAL } from './phase.js'
 
+/** Settings of {@link BucketLeases}: this host's identity, the lease length and an optional pinned range. */
 export interface BucketLeasesOptions {
   /** The drizzle handle from `@jetmon/db`. */
   db: Db
@@ -48,6 +49,7 @@ export type LeaseChangeReason =
   /** {@link BucketLeases.drain}, or the row was set to draining by someone else. */
   | 'drain'
 
+/** What a {@link BucketLeases} change listener receives when this host's ranges change. */
 export interface LeaseChange {
   /** The buckets this host should check from now on (empty: none). */
   ranges: BucketRange[]
@@ -57,6 +59,12 @@ export interface LeaseChange {
   split: BucketAssignment | null
 }
 
+/**
+ * Where a {@link BucketLeases} is in its life: `idle` before it registers, `active` while its lease
+ * is renewed, `lease-lost` after renewals failed for a whole lease period (it owns nothing until a
+ * renewal succeeds again), `draining` once drained, by itself or by someone else setting its row
+ * to draining (final: it takes no share again without registering anew).
+ */
 export type LeaseState = 'idle' | 'active' | 'lease-lost' | 'draining'
 
 /**

@@ -49,6 +49,7 @@ export function bucketForEndpoint(endpointId: bigint, bucketTotal: number = DEFA
   return murmur3_32(endpointId.toString(), BUCKET_HASH_SEED) % bucketTotal
 }
 
+/** Input of {@link nextDueAt}: the interval and phase, and `now`, `lastDueAt` or both. */
 export type NextDueAtOptions = {
   intervalMs: number
   /** From {@link phaseOffsetMs}: `0 ≤ phaseMs < intervalMs`. */

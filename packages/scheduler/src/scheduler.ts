@@ -22,7 +22,9 @@ export interface RunContext {
 // biome-ignore lint/suspicious/noConfusingVoidType: so that an `async () => {}` run (no retry, ever) type-checks
 export type RunCheck = (endpointId: bigint, context: RunContext) => Promise<number | undefined | void>
 
+/** Settings of a {@link Scheduler}. */
 export interface SchedulerOptions {
+  /** Runs one check; see {@link RunCheck}. */
   run: RunCheck
   /** Checks in flight at most (`MAX_IN_FLIGHT`); change it later with {@link Scheduler.setMaxInFlight}. */
   maxInFlight: number
@@ -37,6 +39,7 @@ export interface SchedulerOptions {
   lagWindowMs?: number
 }
 
+/** Counters and gauges of a {@link Scheduler}, from {@link Scheduler.stats}; counters run since construction. */
 export interface SchedulerStats {
   /** Endpoints scheduled (in the queue or in flight). */
   endpoints: number
@@ -75,6 +78,7 @@ export interface ScheduledEndpoint {
   retry: boolean
 }
 
+/** How {@link Scheduler.stop} waits for the runs in flight. */
 export interface StopOptions {
   /** Wait for the runs in flight to settle (default true). */
   drain?: boolean
@@ -82,9 +86,11 @@ export interface StopOptions {
   timeoutMs?: number
 }
 
+/** What {@link Scheduler.stop} left behind. */
 export interface StopResult {
   /** True when nothing was left in flight. */
   drained: boolean
+  /** Runs still in flight when it returned (they settle later, unobserved). */
   inFlight: number
 }
 
