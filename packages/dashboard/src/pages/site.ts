@@ -1,6 +1,6 @@
 /** The site page (`/sites/<blog_id>`): state, figures, response-time chart, uptime bars, endpoints, timeline. */
 import { errorName } from '@jetmon/checker'
-import { SEVERITY_NAMES } from '@jetmon/vocabulary'
+import { RESOLVED, SEVERITY_NAMES } from '@jetmon/vocabulary'
 import { html, jsonScript, type SafeHtml } from '../_html.js'
 import { stateClass } from '../_states.js'
 import type { Evidence } from '../data/_evidence.js'
@@ -130,7 +130,7 @@ function facts(evidence: Evidence): SafeHtml {
 
 function transitionLabel(before: string | null, after: string | null): string {
   if (before === null) return `opened ${after ?? ''}`.trim()
-  if (after === 'Resolved') return `${before} → resolved`
+  if (after === RESOLVED) return `${before} → resolved`
   return `${before} → ${after ?? '?'}`
 }
 
