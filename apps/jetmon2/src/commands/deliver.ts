@@ -3,7 +3,7 @@
  * (@jetmon/delivery), for hosts that deliver without monitoring (`jetmon2 serve` is to start the
  * same in-process when DELIVERY_WORKERS_ENABLE is true). Any number of processes may deliver at once.
  */
-import { createDatabase, migrationStatus } from '@jetmon/db'
+import { createDatabase, migrationStatus, writeProcessHealth } from '@jetmon/db'
 import { createLogger } from '@jetmon/logging'
 import { defineCommand } from 'citty'
 import { collectDefaultMetrics, Registry } from 'prom-client'
@@ -13,7 +13,6 @@ import { resolveDatabase } from '../database.js'
 import { CommandError } from '../errors.js'
 import { alertingFromConfig, startDeliveryWorkers } from '../monitor/delivery.js'
 import { databaseReadiness, startOpsServer } from '../monitor/ops.js'
-import { writeProcessHealth } from '../process-health.js'
 import { VERSION } from '../version.js'
 
 /** How long a stop waits for sends in flight (a send takes at most 10 s). */
@@ -104,7 +103,7 @@ export default defineCommand({
         startedAt,
         updatedAt: new Date(),
       }
-      await writeProcessHealth(db, row)
+      await writeProcessHealth({ ctx: { db }, report: row })
     }
     await writeHealth('running').catch(() => {})
     const healthTimer = setInterval(() => void writeHealth('running').catch(() => {}), 5_000)

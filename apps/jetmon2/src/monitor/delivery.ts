@@ -3,11 +3,12 @@
  * alert sender and the delivery workers: one place, so the two commands cannot drift apart.
  */
 import { type AlertSender, createAlertSender, emailOptionsFromConfig } from '@jetmon/alerting'
-import type { Db } from '@jetmon/db'
+import { createDatabase, type Db } from '@jetmon/db'
 import { startDelivery } from '@jetmon/delivery'
 import type { Logger } from '@jetmon/logging'
 import type { Registry } from 'prom-client'
 import { decodeSecretsKey, type Jetmon2Config } from '../config.js'
+import type { Running } from './running.js'
 
 export interface Alerting {
   /** null: SECRETS_KEY is not set, and secrets are stored in plain text (warned once here). */
@@ -66,4 +67,37 @@ export function startDeliveryWorkers(input: {
     registry: input.registry,
     leaseMs: config.DELIVERY_LEASE_SEC * 1000,
   })
+}
+
+/**
+ * `serve`'s in-process delivery (DELIVERY_WORKERS_ENABLE): the workers on a pool of their own, so
+ * that dispatch, claims and up to 50 result writes do not starve the monitor's. A drain lets the
+ * sends in flight finish, within its budget, and closes that pool.
+ */
+export function startInProcessDelivery(input: {
+  config: Jetmon2Config
+  databaseUrl: string
+  logger: Logger
+  registry: Registry
+  alerting: Alerting
+}): Running {
+  const { logger } = input
+  const database = createDatabase(input.databaseUrl, { connectionLimit: 10 })
+  let delivery: ReturnType<typeof startDelivery>
+  try {
+    delivery = startDeliveryWorkers({ ...input, db: database.db })
+  } catch (error) {
+    void database.close()
+    throw error
+  }
+  logger.info('delivery workers running (webhooks and alerts)')
+  return {
+    name: 'delivery workers',
+    stop: async (left) => {
+      await delivery
+        .stop(Math.min(15_000, left() / 2))
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not stop the delivery workers cleanly'))
+      await database.close()
+    },
+  }
 }

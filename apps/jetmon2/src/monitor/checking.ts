@@ -1,0 +1,334 @@
+/**
+ * The builders of a monitor's checking path, each returning what a drain stops: the maintenance
+ * cache, the history writer, the WordPress.com notifier, and the loop that holds a share of the
+ * buckets and checks their endpoints (leases, endpoint source, scheduler, confirmation pipeline).
+ */
+import { type CheckRequest, type CheckResult, createChecker } from '@jetmon/checker'
+import type { Db } from '@jetmon/db'
+import { CheckRecorder } from '@jetmon/history'
+import type { Logger } from '@jetmon/logging'
+import {
+  askVerifliers,
+  autoMaxInFlight,
+  ConfirmationPipeline,
+  DurationWindow,
+  decide,
+  MaintenanceCache,
+  type MonitoredEndpoint,
+  openFileLimit,
+  quorumOf,
+  WpcomNotifier,
+} from '@jetmon/monitor'
+import { BucketLeases, type BucketRange, EndpointSource, Scheduler } from '@jetmon/scheduler'
+import type { Jetmon2Config } from '../config.js'
+import { VERSION } from '../version.js'
+import type { MonitorMetrics } from './metrics.js'
+import type { Running } from './running.js'
+
+/** How often `MAX_IN_FLIGHT=auto` is recomputed from the endpoints held and the observed latency. */
+const IN_FLIGHT_SIZING_MS = 5_000
+
+/** What every builder here is given. `config()` is read on use, so that a reload applies. */
+export interface MonitorPartDeps {
+  db: Db
+  config: () => Jetmon2Config
+  logger: Logger
+}
+
+/** A check as the monitor runs it, the private-target guard applied. */
+export type Check = (request: CheckRequest) => Promise<CheckResult>
+
+/**
+ * The checker with the configuration's user agent, DNS servers, CA and read limits. Tenants'
+ * endpoints are always guarded (checkRequestOf); CHECK_ALLOW_PRIVATE_TARGETS=false guards every
+ * endpoint, read per call so that a reload applies.
+ */
+export function buildChecker(deps: Omit<MonitorPartDeps, 'db'> & { ca: string[] | undefined }): {
+  check: Check
+  guarded: <R extends CheckRequest>(request: R) => R
+} {
+  const config = deps.config()
+  const checker = createChecker({
+    ...(config.USER_AGENT ? { userAgent: config.USER_AGENT } : {}),
+    ...(config.DNS_SERVERS?.length ? { dnsServers: config.DNS_SERVERS } : {}),
+    ...(deps.ca ? { ca: deps.ca } : {}),
+    limits: {
+      bodyMaxBytes: config.BODY_READ_MAX_BYTES,
+      keywordMaxBytes: config.KEYWORD_READ_MAX_BYTES,
+      bodyMaxMs: config.BODY_READ_MAX_MS,
+    },
+    logger: deps.logger.child({ module: 'checker' }),
+  })
+  const guarded = <R extends CheckRequest>(request: R): R =>
+    deps.config().CHECK_ALLOW_PRIVATE_TARGETS ? request : { ...request, refusePrivateTargets: true }
+  return { check: (request) => checker(guarded(request)), guarded }
+}
+
+/** The maintenance windows, loaded now and refreshed every TARGET_RELOAD_SEC. */
+export async function startMaintenance(deps: MonitorPartDeps): Promise<Running & { cache: MaintenanceCache }> {
+  const cache = new MaintenanceCache(deps.db, {
+    refreshMs: deps.config().TARGET_RELOAD_SEC * 1000,
+    logger: deps.logger,
+  })
+  await cache.refresh()
+  cache.start()
+  return {
+    name: 'maintenance',
+    cache,
+    stop: async () => cache.stop(),
+  }
+}
+
+/** The history writer; a drain flushes what it holds. */
+export function startRecorder(deps: MonitorPartDeps): Running & { recorder: CheckRecorder } {
+  const config = deps.config()
+  const recorder = new CheckRecorder({
+    db: deps.db,
+    historyMode: config.HISTORY_MODE,
+    stateFlushMs: config.STATE_FLUSH_SEC * 1000,
+    logger: deps.logger.child({ module: 'history' }),
+  })
+  return {
+    name: 'history',
+    recorder,
+    stop: async () => {
+      await recorder.stop().catch((error: unknown) => deps.logger.warn({ err: error }, 'could not flush history'))
+    },
+  }
+}
+
+/**
+ * The WordPress.com notifier. It starts at once: notices left in the outbox by an earlier run (or
+ * another monitor) go out from now on. A drain sends what is queued, within its budget.
+ */
+export function startNotifier(deps: MonitorPartDeps): Running & { notifier: WpcomNotifier } {
+  const config = deps.config()
+  const notifier = new WpcomNotifier({
+    url: config.WPCOM_NOTIFY_URL ?? '',
+    authToken: config.AUTH_TOKEN ?? '',
+    enabled: config.WPCOM_NOTIFY_ENABLE,
+    db: deps.db,
+    hostId: config.HOST_ID,
+    userAgent: `jetmon2/${VERSION}`,
+    cooldownMinutes: config.ALERT_COOLDOWN_MINUTES,
+    logger: deps.logger.child({ module: 'wpcom' }),
+  })
+  notifier.start()
+  return {
+    name: 'wpcom notifier',
+    notifier,
+    stop: async (left) => {
+      await notifier.stop({ flush: true, timeoutMs: Math.min(10_000, left() / 2) })
+    },
+  }
+}
+
+export interface CheckingDeps extends MonitorPartDeps {
+  check: Check
+  guarded: <R extends CheckRequest>(request: R) => R
+  ca: string[] | undefined
+  metrics: MonitorMetrics
+  recorder: CheckRecorder
+  notifier: WpcomNotifier
+  maintenance: MaintenanceCache
+}
+
+/** The checking loop as it runs: what the API's probe, the metrics and a reload reach into. */
+export interface Checking extends Running {
+  pipeline: ConfirmationPipeline
+  scheduler: Scheduler
+  leases: BucketLeases
+  /** The endpoints of the buckets held, by endpoint id. */
+  endpoints: ReadonlyMap<bigint, MonitoredEndpoint>
+  /** The bucket ranges held when it started. */
+  ranges: readonly BucketRange[]
+  /** Applies a new configuration: the in-flight bound, pipeline thresholds and endpoint defaults. */
+  reload(config: Jetmon2Config): void
+}
+
+/**
+ * Takes a lease on a share of the bucket space, loads those buckets' endpoints, and schedules their
+ * checks through the confirmation pipeline. A drain stops loading and dispatching, lets in-flight
+ * checks and rounds finish, and releases the buckets at once.
+ */
+export async function startChecking(deps: CheckingDeps): Promise<Checking> {
+  const { db, logger: log, metrics, recorder, notifier, maintenance, guarded } = deps
+  const config = deps.config()
+  const durations = new DurationWindow()
+  const fdLimit = openFileLimit()
+  const endpoints = new Map<bigint, MonitoredEndpoint>()
+
+  const pipeline = new ConfirmationPipeline({
+    db,
+    check: async (request) => {
+      const started = performance.now()
+      const result = await deps.check(request)
+      const ms = performance.now() - started
+      durations.add(ms)
+      metrics.checks.inc({ result: result.error ?? 'ok' })
+      metrics.checkSeconds.observe(ms / 1000)
+      return result
+    },
+    decide: (votes, q) => decide(votes, q),
+    // Reads the current configuration on every round, so that a reload takes effect.
+    askVerifliers: async (endpoint, request) => {
+      const current = deps.config()
+      const started = performance.now()
+      const answers = await askVerifliers({
+        verifliers: current.VERIFLIERS,
+        checks: [{ ...guarded(request), endpointId: endpoint.endpointId, blogId: endpoint.blogId }],
+        timeoutMs: current.VERIFLIER_TIMEOUT_MS,
+        quorum: quorumOf(current.VERIFLIERS.length, current.VERIFLIER_QUORUM),
+        // https:// verifliers are verified against the built-in roots plus CA_FILE.
+        ...(deps.ca ? { ca: deps.ca } : {}),
+        userAgent: `jetmon2/${VERSION}`,
+        logger: log.child({ module: 'verifliers' }),
+      })
+      metrics.veriflierSeconds.observe((performance.now() - started) / 1000)
+      const votes = answers.get(endpoint.endpointId) ?? []
+      for (const vote of votes) if (vote.vote === 'error') metrics.veriflierErrors.inc({ veriflier: vote.veriflier })
+      return votes
+    },
+    record: (endpoint, result: CheckResult, vantage) =>
+      recorder.record({
+        endpointId: endpoint.endpointId,
+        blogId: endpoint.blogId,
+        checkedAt: new Date(Date.parse(result.startedAt)),
+        vantage,
+        method: result.method,
+        httpCode: result.httpStatus,
+        errorCode: result.errorCode,
+        rttMs: result.timings.totalMs,
+        dnsMs: result.timings.dnsMs,
+        tcpMs: result.timings.connectMs,
+        tlsMs: result.timings.tlsMs,
+        ttfbMs: result.timings.ttfbMs,
+        failed: !result.ok,
+        ...(result.tls?.validTo ? { sslExpiresAt: new Date(result.tls.validTo) } : {}),
+        ...(result.tls?.protocol ? { tlsVersion: result.tls.protocol } : {}),
+      }),
+    notify: (notice, tx) => notifier.enqueue(notice, tx),
+    inMaintenance: (endpoint, at) => maintenance.covers(endpoint.blogId, endpoint.endpointId, at),
+    logger: log.child({ module: 'pipeline' }),
+    settings: pipelineSettings(config),
+  })
+
+  /** `MAX_IN_FLIGHT=auto`: the bound for the endpoints held now and the latency observed lately. */
+  const autoInFlight = (): number => {
+    let checksPerSecond = 0
+    for (const endpoint of endpoints.values()) checksPerSecond += 1000 / endpoint.intervalMs
+    return autoMaxInFlight({ checksPerSecond, latencyP95Ms: durations.p95(), fdLimit })
+  }
+  const scheduler = new Scheduler({
+    maxInFlight: config.MAX_IN_FLIGHT === 'auto' ? autoInFlight() : config.MAX_IN_FLIGHT,
+    logger: log.child({ module: 'scheduler' }),
+    run: async (endpointId) => {
+      const endpoint = endpoints.get(endpointId)
+      if (!endpoint) return undefined
+      return pipeline.runCheck(endpoint)
+    },
+  })
+
+  const leases = new BucketLeases({
+    db,
+    hostId: config.HOST_ID,
+    version: VERSION,
+    bucketTotal: config.BUCKET_TOTAL,
+    leaseMs: config.BUCKET_LEASE_SEC * 1000,
+    pinned:
+      config.PINNED_BUCKET_MIN !== undefined && config.PINNED_BUCKET_MAX !== undefined
+        ? { min: config.PINNED_BUCKET_MIN, max: config.PINNED_BUCKET_MAX }
+        : null,
+    logger: log.child({ module: 'leases' }),
+  })
+  const source = new EndpointSource({
+    db,
+    bucketTotal: config.BUCKET_TOTAL,
+    defaults: endpointDefaults(config),
+    logger: log.child({ module: 'endpoints' }),
+  })
+  source.onChange((change) => {
+    for (const endpoint of change.upserts) {
+      endpoints.set(endpoint.endpointId, endpoint)
+      scheduler.upsert(endpoint.endpointId, endpoint.intervalMs)
+    }
+    for (const endpointId of change.removals) {
+      endpoints.delete(endpointId)
+      scheduler.remove(endpointId)
+      pipeline.forget(endpointId)
+    }
+  })
+  let sizingTimer: NodeJS.Timeout | undefined
+  const stop = async (left: () => number) => {
+    await source.stop()
+    await scheduler.stop({ drain: true, timeoutMs: left() / 2 })
+    await Promise.race([pipeline.settle(), new Promise((r) => setTimeout(r, left() / 3).unref())])
+    await leases.drain().catch((error: unknown) => log.warn({ err: error }, 'could not release the buckets'))
+    leases.stop()
+    clearInterval(sizingTimer)
+  }
+  let ranges: BucketRange[]
+  try {
+    ranges = await leases.start()
+    leases.onChange((change) => {
+      log.info({ ranges: describeRanges(change.ranges) }, 'bucket assignment changed')
+      source.setRanges(change.ranges).catch((error: unknown) => log.error({ err: error }, 'could not load endpoints'))
+    })
+    await source.setRanges(ranges)
+    await pipeline.preload(new Set(endpoints.keys()))
+    source.start({ refreshMs: config.TARGET_RELOAD_SEC * 1000 })
+    const sizeInFlight = () => {
+      if (deps.config().MAX_IN_FLIGHT === 'auto') scheduler.setMaxInFlight(autoInFlight())
+    }
+    sizeInFlight()
+    sizingTimer = setInterval(sizeInFlight, IN_FLIGHT_SIZING_MS)
+    sizingTimer.unref()
+    scheduler.start()
+  } catch (error) {
+    // Whatever started is stopped (the buckets released) before the failure goes to the caller.
+    await stop(() => 1_000).catch(() => {})
+    throw error
+  }
+
+  return {
+    name: 'checking',
+    pipeline,
+    scheduler,
+    leases,
+    endpoints,
+    ranges,
+    reload(next) {
+      scheduler.setMaxInFlight(next.MAX_IN_FLIGHT === 'auto' ? autoInFlight() : next.MAX_IN_FLIGHT)
+      pipeline.updateSettings(pipelineSettings(next))
+      source.setDefaults(endpointDefaults(next))
+    },
+    stop,
+  }
+}
+
+/** The defaults an endpoint without its own setting gets. */
+export function endpointDefaults(config: Jetmon2Config) {
+  return {
+    timeoutMs: config.CHECK_TIMEOUT_MS,
+    tlsExpiryWarnDays: config.TLS_EXPIRY_WARN_DAYS,
+    alertCooldownMinutes: config.ALERT_COOLDOWN_MINUTES,
+  }
+}
+
+function pipelineSettings(config: Jetmon2Config) {
+  return {
+    hostId: config.HOST_ID,
+    numOfChecks: config.NUM_OF_CHECKS,
+    retryIntervalMs: config.RETRY_INTERVAL_SEC * 1000,
+    failedCheckIntervalMs: config.FAILED_CHECK_INTERVAL_SEC * 1000,
+    flapWindowMs: config.FLAP_WINDOW_SEC * 1000,
+    veriflierCount: config.VERIFLIERS.length,
+    quorum: quorumOf(config.VERIFLIERS.length, config.VERIFLIER_QUORUM),
+    projection: config.LEGACY_STATUS_PROJECTION_ENABLE,
+  }
+}
+
+/** Bucket ranges for a log line or `/readyz`: `0–499, 700`. */
+export function describeRanges(ranges: readonly BucketRange[]): string {
+  return ranges.map((r) => (r.min === r.max ? `${r.min}` : `${r.min}–${r.max}`)).join(', ')
+}
