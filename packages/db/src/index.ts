@@ -1,4 +1,5 @@
 export { type AuditEntry, recordAudit } from './audit.js'
+export { type EndpointSettings, upsertBlogEndpoint } from './blog-endpoint.js'
 export {
   createDatabase,
   type Database,

@@ -6,19 +6,20 @@ import { createJetmonClient } from '@jetmon/api-client'
 import { createApiKey } from '@jetmon/api-keys'
 import {
   createDatabase,
-  endpointConfig,
+  type Database,
+  type EmbeddedMariadb,
   migrate,
-  monitorSites,
   redactDatabaseUrl,
   startEmbeddedMariadb,
+  upsertBlogEndpoint,
 } from '@jetmon/db'
 import { createLogger } from '@jetmon/logging'
 import { defineCommand } from 'citty'
-import { eq } from 'drizzle-orm'
 import * as v from 'valibot'
-import { jetmon2ConfigSchema } from '../config.js'
+import { type Jetmon2Config, jetmon2ConfigSchema } from '../config.js'
 import { embeddedDataDir } from '../database.js'
 import { CommandError } from '../errors.js'
+import type { MonitorService } from '../monitor/service.js'
 
 /**
  * The demo's SECRETS_KEY: made once per data folder and kept beside it (0600), so webhook secrets
@@ -85,6 +86,257 @@ const DEMO_SITES = [
   },
 ] as const
 
+/** What every piece of the demo is given: where to print, and where to register what stops it. */
+interface Demo {
+  say: (line: string) => void
+  /** Stops run in reverse order when the demo ends, whether it started completely or not. */
+  onStop: (stop: () => Promise<unknown>) => void
+}
+
+type Fixtures = Awaited<ReturnType<typeof startFleet>>
+type AlertSinks = Awaited<ReturnType<typeof startAlertSinks>>
+
+/** DATABASE_URL points the demo at an existing MySQL 8 / MariaDB; otherwise it runs its own. Migrated. */
+async function startDatabase(demo: Demo, dir: string) {
+  const external = process.env.DATABASE_URL?.trim() || undefined
+  const server: EmbeddedMariadb | null = external
+    ? null
+    : await startEmbeddedMariadb({ dir, mode: 'attached' }).catch((error: Error) => {
+        throw new CommandError(error.message, { cause: error })
+      })
+  if (server) demo.onStop(() => server.stop())
+  const databaseUrl = external ?? (server as EmbeddedMariadb).url
+  const database = createDatabase(databaseUrl, { connectionLimit: 4 })
+  demo.onStop(() => database.close())
+  const { applied } = await migrate(database.pool).catch((error: Error) => {
+    throw new CommandError(`cannot migrate ${redactDatabaseUrl(databaseUrl)}: ${error.message}`, { cause: error })
+  })
+  demo.say(
+    server
+      ? `  ✓ MariaDB ${server.reused ? '(already running) ' : ''}on 127.0.0.1:${server.port}, data in ${relative(process.cwd(), dir) || dir}`
+      : `  ✓ database from DATABASE_URL: ${redactDatabaseUrl(databaseUrl)}`,
+  )
+  demo.say(`  ✓ schema migrated${applied.length ? ` (${applied.length} migration(s))` : ' (already up to date)'}`)
+  return { server, databaseUrl, database }
+}
+
+/** The fixture fleet and a local DNS server, on loopback (the test kit's fixtures); its CA in the demo folder. */
+async function startFleet(demo: Demo, demoDir: string) {
+  const { startFixtureServer, startDnsServer } = await import('@jetmon/fixtures')
+  const flapStart = Date.now()
+  const sites = await startFixtureServer({
+    requestLogLimit: 0,
+    sites: {
+      healthy: { status: 200 },
+      failing: { status: 503 },
+      flapping: () => ({ status: Math.floor((Date.now() - flapStart) / 40_000) % 2 === 0 ? 200 : 503 }),
+      slow: { status: 200, ttfbMs: 1_500 },
+      expiring: { status: 200, tls: 'expiring' },
+      'legacy-tls': { status: 200 },
+      truncated: { status: 200, truncateAfterBytes: 256 },
+      hacked: { status: 200, body: '<html><body><h1>Welcome</h1><p>Best casino deals</p></body></html>' },
+    },
+  })
+  demo.onStop(() => sites.close())
+  const dns = await startDnsServer({ zone: sites.zone() })
+  demo.onStop(() => dns.close())
+  const caFile = join(demoDir, 'fixture-ca.pem')
+  writeFileSync(caFile, sites.ca)
+  demo.say(`  ✓ fixture fleet: ${DEMO_SITES.length} sites on ${sites.addresses.join(', ')}, local DNS ${dns.server}`)
+  return { sites, dns, caFile }
+}
+
+/** Two verifliers in this process, resolving through the fixture DNS and trusting the fixture CA. */
+async function startVerifliers(demo: Demo, fleet: Fixtures): Promise<Jetmon2Config['VERIFLIERS']> {
+  const { createVeriflierServer, veriflier2ConfigSchema } = await import('@jetmon/veriflier2')
+  const token = `demo-${Math.random().toString(36).slice(2)}-token-0123456789`
+  const verifliers = []
+  for (const [id, region] of [
+    ['demo-eu', 'eu-west'],
+    ['demo-us', 'us-east'],
+  ] as const) {
+    const config = v.parse(veriflier2ConfigSchema, {
+      VERIFLIER_ID: id,
+      VERIFLIER_REGION: region,
+      VERIFLIER_TOKENS: [token],
+      PORT: 0,
+      BIND: '127.0.0.1',
+      DNS_SERVERS: [fleet.dns.server],
+      CA_FILE: fleet.caFile,
+    })
+    const veriflier = createVeriflierServer({ config })
+    const address = await veriflier.listen()
+    demo.onStop(() => veriflier.close({ timeoutMs: 5_000 }))
+    verifliers.push({ id, region, url: address.url, token })
+  }
+  demo.say(`  ✓ two verifliers: ${verifliers.map((x) => `${x.id} ${x.url}`).join(', ')}`)
+  return verifliers
+}
+
+/**
+ * The demo's sites, with short intervals so that something happens within a minute. Ports change
+ * on every run: an earlier run's rows are pointed at this run's fixture.
+ */
+async function seedSites(database: Database, fleet: Fixtures): Promise<void> {
+  for (const site of DEMO_SITES) {
+    const url = fleet.sites.url(site.site, '/', site.https === 'legacy' ? { legacyTls: true } : { https: site.https })
+    await upsertBlogEndpoint({
+      ctx: { db: database.db },
+      blogId: site.blogId,
+      monitorUrl: url,
+      settings: {
+        checkIntervalSec: 15,
+        timeoutMs: 5_000,
+        latencyThresholdMs: 'latency' in site ? site.latency : null,
+        forbiddenKeywords: 'forbidden' in site ? [...site.forbidden] : null,
+      },
+    })
+  }
+}
+
+/**
+ * Where alerts go: a local mail catcher (mails kept as .eml files) and a webhook receiver that
+ * checks signatures like a customer's would.
+ */
+async function startAlertSinks(demo: Demo, demoDir: string) {
+  const { startMailCatcher, startWebhookReceiver } = await import('@jetmon/fixtures')
+  const mailDir = join(demoDir, 'mail')
+  mkdirSync(mailDir, { recursive: true })
+  const mail = await startMailCatcher({ dir: mailDir })
+  demo.onStop(() => mail.close())
+  const hooks = await startWebhookReceiver()
+  demo.onStop(() => hooks.close())
+  demo.say(`  ✓ a mail catcher on ${mail.host}:${mail.port} and a webhook receiver on ${hooks.url}`)
+  return { mail, hooks }
+}
+
+/** The monitor's configuration: everything local, short retry and reload intervals. */
+async function demoConfig(input: {
+  fleet: Fixtures
+  verifliers: Jetmon2Config['VERIFLIERS']
+  sinks: AlertSinks
+  demoDir: string
+  args: { port?: string | undefined; 'api-port'?: string | undefined }
+}): Promise<Jetmon2Config> {
+  const { fleet, sinks } = input
+  return v.parse(jetmon2ConfigSchema, {
+    HOST_ID: 'demo',
+    DNS_SERVERS: [fleet.dns.server],
+    CA_FILE: fleet.caFile,
+    VERIFLIERS: input.verifliers,
+    NUM_OF_CHECKS: 2,
+    RETRY_INTERVAL_SEC: 5,
+    FAILED_CHECK_INTERVAL_SEC: 15,
+    FLAP_WINDOW_SEC: 60,
+    TARGET_RELOAD_SEC: 5,
+    STATE_FLUSH_SEC: 10,
+    DASHBOARD_PORT: await portFor(input.args.port, 8080),
+    API_PORT: await portFor(input.args['api-port'], 8090),
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: true,
+    DELIVERY_WORKERS_ENABLE: true,
+    SECRETS_KEY: demoSecretsKey(input.demoDir),
+    EMAIL_TRANSPORT: 'smtp',
+    EMAIL_FROM: 'jetmon@demo.test',
+    SMTP_HOST: sinks.mail.host,
+    SMTP_PORT: sinks.mail.port,
+    WPCOM_NOTIFY_ENABLE: false,
+    LOG_LEVEL: 'warn',
+  })
+}
+
+/** The monitor, as `jetmon2 serve` runs it, with in-process delivery. */
+async function startMonitor(demo: Demo, config: Jetmon2Config, databaseUrl: string): Promise<MonitorService> {
+  const { MonitorService } = await import('../monitor/service.js')
+  const logger = createLogger({ level: 'warn', format: 'pretty', name: 'demo' })
+  const monitor = new MonitorService({ config, databaseUrl, logger })
+  await monitor.start()
+  demo.onStop(() => monitor.drain(10_000))
+  return monitor
+}
+
+/** A fresh admin key per run, valid for a day, its token in a 0600 file for the CLI. */
+async function issueAdminToken(database: Database, demoDir: string): Promise<{ token: string; tokenFile: string }> {
+  const { token } = await createApiKey({
+    ctx: { db: database.db },
+    input: {
+      consumer: 'demo',
+      scope: 'admin',
+      expiresAt: new Date(Date.now() + 86_400_000),
+      createdBy: 'demo',
+    },
+  })
+  const tokenFile = join(demoDir, 'api-token')
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 })
+  chmodSync(tokenFile, 0o600)
+  return { token, tokenFile }
+}
+
+/**
+ * Subscriptions, made through the API as a customer would: every event to the webhook receiver,
+ * Down and recoveries by mail; what arrives is printed as it comes.
+ */
+async function subscribe(demo: Demo, apiUrl: string, token: string, sinks: AlertSinks): Promise<void> {
+  const { hooks, mail } = sinks
+  const api = createJetmonClient({ baseUrl: apiUrl, token })
+  const webhook = await api.call('webhooks.create', { body: { url: hooks.url } })
+  hooks.secrets = [webhook.data.secret]
+  await api.call('alertContacts.create', {
+    body: { label: 'Demo on-call', transport: 'email', destination: { address: 'oncall@demo.test' } },
+  })
+  demo.say('  ✓ a signed webhook (every event) and an email alert contact (Down and recoveries)\n')
+  hooks.onWebhook((hook) => {
+    const body = hook.body as { site?: { blog_id?: unknown }; transition?: { state_after?: unknown } }
+    demo.say(
+      `  ← webhook ${hook.event ?? '?'}: blog ${String(body.site?.blog_id ?? '?')} ${String(body.transition?.state_after ?? '')} (signature ${hook.signature})`,
+    )
+  })
+  mail.onMessage((message) => {
+    demo.say(`  ✉ alert mail "${message.subject}" → ${relative(process.cwd(), message.file ?? '')}`)
+  })
+}
+
+/** What is being watched, and what to open and try: URLs, CLI commands and SQL, ready to paste. */
+function printGuide(
+  demo: Demo,
+  input: { monitor: MonitorService; tokenFile: string; server: EmbeddedMariadb | null; databaseUrl: string },
+): void {
+  const { say } = demo
+  const { monitor, server, databaseUrl } = input
+  say('What is being watched')
+  for (const site of DEMO_SITES) say(`  blog ${site.blogId}  ${site.site.padEnd(11)} ${site.label}`)
+  say('\nWhat to open and try')
+  if (monitor.opsPort) {
+    say(`  http://127.0.0.1:${monitor.opsPort}/           the dashboard: states, incidents, charts, live`)
+    say(`  http://127.0.0.1:${monitor.opsPort}/readyz     is the monitor ready (database, leases)`)
+    say(`  http://127.0.0.1:${monitor.opsPort}/metrics    Prometheus metrics (checks, lag, confirmations)`)
+  }
+  const cli = 'node apps/jetmon2/dist/cli.js'
+  if (monitor.apiUrl) {
+    const tokenPath = relative(process.cwd(), input.tokenFile)
+    const api = `${cli} api --url ${monitor.apiUrl} --token-file ${tokenPath}`
+    say(`  ${api} sites list`)
+    say('    every site and its state, from the REST API')
+    say(`  ${api} events list`)
+    say('    the incidents, open and closed, with their states')
+    say(`  ${api} stats uptime 102 --window 24h`)
+    say('    the failing site’s uptime over the last 24 hours')
+    say(`  curl -H "Authorization: Bearer $(cat ${tokenPath})" ${monitor.apiUrl}/sites/102`)
+    say(`  ${monitor.apiUrl}/openapi.json   the API's OpenAPI 3.1 document`)
+  }
+  say(`  ${cli} status                  the running services (in another terminal)`)
+  if (server) say(`  mariadb --socket=${server.socketPath} -u root jetmon`)
+  else {
+    const url = new URL(databaseUrl)
+    say(
+      `  mariadb -h ${url.hostname} -P ${url.port || 3306} -u ${decodeURIComponent(url.username)} -p ${url.pathname.slice(1)}`,
+    )
+  }
+  say('    SELECT id, blog_id, check_type, state, started_at, ended_at FROM jetmon_events ORDER BY id;')
+  say('    SELECT event_id, reason, state_before, state_after, changed_at FROM jetmon_event_transitions;')
+  say(`  database URL: ${redactDatabaseUrl(databaseUrl)}`)
+  say('\nIncidents appear within a minute. Press Ctrl-C to stop everything.')
+}
+
 export default defineCommand({
   meta: {
     name: 'demo',
@@ -100,229 +352,35 @@ export default defineCommand({
   },
   async run({ args }) {
     const dir = args.dir ? embeddedDataDir({ JETMON_DATA_DIR: args.dir }) : embeddedDataDir()
-    const say = (line: string) => process.stdout.write(`${line}\n`)
-    say('Starting the Jetmon 2 demo …')
-    const started = Date.now()
     const stops: (() => Promise<unknown>)[] = []
-    const stopAll = async () => {
-      for (const stop of stops.reverse()) await stop().catch(() => {})
+    const demo: Demo = {
+      say: (line) => process.stdout.write(`${line}\n`),
+      onStop: (stop) => stops.push(stop),
     }
+    demo.say('Starting the Jetmon 2 demo …')
+    const started = Date.now()
     try {
-      // DATABASE_URL points the demo at an existing MySQL 8 / MariaDB; otherwise it runs its own.
-      const external = process.env.DATABASE_URL?.trim() || undefined
-      const server = external
-        ? null
-        : await startEmbeddedMariadb({ dir, mode: 'attached' }).catch((error: Error) => {
-            throw new CommandError(error.message, { cause: error })
-          })
-      if (server) stops.push(() => server.stop())
-      const databaseUrl = external ?? (server as NonNullable<typeof server>).url
-      const database = createDatabase(databaseUrl, { connectionLimit: 4 })
-      stops.push(() => database.close())
-      const { applied } = await migrate(database.pool).catch((error: Error) => {
-        throw new CommandError(`cannot migrate ${redactDatabaseUrl(databaseUrl)}: ${error.message}`, { cause: error })
-      })
-      say(
-        server
-          ? `  ✓ MariaDB ${server.reused ? '(already running) ' : ''}on 127.0.0.1:${server.port}, data in ${relative(process.cwd(), dir) || dir}`
-          : `  ✓ database from DATABASE_URL: ${redactDatabaseUrl(databaseUrl)}`,
-      )
-      say(`  ✓ schema migrated${applied.length ? ` (${applied.length} migration(s))` : ' (already up to date)'}`)
-
-      // The fixture fleet and two verifliers, all on loopback (the test kit's fixtures).
-      const { startFixtureServer, startDnsServer } = await import('@jetmon/testkit/fixtures')
-      const flapStart = Date.now()
-      const sites = await startFixtureServer({
-        requestLogLimit: 0,
-        sites: {
-          healthy: { status: 200 },
-          failing: { status: 503 },
-          flapping: () => ({ status: Math.floor((Date.now() - flapStart) / 40_000) % 2 === 0 ? 200 : 503 }),
-          slow: { status: 200, ttfbMs: 1_500 },
-          expiring: { status: 200, tls: 'expiring' },
-          'legacy-tls': { status: 200 },
-          truncated: { status: 200, truncateAfterBytes: 256 },
-          hacked: { status: 200, body: '<html><body><h1>Welcome</h1><p>Best casino deals</p></body></html>' },
-        },
-      })
-      stops.push(() => sites.close())
-      const dns = await startDnsServer({ zone: sites.zone() })
-      stops.push(() => dns.close())
+      const { server, databaseUrl, database } = await startDatabase(demo, dir)
       const demoDir = join(dir, '..', 'demo')
       mkdirSync(demoDir, { recursive: true })
-      const caFile = join(demoDir, 'fixture-ca.pem')
-      writeFileSync(caFile, sites.ca)
-      say(`  ✓ fixture fleet: ${DEMO_SITES.length} sites on ${sites.addresses.join(', ')}, local DNS ${dns.server}`)
-
-      const { createVeriflierServer, veriflier2ConfigSchema } = await import('@jetmon/veriflier2')
-      const token = `demo-${Math.random().toString(36).slice(2)}-token-0123456789`
-      const verifliers = []
-      for (const [id, region] of [
-        ['demo-eu', 'eu-west'],
-        ['demo-us', 'us-east'],
-      ] as const) {
-        const config = v.parse(veriflier2ConfigSchema, {
-          VERIFLIER_ID: id,
-          VERIFLIER_REGION: region,
-          VERIFLIER_TOKENS: [token],
-          PORT: 0,
-          BIND: '127.0.0.1',
-          DNS_SERVERS: [dns.server],
-          CA_FILE: caFile,
-        })
-        const veriflier = createVeriflierServer({ config })
-        const address = await veriflier.listen()
-        stops.push(() => veriflier.close({ timeoutMs: 5_000 }))
-        verifliers.push({ id, region, url: address.url, token })
-      }
-      say(`  ✓ two verifliers: ${verifliers.map((x) => `${x.id} ${x.url}`).join(', ')}`)
-
-      // The demo's sites: short intervals so that something happens within a minute.
-      for (const demo of DEMO_SITES) {
-        const url = sites.url(demo.site, '/', demo.https === 'legacy' ? { legacyTls: true } : { https: demo.https })
-        // Ports change on every run: an earlier run's rows are pointed at this run's fixture.
-        const [existing] = await database.db
-          .select({ endpointId: monitorSites.endpointId })
-          .from(monitorSites)
-          .where(eq(monitorSites.blogId, demo.blogId))
-        let endpointId = existing?.endpointId
-        if (endpointId) {
-          await database.db
-            .update(monitorSites)
-            .set({ monitorUrl: url, monitorActive: 1 })
-            .where(eq(monitorSites.endpointId, endpointId))
-        } else {
-          const [row] = await database.db
-            .insert(monitorSites)
-            .values({ blogId: demo.blogId, monitorUrl: url })
-            .$returningId()
-          endpointId = BigInt(row!.endpointId)
-        }
-        const settings = {
-          checkIntervalSec: 15,
-          timeoutMs: 5_000,
-          latencyThresholdMs: 'latency' in demo ? demo.latency : null,
-          forbiddenKeywords: 'forbidden' in demo ? [...demo.forbidden] : null,
-        }
-        await database.db
-          .insert(endpointConfig)
-          .values({ endpointId, ...settings })
-          .onDuplicateKeyUpdate({ set: { ...settings, updatedAt: new Date() } })
-      }
-
-      // Where alerts go: a local mail catcher (mails kept as .eml files) and a webhook receiver
-      // that checks signatures like a customer's would.
-      const { startMailCatcher, startWebhookReceiver } = await import('@jetmon/testkit/fixtures')
-      const mailDir = join(demoDir, 'mail')
-      mkdirSync(mailDir, { recursive: true })
-      const mail = await startMailCatcher({ dir: mailDir })
-      stops.push(() => mail.close())
-      const hooks = await startWebhookReceiver()
-      stops.push(() => hooks.close())
-      say(`  ✓ a mail catcher on ${mail.host}:${mail.port} and a webhook receiver on ${hooks.url}`)
-
-      const config = v.parse(jetmon2ConfigSchema, {
-        HOST_ID: 'demo',
-        DNS_SERVERS: [dns.server],
-        CA_FILE: caFile,
-        VERIFLIERS: verifliers,
-        NUM_OF_CHECKS: 2,
-        RETRY_INTERVAL_SEC: 5,
-        FAILED_CHECK_INTERVAL_SEC: 15,
-        FLAP_WINDOW_SEC: 60,
-        TARGET_RELOAD_SEC: 5,
-        STATE_FLUSH_SEC: 10,
-        DASHBOARD_PORT: await portFor(args.port, 8080),
-        API_PORT: await portFor(args['api-port'], 8090),
-        WEBHOOK_ALLOW_PRIVATE_TARGETS: true,
-        DELIVERY_WORKERS_ENABLE: true,
-        SECRETS_KEY: demoSecretsKey(demoDir),
-        EMAIL_TRANSPORT: 'smtp',
-        EMAIL_FROM: 'jetmon@demo.test',
-        SMTP_HOST: mail.host,
-        SMTP_PORT: mail.port,
-        WPCOM_NOTIFY_ENABLE: false,
-        LOG_LEVEL: 'warn',
-      })
-      const { MonitorService } = await import('../monitor/service.js')
-      const logger = createLogger({ level: 'warn', format: 'pretty', name: 'demo' })
-      const monitor = new MonitorService({ config, databaseUrl, logger })
-      await monitor.start()
-      stops.push(() => monitor.drain(10_000))
-      say(`  ✓ the monitor is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`)
-      // A fresh admin key per run, valid for a day, its token in a 0600 file for the CLI.
-      const { token: apiToken } = await createApiKey({
-        ctx: { db: database.db },
-        input: {
-          consumer: 'demo',
-          scope: 'admin',
-          expiresAt: new Date(Date.now() + 86_400_000),
-          createdBy: 'demo',
-        },
-      })
-      const tokenFile = join(demoDir, 'api-token')
-      writeFileSync(tokenFile, `${apiToken}\n`, { mode: 0o600 })
-      chmodSync(tokenFile, 0o600)
+      const fleet = await startFleet(demo, demoDir)
+      const verifliers = await startVerifliers(demo, fleet)
+      await seedSites(database, fleet)
+      const sinks = await startAlertSinks(demo, demoDir)
+      const config = await demoConfig({ fleet, verifliers, sinks, demoDir, args })
+      const monitor = await startMonitor(demo, config, databaseUrl)
+      demo.say(`  ✓ the monitor is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`)
+      const { token, tokenFile } = await issueAdminToken(database, demoDir)
       if (monitor.apiUrl) {
-        say(`  ✓ REST API on ${monitor.apiUrl} (admin token in ${relative(process.cwd(), tokenFile)})`)
-        const api = createJetmonClient({ baseUrl: monitor.apiUrl, token: apiToken })
-        // Subscriptions, made through the API as a customer would: every event to the receiver,
-        // Down and recoveries by mail.
-        const webhook = await api.call('webhooks.create', { body: { url: hooks.url } })
-        hooks.secrets = [webhook.data.secret]
-        await api.call('alertContacts.create', {
-          body: { label: 'Demo on-call', transport: 'email', destination: { address: 'oncall@demo.test' } },
-        })
-        say('  ✓ a signed webhook (every event) and an email alert contact (Down and recoveries)\n')
-        hooks.onWebhook((hook) => {
-          const body = hook.body as { site?: { blog_id?: unknown }; transition?: { state_after?: unknown } }
-          say(
-            `  ← webhook ${hook.event ?? '?'}: blog ${String(body.site?.blog_id ?? '?')} ${String(body.transition?.state_after ?? '')} (signature ${hook.signature})`,
-          )
-        })
-        mail.onMessage((message) => {
-          say(`  ✉ alert mail "${message.subject}" → ${relative(process.cwd(), message.file ?? '')}`)
-        })
+        demo.say(`  ✓ REST API on ${monitor.apiUrl} (admin token in ${relative(process.cwd(), tokenFile)})`)
+        await subscribe(demo, monitor.apiUrl, token, sinks)
       }
-
-      say('What is being watched')
-      for (const demo of DEMO_SITES) say(`  blog ${demo.blogId}  ${demo.site.padEnd(11)} ${demo.label}`)
-      say('\nWhat to open and try')
-      if (monitor.opsPort) {
-        say(`  http://127.0.0.1:${monitor.opsPort}/           the dashboard: states, incidents, charts, live`)
-        say(`  http://127.0.0.1:${monitor.opsPort}/readyz     is the monitor ready (database, leases)`)
-        say(`  http://127.0.0.1:${monitor.opsPort}/metrics    Prometheus metrics (checks, lag, confirmations)`)
-      }
-      const cli = 'node apps/jetmon2/dist/cli.js'
-      if (monitor.apiUrl) {
-        const tokenPath = relative(process.cwd(), tokenFile)
-        const api = `${cli} api --url ${monitor.apiUrl} --token-file ${tokenPath}`
-        say(`  ${api} sites list`)
-        say('    every site and its state, from the REST API')
-        say(`  ${api} events list`)
-        say('    the incidents, open and closed, with their states')
-        say(`  ${api} stats uptime 102 --window 24h`)
-        say('    the failing site’s uptime over the last 24 hours')
-        say(`  curl -H "Authorization: Bearer $(cat ${tokenPath})" ${monitor.apiUrl}/sites/102`)
-        say(`  ${monitor.apiUrl}/openapi.json   the API's OpenAPI 3.1 document`)
-      }
-      say(`  ${cli} status                  the running services (in another terminal)`)
-      if (server) say(`  mariadb --socket=${server.socketPath} -u root jetmon`)
-      else {
-        const url = new URL(databaseUrl)
-        say(
-          `  mariadb -h ${url.hostname} -P ${url.port || 3306} -u ${decodeURIComponent(url.username)} -p ${url.pathname.slice(1)}`,
-        )
-      }
-      say('    SELECT id, blog_id, check_type, state, started_at, ended_at FROM jetmon_events ORDER BY id;')
-      say('    SELECT event_id, reason, state_before, state_after, changed_at FROM jetmon_event_transitions;')
-      say(`  database URL: ${redactDatabaseUrl(databaseUrl)}`)
-      say('\nIncidents appear within a minute. Press Ctrl-C to stop everything.')
+      printGuide(demo, { monitor, tokenFile, server, databaseUrl })
       const signal = await untilSignal()
-      say(`\n${signal} received: stopping …`)
+      demo.say(`\n${signal} received: stopping …`)
     } finally {
-      await stopAll()
+      for (const stop of stops.reverse()) await stop().catch(() => {})
     }
-    say('Stopped. Nothing is left running.')
+    demo.say('Stopped. Nothing is left running.')
   },
 })
