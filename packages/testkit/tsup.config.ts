@@ -3,5 +3,5 @@ import { internal } from '../../tsup.base.ts'
 
 export default defineConfig({
   ...internal,
-  entry: { index: 'src/index.ts', 'fixtures/index': 'src/fixtures/index.ts' },
+  entry: { index: 'src/index.ts', fixtures: 'src/fixtures.ts' },
 })

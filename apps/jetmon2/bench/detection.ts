@@ -16,8 +16,8 @@ import {
   monitorSites,
   startEmbeddedMariadb,
 } from '@jetmon/db'
+import { type SiteBehaviour, startDnsServer, startFixtureServer } from '@jetmon/fixtures'
 import { createLogger } from '@jetmon/logging'
-import { type SiteBehaviour, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import { createVeriflierServer, veriflier2ConfigSchema } from '@jetmon/veriflier2'
 import { and, eq, inArray } from 'drizzle-orm'
 import * as v from 'valibot'

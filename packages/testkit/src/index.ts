@@ -1,5 +1,5 @@
 export { type ManualClock, manualClock } from './clock.js'
 export { createTestDatabase, type TestDatabase, testServerUrl, useTestDatabase } from './database.js'
-export * from './fixtures/index.js'
+export * from './fixtures.js'
 export { type LogEntry, type LogLevel, type RecordingLogger, recordingLogger } from './logger.js'
 export { refusedPort, type WaitForOptions, waitFor } from './wait.js'
