@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FieldIssue } from '@jetmon/monitor/protocol'
 
 /** What a refusal may carry besides its status and code: the bad fields, and response headers. */
@@ -50,5 +51,27 @@ export function sendProblem(res: ServerResponse, problem: HttpProblem, closing: 
     problem.status,
     { error: { code: problem.code, message: problem.message, ...(details && { details }) } },
     { ...(headers && { headers }), closing },
+  )
+}
+
+/**
+ * Answers a request Node's HTTP parser refused before any handler saw it (`clientError`): 431 for
+ * oversized headers, 408 for a request that took too long, 400 for anything else, in the same
+ * error envelope, then closes the connection. A socket already gone is just destroyed.
+ */
+export function answerMalformedRequest(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || (error.code === 'ECONNRESET' && !socket.bytesWritten)) {
+    socket.destroy()
+    return
+  }
+  const [status, reason] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout']
+        : [400, 'Bad Request']
+  const body = JSON.stringify({ error: { code: 'invalid_request', message: `malformed HTTP request (${reason})` } })
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   )
 }

@@ -9,7 +9,7 @@ import { createBatchRunner } from './batch-runner.js'
 import { createCheckRequestReader } from './check-request.js'
 import { type CheckFunction, checkerFromConfig } from './checker.js'
 import type { Veriflier2Config } from './config.js'
-import { HttpProblem, sendJson, sendProblem } from './problem.js'
+import { answerMalformedRequest, HttpProblem, sendJson, sendProblem } from './problem.js'
 import { VERSION } from './version.js'
 
 /** Options of {@link createVeriflierServer}. */
@@ -177,22 +177,7 @@ export function createVeriflierServer(options: VeriflierServerOptions): Veriflie
   }
   // `Expect: 100-continue` goes through the normal handler, which refuses before asking for the body.
   server.on('checkContinue', (req, res) => server.emit('request', req, res))
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (!socket.writable || (error.code === 'ECONNRESET' && !socket.bytesWritten)) {
-      socket.destroy()
-      return
-    }
-    const [status, reason] =
-      error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'Request Header Fields Too Large']
-        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? [408, 'Request Timeout']
-          : [400, 'Bad Request']
-    const body = JSON.stringify({ error: { code: 'invalid_request', message: `malformed HTTP request (${reason})` } })
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    )
-  })
+  server.on('clientError', answerMalformedRequest)
 
   return {
     get address() {

@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { CheckRequest, CheckResult } from '@jetmon/checker'
@@ -292,6 +293,30 @@ describe('request limits and routing', () => {
       expect(JSON.parse(text)).toMatchObject({ error: { code: 'not_found' } })
       expect(text).not.toMatch(/\n\s+at /)
     }
+  })
+
+  it('answers a request the HTTP parser refuses in the error envelope, then closes the connection', async () => {
+    const { port } = new URL(url)
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(request))
+        let text = ''
+        socket.setEncoding('utf8')
+        socket.on('data', (chunk: string) => {
+          text += chunk
+        })
+        socket.on('close', () => resolve(text))
+        socket.on('error', reject)
+      })
+    const garbage = await raw('NOT HTTP AT ALL\r\n\r\n')
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
+    expect(garbage).toMatch(/\r\nConnection: close\r\n/i)
+    expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: { code: 'invalid_request', message: 'malformed HTTP request (Bad Request)' },
+    })
+    const oversized = await raw(`GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Pad: ${'x'.repeat(20_000)}\r\n\r\n`)
+    expect(oversized).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/)
+    expect(oversized).toContain('malformed HTTP request (Request Header Fields Too Large)')
   })
 
   it('answers a check the checker could not run as monitor_error, never a 500 with a stack trace', async () => {
