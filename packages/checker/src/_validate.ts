@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { REDIRECT_POLICIES, REQUEST_METHODS } from '@jetmon/vocabulary'
 import { CheckerError } from './errors.js'
 import type { CheckerOptions, CheckRequest } from './types.js'
 
@@ -55,7 +56,7 @@ export function validateCheckRequest(request: CheckRequest): URL {
   }
   if (url && url.protocol !== 'http:' && url.protocol !== 'https:')
     fail(`url: must be http or https, not ${url.protocol}`)
-  if (request.method !== undefined && request.method !== 'GET' && request.method !== 'HEAD') {
+  if (request.method !== undefined && !(REQUEST_METHODS as readonly string[]).includes(request.method)) {
     fail(`method: must be GET or HEAD, got ${request.method}`)
   }
   if (request.timeoutMs !== undefined && (!isPositiveInt(request.timeoutMs) || request.timeoutMs > 300_000)) {
@@ -67,7 +68,10 @@ export function validateCheckRequest(request: CheckRequest): URL {
   ) {
     fail(`maxRedirects: must be an integer from 0 to 50, got ${request.maxRedirects}`)
   }
-  if (request.redirectPolicy !== undefined && !['follow', 'alert', 'fail'].includes(request.redirectPolicy)) {
+  if (
+    request.redirectPolicy !== undefined &&
+    !(REDIRECT_POLICIES as readonly string[]).includes(request.redirectPolicy)
+  ) {
     fail(`redirectPolicy: must be follow, alert or fail, got ${request.redirectPolicy}`)
   }
   if (request.headers !== undefined) {

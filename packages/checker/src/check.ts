@@ -1,6 +1,7 @@
 import { isIP, type NetConnectOpts, connect as netConnect, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { type ConnectionOptions, type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls'
+import type { RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
 import { type BodyDecoder, contentCodingOf, createBodyDecoder, EmptinessProbe, KeywordScanner } from './_content.js'
 import { MalformedResponse, type ResponseHead, ResponseReader, serializeRequest } from './_http.js'
 import { HostResolver, isUnspecified, type Resolution } from './_resolve.js'
@@ -176,8 +177,8 @@ export function createChecker(options: CheckerOptions = {}): (request: CheckRequ
  * path allocates one object and one promise rather than a promise per phase.
  */
 class CheckRun {
-  private readonly method: 'GET' | 'HEAD'
-  private readonly policy: 'follow' | 'alert' | 'fail'
+  private readonly method: RequestMethod
+  private readonly policy: RedirectPolicy
   private readonly maxRedirects: number
   private readonly timeoutMs: number
   private readonly startedAt = Date.now()

@@ -1,5 +1,6 @@
-// The shared Logger (`logger` option); re-exported because this package's API has always offered the name.
-export type { Logger } from '@jetmon/vocabulary'
+// The shared Logger, request methods and redirect policies; re-exported because this package's API
+// has always offered these names.
+export type { Logger, RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
 export { createChecker, DEFAULT_LIMITS } from './check.js'
 export { CheckerError } from './errors.js'
 export { classifyTargetAddress, describeRefusedAddress, type RefusedAddressKind } from './target-guard.js'
@@ -24,7 +25,6 @@ export type {
   ContentCoding,
   DnsDetails,
   DnsFailureClass,
-  RedirectPolicy,
   TlsDetails,
   TlsFailureClass,
 } from './types.js'

@@ -1,13 +1,7 @@
-import type { Logger } from '@jetmon/vocabulary'
+import type { Logger, RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
 import type { RefusedAddressKind } from './target-guard.js'
 import type { ErrorCode, ErrorName } from './taxonomy.js'
 
-/**
- * What a redirect does to a check: `follow` follows it (up to `maxRedirects`), `alert` follows it
- * but adds the `redirect_offsite` advisory when it leaves the original host, `fail` ends the check
- * with the `redirect` error at the first redirect.
- */
-export type RedirectPolicy = 'follow' | 'alert' | 'fail'
 /** The phases of one hop, in order; a `timeout` result names the one the deadline expired in. */
 export type CheckPhase = 'dns' | 'connect' | 'tls' | 'ttfb' | 'body'
 /** Why name resolution failed, when the result's `error` is `dns` (`no_address`: an answer without A/AAAA records). */
@@ -62,12 +56,16 @@ export interface CheckRequest {
   /** An `http:` or `https:` URL. */
   url: string
   /** Default `GET`. */
-  method?: 'GET' | 'HEAD'
+  method?: RequestMethod
   /** Deadline of the whole check, every phase and redirect included (default 10 000 ms). */
   timeoutMs?: number
   /** Extra request headers; a `Host` header is honoured. Never sent over an unverified TLS connection. */
   headers?: Readonly<Record<string, string>>
-  /** Default `follow`. */
+  /**
+   * Default `follow`: follows redirects (up to `maxRedirects`). `alert` follows them too but adds
+   * the `redirect_offsite` advisory when one leaves the original host; `fail` ends the check with
+   * the `redirect` error at the first redirect.
+   */
   redirectPolicy?: RedirectPolicy
   /** Default 10. */
   maxRedirects?: number
@@ -155,7 +153,7 @@ export interface CheckResult {
   url: string
   /** The URL of the last hop, after redirects. */
   finalUrl: string
-  method: 'GET' | 'HEAD'
+  method: RequestMethod
   /** ISO 8601 UTC. */
   startedAt: string
   /** Not downtime: success, or only advisories. */

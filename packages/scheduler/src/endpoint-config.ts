@@ -1,14 +1,6 @@
 import { endpointConfig, monitorSites, siteTenants } from '@jetmon/db'
+import type { RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
 import { sql } from 'drizzle-orm'
-
-/** The HTTP method an endpoint is checked with (`jetmon_endpoint_config.request_method`). */
-export type RequestMethod = 'GET' | 'HEAD'
-/**
- * What a redirect does to an endpoint's check (`jetmon_endpoint_config.redirect_policy`): `follow`,
- * `alert` (follow, and flag one that leaves the host) or `fail`. The same values as
- * `@jetmon/checker`'s `RedirectPolicy`.
- */
-export type RedirectPolicy = 'follow' | 'alert' | 'fail'
 
 /**
  * What the monitor needs to schedule and run one endpoint's check: `jetpack_monitor_sites` with its

@@ -1,5 +1,6 @@
-// The libraries' shared Logger; re-exported because this package's API has always offered the name.
-export type { Logger } from '@jetmon/vocabulary'
+// The shared Logger, request methods and redirect policies; re-exported because this package's API
+// has always offered these names.
+export type { Logger, RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
 export {
   type AssignBucketsOptions,
   assignBuckets,
@@ -14,13 +15,7 @@ export {
   rangesOf,
 } from './buckets.js'
 export type { Clock } from './clock.js'
-export {
-  DEFAULT_ENDPOINT_DEFAULTS,
-  type EndpointConfig,
-  type EndpointDefaults,
-  type RedirectPolicy,
-  type RequestMethod,
-} from './endpoint-config.js'
+export { DEFAULT_ENDPOINT_DEFAULTS, type EndpointConfig, type EndpointDefaults } from './endpoint-config.js'
 export {
   ENDPOINT_CHANGED_EVENT,
   type EndpointChange,

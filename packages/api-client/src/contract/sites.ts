@@ -3,6 +3,7 @@
  * endpoints are the monitored URLs (rows of `jetpack_monitor_sites` with their
  * `jetmon_endpoint_config` sidecar).
  */
+import { REDIRECT_POLICIES, REQUEST_METHODS } from '@jetmon/vocabulary'
 import * as v from 'valibot'
 import { defineRoute } from './route.js'
 import {
@@ -153,8 +154,8 @@ const configEntries = {
   timeout_ms: v.optional(
     v.pipe(v.nullable(wholeNumber(1, MAX_TIMEOUT_MS)), v.description('Whole-check deadline; null = 10000.')),
   ),
-  request_method: v.optional(v.nullable(v.picklist(['GET', 'HEAD'], 'must be GET or HEAD'))),
-  redirect_policy: v.optional(v.nullable(v.picklist(['follow', 'alert', 'fail'], 'must be follow, alert or fail'))),
+  request_method: v.optional(v.nullable(v.picklist(REQUEST_METHODS, 'must be GET or HEAD'))),
+  redirect_policy: v.optional(v.nullable(v.picklist(REDIRECT_POLICIES, 'must be follow, alert or fail'))),
   max_redirects: v.optional(v.pipe(v.nullable(wholeNumber(0, MAX_REDIRECTS)), v.description('null = 10.'))),
   check_keyword: v.optional(
     v.pipe(v.nullable(CheckKeyword), v.description('Text the body must contain; null or "" = none.')),
@@ -225,8 +226,8 @@ export const SiteEndpoint = v.object({
     v.description('Effective: `check_interval_sec` when set, else the legacy `check_interval` minutes × 60.'),
   ),
   timeout_ms: v.number(),
-  request_method: v.picklist(['GET', 'HEAD']),
-  redirect_policy: v.picklist(['follow', 'alert', 'fail']),
+  request_method: v.picklist(REQUEST_METHODS),
+  redirect_policy: v.picklist(REDIRECT_POLICIES),
   max_redirects: v.number(),
   check_keyword: v.nullable(v.string()),
   forbidden_keywords: v.array(v.string()),
