@@ -42,6 +42,14 @@ module.exports = {
       to: { path: 'node_modules/(drizzle-orm|mysql2)/' },
     },
     {
+      name: 'entries-export-no-underscore-file',
+      comment:
+        'A file named _x.ts is private to its package; what a package offers lives in files with public names, which its entry points re-export.',
+      severity: 'error',
+      from: { path: '^(packages|apps)/[^/]+/src/(index|protocol|cli)\\.ts$' },
+      to: { path: '/_[^/]+\\.ts$' },
+    },
+    {
       name: 'fixtures-without-vitest',
       comment:
         'The fixtures are what the demo and the benchmarks run: they load without a test runner or the test kit.',
