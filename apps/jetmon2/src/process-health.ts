@@ -1,15 +1,4 @@
 import { readFileSync } from 'node:fs'
-import { type DbOrTx, type ProcessHealthReport, writeProcessHealth as writeReport } from '@jetmon/db'
-
-export type ProcessHealthRow = ProcessHealthReport
-
-/**
- * Writes this process's `jetmon_process_health` row through `@jetmon/db`'s `writeProcessHealth`.
- * Kept for the monitor and delivery builders until they call that verb themselves.
- */
-export async function writeProcessHealth(db: DbOrTx, row: ProcessHealthRow): Promise<void> {
-  await writeReport({ ctx: { db }, report: row })
-}
 
 /** What the kernel says about a running process: its command line and when it started. */
 export interface ProcessIdentity {
