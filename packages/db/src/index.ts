@@ -39,6 +39,6 @@ export {
 } from './process-health.js'
 export * from './schema.js'
 export { createScratchDatabase, type ScratchDatabase } from './scratch.js'
-export { serverVersion } from './server.js'
+export { pingDatabase, serverVersion } from './server.js'
 export { importSiteTenants, type SiteTenantCounts, type SiteTenantMapping } from './site-tenants.js'
 export { type DbOrTx, isDeadlock, rerunDeadlockVictim, type Tx, withTransaction } from './transaction.js'

@@ -12,3 +12,11 @@ export async function serverVersion({ ctx }: { ctx: { pool: mysql.Pool } }): Pro
   const [rows] = (await ctx.pool.query('SELECT VERSION() AS version')) as unknown as [{ version: string }[]]
   return rows[0]?.version ?? '?'
 }
+
+/**
+ * One round trip (`SELECT 1`) that proves the server answers: what a readiness probe asks before it
+ * calls a process ready. Rejects with the driver's own error, as {@link serverVersion} does.
+ */
+export async function pingDatabase({ ctx }: { ctx: { pool: Pick<mysql.Pool, 'query'> } }): Promise<void> {
+  await ctx.pool.query('SELECT 1')
+}

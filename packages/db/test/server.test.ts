@@ -1,6 +1,6 @@
 import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDatabase, type ScratchDatabase, serverVersion } from '../src/index.js'
+import { createDatabase, pingDatabase, type ScratchDatabase, serverVersion } from '../src/index.js'
 import { scratchDatabase } from './helpers.js'
 
 let t: ScratchDatabase
@@ -31,6 +31,20 @@ describe('serverVersion', () => {
     })
     try {
       await expect(serverVersion({ ctx: { pool } })).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    } finally {
+      await close()
+    }
+  })
+})
+
+describe('pingDatabase', () => {
+  it('resolves when the server answers, and rejects with the driver’s error when it cannot be reached', async () => {
+    await expect(pingDatabase({ ctx: { pool: t.pool } })).resolves.toBeUndefined()
+    const { pool, close } = createDatabase(`mysql://nobody:pw@127.0.0.1:${await closedPort()}/jetmon`, {
+      connectionLimit: 1,
+    })
+    try {
+      await expect(pingDatabase({ ctx: { pool } })).rejects.toMatchObject({ code: 'ECONNREFUSED' })
     } finally {
       await close()
     }

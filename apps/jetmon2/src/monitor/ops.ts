@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { pingDatabase } from '@jetmon/db'
 import type { Logger } from '@jetmon/logging'
 import type { Registry } from 'prom-client'
 
@@ -24,11 +25,11 @@ export interface OpsServerOptions {
  * goes to the log, never into the answer: its message can name the host, the user or the schema.
  */
 export async function databaseReadiness(
-  pool: { query(sql: string): Promise<unknown> },
+  pool: Parameters<typeof pingDatabase>[0]['ctx']['pool'],
   logger: Pick<Logger, 'warn'>,
 ): Promise<'ok' | 'unreachable'> {
   try {
-    await pool.query('SELECT 1')
+    await pingDatabase({ ctx: { pool } })
     return 'ok'
   } catch (error) {
     logger.warn({ err: error }, 'readiness: the database did not answer SELECT 1')
