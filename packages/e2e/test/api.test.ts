@@ -1,83 +1,40 @@
 // End to end: `jetmon2 serve` with its REST API on, driven through HTTP and the process-control
 // commands — a site created through the API is monitored, trigger-now confirms and clears it,
 // `jetmon2 status|reload|drain` reach the running process.
-import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createJetmonClient, type JetmonClient } from '@jetmon/api-client'
 import { createApiKey } from '@jetmon/api-keys'
 import { auditLog, hosts, processHealth } from '@jetmon/db'
-import { createTestDatabase, refusedPort, type TestDatabase } from '@jetmon/testkit'
-import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
+import type { TestDatabase } from '@jetmon/testkit'
+import type { FixtureServer } from '@jetmon/testkit/fixtures'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { jetmon2, lines, spawnJetmon2, waitLong } from './jetmon2.js'
+import { jetmon2, waitLong } from './jetmon2.js'
+import { type RunningServe, startServe } from './serve.js'
 
-const tmp = mkdtempSync(join(tmpdir(), 'jetmon-e2e-api-'))
-const configFile = join(tmp, 'jetmon2.json')
+let serve: RunningServe
 let sites: FixtureServer
-let dns: DnsServer
 let t: TestDatabase
-let monitor: ChildProcess
-let output: ReturnType<typeof lines>
+let output: RunningServe['output']
+let exited: RunningServe['exited']
+let env: RunningServe['env']
+let writeConfig: RunningServe['writeConfig']
 let api: JetmonClient
-let exited: Promise<number | null>
-let apiPort = 0
-
-function writeConfig(overrides: Record<string, unknown> = {}) {
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      DATABASE_URL: t.url,
-      HOST_ID: `e2e-api-${t.name}`,
-      DNS_SERVERS: [dns.server],
-      CA_FILE: join(tmp, 'ca.pem'),
-      VERIFLIERS: [],
-      CHECK_TIMEOUT_MS: 3_000,
-      NUM_OF_CHECKS: 2,
-      RETRY_INTERVAL_SEC: 1,
-      FAILED_CHECK_INTERVAL_SEC: 60,
-      FLAP_WINDOW_SEC: 1,
-      TARGET_RELOAD_SEC: 1,
-      DASHBOARD_PORT: 0,
-      API_PORT: apiPort,
-      WPCOM_NOTIFY_ENABLE: false,
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      ...overrides,
-    }),
-  )
-}
-
-const env = () => ({ JETMON_CONFIG: configFile, DATABASE_URL: '' })
 
 beforeAll(async () => {
-  sites = await startFixtureServer({ requestLogLimit: 0, sites: { flaky: { status: 503 }, steady: { status: 200 } } })
-  dns = await startDnsServer({ zone: sites.zone() })
-  writeFileSync(join(tmp, 'ca.pem'), sites.ca)
-  t = await createTestDatabase()
-  apiPort = await refusedPort() // free until the monitor's REST API binds it
-  writeConfig()
-  monitor = spawnJetmon2(['serve'], env())
-  exited = new Promise((resolve) => monitor.on('close', resolve))
-  output = lines(monitor)
-  const listening = await output.until(/REST API listening/, 45_000)
-  const { url } = JSON.parse(listening) as { url: string }
+  serve = await startServe({
+    name: 'api',
+    sites: { requestLogLimit: 0, sites: { flaky: { status: 503 }, steady: { status: 200 } } },
+    config: { NUM_OF_CHECKS: 2, RETRY_INTERVAL_SEC: 1, FAILED_CHECK_INTERVAL_SEC: 60, FLAP_WINDOW_SEC: 1 },
+  })
+  ;({ sites, t, output, exited, env, writeConfig } = serve)
   const { token } = await createApiKey({
     ctx: { db: t.db },
     input: { consumer: 'e2e', scope: 'admin', createdBy: 'e2e' },
   })
-  api = createJetmonClient({ baseUrl: url, token })
-  await output.until(/monitor running/)
+  api = createJetmonClient({ baseUrl: serve.apiUrl, token })
 }, 90_000)
 
-afterAll(async () => {
-  if (monitor?.exitCode === null) monitor.kill('SIGKILL')
-  await Promise.all([sites?.close(), dns?.close()])
-  await t?.drop()
-  rmSync(tmp, { recursive: true, force: true })
-})
+afterAll(() => serve?.close())
 
 describe('jetmon2 serve with the REST API', () => {
   it('monitors a site created through the API; trigger-now confirms the outage and clears it', async () => {
@@ -141,7 +98,7 @@ describe('jetmon2 serve with the REST API', () => {
     expect(refused.stderr).toContain('NUM_OF_CHECKS')
     expect(output.all.some((line) => line.includes('configuration reload rejected'))).toBe(false)
     // … and a SIGHUP that reaches the monitor anyway is rejected by it, the old configuration staying.
-    monitor.kill('SIGHUP')
+    serve.monitor.kill('SIGHUP')
     const rejected = await output.until(/configuration reload rejected/)
     expect(rejected).toContain('NUM_OF_CHECKS')
     expect((await api.call('health')).data.status).toBe('ok')

@@ -2,80 +2,37 @@
 // the monitor runs in (here: loopback, where every fixture lives), through trigger-now, while the
 // operator's own endpoints are checked; CHECK_ALLOW_PRIVATE_TARGETS=false (applied by a reload)
 // extends the refusal to every endpoint.
-import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createJetmonClient, type JetmonClient } from '@jetmon/api-client'
 import { createApiKey } from '@jetmon/api-keys'
-import { createTestDatabase, refusedPort, type TestDatabase } from '@jetmon/testkit'
-import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
+import type { FixtureServer } from '@jetmon/testkit/fixtures'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { jetmon2, lines, spawnJetmon2 } from './jetmon2.js'
+import { jetmon2 } from './jetmon2.js'
+import { type RunningServe, startServe } from './serve.js'
 
-const tmp = mkdtempSync(join(tmpdir(), 'jetmon-e2e-guard-'))
-const configFile = join(tmp, 'jetmon2.json')
+let serve: RunningServe
 let sites: FixtureServer
-let dns: DnsServer
-let t: TestDatabase
-let monitor: ChildProcess
-let output: ReturnType<typeof lines>
+let output: RunningServe['output']
+let env: RunningServe['env']
+let writeConfig: RunningServe['writeConfig']
 let operator: JetmonClient
 let gateway: JetmonClient
-let apiPort = 0
 /** The gateway acts for one tenant per request. */
 const asTenant = { headers: { 'X-Jetmon-Tenant-ID': 'tenant-e2e' } }
 
-function writeConfig(overrides: Record<string, unknown> = {}) {
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      DATABASE_URL: t.url,
-      HOST_ID: `e2e-guard-${t.name}`,
-      DNS_SERVERS: [dns.server],
-      CA_FILE: join(tmp, 'ca.pem'),
-      VERIFLIERS: [],
-      CHECK_TIMEOUT_MS: 3_000,
-      TARGET_RELOAD_SEC: 1,
-      DASHBOARD_PORT: 0,
-      API_PORT: apiPort,
-      WPCOM_NOTIFY_ENABLE: false,
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      ...overrides,
-    }),
-  )
-}
-
-const env = () => ({ JETMON_CONFIG: configFile, DATABASE_URL: '' })
-
 beforeAll(async () => {
-  sites = await startFixtureServer({ requestLogLimit: 100 })
-  dns = await startDnsServer({ zone: sites.zone() })
-  writeFileSync(join(tmp, 'ca.pem'), sites.ca)
-  t = await createTestDatabase()
-  apiPort = await refusedPort() // free until the monitor's REST API binds it
-  writeConfig()
-  monitor = spawnJetmon2(['serve'], env())
-  output = lines(monitor)
-  const listening = await output.until(/REST API listening/, 45_000)
-  const { url } = JSON.parse(listening) as { url: string }
-  const admin = await createApiKey({ ctx: { db: t.db }, input: { consumer: 'e2e', scope: 'admin', createdBy: 'e2e' } })
+  serve = await startServe({ name: 'guard', sites: { requestLogLimit: 100 } })
+  ;({ sites, output, env, writeConfig } = serve)
+  const { db } = serve.t
+  const admin = await createApiKey({ ctx: { db }, input: { consumer: 'e2e', scope: 'admin', createdBy: 'e2e' } })
   const gatewayKey = await createApiKey({
-    ctx: { db: t.db },
+    ctx: { db },
     input: { consumer: 'gateway', scope: 'write', createdBy: 'e2e' },
   })
-  operator = createJetmonClient({ baseUrl: url, token: admin.token })
-  gateway = createJetmonClient({ baseUrl: url, token: gatewayKey.token })
-  await output.until(/monitor running/)
+  operator = createJetmonClient({ baseUrl: serve.apiUrl, token: admin.token })
+  gateway = createJetmonClient({ baseUrl: serve.apiUrl, token: gatewayKey.token })
 }, 90_000)
 
-afterAll(async () => {
-  if (monitor?.exitCode === null) monitor.kill('SIGKILL')
-  await Promise.all([sites?.close(), dns?.close()])
-  await t?.drop()
-  rmSync(tmp, { recursive: true, force: true })
-})
+afterAll(() => serve?.close())
 
 describe('jetmon2 serve and URLs that reach its own network', () => {
   it('refuses a tenant’s loopback URL in trigger-now ("target not allowed"), and checks the operator’s', async () => {
