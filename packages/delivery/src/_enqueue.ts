@@ -15,6 +15,7 @@ import {
   webhookDeliveries,
   webhooks,
 } from '@jetmon/db'
+import { MAX_JSON_NUMBER_ID } from '@jetmon/vocabulary'
 import { buildWebhookPayload, eventTypeForReason, matchesWebhook } from '@jetmon/webhooks'
 import { and, asc, count, gt, gte, inArray, ne, sql } from 'drizzle-orm'
 import { causeOf, type EventRow, eventAfterTransition, type SiteRow, type TransitionRow } from './_snapshot.js'
@@ -28,8 +29,6 @@ export interface EnqueueResult {
 
 /** Rows per INSERT statement. */
 const INSERT_CHUNK = 500
-/** The largest id a JSON number carries exactly (docs/api.md's rule for ids in JSON). */
-const MAX_JSON_NUMBER_ID = 2n ** 53n
 const HOUR_MS = 3_600_000
 
 const unique = <T>(values: Iterable<T>): T[] => [...new Set(values)]

@@ -10,6 +10,7 @@ import {
   openEvent,
   promoteEvent,
 } from '@jetmon/eventstore'
+import type { RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
 import { and, desc, eq, gt, isNotNull, isNull, max } from 'drizzle-orm'
 import { TransitionFollower } from './transition-follower.js'
 
@@ -20,8 +21,8 @@ export interface MonitoredEndpoint {
   url: string
   intervalMs: number
   timeoutMs: number
-  method: 'GET' | 'HEAD'
-  redirectPolicy: 'follow' | 'alert' | 'fail'
+  method: RequestMethod
+  redirectPolicy: RedirectPolicy
   maxRedirects: number
   keyword: string | null
   forbiddenKeywords: readonly string[] | null

@@ -3,6 +3,7 @@ import { isDowntime } from '@jetmon/checker'
 import type { Db, Logger } from '@jetmon/db'
 import { closeEvent, listOpenEvents } from '@jetmon/eventstore'
 import { type EndpointDefaults, loadEndpointConfigs } from '@jetmon/scheduler'
+import { type JsonId, jsonId } from '@jetmon/vocabulary'
 import { type ConfirmationPipeline, checkRequestOf, type MonitoredEndpoint } from './pipeline.js'
 
 /**
@@ -10,7 +11,7 @@ import { type ConfirmationPipeline, checkRequestOf, type MonitoredEndpoint } fro
  * `@jetmon/api-client` contract).
  */
 export interface ProbeAnswer {
-  endpoint_id: number | string
+  endpoint_id: JsonId
   monitor_url: string
   success: boolean
   http_code: number | null
@@ -41,7 +42,6 @@ export interface MonitorProbeDeps {
 }
 
 const PARALLEL = 8
-const TWO_POW_53 = 2n ** 53n
 
 /**
  * The API's trigger-now inside `jetmon2 serve` (it fits `@jetmon/api-server`'s `EndpointProbe`). An endpoint whose bucket this host holds runs
@@ -103,7 +103,7 @@ export class MonitorProbe {
 
 function answerOf(config: MonitoredEndpoint, result: CheckResult, outcome: ProbeAnswer['outcome']): ProbeAnswer {
   return {
-    endpoint_id: config.endpointId <= TWO_POW_53 ? Number(config.endpointId) : config.endpointId.toString(),
+    endpoint_id: jsonId(config.endpointId),
     monitor_url: config.url,
     success: !isDowntime(result) && result.error !== 'monitor_error',
     http_code: result.httpStatus,

@@ -1,4 +1,5 @@
 import type { CheckRequest, CheckResult } from '@jetmon/checker'
+import { REDIRECT_POLICIES, REQUEST_METHODS, type RedirectPolicy, type RequestMethod } from '@jetmon/vocabulary'
 import * as v from 'valibot'
 
 // The wire format of POST /v1/check, the one declaration both sides use: the veriflier parses
@@ -83,7 +84,7 @@ const checkSchema = v.object(
       v.maxLength(2048, 'must be at most 2048 characters long'),
       v.check(isHttpUrl, 'must be an http:// or https:// URL'),
     ),
-    method: v.nullish(v.picklist(['GET', 'HEAD'], 'must be "GET" or "HEAD"')),
+    method: v.nullish(v.picklist(REQUEST_METHODS, 'must be "GET" or "HEAD"')),
     timeout_ms: v.nullish(wholeNumber(1, 300_000)),
     headers: v.nullish(
       v.pipe(
@@ -99,7 +100,7 @@ const checkSchema = v.object(
         v.check((headers) => Object.keys(headers).length <= 50, 'must have at most 50 headers'),
       ),
     ),
-    redirect_policy: v.nullish(v.picklist(['follow', 'alert', 'fail'], 'must be "follow", "alert" or "fail"')),
+    redirect_policy: v.nullish(v.picklist(REDIRECT_POLICIES, 'must be "follow", "alert" or "fail"')),
     max_redirects: v.nullish(wholeNumber(0, 50)),
     keyword: v.nullish(keywordText),
     forbidden_keywords: v.nullish(
@@ -303,10 +304,10 @@ export interface WireCheck {
   endpoint_id: string
   blog_id: string | null
   url: string
-  method: 'GET' | 'HEAD' | null
+  method: RequestMethod | null
   timeout_ms: number | null
   headers: Readonly<Record<string, string>> | null
-  redirect_policy: 'follow' | 'alert' | 'fail' | null
+  redirect_policy: RedirectPolicy | null
   max_redirects: number | null
   keyword: string | null
   forbidden_keywords: readonly string[] | null

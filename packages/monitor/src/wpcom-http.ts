@@ -2,6 +2,7 @@
  * One WordPress.com notification request: the legacy body, the POST, and what the answer means
  * (sent, refused for good, or worth retrying). No queue, no retries, no breaker: see wpcom.ts.
  */
+import { type JsonId, jsonId } from '@jetmon/vocabulary'
 import { type Dispatcher, request } from 'undici'
 import type { DownNotice } from './pipeline.js'
 import { VERSION } from './version.js'
@@ -20,7 +21,7 @@ export const systemTimers: Timers = {
 /** The JSON body WordPress.com receives, field for field what the Go monitor sent. */
 export interface WpcomPayload {
   /** A number while it is exact in JSON (≤ 2^53), the decimal string beyond. */
-  blog_id: number | string
+  blog_id: JsonId
   monitor_url: string
   status_id: 1 | 2
   status_type: string
@@ -30,8 +31,6 @@ export interface WpcomPayload {
   checks: { type: 1 | 2; host: string; status: 0 | 1; rtt: number; code: number }[]
 }
 
-const MAX_EXACT_JSON_INTEGER = 2n ** 53n
-
 /** `2025-03-01T12:00:00Z`: Go's time.RFC3339 for a UTC time, which the receiving end has always parsed. */
 export function rfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
@@ -40,7 +39,7 @@ export function rfc3339(date: Date): string {
 export function wpcomPayload(notice: DownNotice): WpcomPayload {
   const { blogId, url } = notice.endpoint
   return {
-    blog_id: blogId <= MAX_EXACT_JSON_INTEGER ? Number(blogId) : String(blogId),
+    blog_id: jsonId(blogId),
     monitor_url: url,
     status_id: notice.statusId,
     status_type: notice.statusType,

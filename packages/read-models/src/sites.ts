@@ -4,7 +4,6 @@
  * site/endpoint state of docs/events.md ("Site state").
  */
 import type { MaintenanceWindow, SiteDetail, SiteEndpoint, SiteSummary } from '@jetmon/api-client'
-import { jsonId } from '@jetmon/api-client'
 import {
   auditLog,
   type DbOrTx,
@@ -17,6 +16,7 @@ import {
 } from '@jetmon/db'
 import { type Event, listOpenEvents } from '@jetmon/eventstore'
 import { DEFAULT_ENDPOINT_DEFAULTS } from '@jetmon/scheduler'
+import { jsonId, type RedirectPolicy, type RequestMethod } from '@jetmon/vocabulary'
 import { and, asc, type Column, desc, eq, gt, gte, inArray, isNull, lte, max, type SQL, sql } from 'drizzle-orm'
 
 /** Defaults of NULL configuration columns (docs/architecture.md; the monitor's own defaults for the rest). */
@@ -62,8 +62,8 @@ export interface EndpointRow {
   checkInterval: number
   checkIntervalSec: number | null
   timeoutMs: number | null
-  requestMethod: 'GET' | 'HEAD' | null
-  redirectPolicy: 'follow' | 'alert' | 'fail' | null
+  requestMethod: RequestMethod | null
+  redirectPolicy: RedirectPolicy | null
   maxRedirects: number | null
   checkKeyword: string | null
   forbiddenKeywords: unknown

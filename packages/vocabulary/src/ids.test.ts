@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidIdError } from './errors.js'
-import { canonicalId, jsonId } from './ids.js'
+import { canonicalId, jsonId, MAX_JSON_NUMBER_ID } from './ids.js'
 
 describe('jsonId', () => {
   it.each([
@@ -12,6 +12,12 @@ describe('jsonId', () => {
     [18_446_744_073_709_551_615n, '18446744073709551615'], // BIGINT UNSIGNED max
   ])('%s ⇒ %j', (id, expected) => {
     expect(jsonId(id)).toBe(expected)
+  })
+
+  it('writes ids up to MAX_JSON_NUMBER_ID as numbers and the next one as a string', () => {
+    expect(MAX_JSON_NUMBER_ID).toBe(2n ** 53n)
+    expect(jsonId(MAX_JSON_NUMBER_ID)).toBe(Number(MAX_JSON_NUMBER_ID))
+    expect(jsonId(MAX_JSON_NUMBER_ID + 1n)).toBe((MAX_JSON_NUMBER_ID + 1n).toString())
   })
 
   it('rejects negative ids', () => {

@@ -1,6 +1,11 @@
 import { InvalidIdError } from './errors.js'
 
-const TWO_POW_53 = 2n ** 53n
+/**
+ * The largest id written to JSON as a number (2^53): every integer up to it survives a round trip
+ * through IEEE doubles. Beyond it an id is written as its decimal string; see {@link jsonId}. For
+ * code that applies the same rule elsewhere (in SQL, say).
+ */
+export const MAX_JSON_NUMBER_ID = 2n ** 53n
 
 /** An id as it appears in JSON: a number when ≤ 2^53, else a decimal string (docs/api.md). */
 export type JsonId = number | string
@@ -16,7 +21,7 @@ export type JsonId = number | string
  */
 export function jsonId(id: bigint): JsonId {
   if (id < 0n) throw new InvalidIdError(`ids are unsigned, got ${id}`)
-  return id <= TWO_POW_53 ? Number(id) : id.toString()
+  return id <= MAX_JSON_NUMBER_ID ? Number(id) : id.toString()
 }
 
 /**

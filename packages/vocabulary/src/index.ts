@@ -8,7 +8,7 @@ export { ALERT_TRANSPORTS, type AlertTransport, MIN_SEVERITY_NAMES, type MinSeve
 export { type Clock, systemClock } from './clock.js'
 export { REDIRECT_POLICIES, REQUEST_METHODS, type RedirectPolicy, type RequestMethod } from './endpoints.js'
 export { InvalidIdError, VocabularyError, type VocabularyErrorCode } from './errors.js'
-export { canonicalId, type JsonId, jsonId } from './ids.js'
+export { canonicalId, type JsonId, jsonId, MAX_JSON_NUMBER_ID } from './ids.js'
 export * from './incidents.js'
 export { type Logger, noopLogger } from './logger.js'
 export * from './webhook-events.js'
