@@ -79,4 +79,16 @@ describe('listApiKeys', () => {
     expect(ids.indexOf(second.row.id)).toBeLessThan(ids.indexOf(first.row.id))
     expect(rows.find((row) => row.id === first.row.id)?.revokedAt).not.toBeNull()
   })
+
+  it('pages by id: at most limit keys, each page after the last id of the one before', async () => {
+    const db = database().db
+    for (const consumer of ['p1', 'p2', 'p3']) {
+      await issueApiKey({ ctx: { db }, input: { consumer, scope: 'read', actor: 't' } })
+    }
+    const all = (await listApiKeys({ ctx: { db } })).map((row) => row.id)
+    const first = await listApiKeys({ ctx: { db }, limit: 2 })
+    expect(first.map((row) => row.id)).toEqual(all.slice(0, 2))
+    const second = await listApiKeys({ ctx: { db }, before: first[1]!.id, limit: 2 })
+    expect(second.map((row) => row.id)).toEqual(all.slice(2, 4))
+  })
 })

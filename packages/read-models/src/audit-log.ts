@@ -1,11 +1,17 @@
 import { auditLog, type DbOrTx } from '@jetmon/db'
-import { and, desc, eq, gte, inArray, lt, type SQL } from 'drizzle-orm'
+import { and, desc, eq, gte, inArray, lt, or, type SQL } from 'drizzle-orm'
+import { tenantCondition } from './sites.js'
 
 /** One `jetmon_audit_log` row: who did what, about which blog and event, when. */
 export type AuditLogRow = typeof auditLog.$inferSelect
 
 /** Which entries to list; every field narrows, none given lists them all. */
 export interface AuditLogFilter {
+  /**
+   * Only entries about this gateway tenant's blogs (`jetmon_site_tenants`); fleet-wide entries (no
+   * blog) are the operator's and never match.
+   */
+  tenantId?: string
   /** Only entries about this blog. */
   blogId?: bigint
   /** Only entries of these event types (`key_created`, `api_access`…); an empty list matches none. */
@@ -16,27 +22,45 @@ export interface AuditLogFilter {
   until?: Date
 }
 
+/** Where the previous page ended: its last entry's time and id. */
+export interface AuditLogPosition {
+  createdAt: Date
+  id: bigint
+}
+
 /**
  * The newest `limit` audit entries that match `filter`, newest first (ties on the millisecond in
- * id order, so the same query lists the same rows in the same order). This is the operator's view
- * of the record (`jetmon2 audit`); it reads the table as it is, with no tenant scoping, so it is
- * for callers that already speak for the whole fleet.
+ * id order, so the same query lists the same rows in the same order). This is the record as
+ * `jetmon2 audit` and `GET /audit` show it. Without `filter.tenantId` it reads the whole table,
+ * for callers that speak for the fleet. A paging caller passes `before`, the position of the last
+ * entry it served, and gets the entries that come after it in this order.
  */
 export async function listAuditLog({
   ctx,
   filter = {},
+  before,
   limit,
 }: {
   ctx: { db: DbOrTx }
   filter?: AuditLogFilter
+  before?: AuditLogPosition
   limit: number
 }): Promise<AuditLogRow[]> {
   if (filter.eventTypes?.length === 0) return []
-  const conditions: SQL[] = []
+  const conditions: (SQL | undefined)[] = []
+  if (filter.tenantId !== undefined) conditions.push(tenantCondition(filter.tenantId, auditLog.blogId))
   if (filter.blogId !== undefined) conditions.push(eq(auditLog.blogId, filter.blogId))
   if (filter.eventTypes !== undefined) conditions.push(inArray(auditLog.eventType, [...filter.eventTypes]))
   if (filter.since !== undefined) conditions.push(gte(auditLog.createdAt, filter.since))
   if (filter.until !== undefined) conditions.push(lt(auditLog.createdAt, filter.until))
+  if (before !== undefined) {
+    conditions.push(
+      or(
+        lt(auditLog.createdAt, before.createdAt),
+        and(eq(auditLog.createdAt, before.createdAt), lt(auditLog.id, before.id)),
+      ),
+    )
+  }
   return ctx.db
     .select()
     .from(auditLog)

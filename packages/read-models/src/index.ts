@@ -1,4 +1,4 @@
-export { type AuditLogFilter, type AuditLogRow, listAuditLog } from './audit-log.js'
+export { type AuditLogFilter, type AuditLogPosition, type AuditLogRow, listAuditLog } from './audit-log.js'
 export {
   clip,
   type Interval,

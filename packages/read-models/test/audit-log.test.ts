@@ -1,4 +1,4 @@
-import { auditLog } from '@jetmon/db'
+import { auditLog, siteTenants } from '@jetmon/db'
 import { useTestDatabase } from '@jetmon/testkit'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { listAuditLog } from '../src/index.js'
@@ -76,5 +76,26 @@ describe('listAuditLog', () => {
 
   it('keeps the newest `limit` entries', async () => {
     expect(await details({}, 1)).toEqual(['other blog 1h ago'])
+  })
+
+  it('pages from a position: entries after it in the list order, ties on the millisecond by id', async () => {
+    const db = database().db
+    await db.insert(auditLog).values([
+      { blogId: 88n, eventType: 'page_tie', source: 't', detail: 'tie a', createdAt: ago(5) },
+      { blogId: 88n, eventType: 'page_tie', source: 't', detail: 'tie b', createdAt: ago(5) },
+      { blogId: 88n, eventType: 'page_tie', source: 't', detail: 'older', createdAt: ago(6) },
+    ])
+    const filter = { eventTypes: ['page_tie'] }
+    const [first] = await listAuditLog({ ctx: { db }, filter, limit: 1 })
+    expect(first?.detail).toBe('tie b')
+    const rest = await listAuditLog({ ctx: { db }, filter, before: first!, limit: 50 })
+    expect(rest.map((row) => row.detail)).toEqual(['tie a', 'older'])
+  })
+
+  it("lists a tenant's blogs only, never the fleet-wide entries", async () => {
+    const db = database().db
+    await db.insert(siteTenants).values({ tenantId: 'tenant-audit', blogId: 77n, source: 'test' })
+    expect(await details({ tenantId: 'tenant-audit' })).toEqual(['other blog 1h ago'])
+    expect(await details({ tenantId: 'nobody' })).toEqual([])
   })
 })

@@ -1,7 +1,7 @@
 import { type adminRoutes, jsonId } from '@jetmon/api-client'
-import { createApiKey, isApiKeyError, keyToJson, revokeApiKey, rotateApiKey } from '@jetmon/api-keys'
-import { apiKeys, auditLog, siteTenants, withTransaction } from '@jetmon/db'
-import { and, desc, eq, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm'
+import { isApiKeyError, issueApiKey, keyToJson, listApiKeys, revokeApiKey, rotateApiKey } from '@jetmon/api-keys'
+import { type AuditLogPosition, listAuditLog } from '@jetmon/read-models'
+import { sql } from 'drizzle-orm'
 import type { Handlers } from '../context.js'
 import { Reply } from '../context.js'
 import { ApiError, notFound } from '../errors.js'
@@ -70,17 +70,8 @@ export const adminHandlers: Handlers<typeof adminRoutes> = {
   async 'keys.list'({ deps, query, now, tenantId }) {
     refuseTenant(tenantId)
     const limit = query.limit ?? DEFAULT_LIMIT
-    const conditions: SQL[] = []
-    if (query.cursor !== undefined) {
-      const [id] = decodeCursor(query.cursor, ['id'])
-      conditions.push(lt(apiKeys.id, id))
-    }
-    const rows = await deps.db
-      .select()
-      .from(apiKeys)
-      .where(and(...conditions))
-      .orderBy(desc(apiKeys.id))
-      .limit(limit + 1)
+    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ['id'])[0]
+    const rows = await listApiKeys({ ctx: { db: deps.db }, before, limit: limit + 1 })
     return pageOf(
       rows,
       limit,
@@ -96,24 +87,15 @@ export const adminHandlers: Handlers<typeof adminRoutes> = {
         details: [{ path: 'expires_at', message: 'must be in the future' }],
       })
     }
-    const { row, token } = await withTransaction(deps.db, async (tx) => {
-      const created = await createApiKey({
-        ctx: { db: tx },
-        input: {
-          consumer: body.consumer,
-          scope: body.scope,
-          rateLimitPerMinute: body.rate_limit_per_minute ?? null,
-          expiresAt: body.expires_at ?? null,
-          createdBy: `api:${principal.consumer}`,
-        },
-      })
-      await tx.insert(auditLog).values({
-        eventType: 'key_created',
-        source: `api:${principal.consumer}`,
-        detail: `key ${created.row.id} for ${body.consumer} (${body.scope})`,
-        metadata: { key_id: created.row.id.toString(), consumer: body.consumer, scope: body.scope },
-      })
-      return created
+    const { row, token } = await issueApiKey({
+      ctx: { db: deps.db, clock: () => now },
+      input: {
+        consumer: body.consumer,
+        scope: body.scope,
+        rateLimitPerMinute: body.rate_limit_per_minute ?? null,
+        expiresAt: body.expires_at ?? null,
+        actor: `api:${principal.consumer}`,
+      },
     })
     return new Reply({ key: keyToJson(row, now), token }, 201)
   },
@@ -138,30 +120,24 @@ export const adminHandlers: Handlers<typeof adminRoutes> = {
 
   async 'audit.list'({ deps, query, tenantId }) {
     const limit = query.limit ?? DEFAULT_LIMIT
-    const conditions: (SQL | undefined)[] = []
-    if (tenantId !== null) {
-      // A tenant sees the rows of its own blogs only; fleet-wide rows (no blog) are the operator's.
-      conditions.push(
-        inArray(
-          auditLog.blogId,
-          deps.db.select({ blogId: siteTenants.blogId }).from(siteTenants).where(eq(siteTenants.tenantId, tenantId)),
-        ),
-      )
-    }
-    if (query.blog_id !== undefined) conditions.push(eq(auditLog.blogId, query.blog_id))
-    if (query.event_type !== undefined) conditions.push(eq(auditLog.eventType, query.event_type))
-    if (query.since !== undefined) conditions.push(gte(auditLog.createdAt, query.since))
-    if (query.until !== undefined) conditions.push(lt(auditLog.createdAt, query.until))
+    let before: AuditLogPosition | undefined
     if (query.cursor !== undefined) {
-      const [when, id] = decodeCursor(query.cursor, ['ms', 'id'])
-      conditions.push(or(lt(auditLog.createdAt, when), and(eq(auditLog.createdAt, when), lt(auditLog.id, id))))
+      const [createdAt, id] = decodeCursor(query.cursor, ['ms', 'id'])
+      before = { createdAt, id }
     }
-    const rows = await deps.db
-      .select()
-      .from(auditLog)
-      .where(and(...conditions))
-      .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
-      .limit(limit + 1)
+    const rows = await listAuditLog({
+      ctx: { db: deps.db },
+      filter: {
+        // A tenant sees the rows of its own blogs only; fleet-wide rows (no blog) are the operator's.
+        tenantId: tenantId ?? undefined,
+        blogId: query.blog_id,
+        eventTypes: query.event_type === undefined ? undefined : [query.event_type],
+        since: query.since,
+        until: query.until,
+      },
+      before,
+      limit: limit + 1,
+    })
     return pageOf(
       rows,
       limit,
