@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { refusedPort } from '@jetmon/testkit'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createApiClient, type ReceivedResponse, type SentRequest } from './client.js'
 import { JetmonApiError, JetmonResponseError, JetmonTransportError, JetmonUsageError } from './errors.js'
@@ -51,17 +52,6 @@ beforeEach(() => {
 
 const client = (options: Partial<Parameters<typeof createApiClient>[0]> = {}) =>
   createApiClient({ baseUrl: `${origin}/api/v1`, token: TOKEN, ...options })
-
-/** A loopback port nothing listens on (one just closed): connections to it are refused. */
-async function refusedPort(): Promise<number> {
-  const closed = createServer()
-  closed.listen(0, '127.0.0.1')
-  await once(closed, 'listening')
-  const port = (closed.address() as AddressInfo).port
-  closed.close()
-  await once(closed, 'close')
-  return port
-}
 
 describe('request: success', () => {
   it('sends auth and JSON headers and exposes request id and rate-limit headers', async () => {
