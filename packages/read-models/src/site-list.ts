@@ -100,7 +100,11 @@ interface RawRow {
  * - otherwise `jetpack_monitor_sites` itself, in `(blog_id, monitor_url)` index order, stopping
  *   after `limit + 1` groups.
  */
-export async function listSitePage(db: DbOrTx, options: SiteListOptions): Promise<SiteListRow[]> {
+export async function listSitePage({
+  ctx,
+  ...options
+}: { ctx: { db: DbOrTx } } & SiteListOptions): Promise<SiteListRow[]> {
+  const { db } = ctx
   const { now } = options
   const state = stateSql(now)
   const blog = col('s', monitorSites.blogId)

@@ -33,7 +33,8 @@ it('lists, details and measures a site the way the README shows', async () => {
   await promoteEvent({ ctx, input: { eventId: event.id, state: 'Down', reason: 'verifier_confirmed' } })
 
   const now = new Date()
-  const page = await listSitePage(db, {
+  const page = await listSitePage({
+    ctx: { db },
     now,
     tenantId: null,
     after: null,

@@ -274,7 +274,8 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
     const limit = query.limit ?? DEFAULT_LIMIT
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor, ['id'])[0]
     const states = query.state !== undefined ? [query.state] : query.state__in
-    const rows = await listSitePage(deps.db, {
+    const rows = await listSitePage({
+      ctx: { db: deps.db },
       now,
       tenantId,
       after,

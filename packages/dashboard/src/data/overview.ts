@@ -206,7 +206,8 @@ export async function listSites(
       more = true
       break
     }
-    const page = await listSitePage(db, {
+    const page = await listSitePage({
+      ctx: { db },
       now,
       tenantId: null,
       // A blog id is found by its page position: the page after id − 1, one row.
