@@ -5,7 +5,7 @@
 import { createJetmonClient, type JetmonClient, type Scope } from '@jetmon/api-client'
 import { createApiKey } from '@jetmon/api-keys'
 import { noopLogger } from '@jetmon/db'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
+import { createTestDatabase, type ManualClock, manualClock, type TestDatabase } from '@jetmon/testkit'
 import { afterAll, beforeAll } from 'vitest'
 import { type ApiApp, type ApiDeps, createApiApp, type RunningApiServer, startApiServer } from '../src/index.js'
 
@@ -25,30 +25,8 @@ export interface TestApi {
   clock: ManualClock
 }
 
-export interface ManualClock {
-  now(): Date
-  advance(ms: number): void
-  set(date: Date): void
-  /** Monotonic ms for the rate limiter, moved together with `now`. */
-  monotonic(): number
-}
-
-export function manualClock(start = new Date('2026-05-01T12:00:00.000Z')): ManualClock {
-  let at = start.getTime()
-  let mono = 1_000_000
-  return {
-    now: () => new Date(at),
-    advance(ms) {
-      at += ms
-      mono += ms
-    },
-    set(date) {
-      mono += Math.max(0, date.getTime() - at)
-      at = date.getTime()
-    },
-    monotonic: () => mono,
-  }
-}
+/** Where the request clock starts when a test drives it by hand. */
+const MANUAL_START = new Date('2026-05-01T12:00:00.000Z')
 
 export interface UseTestApiOptions {
   /** Extra dependencies (probe, secrets key, …). */
@@ -62,7 +40,7 @@ export function useTestApi(options: UseTestApiOptions = {}): () => TestApi {
   let harness: TestApi | undefined
   beforeAll(async () => {
     const database = await createTestDatabase()
-    const clock = manualClock(options.manualClock ? undefined : new Date())
+    const clock = manualClock(options.manualClock ? MANUAL_START : new Date())
     const realNow = () => new Date()
     const now = options.manualClock ? clock.now : realNow
     const api = createApiApp(
