@@ -29,7 +29,7 @@ const ENV_TOKEN = 'jm_envv_0123456789abcdef'
 const FLAG_TOKEN = 'jm_flag_0123456789abcdef'
 
 // Each test spawns the binary several times; under a loaded machine that takes a while.
-describe.concurrent('jetmon2 api local-config', { timeout: 60_000 }, () => {
+describe.concurrent('jetmon2 api local-config', { timeout: 120_000 }, () => {
   test('api without a subcommand is a usage error that lists local-config', async () => {
     const { env } = newHome()
     const result = await jetmon2(['api'], env)

@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { type CliResult, runToCompletion, spawnSource } from '@jetmon/testkit'
 import * as v from 'valibot'
 import { type Veriflier2Config, type Veriflier2ConfigInput, veriflier2ConfigSchema } from '../src/config.js'
 
@@ -45,32 +46,16 @@ export async function postChecks(
   return { status: response.status, headers: response.headers, json, text }
 }
 
-export interface CliResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
+export type { CliResult }
 
 /** Starts the real `veriflier2` binary from source (the same entry point the build ships). */
 export function spawnVeriflier2(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--conditions=@jetmon/source', '--import', 'tsx', CLI, ...args], {
-    env: { ...process.env, NO_COLOR: '1', VERIFLIER_CONFIG: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  return spawnSource(CLI, args, { env: { VERIFLIER_CONFIG: '', ...env } })
 }
 
 /** Runs `veriflier2 <args>` to completion. */
 export function veriflier2(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const child = spawnVeriflier2(args, env)
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.on('data', (chunk) => {
-    stdout += chunk
-  })
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk
-  })
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+  return runToCompletion(spawnVeriflier2(args, env))
 }
 
 /** A `veriflier2 serve` process that has logged its address. */

@@ -1,37 +1,21 @@
 // The real `jetmon2` binary from source, for the suites that drive one process through its CLI,
 // its log lines and its REST API.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { waitFor } from '@jetmon/testkit'
+import { type CliResult, runToCompletion, spawnSource, waitFor } from '@jetmon/testkit'
 
 const CLI = join(import.meta.dirname, '..', '..', '..', 'apps', 'jetmon2', 'src', 'cli.ts')
 
-export interface CliResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
+export type { CliResult }
 
 /** Starts `jetmon2 <args>` (the same entry point the build ships). */
 export function spawnJetmon2(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--conditions=@jetmon/source', '--import', 'tsx', CLI, ...args], {
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  return spawnSource(CLI, args, { env })
 }
 
 /** Runs `jetmon2 <args>` to completion. */
 export function jetmon2(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const child = spawnJetmon2(args, env)
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.on('data', (chunk) => {
-    stdout += chunk
-  })
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk
-  })
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+  return runToCompletion(spawnJetmon2(args, env))
 }
 
 /**

@@ -1,13 +1,13 @@
 // Three `jetmon2 serve` processes share the bucket space through leases; one is killed with
 // SIGKILL and its endpoints are taken over. Each process sends its own User-Agent, so the fixture's
 // request log tells which host checked which endpoint.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { endpointConfig, hosts as hostLeases, monitorSites } from '@jetmon/db'
-import { createTestDatabase, type TestDatabase, waitFor } from '@jetmon/testkit'
+import { createTestDatabase, spawnSource, type TestDatabase, waitFor } from '@jetmon/testkit'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 
@@ -37,14 +37,9 @@ function startMonitor(host: string): Promise<void> {
   }
   const file = join(tmp, `${host}.json`)
   writeFileSync(file, JSON.stringify(config))
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@jetmon/source', '--import', 'tsx', join(ROOT, 'apps/jetmon2/src/cli.ts'), 'serve'],
-    {
-      env: { ...process.env, JETMON_CONFIG: file, DATABASE_URL: '', LOG_FORMAT: 'json' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
+  const child = spawnSource(join(ROOT, 'apps/jetmon2/src/cli.ts'), ['serve'], {
+    env: { JETMON_CONFIG: file, DATABASE_URL: '', LOG_FORMAT: 'json' },
+  })
   children.set(host, child)
   let output = ''
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 // End to end with real processes: `jetmon2 serve`, two `veriflier2 serve`, the fixture fleet,
 // a local DNS server and a WordPress.com receiver, all on loopback, with short intervals.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { auditLog, endpointConfig, eventTransitions, maintenanceWindows, monitorSites } from '@jetmon/db'
 import { listOpenEvents } from '@jetmon/eventstore'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
+import { createTestDatabase, spawnSource, type TestDatabase } from '@jetmon/testkit'
 import {
   createTestPki,
   type DnsServer,
@@ -36,10 +36,7 @@ function startProcess(
   env: NodeJS.ProcessEnv,
   ready: RegExp,
 ): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, ['--conditions=@jetmon/source', '--import', 'tsx', join(ROOT, cli), ...args], {
-    env: { ...process.env, ...env, LOG_FORMAT: 'json' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawnSource(join(ROOT, cli), args, { env: { ...env, LOG_FORMAT: 'json' } })
   children.push(child)
   let output = ''
   return new Promise((resolve, reject) => {
