@@ -31,6 +31,23 @@ describe('GET /me', () => {
 })
 
 describe('keys', () => {
+  it('records a created key in the audit log with who made it and what it was granted', async () => {
+    const expiresAt = new Date(Date.now() + 86_400_000)
+    const created = await harness().client.admin.call('keys.create', {
+      body: { consumer: 'audited-bot', scope: 'read', rate_limit_per_minute: 30, expires_at: expiresAt.toISOString() },
+    })
+    const rows = await harness().database.db.select().from(auditLog).where(eq(auditLog.eventType, 'key_created'))
+    const row = rows.find((r) => (r.metadata as { key_id?: string }).key_id === String(created.data.key.id))
+    expect(row?.source).toMatch(/^api:/)
+    expect(row?.metadata).toEqual({
+      key_id: String(created.data.key.id),
+      consumer: 'audited-bot',
+      scope: 'read',
+      rate_limit_per_minute: 30,
+      expires_at: created.data.key.expires_at,
+    })
+  })
+
   it('creates a key whose token works once shown, lists it, rotates and revokes it', async () => {
     const admin = harness().client.admin
     const created = await admin.call('keys.create', { body: { consumer: 'ci-bot', scope: 'write' } })
