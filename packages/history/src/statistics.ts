@@ -22,16 +22,16 @@ const DAY_MS = 86_400_000
 export const NOT_DOWNTIME_CODES: readonly number[] = Object.freeze([0, 7, 99])
 
 export interface UptimeAndLatencyInput {
-  db: DbOrTx
+  /** The database, and the clock retention is measured from (defaults to the system clock). */
+  ctx: { db: DbOrTx; clock?: () => Date }
   /** The endpoints to aggregate over (a site's, or one); empty gives zeros. */
   endpointIds: readonly bigint[]
   /** Window start, inclusive. */
   from: Date
   /** Window end, exclusive. */
   to: Date
-  /** `HISTORY_RETENTION_DAYS`: raw history is used from `now − retentionDays` (rounded up to the hour) on. */
+  /** `HISTORY_RETENTION_DAYS`: raw history is used from `clock() − retentionDays` (rounded up to the hour) on. */
   retentionDays: number
-  now: Date
   /** `HISTORY_MODE`; with `failures` raw history lacks healthy checks, so only rollups are used. */
   historyMode?: HistoryMode
 }
@@ -74,7 +74,9 @@ const ceilHour = (ms: number) => Math.ceil(ms / HOUR_MS) * HOUR_MS
  * Response time covers successful checks only, as in the rollups (a timeout has no useful RTT).
  */
 export async function uptimeAndLatency(input: UptimeAndLatencyInput): Promise<UptimeAndLatency> {
-  const { db, endpointIds, from, to, now, retentionDays } = input
+  const { endpointIds, from, to, retentionDays } = input
+  const { db } = input.ctx
+  const now = (input.ctx.clock ?? (() => new Date()))()
   if (!(retentionDays > 0) || !Number.isFinite(retentionDays)) {
     throw new InvalidOptionsError(`retentionDays must be a positive number of days, got ${retentionDays}`)
   }

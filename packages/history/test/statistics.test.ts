@@ -67,12 +67,11 @@ function truth(from: number, to: number) {
 
 const query = (from: number, to: number, historyMode: 'all' | 'failures' = 'all') =>
   uptimeAndLatency({
-    db: database.db,
+    ctx: { db: database.db, clock: () => new Date(NOW) },
     endpointIds: ids,
     from: new Date(from),
     to: new Date(to),
     retentionDays: RETENTION_DAYS,
-    now: new Date(NOW),
     historyMode,
   })
 
@@ -150,12 +149,11 @@ describe('uptimeAndLatency', () => {
     }
     expect(
       await uptimeAndLatency({
-        db: database.db,
+        ctx: { db: database.db, clock: () => new Date(NOW) },
         endpointIds: [],
         from: new Date(NOW - DAY),
         to: new Date(NOW),
         retentionDays: 30,
-        now: new Date(NOW),
       }),
     ).toMatchObject(empty)
     expect(await query(NOW, NOW - HOUR)).toMatchObject(empty)
