@@ -83,19 +83,23 @@ export interface EndpointRow {
 export type WindowRow = typeof maintenanceWindows.$inferSelect
 
 /** Endpoints matching `where`, with their configuration and runtime state, by endpoint id. */
-export async function selectEndpoints(
-  db: DbOrTx,
-  where: SQL | undefined,
-  page?: { limit: number },
-): Promise<EndpointRow[]> {
-  const query = db
+export async function selectEndpoints({
+  ctx,
+  where,
+  limit,
+}: {
+  ctx: { db: DbOrTx }
+  where: SQL | undefined
+  limit?: number
+}): Promise<EndpointRow[]> {
+  const query = ctx.db
     .select(endpointColumns)
     .from(monitorSites)
     .leftJoin(endpointConfig, eq(endpointConfig.endpointId, monitorSites.endpointId))
     .leftJoin(endpointState, eq(endpointState.endpointId, monitorSites.endpointId))
     .where(where)
     .orderBy(asc(monitorSites.endpointId))
-  return (page ? await query.limit(page.limit) : await query) as EndpointRow[]
+  return (limit === undefined ? await query : await query.limit(limit)) as EndpointRow[]
 }
 
 /**
@@ -108,8 +112,16 @@ export function tenantCondition(tenantId: string | null, blogIdColumn: Column): 
 }
 
 /** Whether the blog has at least one endpoint the caller may see (404 otherwise). */
-export async function siteVisible(db: DbOrTx, blogId: bigint, tenantId: string | null): Promise<boolean> {
-  const [row] = await db
+export async function siteVisible({
+  ctx,
+  blogId,
+  tenantId,
+}: {
+  ctx: { db: DbOrTx }
+  blogId: bigint
+  tenantId: string | null
+}): Promise<boolean> {
+  const [row] = await ctx.db
     .select({ one: sql`1` })
     .from(monitorSites)
     .where(and(eq(monitorSites.blogId, blogId), tenantCondition(tenantId, monitorSites.blogId)))
@@ -118,9 +130,17 @@ export async function siteVisible(db: DbOrTx, blogId: bigint, tenantId: string |
 }
 
 /** Windows of the blog covering `now` (`starts_at <= now < ends_at`). */
-export function currentWindows(db: DbOrTx, blogIds: readonly bigint[], now: Date): Promise<WindowRow[]> {
+export function currentWindows({
+  ctx,
+  blogIds,
+  now,
+}: {
+  ctx: { db: DbOrTx }
+  blogIds: readonly bigint[]
+  now: Date
+}): Promise<WindowRow[]> {
   if (blogIds.length === 0) return Promise.resolve([])
-  return db
+  return ctx.db
     .select()
     .from(maintenanceWindows)
     .where(
@@ -305,12 +325,21 @@ async function confirmationOf(
 }
 
 /** The site's detail (`GET /sites/{blog_id}`) read from `db`; null when the blog has no endpoints. */
-export async function loadSiteDetail(db: DbOrTx, blogId: bigint, now: Date): Promise<SiteDetail | null> {
-  const endpoints = await selectEndpoints(db, eq(monitorSites.blogId, blogId))
+export async function loadSiteDetail({
+  ctx,
+  blogId,
+  now,
+}: {
+  ctx: { db: DbOrTx }
+  blogId: bigint
+  now: Date
+}): Promise<SiteDetail | null> {
+  const { db } = ctx
+  const endpoints = await selectEndpoints({ ctx, where: eq(monitorSites.blogId, blogId) })
   if (endpoints.length === 0) return null
   const [open, windows] = await Promise.all([
     listOpenEvents({ ctx: { db }, blogId }),
-    currentWindows(db, [blogId], now),
+    currentWindows({ ctx, blogIds: [blogId], now }),
   ])
   const facts = { openEvents: open, windows }
   const active = endpoints.filter((row) => row.monitorActive !== 0)

@@ -332,12 +332,18 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * through `(event_id, id)`, windows through `(blog_id, ends_at)`, and confirmation rounds — only
  * when some event was Seems Down — through the audit log's `(blog_id, created_at)`.
  */
-export async function loadUptimeInput(
-  db: DbOrTx,
-  scope: StatsScope,
-  period: StatsPeriod,
-  now: Date,
-): Promise<UptimeInput> {
+export async function loadUptimeInput({
+  ctx,
+  scope,
+  period,
+  now,
+}: {
+  ctx: { db: DbOrTx }
+  scope: StatsScope
+  period: StatsPeriod
+  now: Date
+}): Promise<UptimeInput> {
+  const { db } = ctx
   const eventsQuery = db
     .select({
       id: events.id,
@@ -373,7 +379,7 @@ export async function loadUptimeInput(
   const [eventRows, windowRows, activity] = await Promise.all([
     eventsQuery,
     windowsQuery,
-    loadEndpointActivity(db, scope.blogId, scope.endpointIds, now),
+    loadEndpointActivity({ ctx, blogId: scope.blogId, endpointIds: scope.endpointIds, now }),
   ])
 
   const changes: StateChange[] = []
@@ -456,12 +462,18 @@ export async function loadUptimeInput(
  * What {@link monitoredTime} needs for these endpoints of a blog: their `endpoint_changed` audit
  * rows (through `(blog_id, created_at)`), their `monitor_active` flag and last check.
  */
-export async function loadEndpointActivity(
-  db: DbOrTx,
-  blogId: bigint,
-  endpointIds: readonly bigint[],
-  now: Date,
-): Promise<EndpointActivity[]> {
+export async function loadEndpointActivity({
+  ctx,
+  blogId,
+  endpointIds,
+  now,
+}: {
+  ctx: { db: DbOrTx }
+  blogId: bigint
+  endpointIds: readonly bigint[]
+  now: Date
+}): Promise<EndpointActivity[]> {
+  const { db } = ctx
   if (endpointIds.length === 0) return []
   const [flags, audits] = await Promise.all([
     db

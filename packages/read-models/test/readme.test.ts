@@ -46,16 +46,16 @@ it('lists, details and measures a site the way the README shows', async () => {
   })
   expect(page.map((site) => [site.blogId, site.item.current_state])).toEqual([[blogId, 'Down']])
 
-  const detail = await loadSiteDetail(db, page[0]!.blogId, now)
+  const detail = await loadSiteDetail({ ctx: { db }, blogId: page[0]!.blogId, now })
   expect(detail?.active_events.map((open) => BigInt(open.id))).toEqual([event.id])
 
   const endpointIds = detail!.endpoints.map((endpoint) => BigInt(endpoint.endpoint_id))
-  const input = await loadUptimeInput(
-    db,
-    { blogId, endpointId: null, siteEndpointIds: endpointIds, endpointIds },
-    { from: new Date(now.getTime() - 7 * 86_400_000), to: now },
+  const input = await loadUptimeInput({
+    ctx: { db },
+    scope: { blogId, endpointId: null, siteEndpointIds: endpointIds, endpointIds },
+    period: { from: new Date(now.getTime() - 7 * 86_400_000), to: now },
     now,
-  )
+  })
   const figures = computeUptime(input)
   expect(figures.uptimePercent).toBe(0)
   expect(figures.totalMs).toBe(now.getTime() - addedAt.getTime())

@@ -102,20 +102,20 @@ async function probeUnderCap(
 }
 
 async function requireSite(db: DbOrTx, blogId: bigint, tenantId: string | null): Promise<void> {
-  if (!(await siteVisible(db, blogId, tenantId))) throw notFound('site', blogId)
+  if (!(await siteVisible({ ctx: { db }, blogId, tenantId }))) throw notFound('site', blogId)
 }
 
 async function requireEndpoint(db: DbOrTx, endpointId: bigint, tenantId: string | null): Promise<EndpointRow> {
-  const [row] = await selectEndpoints(
-    db,
-    and(eq(monitorSites.endpointId, endpointId), tenantCondition(tenantId, monitorSites.blogId)),
-  )
+  const [row] = await selectEndpoints({
+    ctx: { db },
+    where: and(eq(monitorSites.endpointId, endpointId), tenantCondition(tenantId, monitorSites.blogId)),
+  })
   if (!row) throw notFound('endpoint', endpointId)
   return row
 }
 
 async function requireSiteDetail(db: DbOrTx, blogId: bigint, now: Date): Promise<SiteDetail> {
-  const detail = await loadSiteDetail(db, blogId, now)
+  const detail = await loadSiteDetail({ ctx: { db }, blogId, now })
   if (!detail) throw notFound('site', blogId)
   return detail
 }
@@ -127,13 +127,13 @@ async function endpointsToJson(db: DbOrTx, rows: readonly EndpointRow[], now: Da
       db,
       rows.map((row) => row.endpointId),
     ),
-    currentWindows(db, [...new Set(rows.map((row) => row.blogId))], now),
+    currentWindows({ ctx: { db }, blogIds: [...new Set(rows.map((row) => row.blogId))], now }),
   ])
   return rows.map((row) => endpointToJson(row, { openEvents, windows }))
 }
 
 async function endpointJson(db: DbOrTx, endpointId: bigint, now: Date): Promise<SiteEndpoint> {
-  const [row] = await selectEndpoints(db, eq(monitorSites.endpointId, endpointId))
+  const [row] = await selectEndpoints({ ctx: { db }, where: eq(monitorSites.endpointId, endpointId) })
   if (!row) throw notFound('endpoint', endpointId)
   const [json] = await endpointsToJson(db, [row], now)
   return json!
@@ -383,11 +383,14 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
     await requireSite(deps.db, params.blog_id, tenantId)
     const limit = query.limit ?? DEFAULT_LIMIT
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor, ['id'])[0]
-    const rows = await selectEndpoints(
-      deps.db,
-      and(eq(monitorSites.blogId, params.blog_id), after === null ? undefined : gt(monitorSites.endpointId, after)),
-      { limit: limit + 1 },
-    )
+    const rows = await selectEndpoints({
+      ctx: { db: deps.db },
+      where: and(
+        eq(monitorSites.blogId, params.blog_id),
+        after === null ? undefined : gt(monitorSites.endpointId, after),
+      ),
+      limit: limit + 1,
+    })
     const served = rows.slice(0, limit)
     const items = await endpointsToJson(deps.db, served, now)
     const byId = new Map(served.map((row, index) => [row.endpointId, items[index]!]))

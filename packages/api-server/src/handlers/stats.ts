@@ -16,7 +16,7 @@ export const statsHandlers: Handlers<typeof statsRoutes> = {
     const { params, query, deps, now } = ctx
     const period = resolvePeriod(query, now)
     const scope = await resolveScope(ctx, params.blog_id, query.endpoint_id)
-    const figures = computeUptime(await loadUptimeInput(deps.db, scope, period, now))
+    const figures = computeUptime(await loadUptimeInput({ ctx: { db: deps.db }, scope, period, now }))
     return {
       window: windowJson(period),
       endpoint_id: scope.endpointId === null ? null : jsonId(scope.endpointId),
@@ -39,11 +39,10 @@ export const statsHandlers: Handlers<typeof statsRoutes> = {
     const period = resolvePeriod(query, now)
     const scope = await resolveScope(ctx, params.blog_id, query.endpoint_id)
     const stats = await uptimeAndLatency({
-      db: deps.db,
+      ctx: { db: deps.db, clock: () => now },
       endpointIds: scope.endpointIds,
       from: period.from,
       to: period.to,
-      now,
       retentionDays: deps.historyRetentionDays ?? DEFAULT_HISTORY_RETENTION_DAYS,
       historyMode: deps.historyMode ?? 'all',
     })

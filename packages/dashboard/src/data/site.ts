@@ -93,7 +93,7 @@ const TIMELINE_PAGE = 25
 /** The site page, or null when the blog has no endpoints. */
 export async function loadSite(deps: SiteDeps, query: SiteQuery): Promise<SiteData | null> {
   const { db, now } = deps
-  const detail = await loadSiteDetail(db, query.blogId, now)
+  const detail = await loadSiteDetail({ ctx: { db }, blogId: query.blogId, now })
   if (!detail) return null
   const endpointIds = detail.endpoints.map((endpoint) => BigInt(endpoint.endpoint_id))
   const urlOf = new Map(
@@ -102,12 +102,12 @@ export async function loadSite(deps: SiteDeps, query: SiteQuery): Promise<SiteDa
   const nowMs = now.getTime()
 
   // One read of the event log for 30 days serves the figures, the bars and the chart's bands.
-  const input = await loadUptimeInput(
-    db,
-    { blogId: query.blogId, endpointId: null, siteEndpointIds: endpointIds, endpointIds },
-    { from: new Date(nowMs - 30 * DAY), to: now },
+  const input = await loadUptimeInput({
+    ctx: { db },
+    scope: { blogId: query.blogId, endpointId: null, siteEndpointIds: endpointIds, endpointIds },
+    period: { from: new Date(nowMs - 30 * DAY), to: now },
     now,
-  )
+  })
   const figures = [
     { label: '24 h', ms: DAY },
     { label: '7 d', ms: 7 * DAY },
@@ -127,11 +127,10 @@ export async function loadSite(deps: SiteDeps, query: SiteQuery): Promise<SiteDa
   const dayFrom = Math.floor(nowMs / DAY) * DAY - 29 * DAY
   const [latency, chart, hourChecks, page, openEvents] = await Promise.all([
     uptimeAndLatency({
-      db,
+      ctx: { db, clock: () => now },
       endpointIds,
       from: new Date(nowMs - DAY),
       to: now,
-      now,
       retentionDays: deps.retentionDays,
       historyMode: deps.historyMode,
     }),
