@@ -10,8 +10,8 @@
  * Only `q` reads every URL (a substring cannot use a B-tree index).
  */
 import type { SiteSummary, State } from '@jetmon/api-client'
-import { jsonId } from '@jetmon/api-client'
 import { type DbOrTx, endpointState, events, maintenanceWindows, monitorSites, siteTenants } from '@jetmon/db'
+import { EVENT_STATES, jsonId } from '@jetmon/vocabulary'
 import { type Column, type SQL, sql } from 'drizzle-orm'
 
 export interface SiteListOptions {
@@ -33,7 +33,7 @@ export interface SiteListRow {
   item: SiteSummary
 }
 
-const EVENT_STATE_NAMES = new Set<State>(['Warning', 'Degraded', 'Seems Down', 'Down'])
+const EVENT_STATE_NAMES = new Set<State>(EVENT_STATES)
 
 /** `LIKE` pattern matching `text` anywhere (its own `%`, `_` and `\` taken literally). */
 function containsPattern(text: string): string {
