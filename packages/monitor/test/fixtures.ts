@@ -7,7 +7,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createChecker } from '@jetmon/checker'
 import { type Db, monitorSites } from '@jetmon/db'
-import { createTestDatabase, type ManualClock, manualClock, type TestDatabase } from '@jetmon/testkit'
+import { createTestDatabase, type ManualClock, manualClock, manualTimers, type TestDatabase } from '@jetmon/testkit'
 import {
   type DnsServer,
   type FixtureServer,
@@ -197,35 +197,13 @@ export interface ManualTime {
 }
 
 export function manualTime(start: Date | number): ManualTime {
-  const clock = manualClock(start)
-  const pending = new Map<number, { at: number; callback: () => void }>()
-  let nextId = 1
+  const time = manualTimers(manualClock(start))
   return {
-    clock,
+    clock: time.clock,
     timers: {
-      setTimeout: (callback, ms) => {
-        const id = nextId++
-        pending.set(id, { at: clock.now().getTime() + ms, callback })
-        return id
-      },
-      clearTimeout: (handle) => {
-        pending.delete(handle as number)
-      },
+      setTimeout: (callback, ms) => time.setTimeout(callback, ms),
+      clearTimeout: (handle) => time.clearTimeout(handle),
     },
-    advance(ms) {
-      const target = clock.now().getTime() + ms
-      for (;;) {
-        let next: [number, { at: number; callback: () => void }] | undefined
-        for (const entry of pending) {
-          if (entry[1].at <= target && (!next || entry[1].at < next[1].at)) next = entry
-        }
-        if (!next) break
-        pending.delete(next[0])
-        const now = clock.now().getTime()
-        if (next[1].at > now) clock.advance(next[1].at - now)
-        next[1].callback()
-      }
-      clock.set(new Date(target))
-    },
+    advance: (ms) => time.advance(ms),
   }
 }

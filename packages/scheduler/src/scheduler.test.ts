@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { flush, ManualClock } from '../test/_clock.js'
+import { flush, manualSchedulerClock } from '../test/_clock.js'
 import { LagWindow } from './lag.js'
 import { nextDueAt, phaseOffsetMs } from './phase.js'
 import { type RunContext, Scheduler, type SchedulerOptions } from './scheduler.js'
@@ -16,7 +16,7 @@ interface Call {
 
 /** A scheduler whose runs settle only when the test says so. */
 function setup(options: Partial<SchedulerOptions> = {}) {
-  const clock = new ManualClock(T0)
+  const clock = manualSchedulerClock(T0)
   const calls: Call[] = []
   let inFlight = 0
   let maxSeenInFlight = 0
@@ -247,7 +247,7 @@ describe('Scheduler', () => {
   })
 
   it('logs a run that throws or rejects, and the endpoint keeps its schedule', async () => {
-    const clock = new ManualClock(T0)
+    const clock = manualSchedulerClock(T0)
     const errors: unknown[] = []
     let n = 0
     const scheduler = new Scheduler({

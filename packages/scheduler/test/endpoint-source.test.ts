@@ -3,7 +3,7 @@ import { recordingLogger, useTestDatabase } from '@jetmon/testkit'
 import { eq, sql } from 'drizzle-orm'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { type EndpointChange, EndpointSource, type EndpointSourceOptions } from '../src/index.js'
-import { ManualClock } from './_clock.js'
+import { manualSchedulerClock } from './_clock.js'
 
 const database = useTestDatabase()
 
@@ -340,7 +340,7 @@ describe('EndpointSource', () => {
 
   it('refreshes on a loop, reconciling every few minutes, with one timer', async () => {
     const { db } = database()
-    const clock = new ManualClock(Date.now())
+    const clock = manualSchedulerClock(Date.now())
     const { source: s, changes } = source({ clock })
     await s.setRanges([{ min: 0, max: 999 }])
     s.start({ refreshMs: 30_000, reconcileMs: 120_000 })

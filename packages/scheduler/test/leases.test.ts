@@ -3,7 +3,7 @@ import { recordingLogger, useTestDatabase } from '@jetmon/testkit'
 import { eq, sql } from 'drizzle-orm'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { BucketLeases, type BucketLeasesOptions, type LeaseChange } from '../src/index.js'
-import { ManualClock } from './_clock.js'
+import { manualSchedulerClock } from './_clock.js'
 import { sleep } from './_helpers.js'
 
 const database = useTestDatabase()
@@ -246,7 +246,7 @@ describe('BucketLeases', () => {
         return Reflect.get(target, prop, receiver)
       },
     }) as Db
-    const clock = new ManualClock(Date.now())
+    const clock = manualSchedulerClock(Date.now())
     const logger = recordingLogger()
     const a = new BucketLeases({ db: flaky, hostId: 'mon-a', version: 't', leaseMs: 30_000, clock, logger })
     const changes = watch(a)
@@ -274,7 +274,7 @@ describe('BucketLeases', () => {
   })
 
   it('renews every third of the lease with one timer', async () => {
-    const clock = new ManualClock(Date.now())
+    const clock = manualSchedulerClock(Date.now())
     const a = leases('mon-a', { leaseMs: 30_000, clock })
     await a.start()
     const first = await rowOf('mon-a')

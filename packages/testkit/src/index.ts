@@ -1,4 +1,4 @@
-export { type ManualClock, manualClock } from './clock.js'
+export { type ManualClock, type ManualTimers, manualClock, manualTimers, settlePromises } from './clock.js'
 export { createTestDatabase, type TestDatabase, testServerUrl, useTestDatabase } from './database.js'
 export * from './fixtures.js'
 export { type LogEntry, type LogLevel, type RecordingLogger, recordingLogger } from './logger.js'
