@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { pingDatabase } from '@jetmon/db'
+import { type Database, pingDatabase } from '@jetmon/db'
 import type { Logger } from '@jetmon/logging'
 import type { Registry } from 'prom-client'
 
@@ -25,7 +25,7 @@ export interface OpsServerOptions {
  * goes to the log, never into the answer: its message can name the host, the user or the schema.
  */
 export async function databaseReadiness(
-  pool: Parameters<typeof pingDatabase>[0]['ctx']['pool'],
+  pool: Database['pool'],
   logger: Pick<Logger, 'warn'>,
 ): Promise<'ok' | 'unreachable'> {
   try {
