@@ -9,3 +9,12 @@ export type RequestMethod = (typeof REQUEST_METHODS)[number]
  */
 export const REDIRECT_POLICIES = ['follow', 'alert', 'fail'] as const
 export type RedirectPolicy = (typeof REDIRECT_POLICIES)[number]
+
+/**
+ * How much of a response an endpoint's check judges (`jetmon_endpoint_config.detection_profile`):
+ * `legacy` judges reachability, TLS validity and the status only, without reading the body;
+ * `simple_http` also reads the body for the keyword rules; `full` judges the body too (truncated
+ * or empty) and reports advisories. A range taken over from the old monitor starts on `legacy`.
+ */
+export const DETECTION_PROFILES = ['legacy', 'simple_http', 'full'] as const
+export type DetectionProfile = (typeof DETECTION_PROFILES)[number]

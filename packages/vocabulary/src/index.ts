@@ -1,12 +1,19 @@
 /**
  * The words every Jetmon package shares, in one dependency-free package: incident states,
  * severities, transition and closing reasons, check types, webhook event types, alert
- * transports, request methods and redirect policies, the `Logger` interface, the clock, and how
- * ids are written to JSON. Packages import these instead of keeping copies.
+ * transports, request methods, redirect policies and detection profiles, the `Logger` interface,
+ * the clock, and how ids are written to JSON. Packages import these instead of keeping copies.
  */
 export { ALERT_TRANSPORTS, type AlertTransport, MIN_SEVERITY_NAMES, type MinSeverityName } from './alerts.js'
 export { type Clock, systemClock } from './clock.js'
-export { REDIRECT_POLICIES, REQUEST_METHODS, type RedirectPolicy, type RequestMethod } from './endpoints.js'
+export {
+  DETECTION_PROFILES,
+  type DetectionProfile,
+  REDIRECT_POLICIES,
+  REQUEST_METHODS,
+  type RedirectPolicy,
+  type RequestMethod,
+} from './endpoints.js'
 export { InvalidIdError, VocabularyError, type VocabularyErrorCode } from './errors.js'
 export { canonicalId, type JsonId, jsonId, MAX_JSON_NUMBER_ID } from './ids.js'
 export * from './incidents.js'
