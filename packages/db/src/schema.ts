@@ -56,6 +56,7 @@ export const endpointConfig = mysqlTable(
     checkIntervalSec: int('check_interval_sec', { unsigned: true }),
     timeoutMs: int('timeout_ms', { unsigned: true }),
     requestMethod: mysqlEnum('request_method', ['GET', 'HEAD']),
+    detectionProfile: mysqlEnum('detection_profile', ['legacy', 'simple_http', 'full']),
     redirectPolicy: mysqlEnum('redirect_policy', ['follow', 'alert', 'fail']),
     maxRedirects: tinyint('max_redirects', { unsigned: true }),
     checkKeyword: varchar('check_keyword', { length: 500 }),

@@ -1,0 +1,1 @@
+ALTER TABLE `jetmon_endpoint_config` ADD `detection_profile` enum('legacy','simple_http','full') AFTER `request_method`;
