@@ -45,6 +45,7 @@ export type {
   MutationResult,
   OpenEventInput,
   OpenEventResult,
+  OpeningReason,
   Page,
   PromoteEventInput,
   ReadContext,

@@ -112,6 +112,10 @@ export async function openEvent({
   const startedAt = input.startedAt ? new Date(input.startedAt.getTime()) : scope.now
   const dedupKey = dedupKeyOf(identity)
   const eventMetadata = input.eventMetadata ?? null
+  const reason = input.reason ?? 'opened'
+  if (reason !== 'opened' && reason !== 'adopted') {
+    throw new InvalidTransitionError(`an event opens with the reason opened or adopted, not ${JSON.stringify(reason)}`)
+  }
 
   const open = () =>
     withTransaction(ctx.db, async (tx): Promise<OpenEventResult> => {
@@ -158,7 +162,7 @@ export async function openEvent({
           severityAfter: severity,
           stateBefore: null,
           stateAfter: state,
-          reason: 'opened',
+          reason,
           source: scope.source,
           metadata: input.transitionMetadata ?? null,
           changedAt: scope.now,

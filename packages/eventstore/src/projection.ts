@@ -1,7 +1,8 @@
 import { events, monitorSites, type Tx } from '@jetmon/db'
-import { and, asc, eq, gt, isNotNull, isNull, ne, sql } from 'drizzle-orm'
+import { and, asc, between, eq, gt, isNotNull, isNull, ne, sql } from 'drizzle-orm'
 import { cursorBigint, decodeCursor, encodeCursor } from './_cursor.js'
 import { requireLimit } from './_validate.js'
+import { InvalidInputError } from './errors.js'
 import type { Event, Page, ReadContext } from './types.js'
 import { type EventState, LEGACY_SITE_STATUS, type LegacySiteStatus } from './vocabulary.js'
 
@@ -67,13 +68,19 @@ export async function projectionDrift({
   ctx,
   limit,
   cursor,
+  buckets,
 }: {
   ctx: ReadContext
   limit?: number
   cursor?: string | null
+  /** Only endpoints whose `bucket_no` is in this inclusive range. */
+  buckets?: { min: number; max: number }
 }): Promise<Page<ProjectionDrift>> {
   const pageSize = requireLimit(limit)
   const after = cursor ? cursorBigint(decodeCursor('d', cursor, 1)[0]) : null
+  if (buckets && !(Number.isInteger(buckets.min) && Number.isInteger(buckets.max) && buckets.min <= buckets.max)) {
+    throw new InvalidInputError('buckets', `expected whole numbers with min ≤ max, got ${buckets.min}–${buckets.max}`)
+  }
   const db = ctx.db
   // 2 = a Down http event is open, 1 = a Seems Down one, 0 (or no row) = none.
   const openHttp = db
@@ -103,6 +110,7 @@ export async function projectionDrift({
       and(
         sql`${monitorSites.siteStatus} <> ${expected}`,
         after === null ? undefined : gt(monitorSites.endpointId, after),
+        buckets ? between(monitorSites.bucketNo, buckets.min, buckets.max) : undefined,
       ),
     )
     .orderBy(asc(monitorSites.endpointId))

@@ -52,6 +52,27 @@ describe('replayTransitions', () => {
     })
   })
 
+  it('starts an adopted incident (taken over from v1) like an opened one', () => {
+    const adopted = transition({ severityAfter: 4, stateAfter: 'Down', reason: 'adopted' })
+    const recovered = transition({
+      severityBefore: 4,
+      severityAfter: null,
+      stateBefore: 'Down',
+      stateAfter: 'Resolved',
+      reason: 'verifier_cleared',
+    })
+    expect(replayTransitions([recovered, adopted])).toEqual({
+      severity: 4,
+      state: 'Down',
+      closed: true,
+      resolutionReason: 'verifier_cleared',
+    })
+    // An adoption starts from nothing: it cannot follow an open.
+    expect(() => replayTransitions([opened, transition({ reason: 'adopted' })])).toThrow(
+      expect.objectContaining({ code: 'INVALID_TRANSITION' }),
+    )
+  })
+
   it('refuses broken histories', () => {
     const broken = [
       [confirmed], // no `opened`

@@ -13,8 +13,8 @@ export interface ReplayedEvent {
 
 /**
  * Rebuilds an event's severity and state from its transitions (sorted by id here), checking the
- * chain as it goes: it starts with `opened`, each `*_before` equals the previous `*_after`, and
- * nothing follows the close. Returns null for no transitions.
+ * chain as it goes: it starts with `opened` (or `adopted`), each `*_before` equals the previous
+ * `*_after`, and nothing follows the close. Returns null for no transitions.
  *
  * @throws InvalidTransitionError when the chain is broken.
  */
@@ -25,8 +25,8 @@ export function replayTransitions(transitions: readonly Transition[]): ReplayedE
     const broken = (why: string) =>
       new InvalidTransitionError(`transition ${t.id} of event ${t.eventId} breaks the history: ${why}`)
     if (replayed === null) {
-      if (t.reason !== 'opened' || t.stateBefore !== null || t.severityBefore !== null) {
-        throw broken('the first transition must be `opened` from nothing')
+      if ((t.reason !== 'opened' && t.reason !== 'adopted') || t.stateBefore !== null || t.severityBefore !== null) {
+        throw broken('the first transition must be `opened` (or `adopted`) from nothing')
       }
     } else {
       if (replayed.closed) throw broken('the event was already closed')

@@ -92,7 +92,15 @@ export interface OpenEventInput extends EventIdentity {
   eventMetadata?: Metadata
   /** Metadata of the `opened` transition. */
   transitionMetadata?: Metadata
+  /**
+   * The reason on the first transition: `opened` (default), or `adopted` for an incident taken over
+   * from another monitor that already reported it (not delivered to webhooks or alert contacts).
+   */
+  reason?: OpeningReason
 }
+
+/** Reasons the first transition of an event can carry. */
+export type OpeningReason = 'opened' | 'adopted'
 
 /** Fields every mutation of an existing event takes. */
 export interface MutationInput {

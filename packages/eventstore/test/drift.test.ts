@@ -82,3 +82,21 @@ it('rejects a cursor from another list', async () => {
     code: 'INVALID_CURSOR',
   })
 })
+
+it('keeps to a bucket range when given one', async () => {
+  const blogId = newBlogId()
+  const inBucket = (bucketNo: number, url: string) =>
+    database()
+      .db.insert(monitorSites)
+      .values({ blogId, monitorUrl: url, bucketNo, siteStatus: 2 })
+      .then(([header]) => BigInt(header.insertId))
+  const low = await inBucket(700, 'https://low.example')
+  const high = await inBucket(720, 'https://high.example')
+  const page = await projectionDrift({ ctx: ctx(), limit: 50, buckets: { min: 700, max: 710 } })
+  expect(page.items.map((drift) => drift.endpointId)).toEqual([low])
+  const wide = await projectionDrift({ ctx: ctx(), limit: 50, buckets: { min: 700, max: 720 } })
+  expect(wide.items.map((drift) => drift.endpointId)).toEqual([low, high])
+  await expect(projectionDrift({ ctx: ctx(), buckets: { min: 9, max: 3 } })).rejects.toMatchObject({
+    code: 'INVALID_INPUT',
+  })
+})

@@ -83,6 +83,27 @@ describe('openEvent', () => {
     })
   })
 
+  it('opens with the reason `adopted` when asked, and an open identity stays one event', async () => {
+    const blogId = newBlogId()
+    const startedAt = new Date('2026-02-27T08:00:00.000Z')
+    const adopted = await openEvent({
+      ctx: ctx({ source: 'system:adopt' }),
+      input: { blogId, endpointId: 5n, checkType: 'http', state: 'Down', startedAt, reason: 'adopted' },
+    })
+    expect(adopted).toMatchObject({
+      opened: true,
+      event: { state: 'Down', severity: 4, startedAt },
+      transition: { reason: 'adopted', stateBefore: null, stateAfter: 'Down', severityAfter: 4 },
+    })
+    const again = await openEvent({
+      ctx: ctx(),
+      input: { blogId, endpointId: 5n, checkType: 'http', state: 'Down', reason: 'adopted' },
+    })
+    expect(again).toMatchObject({ opened: false, event: { id: adopted.event.id } })
+    const detail = await getEventDetail({ ctx: ctx(), eventId: adopted.event.id })
+    expect(replayTransitions(detail?.transitions ?? [])).toMatchObject({ state: 'Down', severity: 4, closed: false })
+  })
+
   it('takes an explicit severity, and treats an empty discriminator as none', async () => {
     const blogId = newBlogId()
     const first = await openEvent({
@@ -107,6 +128,9 @@ describe('openEvent', () => {
       [openEvent({ ctx: ctx(), input: { ...input, severity: 0 } }), 'INVALID_TRANSITION'],
       // @ts-expect-error: beyond Down
       [openEvent({ ctx: ctx(), input: { ...input, severity: 5 } }), 'INVALID_TRANSITION'],
+      // An event opens as opened or adopted, never with a change or closing reason.
+      // @ts-expect-error: not an opening reason
+      [openEvent({ ctx: ctx(), input: { ...input, reason: 'verifier_cleared' } }), 'INVALID_TRANSITION'],
     ] as const
     for (const [attempt, code] of refused) await expect(attempt).rejects.toMatchObject({ code })
     expect(await countRows(database().db, blogId)).toEqual({ events: 0, transitions: 0 })

@@ -49,6 +49,7 @@ export const TRANSITION_REASONS = [
   'auto_timeout',
   'cause_linked',
   'cause_unlinked',
+  'adopted',
 ] as const
 export type TransitionReason = (typeof TRANSITION_REASONS)[number]
 

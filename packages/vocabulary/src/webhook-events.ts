@@ -12,8 +12,10 @@ export const WEBHOOK_EVENT_TYPES = [
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
 
-// A Record over the reason union: adding a reason without a mapping fails to compile.
-const EVENT_TYPE_BY_REASON: Record<TransitionReason, WebhookEventType> = {
+// A Record over the reason union: adding a reason without a mapping fails to compile. `null`: the
+// transition is not delivered (`adopted` records an incident another monitor already reported:
+// nothing new happened, so no webhook or alert goes out; its later close is delivered).
+const EVENT_TYPE_BY_REASON: Record<TransitionReason, WebhookEventType | null> = {
   opened: 'event.opened',
   severity_escalation: 'event.severity_changed',
   severity_deescalation: 'event.severity_changed',
@@ -28,6 +30,7 @@ const EVENT_TYPE_BY_REASON: Record<TransitionReason, WebhookEventType> = {
   maintenance_swallowed: 'event.closed',
   superseded: 'event.closed',
   auto_timeout: 'event.closed',
+  adopted: null,
 }
 
 const eventTypes: ReadonlySet<string> = new Set(WEBHOOK_EVENT_TYPES)
@@ -39,7 +42,7 @@ export function isWebhookEventType(value: string): value is WebhookEventType {
 
 /**
  * The webhook event type a transition produces, or `null` for a reason this release does not
- * know — such transitions are not delivered.
+ * know or does not deliver (`adopted`) — such transitions are not delivered.
  *
  * @example eventTypeForReason('verifier_confirmed') // 'event.state_changed'
  */

@@ -16,6 +16,7 @@ import {
   Severity,
   Timestamp,
   TimestampInput,
+  TRANSITION_REASONS,
 } from './schema.js'
 
 const CHECK_TYPE_PATTERN = /^[a-z][a-z0-9_]{0,63}$/
@@ -91,7 +92,12 @@ export const TransitionResource = v.object({
   severity_after: v.pipe(v.nullable(Severity), v.description('Null on the close.')),
   state_before: v.nullable(EventState),
   state_after: v.nullable(v.picklist([...EVENT_STATES, 'Resolved'])),
-  reason: v.string(),
+  reason: v.pipe(
+    v.string(),
+    v.description(
+      `Why it changed (${TRANSITION_REASONS.join(', ')}; a later release may add reasons). \`adopted\` opens an incident taken over from v1.`,
+    ),
+  ),
   source: v.pipe(v.string(), v.description('`monitor:<host>`, `veriflier:<id>`, `api:<consumer>` or `system`.')),
   metadata: v.nullable(v.record(v.string(), v.unknown())),
   changed_at: Timestamp,

@@ -4,7 +4,7 @@
  * them and generates its OpenAPI document from them; this client is typed from them.
  */
 
-import { CLOSING_REASONS, EVENT_STATES, STATES } from '@jetmon/vocabulary'
+import { CLOSING_REASONS, EVENT_STATES, STATES, TRANSITION_REASONS } from '@jetmon/vocabulary'
 import * as v from 'valibot'
 
 const MAX_ID = 2n ** 64n - 1n
@@ -94,8 +94,8 @@ export function integerParam(min: number, max: number) {
   )
 }
 
-// The states and closing reasons are @jetmon/vocabulary's; the contract keeps offering them under the same names.
-export { CLOSING_REASONS, EVENT_STATES, STATES }
+// The states and reasons are @jetmon/vocabulary's; the contract keeps offering them under the same names.
+export { CLOSING_REASONS, EVENT_STATES, STATES, TRANSITION_REASONS }
 export type State = (typeof STATES)[number]
 export type EventState = (typeof EVENT_STATES)[number]
 export const SCOPES = ['read', 'write', 'admin'] as const
