@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     // The measured run crosses an hour boundary (after 90 s), as a long run does every hour.
     const t0 = Date.parse('2030-01-01T00:58:30.000Z')
     let simulatedMs = t0
-    const noTimers = { setInterval: () => 0, clearInterval: () => {} } // the bench drives the ticks
+    const noTimers = { setTimeout: () => 0, clearTimeout: () => {} } // the bench drives the ticks
     const options = { historyMode: MODE, rollupCheckpointMs: CHECKPOINT_MS, clock: () => new Date(simulatedMs) }
 
     // Warm-up, not measured: one check per endpoint an hour earlier, flushed, so that the measured

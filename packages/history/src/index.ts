@@ -35,6 +35,5 @@ export {
   type HistoryMode,
   LOCAL_VANTAGE,
   type RecorderStats,
-  type RecorderTimers,
   type TableWrites,
 } from './types.js'

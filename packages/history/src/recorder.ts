@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
-import { type Db, type Logger, noopLogger } from '@jetmon/db'
+import type { Db } from '@jetmon/db'
+import { type Logger, noopLogger, type Timers } from '@jetmon/vocabulary'
 import { ChunkQueue } from './_queue.js'
 import {
   addToSparse,
@@ -19,7 +20,6 @@ import {
   type HistoryMode,
   LOCAL_VANTAGE,
   type RecorderStats,
-  type RecorderTimers,
   type TableWrites,
 } from './types.js'
 
@@ -61,18 +61,19 @@ export interface CheckRecorderOptions {
   /** Wall clock for hour buckets, flush deadlines and `updated_at` (default `() => new Date()`). */
   clock?: () => Date
   /** Timers for the flush loop (default: Node's, unref'd so they never keep a process alive). */
-  timers?: RecorderTimers
+  timers?: Timers
   logger?: Logger
 }
 
-const nodeTimers: RecorderTimers = {
-  setInterval(callback, ms) {
-    const handle = setInterval(callback, ms)
+/** Node's timers, unref'd so the flush loop never keeps a process alive. */
+const nodeTimers: Timers = {
+  setTimeout(callback, ms) {
+    const handle = setTimeout(callback, ms)
     handle.unref()
     return handle
   },
-  clearInterval(handle) {
-    clearInterval(handle as NodeJS.Timeout)
+  clearTimeout(handle) {
+    clearTimeout(handle as NodeJS.Timeout)
   },
 }
 
@@ -174,9 +175,9 @@ export class CheckRecorder {
   readonly #maxPendingRows: number
   readonly #maxPendingRollups: number
   readonly #clock: () => Date
-  readonly #timers: RecorderTimers
+  readonly #timers: Timers
   readonly #logger: Logger
-  readonly #timer: unknown
+  #timer: unknown
 
   #history: ChunkQueue<HistoryRow>
   /** Pending rollup deltas: UTC hour start (epoch ms) → endpoint → delta. */
@@ -226,7 +227,7 @@ export class CheckRecorder {
     const now = this.#clock().getTime()
     this.#lastRollupCheckpoint = now
     this.#lastStateFlush = now
-    this.#timer = this.#timers.setInterval(() => void this.tick(), this.#flushMs)
+    this.#arm()
   }
 
   /**
@@ -292,6 +293,15 @@ export class CheckRecorder {
    * the rollups of hours that are over (and of the current hour at a checkpoint), and endpoint
    * state when its period has elapsed. Failed rows stay pending.
    */
+  /** The flush loop: every `flushMs`, re-armed before each tick so a slow flush does not delay the next. */
+  #arm(): void {
+    this.#timer = this.#timers.setTimeout(() => {
+      if (this.#stopped) return
+      this.#arm()
+      void this.tick()
+    }, this.#flushMs)
+  }
+
   tick(): Promise<void> {
     if (this.#tickQueued) return this.#chain.then(() => undefined)
     this.#tickQueued = true
@@ -316,7 +326,7 @@ export class CheckRecorder {
   async stop(): Promise<FlushOutcome> {
     if (!this.#stopped) {
       this.#stopped = true
-      this.#timers.clearInterval(this.#timer)
+      this.#timers.clearTimeout(this.#timer)
     }
     return this.flush()
   }

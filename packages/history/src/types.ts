@@ -38,12 +38,6 @@ export interface CheckSample {
   tlsVersion?: string | null
 }
 
-/** Timers the recorder runs on; tests inject controllable ones. */
-export interface RecorderTimers {
-  setInterval(callback: () => void, ms: number): unknown
-  clearInterval(handle: unknown): void
-}
-
 /** Statements and rows written to one table. */
 export interface TableWrites {
   statements: number

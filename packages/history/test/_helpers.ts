@@ -1,7 +1,8 @@
 import type { Db } from '@jetmon/db'
 import type { TestDatabase } from '@jetmon/testkit'
+import type { Timers } from '@jetmon/vocabulary'
 import { drizzle } from 'drizzle-orm/mysql2'
-import type { CheckSample, RecorderTimers } from '../src/index.js'
+import type { CheckSample } from '../src/index.js'
 
 export interface LoggedStatement {
   sql: string
@@ -29,21 +30,24 @@ export const HISTORY_INSERT = /^insert into `?jetmon_check_history`? /i
 export const ROLLUP_UPSERT = /^insert into `?jetmon_check_rollups`? /i
 export const STATE_UPSERT = /^insert into `?jetmon_endpoint_state`? /i
 
-/** Interval timers fired by hand. */
-export class ManualTimers implements RecorderTimers {
+/** The recorder's flush timer, fired by hand. */
+export class ManualTimers implements Timers {
   callbacks = new Map<number, () => void>()
   cleared = 0
   #next = 1
-  setInterval(callback: () => void): unknown {
+  setTimeout(callback: () => void): unknown {
     const handle = this.#next++
     this.callbacks.set(handle, callback)
     return handle
   }
-  clearInterval(handle: unknown): void {
+  clearTimeout(handle: unknown): void {
     if (this.callbacks.delete(handle as number)) this.cleared++
   }
+  /** Fires every timer armed now (a timer a callback arms waits for the next call). */
   fire(): void {
-    for (const callback of this.callbacks.values()) callback()
+    const due = [...this.callbacks]
+    this.callbacks.clear()
+    for (const [, callback] of due) callback()
   }
 }
 

@@ -50,8 +50,6 @@ export {
 } from './wpcom.js'
 export {
   rfc3339,
-  systemTimers,
-  type Timers,
   type WpcomAttempt,
   WpcomConfigError,
   type WpcomHttpOptions,

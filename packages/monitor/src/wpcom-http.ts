@@ -2,21 +2,10 @@
  * One WordPress.com notification request: the legacy body, the POST, and what the answer means
  * (sent, refused for good, or worth retrying). No queue, no retries, no breaker: see wpcom.ts.
  */
-import { type JsonId, jsonId } from '@jetmon/vocabulary'
+import { type JsonId, jsonId, systemTimers, type Timers } from '@jetmon/vocabulary'
 import { type Dispatcher, request } from 'undici'
 import type { DownNotice } from './pipeline.js'
 import { VERSION } from './version.js'
-
-/** Timer scheduling, injected so that tests drive retries, the breaker and timeouts without waiting. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown
-  clearTimeout(handle: unknown): void
-}
-
-export const systemTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-}
 
 /** The JSON body WordPress.com receives, field for field what the Go monitor sent. */
 export interface WpcomPayload {

@@ -11,9 +11,10 @@
  * This file decides (claim, cooldown, retry, breaker, audit); wpcom-outbox.ts stores and
  * wpcom-http.ts sends.
  */
-import { auditLog, type Db, type DbOrTx, type Logger, noopLogger } from '@jetmon/db'
+import { auditLog, type Db, type DbOrTx } from '@jetmon/db'
+import { type Logger, noopLogger, systemTimers, type Timers } from '@jetmon/vocabulary'
 import type { DownNotice } from './pipeline.js'
-import { systemTimers, type Timers, WpcomHttpSender, type WpcomSender, wpcomPayload } from './wpcom-http.js'
+import { WpcomHttpSender, type WpcomSender, wpcomPayload } from './wpcom-http.js'
 import {
   type ClaimedWpcomNotice,
   claimWpcomNotices,
@@ -29,8 +30,6 @@ import {
 
 export {
   rfc3339,
-  systemTimers,
-  type Timers,
   WpcomConfigError,
   type WpcomPayload,
   wpcomPayload,

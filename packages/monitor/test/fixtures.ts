@@ -16,9 +16,10 @@ import {
   startDnsServer,
   startFixtureServer,
 } from '@jetmon/testkit/fixtures'
+import type { Timers } from '@jetmon/vocabulary'
 import { afterAll, beforeAll } from 'vitest'
 import type { MonitoredEndpoint, PipelineSettings } from '../src/pipeline.js'
-import type { Timers, WpcomPayload } from '../src/wpcom.js'
+import type { WpcomPayload } from '../src/wpcom.js'
 
 export type Checker = ReturnType<typeof createChecker>
 

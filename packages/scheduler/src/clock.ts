@@ -1,34 +1,23 @@
+import { type Clock, systemTimers, type Timers } from '@jetmon/vocabulary'
+
 /**
- * Time as the scheduler, the leases and the endpoint source see it. Inject one in tests so they
- * never wait for real minutes; the default is the system clock and the global timers.
+ * The scheduler's, the leases' and the endpoint source's view of time: epoch milliseconds from the
+ * injected {@link Clock} plus the injected {@link Timers}. Internal; callers pass `clock` and
+ * `timers` options (both default to the system's).
  */
-export interface Clock {
-  /** Epoch milliseconds (fractions are floored). */
+export interface Timing extends Timers {
+  /** Epoch milliseconds, whole. */
   now(): number
-  /** Default: the global `setTimeout`. */
-  setTimeout?(callback: () => void, ms: number): unknown
-  /** Default: the global `clearTimeout`. */
-  clearTimeout?(handle: unknown): void
 }
 
-/** A clock with every member present. */
-export interface FullClock {
-  now(): number
-  setTimeout(callback: () => void, ms: number): unknown
-  clearTimeout(handle: unknown): void
-}
+const systemTiming: Timing = { now: () => Date.now(), ...systemTimers }
 
-export const systemClock: FullClock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-}
-
-export function fullClock(clock: Clock | undefined): FullClock {
-  if (!clock) return systemClock
+export function timing(clock: Clock | undefined, timers: Timers | undefined): Timing {
+  if (!clock && !timers) return systemTiming
+  const t = timers ?? systemTimers
   return {
-    now: () => Math.floor(clock.now()),
-    setTimeout: clock.setTimeout ? clock.setTimeout.bind(clock) : systemClock.setTimeout,
-    clearTimeout: clock.clearTimeout ? clock.clearTimeout.bind(clock) : systemClock.clearTimeout,
+    now: clock ? () => Math.floor(clock().getTime()) : systemTiming.now,
+    setTimeout: (callback, ms) => t.setTimeout(callback, ms),
+    clearTimeout: (handle) => t.clearTimeout(handle),
   }
 }

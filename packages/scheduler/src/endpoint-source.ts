@@ -1,9 +1,10 @@
 import { auditLog, type Db, endpointConfig, monitorSites } from '@jetmon/db'
+import type { Clock, Timers } from '@jetmon/vocabulary'
 import { type Logger, noopLogger } from '@jetmon/vocabulary'
 import { and, asc, between, eq, gt, inArray, lte, or, type SQL, sql } from 'drizzle-orm'
 import { checkBucketTotal } from './_checks.js'
 import type { BucketRange } from './buckets.js'
-import { type Clock, type FullClock, fullClock } from './clock.js'
+import { type Timing, timing } from './clock.js'
 import {
   DEFAULT_ENDPOINT_DEFAULTS,
   type EndpointConfig,
@@ -67,6 +68,8 @@ export interface EndpointSourceOptions {
   lookbackMs?: number
   /** Default: the system clock (it only times the refresh loop; change windows use the database clock). */
   clock?: Clock
+  /** Default: Node's timers. */
+  timers?: Timers
   logger?: Logger
 }
 
@@ -114,7 +117,7 @@ export class EndpointSource {
   readonly #db: Db
   readonly #pageSize: number
   readonly #lookbackMs: number
-  readonly #clock: FullClock
+  readonly #clock: Timing
   readonly #logger: Logger
   #defaults: EndpointDefaults
   readonly #endpoints = new Map<number | bigint, EndpointConfig>()
@@ -142,7 +145,7 @@ export class EndpointSource {
       throw new SchedulerError('INVALID_OPTION', `lookbackMs must be a whole number ≥ 0`)
     }
     this.#db = options.db
-    this.#clock = fullClock(options.clock)
+    this.#clock = timing(options.clock, options.timers)
     this.#logger = options.logger ?? noopLogger
     this.#defaults = { ...DEFAULT_ENDPOINT_DEFAULTS, ...options.defaults }
   }

@@ -14,7 +14,6 @@ export {
   type PinnedOverlap,
   rangesOf,
 } from './buckets.js'
-export type { Clock } from './clock.js'
 export { DEFAULT_ENDPOINT_DEFAULTS, type EndpointConfig, type EndpointDefaults } from './endpoint-config.js'
 export {
   ENDPOINT_CHANGED_EVENT,

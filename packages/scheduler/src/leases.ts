@@ -1,9 +1,10 @@
 import { type Db, hosts } from '@jetmon/db'
+import type { Clock, Timers } from '@jetmon/vocabulary'
 import { type Logger, noopLogger } from '@jetmon/vocabulary'
 import { and, eq, gt, sql } from 'drizzle-orm'
 import { checkBucketTotal } from './_checks.js'
 import { assignBuckets, type BucketAssignment, type BucketRange, type LiveHost, rangesOf } from './buckets.js'
-import { type Clock, type FullClock, fullClock } from './clock.js'
+import { type Timing, timing } from './clock.js'
 import { SchedulerError } from './errors.js'
 import { DEFAULT_BUCKET_TOTAL } from './phase.js'
 
@@ -23,6 +24,8 @@ export interface BucketLeasesOptions {
   pinned?: BucketRange | null
   /** Default: the system clock. Lease expiry is judged by the database clock; this one only times renewals. */
   clock?: Clock
+  /** Default: Node's timers. */
+  timers?: Timers
   logger?: Logger
 }
 
@@ -94,7 +97,7 @@ export class BucketLeases {
   readonly pinned: BucketRange | null
   readonly #db: Db
   readonly #version: string
-  readonly #clock: FullClock
+  readonly #clock: Timing
   readonly #logger: Logger
   readonly #listeners = new Set<(change: LeaseChange) => void>()
   readonly #warned = new Set<string>()
@@ -136,7 +139,7 @@ export class BucketLeases {
     this.pinned = pinned ? { min: pinned.min, max: pinned.max } : null
     this.#db = options.db
     this.#version = version
-    this.#clock = fullClock(options.clock)
+    this.#clock = timing(options.clock, options.timers)
     this.#logger = options.logger ?? noopLogger
   }
 

@@ -28,7 +28,7 @@ function setup(options: Partial<SchedulerOptions> = {}) {
     }
   const scheduler = new Scheduler({
     maxInFlight: 100,
-    clock,
+    ...clock.options,
     logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
     run: (endpointId, context) => {
       inFlight++
@@ -252,7 +252,7 @@ describe('Scheduler', () => {
     let n = 0
     const scheduler = new Scheduler({
       maxInFlight: 10,
-      clock,
+      ...clock.options,
       logger: { debug() {}, info() {}, warn() {}, error: (obj: unknown) => errors.push(obj) },
       run: (id) => {
         n++

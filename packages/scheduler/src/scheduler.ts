@@ -1,5 +1,6 @@
+import type { Clock, Timers } from '@jetmon/vocabulary'
 import { type Logger, noopLogger } from '@jetmon/vocabulary'
-import { type Clock, type FullClock, fullClock } from './clock.js'
+import { type Timing, timing } from './clock.js'
 import { SchedulerError } from './errors.js'
 import { type LagSummary, LagWindow } from './lag.js'
 import { nextDueAt, phaseOffsetMs } from './phase.js'
@@ -30,8 +31,10 @@ export interface SchedulerOptions {
   maxInFlight: number
   /** How often the one tick loop looks for due endpoints (default 100 ms). */
   tickMs?: number
-  /** Default: the system clock and timers. */
+  /** Default: the system clock. */
   clock?: Clock
+  /** Default: Node's timers. */
+  timers?: Timers
   logger?: Logger
   /** Endpoints to make room for up front (the arrays grow by doubling otherwise). */
   initialCapacity?: number
@@ -124,7 +127,7 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
  */
 export class Scheduler {
   readonly #run: RunCheck
-  readonly #clock: FullClock
+  readonly #clock: Timing
   readonly #logger: Logger
   readonly #tickMs: number
   #maxInFlight: number
@@ -170,7 +173,7 @@ export class Scheduler {
         `tickMs must be a positive number of ms, got ${String(options.tickMs)}`,
       )
     }
-    this.#clock = fullClock(options.clock)
+    this.#clock = timing(options.clock, options.timers)
     this.#logger = options.logger ?? noopLogger
     this.#lag = new LagWindow(options.lagWindowMs ?? 60_000)
     this.#grow(Math.max(16, options.initialCapacity ?? 1024))

@@ -1,12 +1,15 @@
 import { manualClock, manualTimers, settlePromises } from '@jetmon/testkit'
-import type { Clock } from '../src/index.js'
+import type { Clock, Timers } from '@jetmon/vocabulary'
 
 /**
- * The scheduler's clock (milliseconds and timers) over the test kit's manual timers: timers fire in
- * due order while {@link ManualSchedulerClock.advance} moves time, pending promise callbacks
- * running after each one.
+ * A manual clock and timers for the scheduler, the leases and the endpoint source (pass
+ * `...manual.options`): timers fire in due order while {@link ManualSchedulerClock.advance} moves
+ * time, pending promise callbacks running after each one.
  */
-export interface ManualSchedulerClock extends Clock {
+export interface ManualSchedulerClock {
+  readonly options: { clock: Clock; timers: Timers }
+  /** Epoch milliseconds. */
+  now(): number
   /** Timers not yet fired. */
   readonly pendingTimers: number
   advance(ms: number): Promise<void>
@@ -20,9 +23,8 @@ export const flush = settlePromises
 export function manualSchedulerClock(start: number): ManualSchedulerClock {
   const timers = manualTimers(manualClock(start))
   return {
+    options: { clock: () => timers.clock.now(), timers },
     now: () => timers.clock.now().getTime(),
-    setTimeout: (callback, ms) => timers.setTimeout(callback, ms),
-    clearTimeout: (handle) => timers.clearTimeout(handle),
     get pendingTimers() {
       return timers.pending
     },

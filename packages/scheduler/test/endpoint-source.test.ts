@@ -341,7 +341,7 @@ describe('EndpointSource', () => {
   it('refreshes on a loop, reconciling every few minutes, with one timer', async () => {
     const { db } = database()
     const clock = manualSchedulerClock(Date.now())
-    const { source: s, changes } = source({ clock })
+    const { source: s, changes } = source({ ...clock.options })
     await s.setRanges([{ min: 0, max: 999 }])
     s.start({ refreshMs: 30_000, reconcileMs: 120_000 })
     expect(clock.pendingTimers).toBe(1)

@@ -248,7 +248,7 @@ describe('BucketLeases', () => {
     }) as Db
     const clock = manualSchedulerClock(Date.now())
     const logger = recordingLogger()
-    const a = new BucketLeases({ db: flaky, hostId: 'mon-a', version: 't', leaseMs: 30_000, clock, logger })
+    const a = new BucketLeases({ db: flaky, hostId: 'mon-a', version: 't', leaseMs: 30_000, ...clock.options, logger })
     const changes = watch(a)
     await a.start()
     expect(a.ranges).toEqual([{ min: 0, max: 999 }])
@@ -275,7 +275,7 @@ describe('BucketLeases', () => {
 
   it('renews every third of the lease with one timer', async () => {
     const clock = manualSchedulerClock(Date.now())
-    const a = leases('mon-a', { leaseMs: 30_000, clock })
+    const a = leases('mon-a', { leaseMs: 30_000, ...clock.options })
     await a.start()
     const first = await rowOf('mon-a')
     expect(clock.pendingTimers).toBe(1)

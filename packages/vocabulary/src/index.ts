@@ -5,7 +5,7 @@
  * the clock, and how ids are written to JSON. Packages import these instead of keeping copies.
  */
 export { ALERT_TRANSPORTS, type AlertTransport, MIN_SEVERITY_NAMES, type MinSeverityName } from './alerts.js'
-export { type Clock, systemClock } from './clock.js'
+export { type Clock, systemClock, systemTimers, type Timers } from './clock.js'
 export {
   DETECTION_PROFILES,
   type DetectionProfile,
