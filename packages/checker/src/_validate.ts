@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { REDIRECT_POLICIES, REQUEST_METHODS } from '@jetmon/vocabulary'
+import { DETECTION_PROFILES, REDIRECT_POLICIES, REQUEST_METHODS } from '@jetmon/vocabulary'
 import { CheckerError } from './errors.js'
 import type { CheckerOptions, CheckRequest } from './types.js'
 
@@ -73,6 +73,9 @@ export function validateCheckRequest(request: CheckRequest): URL {
     !(REDIRECT_POLICIES as readonly string[]).includes(request.redirectPolicy)
   ) {
     fail(`redirectPolicy: must be follow, alert or fail, got ${request.redirectPolicy}`)
+  }
+  if (request.profile !== undefined && !(DETECTION_PROFILES as readonly string[]).includes(request.profile)) {
+    fail(`profile: must be legacy, simple_http or full, got ${String(request.profile).slice(0, 100)}`)
   }
   if (request.headers !== undefined) {
     if (typeof request.headers !== 'object' || request.headers === null) fail('headers: must be an object of strings')

@@ -1,7 +1,7 @@
 import { isIP, type NetConnectOpts, connect as netConnect, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { type ConnectionOptions, type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls'
-import type { RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
+import type { DetectionProfile, RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
 import { type BodyDecoder, contentCodingOf, createBodyDecoder, EmptinessProbe, KeywordScanner } from './_content.js'
 import { MalformedResponse, type ResponseHead, ResponseReader, serializeRequest } from './_http.js'
 import { HostResolver, isUnspecified, type Resolution } from './_resolve.js'
@@ -178,6 +178,8 @@ export function createChecker(options: CheckerOptions = {}): (request: CheckRequ
  */
 class CheckRun {
   private readonly method: RequestMethod
+  /** What the verdict uses: `legacy` reads no body, `simple_http` judges it by keywords only, `full` judges it all. */
+  private readonly profile: DetectionProfile
   private readonly policy: RedirectPolicy
   private readonly maxRedirects: number
   private readonly timeoutMs: number
@@ -229,6 +231,7 @@ class CheckRun {
     private readonly resolveResult: (result: CheckResult) => void,
   ) {
     this.method = request.method ?? 'GET'
+    this.profile = request.profile ?? 'full'
     this.policy = request.redirectPolicy ?? 'follow'
     this.maxRedirects = request.maxRedirects ?? 10
     this.timeoutMs = request.timeoutMs ?? 10_000
@@ -443,7 +446,9 @@ class CheckRun {
 
   private sendRequest(socket: Socket): void {
     const request = this.request
-    const keywords = Boolean(request.keyword) || Boolean(request.forbiddenKeywords?.length)
+    // The legacy profile reads no body, so it has no keyword rules to apply.
+    const keywords =
+      this.profile !== 'legacy' && (Boolean(request.keyword) || Boolean(request.forbiddenKeywords?.length))
     this.scanner = keywords
       ? new KeywordScanner({
           keyword: request.keyword,
@@ -474,6 +479,8 @@ class CheckRun {
   /** ResponseReader callback: the final head arrived; decide whether to read the body. */
   onHead(head: ResponseHead): boolean {
     this.head = head
+    // The legacy profile judges the head alone: the connection closes without a body byte read.
+    if (this.profile === 'legacy') return false
     // Error pages and event streams are judged by their status; their bodies are not read.
     const wanted = head.status < 400 && !/^text\/event-stream/i.test(head.headers.get('content-type') ?? '')
     if (wanted && this.method === 'GET' && head.status !== 204 && head.status !== 304) {
@@ -485,7 +492,8 @@ class CheckRun {
         this.body.contentEncoding = this.coding
         this.body.decodedBytes = 0
       }
-      this.emptiness = new EmptinessProbe()
+      // Only the full profile calls an empty page a failure.
+      this.emptiness = this.profile === 'full' ? new EmptinessProbe() : null
       this.phase = 'body'
       this.bodyTimer = setTimeout(this.onBodyBudget, this.shared.limits.bodyMaxMs)
     }
@@ -658,6 +666,7 @@ class CheckRun {
     } else {
       if (
         this.policy === 'alert' &&
+        this.profile === 'full' &&
         next.hostname !== this.original.hostname &&
         !this.advisories.includes('redirect_offsite')
       ) {
@@ -715,7 +724,8 @@ class CheckRun {
     if (status >= 400) return { error: 'http_status', detail: `the server answered HTTP ${status}` }
     if (status < 200) return { error: 'http_status', detail: `unexpected HTTP ${status} as the final response` }
     const body = this.body
-    if (body?.truncated) {
+    // Under simple_http a body cut short is judged by the keyword rules alone.
+    if (body?.truncated && this.profile === 'full') {
       return {
         error: 'partial_response',
         detail:
@@ -762,9 +772,11 @@ class CheckRun {
     const advisories = this.advisories
     const tls = this.tls
     if (tls && failure?.tlsFailure) tls.failure = failure.tlsFailure
-    if (tls && isDeprecatedProtocol(tls.protocol)) advisories.push('tls_deprecated')
+    // Advisories (and the non-down tls_deprecated error) belong to the full profile only.
+    const advise = this.profile === 'full'
+    if (advise && tls && isDeprecatedProtocol(tls.protocol)) advisories.push('tls_deprecated')
     const totalMs = elapsed(this.started)
-    if (!failure) {
+    if (!failure && advise) {
       const warnDays = request.tlsExpiryWarnDays ?? 30
       const days = tls?.daysUntilExpiry
       if (days != null && days >= 0 && days <= warnDays) advisories.push('tls_expiring')
@@ -781,6 +793,7 @@ class CheckRun {
       url: this.original.href,
       finalUrl: this.url.href,
       method: this.method,
+      profile: this.profile,
       startedAt: new Date(this.startedAt).toISOString(),
       ok: reported === null || reported.error === 'tls_deprecated',
       error: reported?.error ?? null,

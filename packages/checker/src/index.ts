@@ -1,6 +1,13 @@
 // The shared Logger, request methods and redirect policies; re-exported because this package's API
-// has always offered these names.
-export type { Logger, RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
+// has always offered these names. The detection profiles join them, so that callers of `profile`
+// need no second package.
+export {
+  DETECTION_PROFILES,
+  type DetectionProfile,
+  type Logger,
+  type RedirectPolicy,
+  type RequestMethod,
+} from '@jetmon/vocabulary'
 export { createChecker, DEFAULT_LIMITS } from './check.js'
 export { CheckerError } from './errors.js'
 export { classifyTargetAddress, describeRefusedAddress, type RefusedAddressKind } from './target-guard.js'

@@ -1,4 +1,4 @@
-import type { Logger, RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
+import type { DetectionProfile, Logger, RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
 import type { RefusedAddressKind } from './target-guard.js'
 import type { ErrorCode, ErrorName } from './taxonomy.js'
 
@@ -20,7 +20,7 @@ export type TlsFailureClass =
  * negotiated; also reported as the non-down error `tls_deprecated`), `tls_expiring` (the
  * certificate expires within `tlsExpiryWarnDays`), `redirect_offsite` (with the `alert` redirect
  * policy) and `slow` (slower than `latencyThresholdMs`). `tls_expiring` and `slow` are only given to
- * checks that succeeded.
+ * checks that succeeded. Only the `full` detection profile gives advisories.
  */
 export type Advisory = 'tls_deprecated' | 'tls_expiring' | 'redirect_offsite' | 'slow'
 
@@ -79,6 +79,17 @@ export interface CheckRequest {
   latencyThresholdMs?: number | null
   /** Certificates expiring within this many days get the `tls_expiring` advisory (default 30). */
   tlsExpiryWarnDays?: number
+  /**
+   * How much of the response the verdict uses (default `full`). Every profile judges DNS, the
+   * connection, TLS validity, the deadline, the final status and the redirect policy.
+   * - `legacy`: the body is not read (the connection closes after the headers), the keyword rules
+   *   are ignored, and no advisory is given (TLS 1.0/1.1 is accepted silently).
+   * - `simple_http`: the body is read and judged by the keyword rules only: a truncated or empty
+   *   body is not a failure, and no advisory is given (TLS 1.0/1.1 is accepted silently).
+   * - `full`: the body is also judged (`partial_response`, `empty_body`), and the advisories
+   *   (`tls_deprecated` with its non-down error, `tls_expiring`, `slow`, `redirect_offsite`) are given.
+   */
+  profile?: DetectionProfile
   /**
    * Refuse to connect to loopback, private, link-local, CGNAT, metadata and other non-public
    * addresses, on every hop (default false). For URLs chosen by someone outside the operator's
@@ -154,6 +165,8 @@ export interface CheckResult {
   /** The URL of the last hop, after redirects. */
   finalUrl: string
   method: RequestMethod
+  /** The detection profile the check was judged with; always set by the checker. */
+  profile?: DetectionProfile
   /** ISO 8601 UTC. */
   startedAt: string
   /** Not downtime: success, or only advisories. */
