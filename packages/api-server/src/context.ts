@@ -1,5 +1,6 @@
 import type { RouteDefinition, Scope } from '@jetmon/api-client'
 import type { Db, Logger } from '@jetmon/db'
+import type { CheckPolicyDefaults } from '@jetmon/read-models'
 import type * as v from 'valibot'
 
 /** The key behind an authenticated request. */
@@ -54,6 +55,12 @@ export interface ApiDeps {
   secretsKey?: Buffer | null
   /** `WEBHOOK_ALLOW_PRIVATE_TARGETS`. */
   allowPrivateTargets?: boolean
+  /**
+   * The fleet defaults an endpoint without its own request method or detection profile is checked
+   * with (`DEFAULT_REQUEST_METHOD`, `DEFAULT_DETECTION_PROFILE`): answers show them and the list
+   * filters match them. Default GET and full.
+   */
+  checkPolicyDefaults?: Partial<CheckPolicyDefaults>
   /** `BUCKET_TOTAL`: buckets of new endpoints are drawn from 0 … bucketTotal − 1 (default 1000). */
   bucketTotal?: number
   /** trigger-now; without it those routes answer 503 `probe_unavailable`. */

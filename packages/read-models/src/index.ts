@@ -1,5 +1,13 @@
 export { type AuditLogFilter, type AuditLogPosition, type AuditLogRow, listAuditLog } from './audit-log.js'
 export {
+  type CheckPolicyCohort,
+  type CheckPolicyDefaults,
+  type CheckPolicyFilter,
+  countCheckPolicyCohorts,
+  DEFAULT_CHECK_POLICY,
+  policyCondition,
+} from './check-policy.js'
+export {
   clip,
   type Interval,
   type IntervalSet,

@@ -10,9 +10,25 @@
  * Only `q` reads every URL (a substring cannot use a B-tree index).
  */
 import type { SiteSummary, State } from '@jetmon/api-client'
-import { type DbOrTx, endpointState, events, maintenanceWindows, monitorSites, siteTenants } from '@jetmon/db'
+import {
+  type DbOrTx,
+  endpointConfig,
+  endpointState,
+  events,
+  maintenanceWindows,
+  monitorSites,
+  siteTenants,
+} from '@jetmon/db'
 import { EVENT_STATES, jsonId } from '@jetmon/vocabulary'
 import { type Column, type SQL, sql } from 'drizzle-orm'
+import {
+  type CheckPolicyDefaults,
+  type CheckPolicyFilter,
+  DEFAULT_CHECK_POLICY,
+  hasPolicyFilter,
+  needsExplicitValue,
+  policyCondition,
+} from './check-policy.js'
 
 export interface SiteListOptions {
   now: Date
@@ -26,6 +42,10 @@ export interface SiteListOptions {
   monitorActive: boolean | null
   /** Substring of any endpoint URL. */
   q: string | null
+  /** Sites with at least one endpoint (active or not) whose effective method and profile match. */
+  policy?: CheckPolicyFilter
+  /** The fleet defaults a NULL method or profile stands for (default GET and full). */
+  policyDefaults?: CheckPolicyDefaults
 }
 
 export interface SiteListRow {
@@ -42,7 +62,7 @@ function containsPattern(text: string): string {
 
 /** `table AS alias` and `alias.column`, for the hand-written statement below. */
 const from = (
-  table: typeof monitorSites | typeof events | typeof maintenanceWindows | typeof endpointState,
+  table: typeof monitorSites | typeof events | typeof maintenanceWindows | typeof endpointState | typeof endpointConfig,
   name: string,
 ) => sql`${table} AS ${sql.identifier(name)}`
 const col = (name: string, column: Column) => sql`${sql.identifier(name)}.${sql.identifier(column.name)}`
@@ -137,6 +157,28 @@ export async function listSitePage({
 
   // Conditions on the grouped blog id (the driving source's column, once it is chosen below).
   const having: ((grouped: SQL) => SQL)[] = []
+  if (hasPolicyFilter(options.policy)) {
+    const defaults = options.policyDefaults ?? DEFAULT_CHECK_POLICY
+    const matches = policyCondition(options.policy, defaults, {
+      requestMethod: col('policy', endpointConfig.requestMethod),
+      detectionProfile: col('policy', endpointConfig.detectionProfile),
+    })!
+    const joined = sql`${col('policy', endpointConfig.endpointId)} = ${col('policy_site', monitorSites.endpointId)}`
+    if (needsExplicitValue(options.policy, defaults)) {
+      // Only configuration rows naming a non-default value can match: one pass over them.
+      candidateSets.push(
+        sql`SELECT DISTINCT ${col('policy_site', monitorSites.blogId)} AS blog_id FROM ${from(endpointConfig, 'policy')}
+          JOIN ${from(monitorSites, 'policy_site')} ON ${joined} WHERE ${matches}`,
+      )
+    } else {
+      // The default matches most of the fleet: test each grouped blog, in page order.
+      having.push(
+        (grouped) => sql`EXISTS (SELECT 1 FROM ${from(monitorSites, 'policy_site')}
+          LEFT JOIN ${from(endpointConfig, 'policy')} ON ${joined}
+          WHERE ${col('policy_site', monitorSites.blogId)} = ${grouped} AND ${matches})`,
+      )
+    }
+  }
   if (options.monitorActive !== null)
     having.push(() => (options.monitorActive ? sql`${active} > 0` : sql`${active} = 0`))
   const states = options.states

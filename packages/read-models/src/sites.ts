@@ -16,8 +16,9 @@ import {
 } from '@jetmon/db'
 import { type Event, listOpenEvents } from '@jetmon/eventstore'
 import { DEFAULT_ENDPOINT_DEFAULTS } from '@jetmon/scheduler'
-import { jsonId, type RedirectPolicy, type RequestMethod } from '@jetmon/vocabulary'
+import { type DetectionProfile, jsonId, type RedirectPolicy, type RequestMethod } from '@jetmon/vocabulary'
 import { and, asc, type Column, desc, eq, gt, gte, inArray, isNull, lte, max, type SQL, sql } from 'drizzle-orm'
+import { type CheckPolicyDefaults, DEFAULT_CHECK_POLICY } from './check-policy.js'
 
 /** Defaults of NULL configuration columns (docs/architecture.md; the monitor's own defaults for the rest). */
 const DEFAULT_MAX_REDIRECTS = 10
@@ -34,6 +35,7 @@ export const endpointColumns = {
   checkIntervalSec: endpointConfig.checkIntervalSec,
   timeoutMs: endpointConfig.timeoutMs,
   requestMethod: endpointConfig.requestMethod,
+  detectionProfile: endpointConfig.detectionProfile,
   redirectPolicy: endpointConfig.redirectPolicy,
   maxRedirects: endpointConfig.maxRedirects,
   checkKeyword: endpointConfig.checkKeyword,
@@ -63,6 +65,7 @@ export interface EndpointRow {
   checkIntervalSec: number | null
   timeoutMs: number | null
   requestMethod: RequestMethod | null
+  detectionProfile: DetectionProfile | null
   redirectPolicy: RedirectPolicy | null
   maxRedirects: number | null
   checkKeyword: string | null
@@ -230,8 +233,15 @@ function stateOf(active: boolean, covered: boolean, worst: OpenEvent | null) {
   }
 }
 
-/** One endpoint in its wire form: effective configuration (defaults applied), state, runtime. */
-export function endpointToJson(row: EndpointRow, facts: EndpointFacts): SiteEndpoint {
+/**
+ * One endpoint in its wire form: effective configuration (defaults applied), state, runtime. A
+ * NULL request method or detection profile is the fleet default `policy` names.
+ */
+export function endpointToJson(
+  row: EndpointRow,
+  facts: EndpointFacts,
+  policy: CheckPolicyDefaults = DEFAULT_CHECK_POLICY,
+): SiteEndpoint {
   const defaults = DEFAULT_ENDPOINT_DEFAULTS
   const headerNames = stringList(row.customHeaderNames)
   return {
@@ -246,7 +256,8 @@ export function endpointToJson(row: EndpointRow, facts: EndpointFacts): SiteEndp
         ? row.checkIntervalSec
         : Math.max(1, row.checkInterval || DEFAULT_CHECK_INTERVAL_MIN) * 60,
     timeout_ms: row.timeoutMs !== null && row.timeoutMs > 0 ? row.timeoutMs : defaults.timeoutMs,
-    request_method: row.requestMethod ?? 'GET',
+    request_method: row.requestMethod ?? policy.requestMethod,
+    detection_profile: row.detectionProfile ?? policy.detectionProfile,
     redirect_policy: row.redirectPolicy ?? 'follow',
     max_redirects: row.maxRedirects ?? DEFAULT_MAX_REDIRECTS,
     check_keyword: row.checkKeyword ? row.checkKeyword : null,
@@ -329,10 +340,13 @@ export async function loadSiteDetail({
   ctx,
   blogId,
   now,
+  policy = DEFAULT_CHECK_POLICY,
 }: {
   ctx: { db: DbOrTx }
   blogId: bigint
   now: Date
+  /** The fleet defaults a NULL request method or detection profile stands for. */
+  policy?: CheckPolicyDefaults
 }): Promise<SiteDetail | null> {
   const { db } = ctx
   const endpoints = await selectEndpoints({ ctx, where: eq(monitorSites.blogId, blogId) })
@@ -363,7 +377,7 @@ export async function loadSiteDetail({
     monitor_active: active.length > 0,
     ...stateOf(active.length > 0, covered, open[0] ?? null),
     last_checked_at: lastChecked?.toISOString() ?? null,
-    endpoints: endpoints.map((row) => endpointToJson(row, facts)),
+    endpoints: endpoints.map((row) => endpointToJson(row, facts, policy)),
     active_events: open.map((event) => ({
       id: jsonId(event.id),
       endpoint_id: event.endpointId === null ? null : jsonId(event.endpointId),

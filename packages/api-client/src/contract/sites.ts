@@ -3,7 +3,7 @@
  * endpoints are the monitored URLs (rows of `jetpack_monitor_sites` with their
  * `jetmon_endpoint_config` sidecar).
  */
-import { REDIRECT_POLICIES, REQUEST_METHODS } from '@jetmon/vocabulary'
+import { DETECTION_PROFILES, REDIRECT_POLICIES, REQUEST_METHODS } from '@jetmon/vocabulary'
 import * as v from 'valibot'
 import { defineRoute } from './route.js'
 import {
@@ -138,6 +138,22 @@ const ForbiddenKeywords = v.pipe(
   v.maxLength(MAX_FORBIDDEN_KEYWORDS, `must hold at most ${MAX_FORBIDDEN_KEYWORDS} keywords`),
 )
 
+const RequestMethodInput = v.picklist(REQUEST_METHODS, `must be ${REQUEST_METHODS.join(' or ')}`)
+const DetectionProfileInput = v.picklist(
+  DETECTION_PROFILES,
+  `must be ${DETECTION_PROFILES.slice(0, -1).join(', ')} or ${DETECTION_PROFILES.at(-1)}`,
+)
+
+/** Filters on the effective check policy (a NULL stored value counts as the fleet default). */
+const PolicyFilters = {
+  request_method: v.optional(
+    v.pipe(RequestMethodInput, v.description('Effective request method (the fleet default when none is set).')),
+  ),
+  detection_profile: v.optional(
+    v.pipe(DetectionProfileInput, v.description('Effective detection profile (the fleet default when none is set).')),
+  ),
+}
+
 /**
  * The endpoint configuration fields of docs/api.md. Absent = unchanged (on create: the default);
  * `null` = back to the default (for the nullable ones). Bounds are those of the columns, narrowed
@@ -154,7 +170,20 @@ const configEntries = {
   timeout_ms: v.optional(
     v.pipe(v.nullable(wholeNumber(1, MAX_TIMEOUT_MS)), v.description('Whole-check deadline; null = 10000.')),
   ),
-  request_method: v.optional(v.nullable(v.picklist(REQUEST_METHODS, 'must be GET or HEAD'))),
+  request_method: v.optional(
+    v.pipe(
+      v.nullable(RequestMethodInput),
+      v.description('HTTP method of the check; null = the fleet default (`DEFAULT_REQUEST_METHOD`, GET).'),
+    ),
+  ),
+  detection_profile: v.optional(
+    v.pipe(
+      v.nullable(DetectionProfileInput),
+      v.description(
+        'What the verdict judges: `legacy` (reachability, TLS validity and status; the body is not read), `simple_http` (also the keyword rules) or `full` (also truncated and empty bodies, and advisories); null = the fleet default (`DEFAULT_DETECTION_PROFILE`, full).',
+      ),
+    ),
+  ),
   redirect_policy: v.optional(v.nullable(v.picklist(REDIRECT_POLICIES, 'must be follow, alert or fail'))),
   max_redirects: v.optional(v.pipe(v.nullable(wholeNumber(0, MAX_REDIRECTS)), v.description('null = 10.'))),
   check_keyword: v.optional(
@@ -226,7 +255,14 @@ export const SiteEndpoint = v.object({
     v.description('Effective: `check_interval_sec` when set, else the legacy `check_interval` minutes × 60.'),
   ),
   timeout_ms: v.number(),
-  request_method: v.picklist(REQUEST_METHODS),
+  request_method: v.pipe(
+    v.picklist(REQUEST_METHODS),
+    v.description('Effective: the endpoint’s own method, else the fleet default.'),
+  ),
+  detection_profile: v.pipe(
+    v.picklist(DETECTION_PROFILES),
+    v.description('Effective: the endpoint’s own detection profile, else the fleet default.'),
+  ),
   redirect_policy: v.picklist(REDIRECT_POLICIES),
   max_redirects: v.number(),
   check_keyword: v.nullable(v.string()),
@@ -362,7 +398,8 @@ export const listSites = defineRoute({
   path: '/sites',
   scope: 'read',
   tag: 'sites',
-  summary: 'Sites by blog_id, with their derived state; filters apply to the derived state',
+  summary:
+    'Sites by blog_id, with their derived state; state filters apply to the derived state, request_method and detection_profile keep sites with at least one endpoint on that check policy',
   query: v.strictObject({
     ...PageQuery,
     state: v.optional(v.picklist(STATES, `must be one of ${STATES.join(', ')}`)),
@@ -379,6 +416,7 @@ export const listSites = defineRoute({
         v.description('Substring of any endpoint URL (case-insensitive).'),
       ),
     ),
+    ...PolicyFilters,
   }),
   status: 200,
   response: listOf(SiteSummary),
@@ -481,9 +519,9 @@ export const listSiteEndpoints = defineRoute({
   path: '/sites/{blog_id}/endpoints',
   scope: 'read',
   tag: 'endpoints',
-  summary: 'The endpoints of a site, by endpoint id',
+  summary: 'The endpoints of a site, by endpoint id; filters on the effective request method and detection profile',
   params: BlogParams,
-  query: v.strictObject({ ...PageQuery }),
+  query: v.strictObject({ ...PageQuery, ...PolicyFilters }),
   status: 200,
   response: listOf(SiteEndpoint),
   errors: ['site_not_found'],

@@ -53,6 +53,7 @@ export function configColumnsOf(body: EndpointConfigChanges): ConfigColumns {
   if (body.check_interval_sec !== undefined) columns.checkIntervalSec = body.check_interval_sec
   if (body.timeout_ms !== undefined) columns.timeoutMs = body.timeout_ms
   if (body.request_method !== undefined) columns.requestMethod = body.request_method
+  if (body.detection_profile !== undefined) columns.detectionProfile = body.detection_profile
   if (body.redirect_policy !== undefined) columns.redirectPolicy = body.redirect_policy
   if (body.max_redirects !== undefined) columns.maxRedirects = body.max_redirects
   if (body.check_keyword !== undefined) columns.checkKeyword = body.check_keyword

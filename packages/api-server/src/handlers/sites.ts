@@ -6,12 +6,15 @@
 import type { EndpointConfigChanges, SiteDetail, SiteEndpoint, sitesRoutes } from '@jetmon/api-client'
 import { type DbOrTx, events, maintenanceWindows, monitorSites, siteTenants, type Tx } from '@jetmon/db'
 import {
+  type CheckPolicyDefaults,
   currentWindows,
+  DEFAULT_CHECK_POLICY,
   type EndpointRow,
   endpointToJson,
   listSitePage,
   loadSiteDetail,
   openEventsOfEndpoints,
+  policyCondition,
   selectEndpoints,
   siteVisible,
   tenantCondition,
@@ -51,6 +54,11 @@ function checkBucketNo(bucketNo: number | undefined, deps: ApiDeps): void {
   throw invalidRequest([
     { path: 'bucket_no', message: `must be below BUCKET_TOTAL (${total}): buckets are numbered 0 to ${total - 1}` },
   ])
+}
+
+/** The fleet's default request method and detection profile, as the process configures them. */
+function checkPolicyDefaults(deps: ApiDeps): CheckPolicyDefaults {
+  return { ...DEFAULT_CHECK_POLICY, ...withoutUndefined(deps.checkPolicyDefaults ?? {}) }
 }
 
 function probeUnavailable(): ApiError {
@@ -114,14 +122,19 @@ async function requireEndpoint(db: DbOrTx, endpointId: bigint, tenantId: string 
   return row
 }
 
-async function requireSiteDetail(db: DbOrTx, blogId: bigint, now: Date): Promise<SiteDetail> {
-  const detail = await loadSiteDetail({ ctx: { db }, blogId, now })
+async function requireSiteDetail(db: DbOrTx, deps: ApiDeps, blogId: bigint, now: Date): Promise<SiteDetail> {
+  const detail = await loadSiteDetail({ ctx: { db }, blogId, now, policy: checkPolicyDefaults(deps) })
   if (!detail) throw notFound('site', blogId)
   return detail
 }
 
 /** Endpoints (with configuration, runtime state and derived state) in wire form; two more queries. */
-async function endpointsToJson(db: DbOrTx, rows: readonly EndpointRow[], now: Date): Promise<SiteEndpoint[]> {
+async function endpointsToJson(
+  db: DbOrTx,
+  deps: ApiDeps,
+  rows: readonly EndpointRow[],
+  now: Date,
+): Promise<SiteEndpoint[]> {
   const [openEvents, windows] = await Promise.all([
     openEventsOfEndpoints(
       db,
@@ -129,13 +142,14 @@ async function endpointsToJson(db: DbOrTx, rows: readonly EndpointRow[], now: Da
     ),
     currentWindows({ ctx: { db }, blogIds: [...new Set(rows.map((row) => row.blogId))], now }),
   ])
-  return rows.map((row) => endpointToJson(row, { openEvents, windows }))
+  const policy = checkPolicyDefaults(deps)
+  return rows.map((row) => endpointToJson(row, { openEvents, windows }, policy))
 }
 
-async function endpointJson(db: DbOrTx, endpointId: bigint, now: Date): Promise<SiteEndpoint> {
+async function endpointJson(db: DbOrTx, deps: ApiDeps, endpointId: bigint, now: Date): Promise<SiteEndpoint> {
   const [row] = await selectEndpoints({ ctx: { db }, where: eq(monitorSites.endpointId, endpointId) })
   if (!row) throw notFound('endpoint', endpointId)
-  const [json] = await endpointsToJson(db, [row], now)
+  const [json] = await endpointsToJson(db, deps, [row], now)
   return json!
 }
 
@@ -159,6 +173,7 @@ function fullConfigColumns(body: EndpointConfigChanges) {
     check_interval_sec: null,
     timeout_ms: null,
     request_method: null,
+    detection_profile: null,
     redirect_policy: null,
     max_redirects: null,
     check_keyword: null,
@@ -284,6 +299,8 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
       minSeverity: query.severity__gte ?? null,
       monitorActive: query.monitor_active ?? null,
       q: query.q ?? null,
+      policy: { requestMethod: query.request_method, detectionProfile: query.detection_profile },
+      policyDefaults: checkPolicyDefaults(deps),
     })
     return pageOf(
       rows,
@@ -299,7 +316,7 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
     const detail = await inTransaction(deps.db, async (tx) => {
       if (tenantId !== null) await claimBlogForTenant(tx, tenantId, body.blog_id)
       await addEndpoint(tx, scope, deps, body.blog_id, body, 'site_exists')
-      return requireSiteDetail(tx, body.blog_id, now)
+      return requireSiteDetail(tx, deps, body.blog_id, now)
     })
     return new Reply(detail, 201)
   },
@@ -307,7 +324,7 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
   async 'sites.get'({ deps, params, tenantId, now }) {
     // Without a tenant, the detail's own query answers whether the site exists.
     if (tenantId !== null) await requireSite(deps.db, params.blog_id, tenantId)
-    return requireSiteDetail(deps.db, params.blog_id, now)
+    return requireSiteDetail(deps.db, deps, params.blog_id, now)
   },
 
   async 'sites.update'({ deps, params, body, tenantId, now, source, principal }) {
@@ -332,7 +349,7 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
         await announceEndpointChanges(tx, scope, endpoints, 'updated (site PATCH)', config)
       }
       await applyMaintenancePlan(tx, plan, { blogId, now, createdBy: principal.consumer })
-      return requireSiteDetail(tx, blogId, now)
+      return requireSiteDetail(tx, deps, blogId, now)
     })
   },
 
@@ -348,7 +365,7 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
     return inTransaction(deps.db, async (tx) => {
       await requireSite(tx, params.blog_id, tenantId)
       await setActive(tx, { source, now }, { blogId: params.blog_id }, false, 'site paused via API')
-      return requireSiteDetail(tx, params.blog_id, now)
+      return requireSiteDetail(tx, deps, params.blog_id, now)
     })
   },
 
@@ -356,7 +373,7 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
     return inTransaction(deps.db, async (tx) => {
       await requireSite(tx, params.blog_id, tenantId)
       await setActive(tx, { source, now }, { blogId: params.blog_id }, true, 'site resumed via API')
-      return requireSiteDetail(tx, params.blog_id, now)
+      return requireSiteDetail(tx, deps, params.blog_id, now)
     })
   },
 
@@ -388,11 +405,15 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
       where: and(
         eq(monitorSites.blogId, params.blog_id),
         after === null ? undefined : gt(monitorSites.endpointId, after),
+        policyCondition(
+          { requestMethod: query.request_method, detectionProfile: query.detection_profile },
+          checkPolicyDefaults(deps),
+        ),
       ),
       limit: limit + 1,
     })
     const served = rows.slice(0, limit)
-    const items = await endpointsToJson(deps.db, served, now)
+    const items = await endpointsToJson(deps.db, deps, served, now)
     const byId = new Map(served.map((row, index) => [row.endpointId, items[index]!]))
     return pageOf(
       rows,
@@ -407,14 +428,14 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
     const endpoint = await inTransaction(deps.db, async (tx) => {
       await requireSite(tx, params.blog_id, tenantId)
       const endpointId = await addEndpoint(tx, { source, now }, deps, params.blog_id, body, 'endpoint_exists')
-      return endpointJson(tx, endpointId, now)
+      return endpointJson(tx, deps, endpointId, now)
     })
     return new Reply(endpoint, 201)
   },
 
   async 'endpoints.get'({ deps, params, tenantId, now }) {
     const row = await requireEndpoint(deps.db, params.endpoint_id, tenantId)
-    const [json] = await endpointsToJson(deps.db, [row], now)
+    const [json] = await endpointsToJson(deps.db, deps, [row], now)
     return json!
   },
 
@@ -426,7 +447,8 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
       const ref = { endpointId: current.endpointId, blogId: current.blogId }
       const config = configColumnsOf(body)
       const site = siteColumnsOf(body)
-      if (Object.keys(config).length + Object.keys(site).length === 0) return endpointJson(tx, ref.endpointId, now)
+      if (Object.keys(config).length + Object.keys(site).length === 0)
+        return endpointJson(tx, deps, ref.endpointId, now)
       if (body.monitor_active === false) {
         await closeOpenEvents(
           tx,
@@ -448,7 +470,7 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
       }
       await updateSiteRows(tx, [ref.endpointId], site)
       await announceEndpointChanges(tx, scope, [ref], 'updated', config)
-      return endpointJson(tx, ref.endpointId, now)
+      return endpointJson(tx, deps, ref.endpointId, now)
     })
   },
 
@@ -464,7 +486,7 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
     return inTransaction(deps.db, async (tx) => {
       const row = await requireEndpoint(tx, params.endpoint_id, tenantId)
       await setActive(tx, { source, now }, { endpoint: row }, false, 'endpoint paused via API')
-      return endpointJson(tx, row.endpointId, now)
+      return endpointJson(tx, deps, row.endpointId, now)
     })
   },
 
@@ -472,7 +494,7 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
     return inTransaction(deps.db, async (tx) => {
       const row = await requireEndpoint(tx, params.endpoint_id, tenantId)
       await setActive(tx, { source, now }, { endpoint: row }, true, 'endpoint resumed via API')
-      return endpointJson(tx, row.endpointId, now)
+      return endpointJson(tx, deps, row.endpointId, now)
     })
   },
 
