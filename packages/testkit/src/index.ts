@@ -2,5 +2,12 @@ export { type ManualClock, type ManualTimers, manualClock, manualTimers, settleP
 export { createTestDatabase, type TestDatabase, testServerUrl, useTestDatabase } from './database.js'
 export * from './fixtures.js'
 export { type LogEntry, type LogLevel, type RecordingLogger, recordingLogger } from './logger.js'
-export { type CliResult, runToCompletion, spawnSource } from './process.js'
+export {
+  type CliResult,
+  firstCodeBlock,
+  outputByCommand,
+  runShellExample,
+  runToCompletion,
+  spawnSource,
+} from './process.js'
 export { refusedPort, type WaitForOptions, waitFor } from './wait.js'
