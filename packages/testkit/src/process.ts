@@ -74,7 +74,7 @@ export async function runShellExample(
       .split('\n')
       .filter((line) => line.trim() !== '')
       .map((line) => `echo ${quote(`### ${line.trim()}`)}\n${line}`)
-    const env = { ...(options.baseEnv ?? process.env), NO_COLOR: '1', ...options.env }
+    const env: NodeJS.ProcessEnv = { ...(options.baseEnv ?? process.env), NO_COLOR: '1', ...options.env }
     const child = spawn('bash', ['-c', ['set -eo pipefail', ...lines].join('\n')], {
       env: { ...env, PATH: `${bin}${delimiter}${env.PATH ?? ''}` },
       cwd: options.cwd,
