@@ -1,6 +1,7 @@
 import { createDatabase, type Db, DbError } from '@jetmon/db'
 import { UsageError } from './_args.js'
 import { loadCommandConfig } from './command-config.js'
+import type { Jetmon2Config } from './config.js'
 import { resolveDatabase } from './database.js'
 import { CommandError } from './errors.js'
 
@@ -41,12 +42,13 @@ export function describeDatabaseFailure(error: unknown, display: string): string
 
 /**
  * Runs `fn` with a drizzle handle on the database the command's configuration names (`--config`,
- * DATABASE_URL or DB_*, else the embedded server), and always closes the pool. Database failures
- * become a {@link CommandError} (exit 1) with an operator's message; the password never shows.
+ * DATABASE_URL or DB_*, else the embedded server), and that configuration, and always closes the
+ * pool. Database failures become a {@link CommandError} (exit 1) with an operator's message; the
+ * password never shows.
  */
 export async function withAdminDatabase<T>(
   args: { config?: string | undefined },
-  fn: (db: Db) => Promise<T>,
+  fn: (db: Db, config: Jetmon2Config) => Promise<T>,
 ): Promise<T> {
   const config = loadCommandConfig(args)
   const target = resolveDatabase(config)
@@ -58,7 +60,7 @@ export async function withAdminDatabase<T>(
     throw error
   }
   try {
-    return await fn(database.db)
+    return await fn(database.db, config)
   } catch (error) {
     if (error instanceof CommandError || error instanceof UsageError) throw error
     if (driverError(error)) throw new CommandError(describeDatabaseFailure(error, target.display), { cause: error })

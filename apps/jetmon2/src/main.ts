@@ -17,6 +17,7 @@ export const jetmon2 = defineCommand({
     keys: () => import('./commands/keys.js').then((m) => m.default),
     audit: () => import('./commands/audit.js').then((m) => m.default),
     'projection-drift': () => import('./commands/projection-drift.js').then((m) => m.default),
+    legacy: () => import('./commands/legacy.js').then((m) => m.default),
     'site-tenants': () => import('./commands/site-tenants.js').then((m) => m.default),
     api: () => import('@jetmon/cli').then((m) => m.apiCommand),
     version: defineCommand({

@@ -1,6 +1,6 @@
 import { alertSummary } from '@jetmon/alerting'
 import { dispatchCursors, dispatchGaps, siteTenants } from '@jetmon/db'
-import { closeEvent, promoteEvent } from '@jetmon/eventstore'
+import { closeEvent, openEvent, promoteEvent } from '@jetmon/eventstore'
 import { manualClock, useTestDatabase } from '@jetmon/testkit'
 import { buildWebhookPayload } from '@jetmon/webhooks'
 import { eq } from 'drizzle-orm'
@@ -13,6 +13,7 @@ import {
   cursorsAtNewest,
   eventContext,
   holdTransition,
+  insertEndpoint,
   newBlogId,
   openHttpEvent,
   resetDelivery,
@@ -285,6 +286,55 @@ describe('dispatch', () => {
       event: { state: 'Down', resolutionReason: 'verifier_cleared' },
     })
     expect(alertSummary(recovered)).toBe('Recovered: https://a.example/ — Down for 5m 45s')
+  })
+
+  it('delivers nothing for an incident adopted from v1, and its close to webhooks and alert contacts', async () => {
+    const { db } = database()
+    const clock = manualClock(new Date('2030-05-01T08:00:00.000Z'))
+    await cursorsAtNewest(db)
+    const webhook = await createWebhook(db, { url: RECEIVER })
+    const contact = await createAlertContact(db, { transport: 'email', destination: { address: 'ops@example.com' } })
+    const blogId = newBlogId()
+    const endpointId = await insertEndpoint(db, blogId, 'https://adopted.example/')
+    const adopted = await openEvent({
+      ctx: { ...eventContext(db, clock.now), source: 'cli:operator' },
+      input: {
+        blogId,
+        endpointId,
+        checkType: 'http',
+        state: 'Down',
+        reason: 'adopted',
+        startedAt: new Date('2030-04-30T20:00:00.000Z'),
+        eventMetadata: { adopted_from: 'v1', site_status: 2 },
+      },
+    })
+    for (const consumer of ['webhooks', 'alerts'] as const) {
+      expect(await dispatchTransitions({ ctx: { db, clock: clock.now }, consumer })).toMatchObject({
+        outcome: 'dispatched',
+        transitions: 1,
+      })
+    }
+    expect(await webhookRows(db)).toEqual([])
+    expect(await alertRows(db)).toEqual([])
+
+    clock.advance(60_000)
+    const closed = await closeEvent({
+      ctx: eventContext(db, clock.now),
+      input: { eventId: adopted.event.id, reason: 'verifier_cleared' },
+    })
+    for (const consumer of ['webhooks', 'alerts'] as const) {
+      await dispatchTransitions({ ctx: { db, clock: clock.now }, consumer })
+    }
+    const [hook] = await webhookRows(db)
+    expect(await webhookRows(db)).toHaveLength(1)
+    expect(hook).toMatchObject({ webhookId: webhook.id, transitionId: closed.transition.id, eventType: 'event.closed' })
+    const alerts = await alertRows(db)
+    expect(alerts).toHaveLength(1)
+    expect(alerts[0]).toMatchObject({ alertContactId: contact, transitionId: closed.transition.id })
+    expect(alertNotificationFromPayload(alerts[0]!.payload)).toMatchObject({
+      match: 'recovery',
+      event: { state: 'Down', resolutionReason: 'verifier_cleared' },
+    })
   })
 
   it('suppresses alerts over max_per_hour, counted from the delivery table', async () => {

@@ -3,7 +3,8 @@
  * the change, notifiers (one per "process") send them to a receiver on loopback, and processes
  * restart or run side by side on one database.
  */
-import { auditLog, wpcomOutbox } from '@jetmon/db'
+import { auditLog, eventTransitions, monitorSites, wpcomOutbox } from '@jetmon/db'
+import { markDownNotified, openEvent } from '@jetmon/eventstore'
 import { asc, eq } from 'drizzle-orm'
 import { Agent } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -195,5 +196,74 @@ describe('WordPress.com notices from the pipeline', () => {
         { statusId: 1, status: 'sent' },
       ])
     expect(receiver.statusIds(ep.blogId)).toEqual([2, 1])
+  })
+})
+
+describe('incidents adopted from v1', () => {
+  /** What adoption leaves for an endpoint v1 reported as `site_status` 0 or 2 (see @jetmon/legacy). */
+  async function adopt(ep: { blogId: bigint; endpointId: bigint }, siteStatus: 0 | 2) {
+    const startedAt = new Date(Date.now() - 3_600_000)
+    await world.db
+      .update(monitorSites)
+      .set({ siteStatus, lastStatusChange: startedAt })
+      .where(eq(monitorSites.endpointId, ep.endpointId))
+    const { event } = await openEvent({
+      ctx: { db: world.db, source: 'cli:operator' },
+      input: {
+        blogId: ep.blogId,
+        endpointId: ep.endpointId,
+        checkType: 'http',
+        state: siteStatus === 2 ? 'Down' : 'Seems Down',
+        startedAt,
+        reason: 'adopted',
+        eventMetadata: { adopted_from: 'v1', site_status: siteStatus },
+      },
+    })
+    if (siteStatus === 2) await markDownNotified({ ctx: { db: world.db }, eventId: event.id, at: startedAt })
+    return event
+  }
+
+  async function transitionsOf(eventId: bigint) {
+    const rows = await world.db
+      .select({ reason: eventTransitions.reason, stateAfter: eventTransitions.stateAfter })
+      .from(eventTransitions)
+      .where(eq(eventTransitions.eventId, eventId))
+      .orderBy(asc(eventTransitions.id))
+    return rows.map((row) => `${row.reason}:${row.stateAfter}`)
+  }
+
+  it('an adopted Down stays Down while the site fails, with no new notice, and closes with one recovery', async () => {
+    const { ep, name } = await world.endpoint({ status: 500 })
+    const event = await adopt(ep, 2)
+    const m = monitor('wpcom-host-adopt')
+    await m.pipeline.preload(new Set([ep.endpointId]))
+    for (let i = 0; i < 5; i++) {
+      const outcome = await m.pipeline.check(ep)
+      expect(outcome.openHttp).toBe(true)
+    }
+    expect(await transitionsOf(event.id)).toEqual(['adopted:Down'])
+    expect(await outboxOf(ep.blogId)).toEqual([])
+
+    world.sites.setSite(name, { status: 200 })
+    expect((await m.pipeline.check(ep)).closedHttp).toBe(true)
+    expect(await transitionsOf(event.id)).toEqual(['adopted:Down', 'verifier_cleared:Resolved'])
+    await expect.poll(() => outboxOf(ep.blogId), settled).toEqual([{ statusId: 1, status: 'sent' }])
+    await m.notifier.settle()
+    expect(receiver.statusIds(ep.blogId)).toEqual([1])
+  })
+
+  it('an adopted Seems Down goes through confirmation like any other, then notifies its Down and recovery', async () => {
+    const { ep, name } = await world.endpoint({ status: 500 })
+    const event = await adopt(ep, 0)
+    const m = monitor('wpcom-host-adopt-2')
+    for (let i = 0; i < 2; i++) await m.pipeline.check(ep)
+    expect(await transitionsOf(event.id)).toEqual(['adopted:Seems Down'])
+    await m.pipeline.check(ep) // the third failure confirms it (local retries)
+    expect(await transitionsOf(event.id)).toEqual(['adopted:Seems Down', 'state_change:Down'])
+    await expect.poll(() => receiver.statusIds(ep.blogId), settled).toEqual([2])
+
+    world.sites.setSite(name, { status: 200 })
+    await m.pipeline.check(ep)
+    await expect.poll(() => receiver.statusIds(ep.blogId), settled).toEqual([2, 1])
   })
 })
