@@ -1,3 +1,4 @@
+export { EventLoopDelay, type EventLoopDelayOptions } from './event-loop.js'
 export {
   ASSUMED_LATENCY_MS,
   type AutoInFlightInput,
@@ -19,6 +20,19 @@ export {
   type PipelineSettings,
   type Vote as PipelineVote,
 } from './pipeline.js'
+export {
+  isPressureSensitive,
+  judgedCheck,
+  noVerdict,
+  PRESSURE_SIGNALS,
+  type PressureBounds,
+  PressureJudge,
+  type PressureJudgeOptions,
+  type PressureReading,
+  type PressureSignal,
+  type PressureStatus,
+  pressureSignals,
+} from './pressure.js'
 export { MonitorProbe, type MonitorProbeDeps, type ProbeAnswer } from './probe.js'
 export { type FollowedTransition, TransitionFollower, type TransitionFollowerOptions } from './transition-follower.js'
 export {

@@ -25,7 +25,7 @@ export {
   type SyncSummary,
 } from './endpoint-source.js'
 export { SchedulerError, type SchedulerErrorCode } from './errors.js'
-export type { LagSummary } from './lag.js'
+export { type LagSummary, LagWindow } from './lag.js'
 export {
   BucketLeases,
   type BucketLeasesOptions,

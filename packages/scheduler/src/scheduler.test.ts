@@ -199,9 +199,11 @@ describe('Scheduler', () => {
     scheduler.start()
     await clock.advance(5_000)
     expect(calls).toHaveLength(1)
+    expect(scheduler.inFlight).toBe(1)
     scheduler.setMaxInFlight(3)
     expect(calls).toHaveLength(3)
     expect(scheduler.stats().maxInFlight).toBe(3)
+    expect(scheduler.inFlight).toBe(3)
     expect(() => scheduler.setMaxInFlight(0)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }))
   })
 

@@ -188,6 +188,11 @@ export class Scheduler {
     return this.#maxInFlight
   }
 
+  /** Runs started and not settled yet: what {@link stats} reports as `inFlight`, without its backlog walk. */
+  get inFlight(): number {
+    return this.#inFlight
+  }
+
   /** True between {@link start} and {@link stop}. */
   get running(): boolean {
     return this.#active
