@@ -6,7 +6,8 @@
 import { type DbOrTx, monitorSites } from '@jetmon/db'
 import { type ProjectionDrift, projectionDrift } from '@jetmon/eventstore'
 import { LEGACY_SITE_STATUS } from '@jetmon/vocabulary'
-import { and, asc, between, eq, inArray, type SQL, sql } from 'drizzle-orm'
+import { and, asc, between, eq, gt, inArray, type SQL, sql } from 'drizzle-orm'
+import { alias } from 'drizzle-orm/mysql-core'
 import { InvalidInputError } from './errors.js'
 import { type BucketRange, bucketRange, requireCount } from './range.js'
 
@@ -108,7 +109,8 @@ const URL_PAGE = 10_000
  * active rows: duplicate `(blog_id, monitor_url)` rows, `bucket_no` ≥ `bucketTotal`, URLs the checker
  * cannot check, `site_status` outside 0/1/2, `check_interval` 0, projection drift, and rows v1
  * reports as down that have no open incident yet (what `adoptLegacyIncidents` takes over).
- * Read-only; one pass for the counts plus a few statements for duplicates, URLs and examples.
+ * Read-only; one pass for the counts, an index join for duplicates, and a few short reads for
+ * URLs and examples.
  *
  * @throws InvalidInputError for a range upside down, half a range or a bucket total below 1.
  */
@@ -146,38 +148,32 @@ export async function auditLegacySites(input: AuditLegacySitesInput): Promise<Le
     if (count > 0) found.set(code, { count, ids, ...(notes ? { notes } : {}) })
   }
 
-  // Duplicates: one grouped pass.
-  const groups = await db
-    .select({
-      rows: sql<number>`COUNT(*)`.mapWith(Number),
-      first: sql<string>`MIN(${s.endpointId})`,
-    })
+  // Duplicates: each active row looks up the later rows of its blog and URL through the (blog_id,
+  // monitor_url) index. Unlike a GROUP BY over the URLs, this needs no temporary table on disk.
+  const later = alias(s, 'later')
+  const pairs = await db
+    .select({ first: s.endpointId, other: later.endpointId })
     .from(s)
-    .where(inScope)
-    .groupBy(s.blogId, s.monitorUrl)
-    .having(sql`COUNT(*) > 1`)
-    .orderBy(sql`MIN(${s.endpointId})`)
-  if (groups.length > 0) {
-    // The rows of the first groups, found again by their first row's blog and URL.
-    const firsts = groups.slice(0, exampleCount).map((group) => BigInt(group.first))
-    const keys = await db.select({ blogId: s.blogId, url: s.monitorUrl }).from(s).where(inArray(s.endpointId, firsts))
-    const members = await db
-      .select({ id: s.endpointId })
-      .from(s)
-      .where(
-        and(
-          inScope,
-          sql`(${s.blogId}, ${s.monitorUrl}) IN (${sql.join(
-            keys.map((key) => sql`(${key.blogId}, ${key.url})`),
-            sql`, `,
-          )})`,
-        ),
-      )
-      .orderBy(asc(s.blogId), asc(s.endpointId))
+    .innerJoin(
+      later,
+      and(eq(later.blogId, s.blogId), eq(later.monitorUrl, s.monitorUrl), gt(later.endpointId, s.endpointId)),
+    )
+    .where(and(inScope, eq(later.monitorActive, 1), range ? between(later.bucketNo, range.min, range.max) : undefined))
+  if (pairs.length > 0) {
+    // A group is named by its lowest id: the rows that are never the later one of a pair.
+    const laterIds = new Set(pairs.map((pair) => pair.other))
+    const members = new Map<bigint, Set<bigint>>()
+    for (const { first, other } of pairs) {
+      if (laterIds.has(first)) continue
+      const group = members.get(first) ?? new Set([first])
+      group.add(other)
+      members.set(first, group)
+    }
+    const groups = [...members.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     note(
       'duplicate_active_url',
       groups.length,
-      members.map((row) => row.id),
+      groups.slice(0, exampleCount).flatMap(([, group]) => [...group].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))),
     )
   }
 

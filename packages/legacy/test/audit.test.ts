@@ -102,6 +102,23 @@ describe('auditLegacySites', () => {
     expect(after.findings.find((f) => f.code === 'projection_drift')?.count).toBe(1)
   })
 
+  it('counts a blog and URL on three active rows as one duplicate, with all three as examples', async () => {
+    const ids = await insertV1Rows(db(), [
+      { blogId: 500n, monitorUrl: 'https://triple.example', bucketNo: 50 },
+      { blogId: 501n, monitorUrl: 'https://pair.example', bucketNo: 51 },
+      { blogId: 500n, monitorUrl: 'https://triple.example', bucketNo: 52 },
+      { blogId: 501n, monitorUrl: 'https://pair.example', bucketNo: 53 },
+      { blogId: 500n, monitorUrl: 'https://triple.example', bucketNo: 54 },
+      // Same URL, another blog: no duplicate.
+      { blogId: 502n, monitorUrl: 'https://triple.example', bucketNo: 55 },
+    ])
+    const result = await audit(50, 59)
+    expect(result.findings[0]).toMatchObject({ code: 'duplicate_active_url', count: 2 })
+    expect(result.findings[0]?.examples.map((e) => e.endpointId)).toEqual([ids[0], ids[2], ids[4], ids[1], ids[3]])
+    // Within a narrower range, only the rows in it count.
+    expect((await audit(50, 52)).findings[0]).toMatchObject({ code: 'duplicate_active_url', count: 1 })
+  })
+
   it('reports rows in buckets no host owns, over the whole table when no range is given', async () => {
     const [beyond] = await insertV1Rows(db(), [{ blogId: 200n, monitorUrl: 'https://far.example', bucketNo: 1000 }])
     const whole = await auditLegacySites({ ctx: { db: db() }, bucketTotal: 1000 })
