@@ -45,6 +45,7 @@ function rowFor(id: number): EndpointRow {
     checkIntervalSec: null,
     timeoutMs: null,
     requestMethod: null,
+    detectionProfile: null,
     redirectPolicy: null,
     maxRedirects: null,
     checkKeyword: null,

@@ -1,5 +1,5 @@
 import { endpointConfig, monitorSites, siteTenants } from '@jetmon/db'
-import type { RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
+import type { DetectionProfile, RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
 import { sql } from 'drizzle-orm'
 
 /**
@@ -15,8 +15,10 @@ export interface EndpointConfig {
   intervalMs: number
   /** Default `CHECK_TIMEOUT_MS` (10 000). */
   timeoutMs: number
-  /** Default `GET`. */
+  /** Default `DEFAULT_REQUEST_METHOD` (`GET`). */
   method: RequestMethod
+  /** How much of the response the verdict uses; default `DEFAULT_DETECTION_PROFILE` (`full`). */
+  profile: DetectionProfile
   /** Default `follow`. */
   redirectPolicy: RedirectPolicy
   /** Default 10. */
@@ -50,12 +52,18 @@ export interface EndpointDefaults {
   tlsExpiryWarnDays: number
   /** `ALERT_COOLDOWN_MINUTES`. */
   alertCooldownMinutes: number
+  /** `DEFAULT_REQUEST_METHOD`, for endpoints whose `request_method` is NULL (default `GET`). */
+  requestMethod?: RequestMethod | undefined
+  /** `DEFAULT_DETECTION_PROFILE`, for endpoints whose `detection_profile` is NULL (default `full`). */
+  detectionProfile?: DetectionProfile | undefined
 }
 
 export const DEFAULT_ENDPOINT_DEFAULTS: Readonly<EndpointDefaults> = Object.freeze({
   timeoutMs: 10_000,
   tlsExpiryWarnDays: 30,
   alertCooldownMinutes: 30,
+  requestMethod: 'GET',
+  detectionProfile: 'full',
 })
 
 const DEFAULT_MAX_REDIRECTS = 10
@@ -75,6 +83,7 @@ export const endpointColumns = {
   checkIntervalSec: endpointConfig.checkIntervalSec,
   timeoutMs: endpointConfig.timeoutMs,
   requestMethod: endpointConfig.requestMethod,
+  detectionProfile: endpointConfig.detectionProfile,
   redirectPolicy: endpointConfig.redirectPolicy,
   maxRedirects: endpointConfig.maxRedirects,
   checkKeyword: endpointConfig.checkKeyword,
@@ -100,6 +109,7 @@ export interface EndpointRow {
   checkIntervalSec: number | null
   timeoutMs: number | null
   requestMethod: RequestMethod | null
+  detectionProfile: DetectionProfile | null
   redirectPolicy: RedirectPolicy | null
   maxRedirects: number | null
   checkKeyword: string | null
@@ -133,7 +143,8 @@ export function toEndpointConfig(
     url: row.url,
     intervalMs: intervalOf(row),
     timeoutMs: row.timeoutMs !== null && row.timeoutMs > 0 ? row.timeoutMs : defaults.timeoutMs,
-    method: row.requestMethod ?? 'GET',
+    method: row.requestMethod ?? defaults.requestMethod ?? 'GET',
+    profile: row.detectionProfile ?? defaults.detectionProfile ?? 'full',
     redirectPolicy: row.redirectPolicy ?? 'follow',
     maxRedirects: row.maxRedirects ?? DEFAULT_MAX_REDIRECTS,
     keyword: row.checkKeyword ? row.checkKeyword : null,
@@ -194,6 +205,7 @@ export function sameConfig(a: EndpointConfig, b: EndpointConfig): boolean {
     a.intervalMs === b.intervalMs &&
     a.timeoutMs === b.timeoutMs &&
     a.method === b.method &&
+    a.profile === b.profile &&
     a.redirectPolicy === b.redirectPolicy &&
     a.maxRedirects === b.maxRedirects &&
     a.keyword === b.keyword &&

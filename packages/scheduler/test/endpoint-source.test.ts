@@ -136,6 +136,7 @@ describe('EndpointSource', () => {
       checkIntervalSec: 30,
       timeoutMs: 4_000,
       requestMethod: 'HEAD',
+      detectionProfile: 'legacy',
       redirectPolicy: 'fail',
       maxRedirects: 0,
       checkKeyword: 'Welcome',
@@ -157,6 +158,7 @@ describe('EndpointSource', () => {
     const defaults = {
       timeoutMs: 8_000, // CHECK_TIMEOUT_MS as configured
       method: 'GET',
+      profile: 'full',
       redirectPolicy: 'follow',
       maxRedirects: 10,
       keyword: null,
@@ -185,6 +187,7 @@ describe('EndpointSource', () => {
       intervalMs: 30_000,
       timeoutMs: 4_000,
       method: 'HEAD',
+      profile: 'legacy',
       redirectPolicy: 'fail',
       maxRedirects: 0,
       keyword: 'Welcome',
@@ -316,6 +319,13 @@ describe('EndpointSource', () => {
     await s.fullReconcile()
     expect(new Set(ids(changes, 'upserts'))).toEqual(new Set([a, c, moved]))
     expect(s.get(c!)?.timeoutMs).toBe(2_000)
+
+    // A new fleet default check policy reaches the endpoints that store none at the next reconcile.
+    changes.length = 0
+    s.setDefaults({ timeoutMs: 2_000, requestMethod: 'HEAD', detectionProfile: 'legacy' })
+    await s.fullReconcile()
+    expect(new Set(ids(changes, 'upserts'))).toEqual(new Set([a, c, moved]))
+    expect(s.get(c!)).toMatchObject({ method: 'HEAD', profile: 'legacy' })
   })
 
   it('keeps ids beyond 2^53 exact, in rows and in audit metadata', async () => {

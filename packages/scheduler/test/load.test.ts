@@ -44,6 +44,37 @@ describe('loadEndpointConfigs', () => {
     expect((await loadEndpointConfigs(db, [])).size).toBe(0)
   })
 
+  it('gives a NULL request method and detection profile the fleet defaults, and keeps stored ones', async () => {
+    const { db } = database()
+    await db.insert(monitorSites).values([
+      { endpointId: 301n, blogId: 3001n, bucketNo: 1, monitorUrl: 'https://bare.example/' },
+      { endpointId: 302n, blogId: 3002n, bucketNo: 1, monitorUrl: 'https://nulls.example/' },
+      { endpointId: 303n, blogId: 3003n, bucketNo: 1, monitorUrl: 'https://set.example/' },
+    ])
+    await db
+      .insert(endpointConfig)
+      .values([{ endpointId: 302n }, { endpointId: 303n, requestMethod: 'GET', detectionProfile: 'simple_http' }])
+    const policy = (loaded: Awaited<ReturnType<typeof loadEndpointConfigs>>) =>
+      [301n, 302n, 303n].map((id) => [loaded.get(id)?.config.method, loaded.get(id)?.config.profile])
+
+    expect(policy(await loadEndpointConfigs(db, [301n, 302n, 303n]))).toEqual([
+      ['GET', 'full'],
+      ['GET', 'full'],
+      ['GET', 'simple_http'],
+    ])
+    const fleet = { timeoutMs: 10_000, tlsExpiryWarnDays: 30, alertCooldownMinutes: 30 }
+    const legacy = await loadEndpointConfigs(db, [301n, 302n, 303n], {
+      ...fleet,
+      requestMethod: 'HEAD',
+      detectionProfile: 'legacy',
+    })
+    expect(policy(legacy)).toEqual([
+      ['HEAD', 'legacy'],
+      ['HEAD', 'legacy'],
+      ['GET', 'simple_http'],
+    ])
+  })
+
   it('marks the endpoints of sites a gateway tenant owns', async () => {
     const { db } = database()
     await db.insert(monitorSites).values([
