@@ -379,6 +379,32 @@ describe('checks', () => {
     expect(results[4]!.tls).toMatchObject({ failure: 'expired' })
   })
 
+  it('judges each check with the detection profile it came with; none (an older monitor) is full', async () => {
+    const { url } = await start()
+    const truncated = sites.url('truncated-length')
+    const missing = sites.url('nokeyword')
+    const answer = await postChecks(url, {
+      request_id: 'profiles',
+      checks: [
+        check(1, truncated, { profile: 'legacy' }),
+        check(2, truncated, { profile: 'simple_http' }),
+        check(3, truncated, { profile: 'full' }),
+        check(4, truncated),
+        check(5, missing, { keyword: FIXTURE_KEYWORD, profile: 'legacy' }),
+        check(6, missing, { keyword: FIXTURE_KEYWORD, profile: 'simple_http' }),
+      ],
+    })
+    expect(answer.status).toBe(200)
+    expect((answer.json as Answer).results.map((r) => [r.endpoint_id, r.ok, r.error])).toEqual([
+      [1, true, null],
+      [2, true, null],
+      [3, false, 'partial_response'],
+      [4, false, 'partial_response'],
+      [5, true, null],
+      [6, false, 'keyword'],
+    ])
+  })
+
   it('runs a check marked refuse_private_targets through the guard: monitor_error, target not allowed, no request', async () => {
     const { url } = await start()
     sites.clearRequests()

@@ -10,7 +10,7 @@ import {
   openEvent,
   promoteEvent,
 } from '@jetmon/eventstore'
-import type { RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
+import type { DetectionProfile, RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
 import { and, desc, eq, gt, isNotNull, isNull, max } from 'drizzle-orm'
 import { TransitionFollower } from './transition-follower.js'
 
@@ -22,6 +22,8 @@ export interface MonitoredEndpoint {
   intervalMs: number
   timeoutMs: number
   method: RequestMethod
+  /** How much of the response the verdict uses (absent: `full`); sent to the verifliers with the check. */
+  profile?: DetectionProfile
   redirectPolicy: RedirectPolicy
   maxRedirects: number
   keyword: string | null
@@ -44,6 +46,8 @@ export interface Vote {
   errorCode: number | null
   error?: string | null
   rttMs: number | null
+  /** How long the check took on the veriflier; null or absent without a result. */
+  checkMs?: number | null
   detail?: string | null
 }
 
@@ -83,6 +87,12 @@ export interface PipelineDeps {
   decide: (votes: Vote[], quorum: number) => Decision
   /** Every check outcome, for the history writer. */
   record?: (endpoint: MonitoredEndpoint, result: CheckResult, vantage: string) => void
+  /**
+   * The votes of a confirmation round that carry a check result (a veriflier that gave none, such as
+   * an unreachable one, checked nothing), for the history writer with each veriflier's id as vantage.
+   * `checkedAt` is when the round started.
+   */
+  recordVotes?: (endpoint: MonitoredEndpoint, votes: readonly Vote[], checkedAt: Date) => void
   /**
    * Queues a WordPress.com notice in the transaction that confirmed or closed the incident, so that
    * the change and its notice are stored together or not at all. Every close of a Down asks for a
@@ -133,6 +143,8 @@ function isDatabaseFailure(error: unknown): boolean {
   return false
 }
 
+const ADVISORY_TYPES = ['tls_expiry', 'tls_deprecated', 'latency'] as const
+
 /** The evidence recorded on an event: what the failing check saw. */
 function evidence(result: CheckResult): Metadata {
   return {
@@ -161,6 +173,7 @@ export function checkRequestOf(endpoint: MonitoredEndpoint): CheckRequest {
   return {
     url: endpoint.url,
     method: endpoint.method,
+    ...(endpoint.profile ? { profile: endpoint.profile } : {}),
     timeoutMs: endpoint.timeoutMs,
     redirectPolicy: endpoint.redirectPolicy,
     maxRedirects: endpoint.maxRedirects,
@@ -203,6 +216,8 @@ export class ConfirmationPipeline {
     inconclusive: 0,
     recovered: 0,
     swallowed: 0,
+    /** Failed checks of endpoints already confirmed Down: counted, never confirmed again. */
+    stillDown: 0,
   }
 
   constructor(private readonly deps: PipelineDeps) {
@@ -377,7 +392,11 @@ export class ConfirmationPipeline {
       }
     }
 
-    if (event.state === 'Down') return Math.min(settings.failedCheckIntervalMs, endpoint.intervalMs)
+    // Already confirmed: no new round, no new notice; the endpoint is checked at the failed-check pace.
+    if (event.state === 'Down') {
+      this.stats.stillDown++
+      return Math.min(settings.failedCheckIntervalMs, endpoint.intervalMs)
+    }
 
     if (state.failures >= settings.numOfChecks) {
       if (settings.veriflierCount === 0 || !this.deps.askVerifliers) {
@@ -429,7 +448,10 @@ export class ConfirmationPipeline {
   ): void {
     state.confirming = true
     const round = (async () => {
+      const askedAt = this.clock()
       const votes = await (this.deps.askVerifliers as NonNullable<PipelineDeps['askVerifliers']>)(endpoint, request)
+      const checked = votes.filter((v) => v.errorCode !== null)
+      if (checked.length > 0) this.deps.recordVotes?.(endpoint, checked, askedAt)
       const decision = this.deps.decide(votes, this.deps.settings.quorum)
       await this.applyDecision(endpoint, state, local, votes, decision)
     })()
@@ -605,6 +627,17 @@ export class ConfirmationPipeline {
   // ── advisories: never in the confirmation pipeline, never in the legacy projection ─────────
 
   private async advisories(endpoint: MonitoredEndpoint, state: EndpointState, result: CheckResult): Promise<void> {
+    // Advisories belong to the full profile: under the others an endpoint opens none, and one left
+    // open from before its profile changed is closed.
+    if ((endpoint.profile ?? 'full') !== 'full') {
+      for (const checkType of ADVISORY_TYPES) {
+        if (state.open.has(checkType))
+          await this.closeOpen(state, checkType, 'probe_cleared', { profile: endpoint.profile })
+      }
+      state.slow = 0
+      state.fast = 0
+      return
+    }
     const tls = result.tls
     if (tls && !tls.failure && tls.daysUntilExpiry !== null) {
       const days = tls.daysUntilExpiry

@@ -1,5 +1,12 @@
 import type { CheckRequest, CheckResult } from '@jetmon/checker'
-import { REDIRECT_POLICIES, REQUEST_METHODS, type RedirectPolicy, type RequestMethod } from '@jetmon/vocabulary'
+import {
+  DETECTION_PROFILES,
+  type DetectionProfile,
+  REDIRECT_POLICIES,
+  REQUEST_METHODS,
+  type RedirectPolicy,
+  type RequestMethod,
+} from '@jetmon/vocabulary'
 import * as v from 'valibot'
 
 // The wire format of POST /v1/check, the one declaration both sides use: the veriflier parses
@@ -85,6 +92,8 @@ const checkSchema = v.object(
       v.check(isHttpUrl, 'must be an http:// or https:// URL'),
     ),
     method: v.nullish(v.picklist(REQUEST_METHODS, 'must be "GET" or "HEAD"')),
+    // Absent (a monitor from before detection profiles) or null: `full`, what such a monitor judged with.
+    profile: v.nullish(v.picklist(DETECTION_PROFILES, 'must be "legacy", "simple_http" or "full"')),
     timeout_ms: v.nullish(wholeNumber(1, 300_000)),
     headers: v.nullish(
       v.pipe(
@@ -190,6 +199,7 @@ export function parseCheckBatch(body: unknown): ParseBatchResult {
         request: {
           url: check.url,
           ...(check.method != null && { method: check.method }),
+          ...(check.profile != null && { profile: check.profile }),
           ...(check.timeout_ms != null && { timeoutMs: check.timeout_ms }),
           ...(check.headers != null && { headers: check.headers }),
           ...(check.redirect_policy != null && { redirectPolicy: check.redirect_policy }),
@@ -286,6 +296,7 @@ export interface VeriflierCheck
     CheckRequest,
     | 'url'
     | 'method'
+    | 'profile'
     | 'timeoutMs'
     | 'headers'
     | 'redirectPolicy'
@@ -305,6 +316,8 @@ export interface WireCheck {
   blog_id: string | null
   url: string
   method: RequestMethod | null
+  /** The detection profile; null (or absent, from an older monitor) means `full`. */
+  profile: DetectionProfile | null
   timeout_ms: number | null
   headers: Readonly<Record<string, string>> | null
   redirect_policy: RedirectPolicy | null
@@ -329,6 +342,7 @@ export function toWireCheck(check: VeriflierCheck): WireCheck {
     blog_id: check.blogId == null ? null : check.blogId.toString(),
     url: check.url,
     method: check.method ?? null,
+    profile: check.profile ?? null,
     timeout_ms: check.timeoutMs ?? null,
     headers: check.headers ?? null,
     redirect_policy: check.redirectPolicy ?? null,

@@ -22,6 +22,7 @@ describe('the veriflier wire protocol', () => {
       blogId: 9_007_199_254_740_993n,
       url: 'https://example.com/health',
       method: 'HEAD',
+      profile: 'legacy',
       timeoutMs: 5_000,
       headers: { 'X-Token': 'abc' },
       redirectPolicy: 'alert',
@@ -80,6 +81,22 @@ describe('the veriflier wire protocol', () => {
       http_status: null,
       timings: { total_ms: 5_000 },
       detail: 'no answer within 5000 ms',
+    })
+  })
+
+  it('carries the detection profile; a check without one (an older monitor) is judged with the default, full', () => {
+    const wire = toWireCheck({ endpointId: 1n, url: 'https://example.com/', profile: 'simple_http' })
+    expect(wire.profile).toBe('simple_http')
+    const { profile: _profile, ...older } = wire
+    const parsed = parseCheckBatch({ request_id: 'r', checks: [wire, older, { ...older, profile: null }] })
+    expect(parsed.ok && parsed.batch.checks.map((check) => check.request.profile)).toEqual([
+      'simple_http',
+      undefined,
+      undefined,
+    ])
+    expect(parseCheckBatch({ request_id: 'r', checks: [{ ...older, profile: 'strict' }] })).toMatchObject({
+      ok: false,
+      issues: [{ path: 'checks[0].profile', message: 'must be "legacy", "simple_http" or "full"' }],
     })
   })
 
