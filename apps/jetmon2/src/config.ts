@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { DETECTION_PROFILES, type RequestMethod } from '@jetmon/checker'
 import {
   bindAddress,
   bindAddressesOverlap,
@@ -148,6 +149,22 @@ const entries = {
       'After an event closes, seconds during which NUM_OF_CHECKS failures are needed to open a new one (0 = off).',
     ),
     900,
+  ),
+  DEFAULT_REQUEST_METHOD: v.optional(
+    v.pipe(
+      v.picklist(['GET', 'HEAD'] as const satisfies readonly RequestMethod[]),
+      v.description('Request method of the endpoints that set none (request_method NULL): GET or HEAD.'),
+    ),
+    'GET',
+  ),
+  DEFAULT_DETECTION_PROFILE: v.optional(
+    v.pipe(
+      v.picklist(DETECTION_PROFILES),
+      v.description(
+        'Detection profile of the endpoints that set none (detection_profile NULL): legacy (status and connection only, no body read), simple_http (adds the keyword rules) or full (adds truncated and empty bodies and the advisories).',
+      ),
+    ),
+    'full',
   ),
   MAX_IN_FLIGHT: v.optional(
     v.pipe(

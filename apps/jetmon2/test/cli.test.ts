@@ -88,7 +88,12 @@ describe('jetmon2 validate-config', () => {
   })
 
   it('passes a good config against a migrated database, warning about the stub mailer', async () => {
-    const config = file('good.json', { DATABASE_URL: migrated.url, EMAIL_TRANSPORT: 'stub' })
+    const config = file('good.json', {
+      DATABASE_URL: migrated.url,
+      EMAIL_TRANSPORT: 'stub',
+      DEFAULT_REQUEST_METHOD: 'HEAD',
+      DEFAULT_DETECTION_PROFILE: 'legacy',
+    })
     const result = await jetmon2(['validate-config', '--config', config, '--json'], clean)
     const report = JSON.parse(result.stdout) as {
       ok: boolean
@@ -102,6 +107,13 @@ describe('jetmon2 validate-config', () => {
     expect(verdict('schema')).toEqual(['PASS'])
     expect(verdict('email')).toEqual(['WARN'])
     expect(verdict('dashboard')).toEqual(['PASS'])
+    expect(report.findings.find((f) => f.topic === 'check policy')).toEqual({
+      verdict: 'INFO',
+      topic: 'check policy',
+      message: expect.stringMatching(
+        /^endpoints that set no request method or detection profile are checked with HEAD and the legacy profile/,
+      ),
+    })
     expect(result.stdout).not.toContain(new URL(migrated.url).password)
   })
 

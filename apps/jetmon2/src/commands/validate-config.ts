@@ -224,6 +224,11 @@ function checkFleet(config: Jetmon2Config, add: (f: Finding) => void): void {
           message: 'delivery workers are off here: run `jetmon2 deliver` (or enable them) on some host',
         },
   )
+  add({
+    verdict: 'INFO',
+    topic: 'check policy',
+    message: `endpoints that set no request method or detection profile are checked with ${config.DEFAULT_REQUEST_METHOD} and the ${config.DEFAULT_DETECTION_PROFILE} profile (DEFAULT_REQUEST_METHOD, DEFAULT_DETECTION_PROFILE)`,
+  })
   if (!config.SECRETS_KEY)
     add({
       verdict: 'WARN',

@@ -165,7 +165,7 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
       const result = await deps.check(request)
       const ms = performance.now() - started
       durations.add(ms)
-      metrics.checks.inc({ result: result.error ?? 'ok' })
+      metrics.checks.inc({ result: result.error ?? 'ok', method: result.method, profile: result.profile ?? 'full' })
       metrics.checkSeconds.observe(ms / 1000)
       return result
     },
@@ -207,6 +207,26 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
         ...(result.tls?.validTo ? { sslExpiresAt: new Date(result.tls.validTo) } : {}),
         ...(result.tls?.protocol ? { tlsVersion: result.tls.protocol } : {}),
       }),
+    // Each veriflier's check joins the history under its own id (history only: rollups and state stay local).
+    recordVotes: (endpoint, votes, checkedAt) => {
+      for (const vote of votes) {
+        recorder.record({
+          endpointId: endpoint.endpointId,
+          blogId: endpoint.blogId,
+          checkedAt,
+          vantage: vote.veriflier,
+          method: endpoint.method,
+          httpCode: vote.httpStatus,
+          errorCode: vote.errorCode ?? 0,
+          rttMs: vote.checkMs ?? null,
+          dnsMs: null,
+          tcpMs: null,
+          tlsMs: null,
+          ttfbMs: null,
+          failed: vote.vote === 'down',
+        })
+      }
+    },
     notify: (notice, tx) => notifier.enqueue(notice, tx),
     inMaintenance: (endpoint, at) => maintenance.covers(endpoint.blogId, endpoint.endpointId, at),
     logger: log.child({ module: 'pipeline' }),
@@ -312,6 +332,8 @@ export function endpointDefaults(config: Jetmon2Config) {
     timeoutMs: config.CHECK_TIMEOUT_MS,
     tlsExpiryWarnDays: config.TLS_EXPIRY_WARN_DAYS,
     alertCooldownMinutes: config.ALERT_COOLDOWN_MINUTES,
+    requestMethod: config.DEFAULT_REQUEST_METHOD,
+    detectionProfile: config.DEFAULT_DETECTION_PROFILE,
   }
 }
 

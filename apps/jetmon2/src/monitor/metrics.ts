@@ -13,7 +13,7 @@ export interface MetricSources {
 
 /** The counters and histograms the check and confirmation paths feed. */
 export interface MonitorMetrics {
-  checks: Counter<'result'>
+  checks: Counter<'result' | 'method' | 'profile'>
   checkSeconds: Histogram
   veriflierSeconds: Histogram
   veriflierErrors: Counter<'veriflier'>
@@ -87,6 +87,17 @@ export function registerMonitorMetrics(registry: Registry, sources: () => Metric
       this.set({ outcome: 'maintenance_swallowed' }, stats.swallowed)
     },
   })
+  new Counter({
+    name: 'jetmon_still_down_checks_total',
+    help: 'Failed checks of endpoints already confirmed Down (no new confirmation round, no new notice)',
+    registers: [registry],
+    collect() {
+      // The pipeline counts; the counter shows its total (reset first: a collect sets, never adds twice).
+      const stillDown = sources().pipeline?.stats.stillDown ?? 0
+      this.reset()
+      if (stillDown > 0) this.inc(stillDown)
+    },
+  })
   new Gauge({
     name: 'jetmon_wpcom_notices',
     help: 'WordPress.com notices by outcome since start, the outbox backlog (queued, fleet-wide) and the breaker state (1 = open)',
@@ -116,8 +127,8 @@ export function registerMonitorMetrics(registry: Registry, sources: () => Metric
   return {
     checks: new Counter({
       name: 'jetmon_checks_total',
-      help: 'Checks by result',
-      labelNames: ['result'],
+      help: 'Checks by result, request method and detection profile',
+      labelNames: ['result', 'method', 'profile'],
       registers: [registry],
     }),
     checkSeconds: new Histogram({

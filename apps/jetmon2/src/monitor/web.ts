@@ -113,6 +113,10 @@ export async function startApi(
     historyMode: config.HISTORY_MODE,
     secretsKey: deps.secretsKey,
     allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    checkPolicyDefaults: {
+      requestMethod: config.DEFAULT_REQUEST_METHOD,
+      detectionProfile: config.DEFAULT_DETECTION_PROFILE,
+    },
     probe,
     alertTester: { send: (contact, now) => alertSender.sendTest(contact as never, now) },
     dashboardUrl: deps.dashboardUrl,
