@@ -7,12 +7,13 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { auditLog, endpointConfig, eventTransitions, maintenanceWindows, monitorSites } from '@jetmon/db'
+import { auditLog, checkHistory, endpointConfig, eventTransitions, maintenanceWindows, monitorSites } from '@jetmon/db'
 import { listOpenEvents } from '@jetmon/eventstore'
 import { createTestDatabase, spawnSource, type TestDatabase } from '@jetmon/testkit'
 import {
   createTestPki,
   type DnsServer,
+  FIXTURE_KEYWORD,
   type FixtureServer,
   startDnsServer,
   startFixtureServer,
@@ -181,6 +182,13 @@ describe('jetmon2 serve with two verifliers', () => {
     ids.head = await addEndpoint(t, 5004n, sites.url('head-broken'), { requestMethod: 'GET' })
     ids.expiring = await addEndpoint(t, 5005n, sites.url('tls-expiring', '/', { https: true }))
     ids.legacy = await addEndpoint(t, 5006n, sites.url('tls-expiring', '/', { legacyTls: true }))
+    ids.keywordLegacy = await addEndpoint(t, 5007n, sites.url('nokeyword'), {
+      checkKeyword: FIXTURE_KEYWORD,
+      requestMethod: 'HEAD',
+      detectionProfile: 'legacy',
+    })
+    ids.truncatedFull = await addEndpoint(t, 5008n, sites.url('truncated-length'))
+    ids.truncatedLegacy = await addEndpoint(t, 5009n, sites.url('truncated-length'), { detectionProfile: 'legacy' })
     await t.db.insert(maintenanceWindows).values({
       blogId: 5003n,
       startsAt: new Date(Date.now() - 60_000),
@@ -215,6 +223,17 @@ describe('jetmon2 serve with two verifliers', () => {
       ]),
     })
     await waitLong('the Down notice', async () => wpcomPosts.some((p) => p.blog_id === 5001 && p.status_id === 2))
+    // Each veriflier's check is in the history under its own id, beside the local ones.
+    const vantages = await waitLong('the verifliers in the check history', async () => {
+      const rows = await t.db
+        .select({ vantage: checkHistory.vantage, errorCode: checkHistory.errorCode, httpCode: checkHistory.httpCode })
+        .from(checkHistory)
+        .where(eq(checkHistory.endpointId, ids.outage!))
+      const seen = new Set(rows.map((row) => row.vantage))
+      return seen.has('v-eu') && seen.has('v-us') ? rows : null
+    })
+    expect(vantages.filter((row) => row.vantage === 'v-eu')[0]).toMatchObject({ errorCode: 10, httpCode: 503 })
+    expect(new Set(vantages.map((row) => row.vantage))).toEqual(new Set(['local', 'v-eu', 'v-us']))
 
     sites.setSite('outage', { status: 200 })
     await waitLong(
@@ -228,6 +247,29 @@ describe('jetmon2 serve with two verifliers', () => {
     await waitLong('the recovery notice', async () => wpcomPosts.some((p) => p.blog_id === 5001 && p.status_id === 1))
     expect(wpcomPosts.filter((p) => p.blog_id === 5001).map((p) => p.status_id)).toEqual([2, 1])
     expect(down.startedAt.getTime()).toBeLessThanOrEqual(Date.now())
+  }, 60_000)
+
+  it('judges each endpoint with its detection profile, the verifliers too', async () => {
+    // A truncated body is Down under full (the default): the local check and both verifliers say so.
+    await waitLong('the truncated body to be confirmed under full', async () => {
+      const [open] = await listOpenEvents({ ctx: { db: t.db }, endpointId: ids.truncatedFull! })
+      return open?.state === 'Down'
+    })
+    const confirmed = (await transitions(t, ids.truncatedFull!)).find((tr) => tr.reason === 'verifier_confirmed')
+    expect(confirmed?.metadata).toMatchObject({
+      votes: [
+        expect.objectContaining({ success: false, error_code: 8 }),
+        expect.objectContaining({ success: false, error_code: 8 }),
+      ],
+    })
+    // Meanwhile (dozens of checks) legacy opened nothing for a truncated body or a missing keyword.
+    expect(await transitions(t, ids.truncatedLegacy!)).toEqual([])
+    expect(await transitions(t, ids.keywordLegacy!)).toEqual([])
+    const methods = await t.db
+      .selectDistinct({ method: checkHistory.method })
+      .from(checkHistory)
+      .where(eq(checkHistory.endpointId, ids.keywordLegacy!))
+    expect(methods).toEqual([{ method: 'HEAD' }])
   }, 60_000)
 
   it('calls a failure only this vantage sees a false alarm, and sends nothing', async () => {
