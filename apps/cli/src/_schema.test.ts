@@ -18,6 +18,12 @@ describe('reading the contract schemas', () => {
       description: expect.stringMatching(/Seconds between checks/),
     })
     expect(field('sites.create', 'request_method')).toMatchObject({ kind: 'enum', options: ['GET', 'HEAD'] })
+    expect(field('sites.create', 'detection_profile')).toMatchObject({
+      kind: 'enum',
+      options: ['legacy', 'simple_http', 'full'],
+      nullable: true,
+      description: expect.stringMatching(/fleet default/),
+    })
     expect(field('sites.create', 'forbidden_keywords')).toMatchObject({ kind: 'array', item: { kind: 'string' } })
     expect(field('sites.create', 'custom_headers')).toMatchObject({ kind: 'object' })
     expect(field('sites.create', 'keyword_case_sensitive')).toMatchObject({ kind: 'boolean', nullable: true })
@@ -26,7 +32,17 @@ describe('reading the contract schemas', () => {
   test('an optional body (events close) and a query object unwrap to their entries', () => {
     expect(body('events.close').map((f) => f.name)).toEqual(['reason', 'note'])
     const query = objectFields(routes['sites.list'].query as SchemaNode).map((f) => f.name)
-    expect(query).toEqual(['limit', 'cursor', 'state', 'state__in', 'severity__gte', 'monitor_active', 'q'])
+    expect(query).toEqual([
+      'limit',
+      'cursor',
+      'state',
+      'state__in',
+      'severity__gte',
+      'monitor_active',
+      'q',
+      'request_method',
+      'detection_profile',
+    ])
     expect(objectFields(undefined)).toEqual([])
   })
 

@@ -271,6 +271,60 @@ describe.concurrent('jetmon2 api against a real API server', { timeout: 300_000 
     expect(bigTable.stdout).toMatch(/^18446744073709551615 +Up/m)
   })
 
+  test('sites and endpoints: --request-method and --detection-profile on create, update and list', async () => {
+    const created = await api([
+      'sites',
+      'create',
+      '--blog-id',
+      '7501',
+      '--monitor-url',
+      'https://policy.example/',
+      '--request-method',
+      'HEAD',
+      '--detection-profile',
+      'legacy',
+    ])
+    expect(created.code, created.stderr).toBe(0)
+    const site = json<{ endpoints: Record<string, unknown>[] }>(created.stdout)
+    expect(site.endpoints[0]).toMatchObject({ request_method: 'HEAD', detection_profile: 'legacy' })
+    const endpointId = String(site.endpoints[0]!.endpoint_id)
+    const added = await api([
+      'sites',
+      'endpoints',
+      'add',
+      '7501',
+      '--monitor-url',
+      'https://policy.example/shop',
+      '--detection-profile',
+      'simple_http',
+    ])
+    expect(added.code, added.stderr).toBe(0)
+    expect(json(added.stdout)).toMatchObject({ request_method: 'GET', detection_profile: 'simple_http' })
+    expect(
+      (await api(['sites', 'create', '--blog-id', '7502', '--monitor-url', 'https://policy.example/b'])).code,
+    ).toBe(0)
+
+    const legacy = await api(['sites', 'list', '--q', 'policy.example', '--detection-profile', 'legacy'])
+    expect(json(legacy.stdout).data.map((item) => item.blog_id)).toEqual([7501])
+    const byDefault = await api(['sites', 'list', '--q', 'policy.example', '--detection-profile', 'full'])
+    expect(json(byDefault.stdout).data.map((item) => item.blog_id)).toEqual([7502])
+    const endpoints = await api(['sites', 'endpoints', 'list', '7501', '--request-method', 'GET', '--output', 'table'])
+    expect(endpoints.code, endpoints.stderr).toBe(0)
+    expect(endpoints.stdout.split('\n')[0]).toMatch(/ CHECK_INTERVAL_SEC +REQUEST_METHOD +DETECTION_PROFILE /)
+    expect(endpoints.stdout).toMatch(/https:\/\/policy\.example\/shop .* GET +simple_http /)
+    expect(endpoints.stdout).not.toMatch(/HEAD +legacy/)
+
+    const reset = await api(['sites', 'endpoints', 'update', endpointId, '--detection-profile', 'null'])
+    expect(reset.code, reset.stderr).toBe(0)
+    expect(json(reset.stdout)).toMatchObject({ request_method: 'HEAD', detection_profile: 'full' })
+    const bad = await api(['sites', 'update', '7501', '--detection-profile', 'strict'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/--detection-profile: must be legacy, simple_http or full/)
+    const badFilter = await api(['sites', 'list', '--request-method', 'POST'])
+    expect(badFilter.code).toBe(2)
+    expect(badFilter.stderr).toMatch(/--request-method: must be GET or HEAD/)
+  })
+
   test('events: list, get, transitions and close a site’s event', async () => {
     expect((await api(['sites', 'create', '--blog-id', '7201', '--monitor-url', 'https://down.example/'])).code).toBe(0)
     const trigger = await api(['sites', 'trigger-now', '7201'])

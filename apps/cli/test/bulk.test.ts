@@ -86,6 +86,48 @@ describe.concurrent('jetmon2 api sites bulk-add and export', { timeout: 300_000 
     expect(big.blog_id).toBe('18446744073709551614')
   })
 
+  test('request_method and detection_profile columns, JSON fields and a bad profile failing its row only', async () => {
+    const csv = file(
+      'policy.csv',
+      'blog_id,monitor_url,request_method,detection_profile\n' +
+        '8401,https://policy-legacy.example/,HEAD,legacy\n' +
+        '8402,https://policy-simple.example/,,simple_http\n' +
+        '8403,https://policy-default.example/,,\n' +
+        '8404,https://policy-bad.example/,GET,strict\n',
+    )
+    const run = await api(['sites', 'bulk-add', '--file', csv, '--batch', 'policy-csv'])
+    expect(run.code).toBe(1)
+    const report = JSON.parse(run.stdout) as Report
+    expect(report.summary).toEqual({ total: 4, created: 3, skipped: 0, failed: 1 })
+    expect(report.rows[3]).toMatchObject({
+      blog_id: 8404,
+      result: 'failed',
+      code: 'invalid_row',
+      message: expect.stringMatching(/detection_profile: must be legacy, simple_http or full/),
+    })
+    const json = JSON.stringify([
+      { blog_id: 8405, monitor_url: 'https://policy-json.example/', detection_profile: 'legacy' },
+    ])
+    expect((await api(['sites', 'bulk-add', '--file', '-', '--batch', 'policy-json'], { input: json })).code).toBe(0)
+
+    const policyOf = async (blogId: number) => {
+      const site = JSON.parse((await api(['sites', 'get', String(blogId)])).stdout) as {
+        endpoints: { request_method: string; detection_profile: string }[]
+      }
+      return [site.endpoints[0]!.request_method, site.endpoints[0]!.detection_profile]
+    }
+    expect(await policyOf(8401)).toEqual(['HEAD', 'legacy'])
+    expect(await policyOf(8402)).toEqual(['GET', 'simple_http'])
+    expect(await policyOf(8403)).toEqual(['GET', 'full'])
+    expect(await policyOf(8405)).toEqual(['GET', 'legacy'])
+    expect((await api(['sites', 'get', '8404'])).code).toBe(1)
+
+    const exported = await api(['sites', 'export', '--format', 'csv', '--q', 'policy-legacy'])
+    expect(exported.stdout.split('\r\n')[1]).toMatch(
+      /^8401,https:\/\/policy-legacy\.example\/,true,300,10000,HEAD,legacy,/,
+    )
+  })
+
   test('dry run: tells what would happen and writes nothing', async () => {
     expect((await api(['sites', 'create', '--blog-id', '8201', '--monitor-url', 'https://dry.example/'])).code).toBe(0)
     const csv = file(
@@ -150,7 +192,7 @@ describe.concurrent('jetmon2 api sites bulk-add and export', { timeout: 300_000 
     const csv = await apiOther(['sites', 'export', '--format', 'csv', '--q', 'rt-'])
     expect(csv.code, csv.stderr).toBe(0)
     expect(csv.stdout.split('\r\n')[0]).toBe(
-      'blog_id,monitor_url,monitor_active,check_interval_sec,timeout_ms,request_method,redirect_policy,max_redirects,check_keyword,forbidden_keywords,keyword_case_sensitive,latency_threshold_ms,tls_expiry_warn_days,alert_cooldown_minutes,bucket_no',
+      'blog_id,monitor_url,monitor_active,check_interval_sec,timeout_ms,request_method,detection_profile,redirect_policy,max_redirects,check_keyword,forbidden_keywords,keyword_case_sensitive,latency_threshold_ms,tls_expiry_warn_days,alert_cooldown_minutes,bucket_no',
     )
     expect(csv.stderr).toMatch(/exported 3 endpoint\(s\) of 2 site\(s\)/)
 

@@ -6,9 +6,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { DbOrTx } from '@jetmon/db'
 import { DEFAULT_HISTORY_RETENTION_DAYS, type HistoryMode } from '@jetmon/history'
+import type { CheckPolicyDefaults } from '@jetmon/read-models'
 import { type Logger, noopLogger } from '@jetmon/vocabulary'
 import { Assets } from './_assets.js'
 import { DashboardSessions, isLoopbackBind } from './auth.js'
+import { completePolicyDefaults } from './data/check-policy.js'
 import type { FleetInfo } from './data/fleet.js'
 import { FleetTotalsCache } from './data/overview.js'
 import { SECURITY_HEADERS } from './headers.js'
@@ -46,6 +48,12 @@ export interface DashboardOptions {
   historyMode?: HistoryMode
   /** `BUCKET_TOTAL` (default 1000), for the fleet page's bucket coverage. */
   bucketTotal?: number
+  /**
+   * `DEFAULT_REQUEST_METHOD` and `DEFAULT_DETECTION_PROFILE`: what an endpoint without its own
+   * method or profile is checked with. Without them, the pages show such an endpoint's method and
+   * profile as "default" rather than guess.
+   */
+  checkPolicyDefaults?: Partial<CheckPolicyDefaults>
   /** Shown in the footer. */
   version?: string
   /** Live update limits. */
@@ -137,6 +145,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       historyMode: options.historyMode ?? 'all',
       retentionDays: options.historyRetentionDays ?? DEFAULT_HISTORY_RETENTION_DAYS,
       bucketTotal: options.bucketTotal ?? 1000,
+      checkPolicyDefaults: completePolicyDefaults(options.checkPolicyDefaults),
       siteListLimit: options.siteListLimit ?? 200,
       fleetInfo: options.fleetInfo,
     }),

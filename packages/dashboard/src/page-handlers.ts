@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type DbOrTx, events } from '@jetmon/db'
 import { isEventStoreError } from '@jetmon/eventstore'
 import type { HistoryMode } from '@jetmon/history'
+import type { CheckPolicyDefaults } from '@jetmon/read-models'
 import { eq } from 'drizzle-orm'
 import type { SafeHtml } from './_html.js'
 import { parseCountedState } from './_states.js'
@@ -44,6 +45,8 @@ export interface PageHandlersOptions {
   historyMode: HistoryMode
   retentionDays: number
   bucketTotal: number
+  /** The fleet's default method and profile, or null when the process did not say. */
+  checkPolicyDefaults: CheckPolicyDefaults | null
   siteListLimit: number
   fleetInfo?: (() => FleetInfo | Promise<FleetInfo>) | undefined
 }
@@ -106,7 +109,10 @@ export function createPageHandlers(options: PageHandlersOptions): PageHandlers {
     const at = now()
     let data: Awaited<ReturnType<typeof loadSite>>
     try {
-      data = await loadSite({ db, now: at, retentionDays, historyMode }, { blogId, window, eventsCursor: cursor })
+      data = await loadSite(
+        { db, now: at, retentionDays, historyMode, checkPolicyDefaults: options.checkPolicyDefaults },
+        { blogId, window, eventsCursor: cursor },
+      )
     } catch (error) {
       if (isEventStoreError(error, 'INVALID_CURSOR')) {
         throw new HttpError(400, 'Unknown page of events', 'That link to older events is not valid any more.')
@@ -128,7 +134,13 @@ export function createPageHandlers(options: PageHandlersOptions): PageHandlers {
   async function fleet(): Promise<Rendered> {
     const position = hub.position
     const at = now()
-    const data = await loadFleet({ db, now: at, bucketTotal: options.bucketTotal, fleetInfo: options.fleetInfo })
+    const data = await loadFleet({
+      db,
+      now: at,
+      bucketTotal: options.bucketTotal,
+      fleetInfo: options.fleetInfo,
+      checkPolicyDefaults: options.checkPolicyDefaults,
+    })
     return {
       position,
       title: 'Fleet · Jetmon',

@@ -5,7 +5,7 @@
  */
 import { type DbOrTx, endpointConfig, monitorSites } from '@jetmon/db'
 import type { DetectionProfile, RequestMethod } from '@jetmon/vocabulary'
-import { and, type Column, eq, ne, type SQL, sql } from 'drizzle-orm'
+import { and, type Column, eq, inArray, ne, type SQL, sql } from 'drizzle-orm'
 
 /** The fleet defaults that NULL stands for. */
 export interface CheckPolicyDefaults {
@@ -93,4 +93,29 @@ export async function countCheckPolicyCohorts({ ctx }: { ctx: { db: DbOrTx } }):
         String(a.requestMethod).localeCompare(String(b.requestMethod)) ||
         String(a.detectionProfile).localeCompare(String(b.detectionProfile)),
     )
+}
+
+/** The stored method and profile of each of these endpoints (null = the fleet default; absent without a configuration row). */
+export async function loadStoredPolicies({
+  ctx,
+  endpointIds,
+}: {
+  ctx: { db: DbOrTx }
+  endpointIds: readonly bigint[]
+}): Promise<Map<bigint, { requestMethod: RequestMethod | null; detectionProfile: DetectionProfile | null }>> {
+  if (endpointIds.length === 0) return new Map()
+  const rows = await ctx.db
+    .select({
+      endpointId: endpointConfig.endpointId,
+      requestMethod: endpointConfig.requestMethod,
+      detectionProfile: endpointConfig.detectionProfile,
+    })
+    .from(endpointConfig)
+    .where(inArray(endpointConfig.endpointId, [...endpointIds]))
+  return new Map(
+    rows.map((row) => [
+      BigInt(row.endpointId),
+      { requestMethod: row.requestMethod, detectionProfile: row.detectionProfile },
+    ]),
+  )
 }

@@ -5,6 +5,7 @@ export {
   type CheckPolicyFilter,
   countCheckPolicyCohorts,
   DEFAULT_CHECK_POLICY,
+  loadStoredPolicies,
   policyCondition,
 } from './check-policy.js'
 export {

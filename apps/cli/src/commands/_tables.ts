@@ -33,6 +33,8 @@ export const ENDPOINT_COLUMNS = [
   'current_state',
   'active_event_id',
   'check_interval_sec',
+  'request_method',
+  'detection_profile',
   'runtime.last_checked_at',
   'runtime.last_http_code',
 ] as const

@@ -12,7 +12,7 @@ const endpoints = resourceGroup('endpoints', 'The monitored URLs of a site, one 
     route: 'sites.endpoints.list',
     params: BLOG,
     columns: ENDPOINT_COLUMNS,
-    examples: ['jetmon2 api sites endpoints list 42'],
+    examples: ['jetmon2 api sites endpoints list 42', 'jetmon2 api sites endpoints list 42 --detection-profile legacy'],
   },
   add: {
     name: 'add',
@@ -27,7 +27,10 @@ const endpoints = resourceGroup('endpoints', 'The monitored URLs of a site, one 
     name: 'update',
     route: 'endpoints.update',
     params: ENDPOINT,
-    examples: ['jetmon2 api sites endpoints update 1001 --timeout-ms 5000 --redirect-policy fail'],
+    examples: [
+      'jetmon2 api sites endpoints update 1001 --timeout-ms 5000 --redirect-policy fail',
+      'jetmon2 api sites endpoints update 1001 --request-method HEAD --detection-profile legacy',
+    ],
   },
   delete: {
     name: 'delete',
@@ -62,7 +65,11 @@ export default resourceGroup('sites', 'Monitored sites (blog ids) and their endp
     name: 'list',
     route: 'sites.list',
     columns: SITE_COLUMNS,
-    examples: ['jetmon2 api sites list --state-in "Seems Down,Down"', 'jetmon2 api sites list --q example.com --all'],
+    examples: [
+      'jetmon2 api sites list --state-in "Seems Down,Down"',
+      'jetmon2 api sites list --q example.com --all',
+      'jetmon2 api sites list --request-method HEAD --detection-profile legacy',
+    ],
   },
   get: { name: 'get', route: 'sites.get', params: BLOG, table: siteTable, examples: ['jetmon2 api sites get 42'] },
   create: {

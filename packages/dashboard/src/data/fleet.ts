@@ -14,9 +14,11 @@ import {
   webhookDeliveries,
 } from '@jetmon/db'
 import { type ProjectionDrift, projectionDrift } from '@jetmon/eventstore'
+import { type CheckPolicyDefaults, countCheckPolicyCohorts } from '@jetmon/read-models'
 import { asc, inArray, max, sql } from 'drizzle-orm'
 import { redactText, redactUrl } from './_evidence.js'
 import { toBigint, toDate, toNumber } from './_sql.js'
+import { type PolicyCohortRow, resolveCohorts } from './check-policy.js'
 
 /** One configured veriflier as the monitor last saw it. */
 export interface VeriflierStatus {
@@ -113,6 +115,8 @@ export interface Fleet {
   queues: { webhooks: QueueDepth; alerts: QueueDepth }
   cursors: { consumer: string; lastTransitionId: bigint; behind: bigint; updatedAt: Date }[]
   drift: { items: ProjectionDrift[]; more: boolean }
+  /** Active endpoints by request method × detection profile (the cohorts of a policy rollout). */
+  checkPolicy: { cohorts: PolicyCohortRow[]; defaults: CheckPolicyDefaults | null }
 }
 
 export interface FleetDeps {
@@ -120,6 +124,8 @@ export interface FleetDeps {
   now: Date
   bucketTotal: number
   fleetInfo?: (() => FleetInfo | Promise<FleetInfo>) | undefined
+  /** The fleet's default method and profile; null or absent: unknown, shown as "default". */
+  checkPolicyDefaults?: CheckPolicyDefaults | null | undefined
 }
 
 /** A process row older than this is shown as stale (processes refresh theirs every few seconds). */
@@ -194,7 +200,7 @@ async function readFleetInfo(deps: FleetDeps): Promise<{ info: FleetInfo; error:
 /** Everything the fleet page shows. */
 export async function loadFleet(deps: FleetDeps): Promise<Fleet> {
   const { db, now } = deps
-  const [hostRows, processRows, webhooks, alerts, cursorRows, [latest], drift, fleetInfo] = await Promise.all([
+  const [hostRows, processRows, webhooks, alerts, cursorRows, [latest], drift, fleetInfo, cohorts] = await Promise.all([
     db.select().from(hosts).orderBy(asc(hosts.bucketMin), asc(hosts.hostId)),
     db
       .select({
@@ -218,6 +224,7 @@ export async function loadFleet(deps: FleetDeps): Promise<Fleet> {
     db.select({ id: max(eventTransitions.id) }).from(eventTransitions),
     projectionDrift({ ctx: { db }, limit: 20 }),
     readFleetInfo(deps),
+    countCheckPolicyCohorts({ ctx: { db } }),
   ])
   const nowMs = now.getTime()
   const hostList: HostRow[] = hostRows.map((row) => ({
@@ -286,5 +293,9 @@ export async function loadFleet(deps: FleetDeps): Promise<Fleet> {
       updatedAt: row.updatedAt,
     })),
     drift: { items: drift.items, more: drift.next !== null },
+    checkPolicy: {
+      cohorts: resolveCohorts(cohorts, deps.checkPolicyDefaults ?? null),
+      defaults: deps.checkPolicyDefaults ?? null,
+    },
   }
 }

@@ -6,11 +6,19 @@
 import { checkHistory, checkRollups, type DbOrTx, eventTransitions } from '@jetmon/db'
 import { type Event, listEvents, listOpenEvents, type Transition } from '@jetmon/eventstore'
 import { type HistoryMode, uptimeAndLatency } from '@jetmon/history'
-import { computeUptime, loadSiteDetail, loadUptimeInput, type UptimeFigures } from '@jetmon/read-models'
+import {
+  type CheckPolicyDefaults,
+  computeUptime,
+  loadSiteDetail,
+  loadStoredPolicies,
+  loadUptimeInput,
+  type UptimeFigures,
+} from '@jetmon/read-models'
 import { and, asc, type Column, eq, gte, inArray, lt, sql } from 'drizzle-orm'
 import { type Evidence, evidenceOf, redactUrl } from './_evidence.js'
 import { datetimeLiteral, intLiteral, NOT_DOWNTIME_LIST, toNumber } from './_sql.js'
 import { eventSegments, type StateSegment, type UptimeCell, uptimeCells } from './_uptime-cells.js'
+import { type PolicyLabel, policyLabel } from './check-policy.js'
 import { unavailableConfirmations } from './overview.js'
 
 const MINUTE = 60_000
@@ -72,6 +80,8 @@ export interface SiteData {
   /** Cursor of the next (older) page of the timeline. */
   olderCursor: string | null
   confirmationUnavailable: Set<bigint>
+  /** Each endpoint's request method and detection profile as the page shows them (by endpoint id). */
+  policies: Map<string, { method: PolicyLabel; profile: PolicyLabel }>
 }
 
 export interface SiteDeps {
@@ -79,6 +89,8 @@ export interface SiteDeps {
   now: Date
   retentionDays: number
   historyMode: HistoryMode
+  /** The fleet's default method and profile; null or absent: unknown, shown as "default". */
+  checkPolicyDefaults?: CheckPolicyDefaults | null | undefined
 }
 
 export interface SiteQuery {
@@ -93,9 +105,28 @@ const TIMELINE_PAGE = 25
 /** The site page, or null when the blog has no endpoints. */
 export async function loadSite(deps: SiteDeps, query: SiteQuery): Promise<SiteData | null> {
   const { db, now } = deps
-  const detail = await loadSiteDetail({ ctx: { db }, blogId: query.blogId, now })
+  const defaults = deps.checkPolicyDefaults ?? null
+  const detail = await loadSiteDetail({
+    ctx: { db },
+    blogId: query.blogId,
+    now,
+    ...(defaults === null ? {} : { policy: defaults }),
+  })
   if (!detail) return null
   const endpointIds = detail.endpoints.map((endpoint) => BigInt(endpoint.endpoint_id))
+  const stored = await loadStoredPolicies({ ctx: { db }, endpointIds })
+  const policies = new Map(
+    endpointIds.map((id) => {
+      const row = stored.get(id)
+      return [
+        id.toString(),
+        {
+          method: policyLabel(row?.requestMethod, defaults?.requestMethod),
+          profile: policyLabel(row?.detectionProfile, defaults?.detectionProfile),
+        },
+      ]
+    }),
+  )
   const urlOf = new Map(
     detail.endpoints.map((endpoint) => [BigInt(endpoint.endpoint_id), redactUrl(endpoint.monitor_url)]),
   )
@@ -196,6 +227,7 @@ export async function loadSite(deps: SiteDeps, query: SiteQuery): Promise<SiteDa
     timeline: page.items.map(toTimeline),
     olderCursor: page.next,
     confirmationUnavailable,
+    policies,
   }
 }
 

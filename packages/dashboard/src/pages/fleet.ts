@@ -1,7 +1,7 @@
 /** The fleet page (`/fleet`): hosts and leases, processes, verifliers, queues, WPCOM, drift. */
 import { html, type SafeHtml } from '../_html.js'
 import type { Fleet, QueueDepth } from '../data/fleet.js'
-import { formatBytes, formatCount, formatDuration, formatMs } from '../shared/format.js'
+import { formatBytes, formatCount, formatDuration, formatMs, formatPercent } from '../shared/format.js'
 import { ago, at, since } from './_layout.js'
 
 function bucketBar(fleet: Fleet): SafeHtml {
@@ -177,6 +177,24 @@ function driftSection(fleet: Fleet): SafeHtml {
   )}</tbody></table></div>`
 }
 
+function checkPolicySection(fleet: Fleet): SafeHtml {
+  const { cohorts, defaults } = fleet.checkPolicy
+  if (cohorts.length === 0) return html`<p class="empty">No active endpoint.</p>`
+  return html`<div class="table-wrap"><table class="table cohorts">
+<thead><tr><th>Method</th><th>Profile</th><th class="num">Active endpoints</th><th class="num">Share</th></tr></thead>
+<tbody>${cohorts.map(
+    (cohort) => html`<tr>
+  <td>${cohort.requestMethod}</td><td>${cohort.detectionProfile}</td>
+  <td class="num">${formatCount(cohort.endpoints)}</td><td class="num">${formatPercent(cohort.share * 100)}</td>
+</tr>`,
+  )}</tbody></table></div>
+<p class="sub">${
+    defaults
+      ? html`Endpoints without their own method or profile count as the fleet default: ${defaults.requestMethod} · ${defaults.detectionProfile}.`
+      : html`<code>default</code>: the endpoint has no method or profile of its own and follows the monitor's <code>DEFAULT_REQUEST_METHOD</code> / <code>DEFAULT_DETECTION_PROFILE</code>.`
+  }</p>`
+}
+
 /** The fleet page's single live region. */
 export function fleetRegion(fleet: Fleet, nowMs: number): SafeHtml {
   return html`<div class="fleet-grid">
@@ -200,6 +218,9 @@ export function fleetRegion(fleet: Fleet, nowMs: number): SafeHtml {
     nowMs,
   )}</section>
 <section class="panel" aria-labelledby="drift-h"><div class="panel-head"><h2 id="drift-h">Legacy projection drift</h2></div>${driftSection(
+    fleet,
+  )}</section>
+<section class="panel" aria-labelledby="policy-h"><div class="panel-head"><h2 id="policy-h">Check policy</h2><span class="sub">method × detection profile</span></div>${checkPolicySection(
     fleet,
   )}</section>
 </div>`

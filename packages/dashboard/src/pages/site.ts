@@ -6,6 +6,7 @@ import { stateClass } from '../_states.js'
 import type { Evidence } from '../data/_evidence.js'
 import { redactUrl } from '../data/_evidence.js'
 import type { CellState, UptimeCell } from '../data/_uptime-cells.js'
+import { FLEET_DEFAULT_LABEL, type PolicyLabel } from '../data/check-policy.js'
 import { CHART_WINDOWS, type ChartWindow, type SiteData, type TimelineEvent } from '../data/site.js'
 import { formatDuration, formatMs, formatPercent, formatTime } from '../shared/format.js'
 import { ago, at, badge, since } from './_layout.js'
@@ -197,6 +198,22 @@ export function timelineRegion(
   }</nav>`
 }
 
+/**
+ * Request method and detection profile, e.g. `HEAD · legacy profile`; a value the endpoint does not
+ * set itself is marked as the fleet default (or reads `default` when the dashboard does not know it).
+ */
+function policyCell(
+  policy: { method: PolicyLabel; profile: PolicyLabel } | undefined,
+  endpoint: { request_method: string; detection_profile: string },
+): SafeHtml {
+  const method = policy?.method ?? { value: endpoint.request_method, inherited: false }
+  const profile = policy?.profile ?? { value: endpoint.detection_profile, inherited: false }
+  const inherited = [method.inherited ? 'method' : null, profile.inherited ? 'profile' : null].filter(Boolean)
+  return html`<span class="policy">${method.value === FLEET_DEFAULT_LABEL ? 'default method' : method.value} · ${profile.value} profile</span>${
+    inherited.length ? html`<span class="sub">${inherited.join(' and ')}: fleet default</span>` : ''
+  }`
+}
+
 /** Endpoints with their effective configuration (header names only, never values) and runtime. */
 export function endpointsRegion(data: SiteData, nowMs: number): SafeHtml {
   return html`<div class="table-wrap"><table class="table endpoints">
@@ -225,7 +242,7 @@ export function endpointsRegion(data: SiteData, nowMs: number): SafeHtml {
   <td>${badge(endpoint.current_state)}</td>
   <td class="num">${formatDuration(endpoint.check_interval_sec * 1000)}</td>
   <td class="num">${formatMs(endpoint.timeout_ms)}</td>
-  <td>${endpoint.request_method} · redirects ${endpoint.redirect_policy}${endpoint.redirect_policy === 'follow' ? ` (max ${endpoint.max_redirects})` : ''}${
+  <td>${policyCell(data.policies.get(String(endpoint.endpoint_id)), endpoint)} · redirects ${endpoint.redirect_policy}${endpoint.redirect_policy === 'follow' ? ` (max ${endpoint.max_redirects})` : ''}${
     endpoint.custom_header_names.length
       ? html`<span class="sub">headers: ${endpoint.custom_header_names.join(', ')} (values hidden)</span>`
       : ''
