@@ -24,7 +24,15 @@ beforeAll(async () => {
   serve = await startServe({
     name: 'api',
     sites: { requestLogLimit: 0, sites: { flaky: { status: 503 }, steady: { status: 200 } } },
-    config: { NUM_OF_CHECKS: 2, RETRY_INTERVAL_SEC: 1, FAILED_CHECK_INTERVAL_SEC: 60, FLAP_WINDOW_SEC: 1 },
+    config: {
+      NUM_OF_CHECKS: 2,
+      RETRY_INTERVAL_SEC: 1,
+      FAILED_CHECK_INTERVAL_SEC: 60,
+      FLAP_WINDOW_SEC: 1,
+      // A range just taken over from v1: endpoints that set nothing are checked as v1 did.
+      DEFAULT_REQUEST_METHOD: 'HEAD',
+      DEFAULT_DETECTION_PROFILE: 'legacy',
+    },
   })
   ;({ sites, t, output, exited, env, writeConfig } = serve)
   const { token } = await createApiKey({
@@ -69,6 +77,33 @@ describe('jetmon2 serve with the REST API', () => {
       'probe_cleared',
     ])
     expect((await api.call('sites.get', { params: { blog_id: 7001 } })).data.current_state).toBe('Up')
+  }, 90_000)
+
+  it('answers and checks with the configured fleet policy where an endpoint sets none', async () => {
+    await api.call('sites.create', {
+      body: {
+        blog_id: 7002,
+        monitor_url: sites.url('steady'),
+        check_interval_sec: 3600,
+        check_keyword: 'not-on-the-page',
+      },
+    })
+    const site = await api.call('sites.get', { params: { blog_id: 7002 } })
+    expect(site.data.endpoints[0]).toMatchObject({ request_method: 'HEAD', detection_profile: 'legacy' })
+    // legacy reads no body, so the missing keyword is no failure.
+    const legacy = await api.call('sites.triggerNow', { params: { blog_id: 7002 } })
+    expect(legacy.data.results[0]).toMatchObject({ success: true, error: null })
+
+    await api.call('sites.update', {
+      params: { blog_id: 7002 },
+      body: { request_method: 'GET', detection_profile: 'simple_http' },
+    })
+    // The monitor's own copy of the endpoint follows within TARGET_RELOAD_SEC.
+    const strict = await waitLong('trigger-now to judge with simple_http', async () => {
+      const { data } = await api.call('sites.triggerNow', { params: { blog_id: 7002 } })
+      return data.results[0]?.success === false ? data.results[0] : null
+    })
+    expect(strict).toMatchObject({ error: 'keyword', http_code: 200 })
   }, 90_000)
 
   it('jetmon2 status shows the running monitor', async () => {

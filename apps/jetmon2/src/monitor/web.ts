@@ -7,6 +7,7 @@ import { type ApiApp, createApiApp, type RunningApiServer, startApiServer } from
 import { createDashboard, createVeriflierHealthProbe } from '@jetmon/dashboard'
 import { type MonitoredEndpoint, MonitorProbe, veriflierFetch, type WpcomNotifier } from '@jetmon/monitor'
 import type { Registry } from 'prom-client'
+import type { Jetmon2Config } from '../config.js'
 import { VERSION } from '../version.js'
 import type { Check, Checking, MonitorPartDeps } from './checking.js'
 import { endpointDefaults } from './checking.js'
@@ -18,6 +19,11 @@ export function hostForUrl(bind: string): string {
   if (bind === '0.0.0.0' || bind === '') return '127.0.0.1'
   if (bind === '::') return '[::1]'
   return bind.includes(':') ? `[${bind}]` : bind
+}
+
+/** What an endpoint without its own request method or detection profile is checked with, for the API and the dashboard. */
+function checkPolicyDefaults(config: Jetmon2Config) {
+  return { requestMethod: config.DEFAULT_REQUEST_METHOD, detectionProfile: config.DEFAULT_DETECTION_PROFILE }
 }
 
 /** The dashboard's URL as links in alerts give it, or null when DASHBOARD_PORT is 0. */
@@ -52,6 +58,7 @@ export async function startOpsAndDashboard(
     historyRetentionDays: config.HISTORY_RETENTION_DAYS,
     historyMode: config.HISTORY_MODE,
     bucketTotal: config.BUCKET_TOTAL,
+    checkPolicyDefaults: checkPolicyDefaults(config),
     fleetInfo: async () => {
       // null only while the monitor is still starting, before its notifier exists.
       const notifier = deps.notifier()
@@ -113,10 +120,7 @@ export async function startApi(
     historyMode: config.HISTORY_MODE,
     secretsKey: deps.secretsKey,
     allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
-    checkPolicyDefaults: {
-      requestMethod: config.DEFAULT_REQUEST_METHOD,
-      detectionProfile: config.DEFAULT_DETECTION_PROFILE,
-    },
+    checkPolicyDefaults: checkPolicyDefaults(config),
     probe,
     alertTester: { send: (contact, now) => alertSender.sendTest(contact as never, now) },
     dashboardUrl: deps.dashboardUrl,
