@@ -9,6 +9,7 @@ import {
   type Logger,
   monitorSites,
   noopLogger,
+  recordAudit,
   rerunDeadlockVictim,
   withTransaction,
 } from '@jetmon/db'
@@ -100,7 +101,8 @@ const hasOpenHttp = sql`EXISTS (SELECT 1 FROM ${events} WHERE ${events.endpointI
  * `Down` for 2, started at `last_status_change` (or now when NULL), with the metadata
  * `{"adopted_from":"v1","site_status":N}`. A Down is marked as already notified in the same
  * transaction (v1 told WordPress.com), so no second Down notice goes out and its recovery does.
- * Webhooks and alert contacts are not told of adoptions.
+ * Webhooks and alert contacts are not told of adoptions. Each batch writes a `legacy_adopted` row
+ * to the audit log, with the endpoints it adopted.
  *
  * Dry run by default: counts and examples, nothing written. With `execute`, batches of
  * `batchSize` rows in one transaction each. Running it again adopts nothing twice (an endpoint with
@@ -212,6 +214,24 @@ export async function adoptLegacyIncidents(input: AdoptLegacyIncidentsInput): Pr
             batch.seemsDown++
           }
           batch.examples.push({ ...example, eventId: opened.event.id })
+        }
+        if (batch.seemsDown + batch.down > 0) {
+          // Who adopted what, in the transaction that did it.
+          await recordAudit({
+            ctx: { db: tx },
+            entry: {
+              eventType: 'legacy_adopted',
+              source,
+              detail: `adopted ${batch.seemsDown + batch.down} incident(s) from v1 in buckets ${range.min}–${range.max}`,
+              metadata: {
+                bucket_min: range.min,
+                bucket_max: range.max,
+                seems_down: batch.seemsDown,
+                down: batch.down,
+                endpoint_ids: batch.examples.map((example) => example.endpointId.toString()),
+              },
+            },
+          })
         }
         return batch
       }),

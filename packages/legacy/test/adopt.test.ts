@@ -1,8 +1,8 @@
 /** Adoption of v1's incidents against the real database. Each test keeps to buckets of its own. */
-import { events, monitorSites } from '@jetmon/db'
+import { auditLog, events, monitorSites } from '@jetmon/db'
 import { closeEvent, getEventDetail, openEvent, replayTransitions } from '@jetmon/eventstore'
 import { manualClock, useTestDatabase } from '@jetmon/testkit'
-import { inArray } from 'drizzle-orm'
+import { eq, inArray } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { type AdoptionProgress, adoptLegacyIncidents } from '../src/index.js'
 import { eventsOf, insertV1Rows, totalRows, transitionsOf } from './_helpers.js'
@@ -65,6 +65,7 @@ describe('adoptLegacyIncidents', () => {
       ],
     })
     expect(await totalRows(db())).toEqual(before)
+    expect(await db().select().from(auditLog).where(eq(auditLog.eventType, 'legacy_adopted'))).toEqual([])
   })
 
   it('opens Seems Down for 0 and Down for 2, adopted, from last_status_change, a Down already notified; the projection keeps its values', async () => {
@@ -76,6 +77,19 @@ describe('adoptLegacyIncidents', () => {
       execute: true,
     })
     expect(result).toMatchObject({ execute: true, adopted: { seemsDown: 1, down: 2 }, alreadyOpen: 0, skipped: 0 })
+    const audits = await db().select().from(auditLog).where(eq(auditLog.eventType, 'legacy_adopted'))
+    expect(audits.filter((row) => row.source === 'cli:operator')).toEqual([
+      expect.objectContaining({
+        detail: 'adopted 3 incident(s) from v1 in buckets 20–20',
+        metadata: {
+          bucket_min: 20,
+          bucket_max: 20,
+          seems_down: 1,
+          down: 2,
+          endpoint_ids: [range.seemsDown, range.down, range.undated].map(String),
+        },
+      }),
+    ])
     expect(result.examples.map((e) => e.eventId)).toEqual([expect.any(BigInt), expect.any(BigInt), expect.any(BigInt)])
 
     const opened = await eventsOf(db(), range.ids)
