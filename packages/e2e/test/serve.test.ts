@@ -188,6 +188,9 @@ describe('jetmon2 serve with two verifliers', () => {
       detectionProfile: 'legacy',
     })
     ids.truncatedFull = await addEndpoint(t, 5008n, sites.url('truncated-length'))
+    ids.oldTlsSimple = await addEndpoint(t, 5010n, sites.url('tls-expiring', '/', { legacyTls: true }), {
+      detectionProfile: 'simple_http',
+    })
     ids.truncatedLegacy = await addEndpoint(t, 5009n, sites.url('truncated-length'), { detectionProfile: 'legacy' })
     await t.db.insert(maintenanceWindows).values({
       blogId: 5003n,
@@ -297,6 +300,8 @@ describe('jetmon2 serve with two verifliers', () => {
       return open.find((e) => e.checkType === 'tls_deprecated')
     })
     expect(legacy.state).toBe('Warning')
+    // The same old TLS and expiring certificate under simple_http: accepted, silent.
+    expect(await transitions(t, ids.oldTlsSimple!)).toEqual([])
   }, 60_000)
 
   it('drains on SIGTERM within 30 s and marks itself stopped', async () => {
