@@ -175,6 +175,28 @@ const entries = {
     ),
     'auto',
   ),
+  PRESSURE_LAG_MS: v.optional(
+    integer(
+      0,
+      3_600_000,
+      'Dispatch lag (p95 over the last 10-20 s, ms) above which the monitor is under pressure: its timeouts and connect failures give no verdict meanwhile (0 = off).',
+    ),
+    5000,
+  ),
+  PRESSURE_EVENT_LOOP_DELAY_MS: v.optional(
+    integer(
+      0,
+      600_000,
+      'Event-loop delay (ms) above which the monitor is under pressure: its timeouts and connect failures give no verdict meanwhile (0 = off).',
+    ),
+    500,
+  ),
+  PRESSURE_IN_FLIGHT_AT_CAP: v.optional(
+    flag(
+      'Checks in flight at MAX_IN_FLIGHT put the monitor under pressure: its timeouts and connect failures give no verdict meanwhile.',
+    ),
+    true,
+  ),
   TARGET_RELOAD_SEC: v.optional(
     integer(1, 3600, 'Seconds within which endpoint changes made through the API reach the monitor.'),
     30,

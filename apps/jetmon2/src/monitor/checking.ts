@@ -13,9 +13,11 @@ import {
   ConfirmationPipeline,
   DurationWindow,
   decide,
+  judgedCheck,
   MaintenanceCache,
   type MonitoredEndpoint,
   openFileLimit,
+  type PressureJudge,
   quorumOf,
   WpcomNotifier,
 } from '@jetmon/monitor'
@@ -131,6 +133,8 @@ export interface CheckingDeps extends MonitorPartDeps {
   recorder: CheckRecorder
   notifier: WpcomNotifier
   maintenance: MaintenanceCache
+  /** The monitor's pressure: failures it makes suspect give no verdict (docs/adr/0013-…). */
+  pressure?: PressureJudge
 }
 
 /** The checking loop as it runs: what the API's probe, the metrics and a reload reach into. */
@@ -158,9 +162,11 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
   const fdLimit = openFileLimit()
   const endpoints = new Map<bigint, MonitoredEndpoint>()
 
+  // A timeout or connect failure seen while this monitor is under pressure gives no verdict.
+  const judged = (check: Check): Check => (deps.pressure ? judgedCheck(check, deps.pressure) : check)
   const pipeline = new ConfirmationPipeline({
     db,
-    check: async (request) => {
+    check: judged(async (request) => {
       const started = performance.now()
       const result = await deps.check(request)
       const ms = performance.now() - started
@@ -168,7 +174,7 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
       metrics.checks.inc({ result: result.error ?? 'ok', method: result.method, profile: result.profile ?? 'full' })
       metrics.checkSeconds.observe(ms / 1000)
       return result
-    },
+    }),
     decide: (votes, q) => decide(votes, q),
     // Reads the current configuration on every round, so that a reload takes effect.
     askVerifliers: async (endpoint, request) => {
@@ -242,7 +248,8 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
   const scheduler = new Scheduler({
     maxInFlight: config.MAX_IN_FLIGHT === 'auto' ? autoInFlight() : config.MAX_IN_FLIGHT,
     logger: log.child({ module: 'scheduler' }),
-    run: async (endpointId) => {
+    run: async (endpointId, context) => {
+      deps.pressure?.dispatched(context.startedAt - context.dueAt)
       const endpoint = endpoints.get(endpointId)
       if (!endpoint) return undefined
       return pipeline.runCheck(endpoint)

@@ -6,8 +6,21 @@ import type { Registry } from 'prom-client'
 
 export interface Readiness {
   ok: boolean
-  /** What was checked, for a person: `{ database: 'ok', leases: 'holding 0-999' }`. */
+  /** What was checked, for a person: `{ database: 'ok', leases: 'holding 0-999', pressure: 'none' }`. */
   checks: Record<string, string>
+  /**
+   * The monitor's own pressure: `amber` while it holds (still ready, but the timeouts and connect
+   * failures it sees give no verdict), with the signals raised, their readings and bounds.
+   */
+  pressure?: {
+    state: 'green' | 'amber'
+    signals: string[]
+    since: string | null
+    last_ended_at: string | null
+    suppressed: number
+    reading: Record<string, number>
+    bounds: Record<string, number | boolean>
+  }
 }
 
 export interface OpsServerOptions {

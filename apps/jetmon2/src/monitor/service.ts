@@ -18,7 +18,8 @@ import {
 } from './checking.js'
 import { alertingFromConfig, startInProcessDelivery } from './delivery.js'
 import { type MetricSources, registerMonitorMetrics } from './metrics.js'
-import { databaseReadiness } from './ops.js'
+import { databaseReadiness, type Readiness } from './ops.js'
+import { type MonitorPressure, startPressure } from './pressure.js'
 import type { Running } from './running.js'
 import { dashboardUrlOf, startApi, startOpsAndDashboard } from './web.js'
 
@@ -46,6 +47,7 @@ export class MonitorService {
   private readonly running: Running[] = []
   private database: Database | null = null
   private checking: Checking | null = null
+  private pressure: MonitorPressure | null = null
   private api: Awaited<ReturnType<typeof startApi>> | null = null
   private opsServer: { port: number } | null = null
   private readonly sources: MetricSources = {}
@@ -76,6 +78,10 @@ export class MonitorService {
     const database = await this.startDatabase()
     const deps: MonitorPartDeps = { db: database.db, config: () => this.config, logger: log }
     const metrics = registerMonitorMetrics(this.registry, () => this.sources)
+    const pressure = this.keep(
+      startPressure({ config: () => this.config, registry: this.registry, logger: log.child({ module: 'pressure' }) }),
+    )
+    this.pressure = pressure
     const ca = config.CA_FILE ? [readFileSync(config.CA_FILE, 'utf8')] : undefined
 
     const dashboardUrl = dashboardUrlOf(config)
@@ -112,9 +118,20 @@ export class MonitorService {
     this.sources.notifier = notifier
     const { check, guarded } = buildChecker({ ...deps, ca })
     const checking = this.keep(
-      await startChecking({ ...deps, check, guarded, ca, metrics, recorder, notifier, maintenance }),
+      await startChecking({
+        ...deps,
+        check,
+        guarded,
+        ca,
+        metrics,
+        recorder,
+        notifier,
+        maintenance,
+        pressure: pressure.judge,
+      }),
     )
     this.checking = checking
+    pressure.watch(checking.scheduler)
     this.sources.scheduler = checking.scheduler
     this.sources.pipeline = checking.pipeline
 
@@ -220,7 +237,7 @@ export class MonitorService {
     }
   }
 
-  private async readiness() {
+  private async readiness(): Promise<Readiness> {
     const checks: Record<string, string> = {}
     let ok = this.state === 'running'
     checks.state = this.state
@@ -230,13 +247,39 @@ export class MonitorService {
     const ranges = leases?.ranges ?? []
     checks.leases = ranges.length ? describeRanges(ranges) : 'no buckets held'
     if (leases?.state !== 'active') ok = false
-    return { ok, checks }
+    // Pressure is amber: still ready (the checks go on), but the failures it sees give no verdict.
+    if (!this.pressure) return { ok, checks }
+    const status = this.pressure.judge.status()
+    checks.pressure = this.pressure.describe()
+    return {
+      ok,
+      checks,
+      pressure: {
+        state: status.state,
+        signals: status.signals,
+        since: status.since?.toISOString() ?? null,
+        last_ended_at: status.lastEndedAt?.toISOString() ?? null,
+        suppressed: status.suppressed,
+        reading: {
+          dispatch_lag_p95_ms: status.reading.dispatchLagMs,
+          event_loop_delay_ms: status.reading.eventLoopDelayMs,
+          in_flight: status.reading.inFlight,
+          max_in_flight: status.reading.maxInFlight,
+        },
+        bounds: {
+          dispatch_lag_ms: status.bounds.dispatchLagMs,
+          event_loop_delay_ms: status.bounds.eventLoopDelayMs,
+          in_flight_at_cap: status.bounds.inFlightAtCap,
+        },
+      },
+    }
   }
 
   private async writeHealth(): Promise<void> {
     if (!this.database) return
     const stats = this.checking?.scheduler.stats()
     const processId = `${this.config.HOST_ID}:monitor`
+    const pressure = this.pressure?.judge.status()
     const row = {
       processId,
       hostId: this.config.HOST_ID,
@@ -244,7 +287,8 @@ export class MonitorService {
       pid: process.pid,
       version: VERSION,
       state: this.state,
-      health: this.state === 'running' ? ('green' as const) : ('amber' as const),
+      // Under pressure the monitor runs, but its timeouts give no verdict: amber.
+      health: this.state === 'running' && pressure?.state !== 'amber' ? ('green' as const) : ('amber' as const),
       stats: {
         endpoints: stats?.endpoints ?? 0,
         in_flight: stats?.inFlight ?? 0,
@@ -253,6 +297,8 @@ export class MonitorService {
         due_backlog: stats?.dueBacklog ?? 0,
         lag_p95_ms: stats?.lagMs.p95 ?? 0,
         rss: process.memoryUsage().rss,
+        pressure: pressure?.signals ?? [],
+        pressure_suppressed: pressure?.suppressed ?? 0,
       },
       startedAt: this.startedAt,
       updatedAt: new Date(),
