@@ -82,6 +82,11 @@ export interface ProcessRow {
   startedAt: Date
   updatedAt: Date
   stale: boolean
+  /**
+   * A monitor under pressure (amber): the signals that hold it (`dispatch_lag`, `event_loop_delay`,
+   * `in_flight`); its timeouts and connect failures give no verdict meanwhile. Empty otherwise.
+   */
+  pressure: string[]
   stats: {
     checksPerSec: number | null
     inFlight: number | null
@@ -90,6 +95,8 @@ export interface ProcessRow {
     rss: number | null
     endpoints: number | null
     dueBacklog: number | null
+    /** Failures given no verdict because of the monitor's pressure, since it started. */
+    pressureSuppressed: number | null
   }
 }
 
@@ -138,6 +145,13 @@ const num = (stats: Record<string, unknown> | null, ...keys: string[]) => {
     if (typeof value === 'number' && Number.isFinite(value)) return value
   }
   return null
+}
+
+/** The pressure signals a monitor's health row names (`stats.pressure`): signal names only. */
+function pressureSignals(stats: Record<string, unknown> | null): string[] {
+  const value = stats?.pressure
+  if (!Array.isArray(value)) return []
+  return value.filter((signal): signal is string => typeof signal === 'string' && /^[a-z_]{1,40}$/.test(signal))
 }
 
 async function queueDepth(db: DbOrTx, table: typeof webhookDeliveries | typeof alertDeliveries, now: Date) {
@@ -260,6 +274,7 @@ export async function loadFleet(deps: FleetDeps): Promise<Fleet> {
         startedAt: row.startedAt,
         updatedAt: row.updatedAt,
         stale: row.state !== 'stopped' && nowMs - row.updatedAt.getTime() > STALE_MS,
+        pressure: pressureSignals(stats),
         stats: {
           checksPerSec: num(stats, 'checks_per_sec', 'checks_per_second', 'checksPerSec'),
           inFlight: num(stats, 'in_flight', 'inFlight'),
@@ -268,6 +283,7 @@ export async function loadFleet(deps: FleetDeps): Promise<Fleet> {
           rss: num(stats, 'rss', 'rss_bytes'),
           endpoints: num(stats, 'endpoints'),
           dueBacklog: num(stats, 'due_backlog', 'queue_depth'),
+          pressureSuppressed: num(stats, 'pressure_suppressed'),
         },
       }
     }),

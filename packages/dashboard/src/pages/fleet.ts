@@ -56,6 +56,13 @@ ${
   )}</tbody></table></div>`
 }
 
+/** The pressure signals as a person reads them. */
+const PRESSURE_LABELS: Record<string, string> = {
+  dispatch_lag: 'dispatch lag',
+  event_loop_delay: 'event-loop delay',
+  in_flight: 'in flight at cap',
+}
+
 function processesSection(fleet: Fleet, nowMs: number): SafeHtml {
   if (fleet.processes.length === 0) return html`<p class="empty">No process has reported its health yet.</p>`
   return html`<div class="table-wrap"><table class="table">
@@ -66,7 +73,15 @@ function processesSection(fleet: Fleet, nowMs: number): SafeHtml {
     return html`<tr class="${process.state === 'stopped' ? 'dim' : ''}">
   <td class="mono">${process.processId}<span class="sub">pid ${process.pid}</span></td>
   <td>${process.role}</td>
-  <td><span class="dot ${health}"></span>${process.stale ? 'stale' : process.state}</td>
+  <td>${
+    !process.stale && process.pressure.length > 0
+      ? html`<span class="dot amber"></span>${process.state}, under pressure<span class="sub">${process.pressure
+          .map((signal) => PRESSURE_LABELS[signal] ?? signal)
+          .join(', ')}: timeouts give no verdict${
+          s.pressureSuppressed ? ` (${formatCount(s.pressureSuppressed)} so far)` : ''
+        }</span>`
+      : html`<span class="dot ${health}"></span>${process.stale ? 'stale' : process.state}`
+  }</td>
   <td class="num">${s.checksPerSec === null ? '—' : s.checksPerSec.toFixed(s.checksPerSec < 10 ? 1 : 0)}</td>
   <td class="num">${s.inFlight === null ? '—' : `${formatCount(s.inFlight)}${s.maxInFlight === null ? '' : ` / ${formatCount(s.maxInFlight)}`}`}</td>
   <td class="num">${formatMs(s.lagP95Ms)}</td>
