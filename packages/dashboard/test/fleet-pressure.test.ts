@@ -25,8 +25,8 @@ it('shows a monitor under pressure amber, with its signals and the failures give
     startedAt: new Date(now - 60_000),
     updatedAt: new Date(now - 1_000),
   })
-  await testDatabase().db
-    .insert(processHealth)
+  await testDatabase()
+    .db.insert(processHealth)
     .values([
       row('mon-pressed', 'amber', { pressure: ['event_loop_delay', 'in_flight', '<b>'], pressure_suppressed: 1234 }),
       row('mon-calm', 'green', { pressure: [], pressure_suppressed: 0 }),
