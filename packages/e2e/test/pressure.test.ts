@@ -1,7 +1,7 @@
 // End to end: `jetmon2 serve` held at its in-flight cap (MAX_IN_FLIGHT=1) is under pressure. The
 // site that hangs times out meanwhile, and that timeout gives no verdict: no incident opens, the
-// suppressed counter counts it, /readyz stays ready but amber, and the process health row the
-// fleet page shows turns amber. Once a reload lifts the cap, the pressure ends and the same site
+// suppressed counter counts it, /readyz stays ready but amber, and the process health row and the
+// fleet page show the monitor amber. Once a reload lifts the cap, the pressure ends and the same site
 // is confirmed Down, while the healthy sites never had an event.
 import { createJetmonClient } from '@jetmon/api-client'
 import { createApiKey } from '@jetmon/api-keys'
@@ -81,6 +81,15 @@ it('a monitor at its in-flight cap gives a hanging site no verdict, shows amber,
   )
   expect(row.stats).toMatchObject({ pressure: ['in_flight'] })
   expect((row.stats as { pressure_suppressed: number }).pressure_suppressed).toBeGreaterThan(0)
+  const fleet = await waitFor(
+    'the fleet page to show the monitor under pressure',
+    async () => {
+      const page = await (await ops('/fleet')).text()
+      return page.includes('under pressure') ? page : null
+    },
+    { timeoutMs: 20_000, intervalMs: 100 },
+  )
+  expect(fleet).toMatch(/<span class="dot amber"><\/span>running, under pressure<span class="sub">in flight at cap: /)
   expect(await db.select().from(events)).toEqual([])
 
   // The pressure ends: the outage is confirmed from checks that started after it.
