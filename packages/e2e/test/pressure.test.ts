@@ -69,8 +69,12 @@ it('a monitor at its in-flight cap gives a hanging site no verdict, shows amber,
     },
     { timeoutMs: 15_000, intervalMs: 20 },
   )
-  expect(readyz).toMatchObject({ ok: true, pressure: { state: 'amber', signals: ['in_flight'] } })
-  expect(readyz.checks.pressure).toBe('in_flight 1/1')
+  // (A loaded test machine may add event_loop_delay: the cap is the signal this test holds.)
+  expect(readyz).toMatchObject({
+    ok: true,
+    pressure: { state: 'amber', signals: expect.arrayContaining(['in_flight']) },
+  })
+  expect(readyz.checks.pressure).toContain('in_flight 1/1')
   const row = await waitFor(
     'an amber health row',
     async () => {
@@ -79,7 +83,7 @@ it('a monitor at its in-flight cap gives a hanging site no verdict, shows amber,
     },
     { timeoutMs: 20_000, intervalMs: 100 },
   )
-  expect(row.stats).toMatchObject({ pressure: ['in_flight'] })
+  expect(row.stats).toMatchObject({ pressure: expect.arrayContaining(['in_flight']) })
   expect((row.stats as { pressure_suppressed: number }).pressure_suppressed).toBeGreaterThan(0)
   const fleet = await waitFor(
     'the fleet page to show the monitor under pressure',
@@ -89,7 +93,9 @@ it('a monitor at its in-flight cap gives a hanging site no verdict, shows amber,
     },
     { timeoutMs: 20_000, intervalMs: 100 },
   )
-  expect(fleet).toMatch(/<span class="dot amber"><\/span>running, under pressure<span class="sub">in flight at cap: /)
+  expect(fleet).toMatch(
+    /<span class="dot amber"><\/span>running, under pressure<span class="sub">[^<]*in flight at cap: timeouts give no verdict/,
+  )
   expect(await db.select().from(events)).toEqual([])
 
   // The pressure ends: the outage is confirmed from checks that started after it.

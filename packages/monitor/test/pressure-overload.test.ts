@@ -17,9 +17,9 @@ import { pipelineSettings, useCheckFixtures } from './fixtures.js'
 
 const world = useCheckFixtures()
 
-const TIMEOUT_MS = 300
+const TIMEOUT_MS = 1_000
 /** Longer than the timeout: every check in flight when the loop stalls misses its deadline. */
-const STALL_MS = 450
+const STALL_MS = 1_300
 
 function busyWait(ms: number): void {
   const until = performance.now() + ms
