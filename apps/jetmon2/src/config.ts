@@ -243,6 +243,14 @@ const entries = {
   ),
   WPCOM_NOTIFY_URL: v.optional(httpUrl('WordPress.com notification endpoint.')),
   AUTH_TOKEN: v.optional(text('Bearer token for WPCOM_NOTIFY_URL.')),
+  WPCOM_LEASE_SEC: v.optional(
+    integer(
+      20,
+      3600,
+      'Seconds a claimed WordPress.com notice stays with the monitor that claimed it. A monitor killed mid-send leaves its notices to the other monitors after this; it must outlast one request (15 s).',
+    ),
+    60,
+  ),
 
   // Serving
   API_PORT: v.optional(port('Port of the REST API (0 = off).'), 8090),

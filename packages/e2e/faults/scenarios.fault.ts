@@ -241,7 +241,8 @@ it('monitor killed while WordPress.com is failing', async (context) => {
   for (const blog of blogs) sites.setSite(`wpfail-${blog}`, { status: 503 })
   wpcom.mode = 'failing'
   const before = wpcom.attempts
-  let monitor = await startMonitor(t, 'wpfail-a')
+  // The shortest lease: notices the killed monitor had claimed come back after 20 s, not the default 60.
+  let monitor = await startMonitor(t, 'wpfail-a', { WPCOM_LEASE_SEC: 20 })
   await waitFor('every incident to be confirmed Down', () => allInState(t, ids, 'Down'))
   await waitFor('WordPress.com to have refused a notice', () => wpcom.attempts > before)
   await monitor.kill9()

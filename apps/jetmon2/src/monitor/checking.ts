@@ -113,6 +113,7 @@ export function startNotifier(deps: MonitorPartDeps): Running & { notifier: Wpco
     hostId: config.HOST_ID,
     userAgent: `jetmon2/${VERSION}`,
     cooldownMinutes: config.ALERT_COOLDOWN_MINUTES,
+    leaseMs: config.WPCOM_LEASE_SEC * 1000,
     logger: deps.logger.child({ module: 'wpcom' }),
   })
   notifier.start()
