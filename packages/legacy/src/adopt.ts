@@ -15,7 +15,7 @@ import {
 } from '@jetmon/db'
 import { markDownNotified, openEvent } from '@jetmon/eventstore'
 import { LEGACY_SITE_STATUS } from '@jetmon/vocabulary'
-import { and, asc, between, eq, gt, inArray, sql } from 'drizzle-orm'
+import { and, asc, between, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
 import { type BucketRange, bucketRange, requireCount } from './range.js'
 
 /** What a v1 status becomes. */
@@ -91,8 +91,12 @@ function downForV1(range: BucketRange) {
   )
 }
 
-/** Whether the row's endpoint has an open http event (the event store's index on endpoint and end). */
-const hasOpenHttp = sql`EXISTS (SELECT 1 FROM ${events} WHERE ${events.endpointId} = ${s.endpointId} AND ${events.endedAt} IS NULL AND ${events.checkType} = 'http')`
+/**
+ * The endpoint's open http events, joined on the event store's (endpoint_id, ended_at) index: with
+ * `openHttp.id IS NULL`, the rows that have none. (A NOT EXISTS subquery may be planned as a scan of
+ * every event.)
+ */
+const openHttp = and(eq(events.endpointId, s.endpointId), isNull(events.endedAt), eq(events.checkType, 'http'))
 
 /**
  * Takes over v1's incidents in the buckets `bucketMin`–`bucketMax`: every active row whose
@@ -120,15 +124,18 @@ export async function adoptLegacyIncidents(input: AdoptLegacyIncidentsInput): Pr
   const logger = input.ctx.logger ?? noopLogger
   const source = input.ctx.source ?? 'system'
 
+  const isOpen = sql`${events.id} IS NOT NULL`
   const tally = await db
     .select({
       siteStatus: s.siteStatus,
-      open: sql<number>`${hasOpenHttp}`.mapWith(Number),
-      rows: sql<number>`COUNT(*)`.mapWith(Number),
+      open: sql<number>`${isOpen}`.mapWith(Number),
+      // An endpoint with open http events of several discriminators counts once.
+      rows: sql<number>`COUNT(DISTINCT ${s.endpointId})`.mapWith(Number),
     })
     .from(s)
+    .leftJoin(events, openHttp)
     .where(downForV1(range))
-    .groupBy(s.siteStatus, hasOpenHttp)
+    .groupBy(s.siteStatus, isOpen)
   const candidates = (status: number) =>
     tally.filter((row) => row.siteStatus === status && row.open === 0).reduce((n, row) => n + row.rows, 0)
   const alreadyOpen = tally.filter((row) => row.open !== 0).reduce((n, row) => n + row.rows, 0)
@@ -145,7 +152,8 @@ export async function adoptLegacyIncidents(input: AdoptLegacyIncidentsInput): Pr
         lastStatusChange: s.lastStatusChange,
       })
       .from(s)
-      .where(and(downForV1(range), gt(s.endpointId, after), sql`NOT ${hasOpenHttp}`))
+      .leftJoin(events, openHttp)
+      .where(and(downForV1(range), gt(s.endpointId, after), isNull(events.id)))
       .orderBy(asc(s.endpointId))
       .limit(limit)
   const exampleOf = (row: Awaited<ReturnType<typeof page>>[number], now: Date): AdoptionExample => {

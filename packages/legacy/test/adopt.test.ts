@@ -170,6 +170,11 @@ describe('adoptLegacyIncidents', () => {
     })
     const first = await adoptLegacyIncidents({ ctx: { db: db() }, bucketMin: 30, bucketMax: 30, execute: true })
     expect(first).toMatchObject({ adopted: { seemsDown: 0, down: 2 }, alreadyOpen: 1 })
+    // A second open http event of another discriminator: the endpoint still counts once.
+    await openEvent({
+      ctx: { db: db(), source: 'monitor:host-a' },
+      input: { blogId: 3_001n, endpointId: range.seemsDown, checkType: 'http', discriminator: 'www', state: 'Down' },
+    })
     const before = await totalRows(db())
     const again = await adoptLegacyIncidents({ ctx: { db: db() }, bucketMin: 30, bucketMax: 30, execute: true })
     expect(again).toMatchObject({ adopted: { seemsDown: 0, down: 0 }, alreadyOpen: 3, skipped: 0, examples: [] })
@@ -177,7 +182,7 @@ describe('adoptLegacyIncidents', () => {
     expect(dry).toMatchObject({ adopted: { seemsDown: 0, down: 0 }, alreadyOpen: 3, examples: [] })
     expect(await totalRows(db())).toEqual(before)
     const open = await db().select().from(events).where(inArray(events.endpointId, range.ids))
-    expect(open.filter((e) => e.endedAt === null)).toHaveLength(3)
+    expect(open.filter((e) => e.endedAt === null)).toHaveLength(4)
 
     // After a recovery closed the adopted Down, v1's old status is no incident any more: the
     // projection wrote 1, and nothing is adopted again.
