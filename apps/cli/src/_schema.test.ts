@@ -46,6 +46,20 @@ describe('reading the contract schemas', () => {
     expect(objectFields(undefined)).toEqual([])
   })
 
+  test('the statistics queries: response time takes a vantage, the vantage list does not', () => {
+    const names = (id: keyof typeof routes) =>
+      objectFields((routes[id] as { query?: unknown }).query as SchemaNode).map((f) => f.name)
+    expect(names('stats.responseTime')).toEqual(['window', 'from', 'to', 'endpoint_id', 'vantage'])
+    expect(names('stats.timingBreakdown')).toContain('vantage')
+    expect(names('stats.vantages')).toEqual(['window', 'from', 'to', 'endpoint_id'])
+    const vantage = objectFields(routes['stats.responseTime'].query as SchemaNode).find((f) => f.name === 'vantage')
+    expect(vantage).toMatchObject({
+      kind: 'string',
+      optional: true,
+      description: expect.stringMatching(/veriflier id/),
+    })
+  })
+
   test('flag names', () => {
     expect(flagName('check_interval_sec')).toBe('check-interval-sec')
     expect(flagName('state__in')).toBe('state-in')

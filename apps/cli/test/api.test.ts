@@ -385,6 +385,41 @@ describe.concurrent('jetmon2 api against a real API server', { timeout: 300_000 
     expect(badWindow.stderr).toMatch(/--window: must be one of 1h, 24h, 7d, 30d, 90d/)
   })
 
+  test('stats: the vantages that checked a site, and one veriflier’s response time with --vantage', async () => {
+    const created = await api(['sites', 'create', '--blog-id', '7302', '--monitor-url', 'https://regions.example/'])
+    expect(created.code, created.stderr).toBe(0)
+    const endpointId = json<{ endpoints: { endpoint_id: number }[] }>(created.stdout).endpoints[0]!.endpoint_id
+    const at = Date.now() - 10 * 60_000
+    const checks: [string, number, number | null][] = [
+      ['local', 0, 120],
+      ['local', 60_000, 140],
+      ['veriflier-eu', 1_000, 310],
+      ['veriflier-us', 2_000, null],
+    ]
+    for (const [vantage, offsetMs, rttMs] of checks) {
+      await server().database.pool.query(
+        `INSERT INTO jetmon_check_history (endpoint_id, blog_id, checked_at, vantage, method, http_code, error_code, rtt_ms)
+         VALUES (?, 7302, ?, ?, 'GET', ?, ?, ?)`,
+        [endpointId, new Date(at + offsetMs), vantage, rttMs === null ? null : 200, rttMs === null ? 4 : 0, rttMs],
+      )
+    }
+    const table = await api(['stats', 'vantages', '7302', '--window', '1h', '--output', 'table'])
+    expect(table.code, table.stderr).toBe(0)
+    expect(table.stdout).toMatch(/^VANTAGES \(3\)$/m)
+    expect(table.stdout).toMatch(/^VANTAGE +CHECKS +FAILURES +LAST_CHECKED_AT +SAMPLES +P50_MS +P95_MS$/m)
+    expect(table.stdout).toMatch(/^local +2 +0 +\S+ +2 +120 +140$/m)
+    expect(table.stdout).toMatch(/^veriflier-eu +1 +0 +\S+ +1 +310 +310$/m)
+    expect(table.stdout).toMatch(/^veriflier-us +1 +1 +\S+ +0 +- +-$/m)
+    const eu = await api(['stats', 'response-time', '7302', '--window', '1h', '--vantage', 'veriflier-eu'])
+    expect(eu.code, eu.stderr).toBe(0)
+    expect(json(eu.stdout)).toMatchObject({ vantage: 'veriflier-eu', samples: 1, p50_ms: 310, source: 'raw' })
+    const local = await api(['stats', 'timing-breakdown', '7302', '--window', '1h'])
+    expect(json(local.stdout)).toMatchObject({ vantage: 'local', samples: 2 })
+    const blank = await api(['stats', 'response-time', '7302', '--window', '1h', '--vantage', ' '])
+    expect(blank.code).toBe(2)
+    expect(blank.stderr).toMatch(/vantage/)
+  })
+
   test('webhooks: create shows the secret once, list shows the webhook', async () => {
     const created = await api([
       'webhooks',

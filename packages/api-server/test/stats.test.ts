@@ -355,6 +355,7 @@ describe('GET /sites/{blog_id}/response-time and /timing-breakdown', () => {
     expect(data).toEqual({
       window: { from: new Date(NOW - DAY).toISOString(), to: new Date(NOW).toISOString() },
       endpoint_id: null,
+      vantage: 'local',
       samples: rtts.length,
       p50_ms: nearestRank(rtts, 50),
       p90_ms: nearestRank(rtts, 90),
@@ -403,6 +404,7 @@ describe('GET /sites/{blog_id}/response-time and /timing-breakdown', () => {
     expect(data).toEqual({
       window: { from: new Date(NOW - DAY).toISOString(), to: new Date(NOW).toISOString() },
       endpoint_id: null,
+      vantage: 'local',
       samples: checks.length,
       truncated: false,
       raw_from: new Date(NOW - DAY).toISOString(),
@@ -461,6 +463,200 @@ describe('GET /sites/{blog_id}/response-time and /timing-breakdown', () => {
   })
 })
 
+describe('vantages: the monitor and each veriflier', () => {
+  const site = { blogId: 0n, endpointId: 0n }
+  interface Check {
+    vantage: string
+    checkedAt: Date
+    errorCode: number
+    rttMs: number | null
+  }
+  const checks: Check[] = []
+
+  beforeAll(async () => {
+    site.blogId = newBlogId()
+    site.endpointId = await addEndpoint(site.blogId)
+    // The last day: the monitor every 10 minutes, v-eu every 30 minutes in confirmation rounds,
+    // v-us five times and failing each time (no response time). One check of each veriflier
+    // two days ago lies outside a 24 h window.
+    for (let i = 0; i < 144; i++) {
+      const failed = i % 13 === 0
+      checks.push({
+        vantage: 'local',
+        checkedAt: new Date(NOW - DAY + 5 * MIN + i * 10 * MIN),
+        errorCode: failed ? 2 : 0,
+        rttMs: failed ? null : 100 + ((i * 37) % 200),
+      })
+    }
+    for (let i = 0; i < 48; i++) {
+      const failed = i % 7 === 0
+      checks.push({
+        vantage: 'v-eu',
+        checkedAt: new Date(NOW - DAY + 7 * MIN + i * 30 * MIN),
+        errorCode: failed ? 2 : 0,
+        rttMs: failed ? null : 300 + ((i * 53) % 400),
+      })
+    }
+    for (let i = 0; i < 5; i++) {
+      checks.push({ vantage: 'v-us', checkedAt: new Date(NOW - 3 * HOUR + i * MIN), errorCode: 4, rttMs: null })
+    }
+    for (const vantage of ['v-eu', 'v-us']) {
+      checks.push({ vantage, checkedAt: new Date(NOW - 2 * DAY), errorCode: 0, rttMs: 9_999 })
+    }
+    await harness()
+      .database.db.insert(checkHistory)
+      .values(
+        checks.map((check) => ({
+          ...check,
+          endpointId: site.endpointId,
+          blogId: site.blogId,
+          method: 'GET',
+          httpCode: check.errorCode === 0 ? 200 : null,
+          ttfbMs: check.vantage === 'local' && check.rttMs !== null ? Math.floor(check.rttMs / 2) : null,
+        })),
+      )
+  })
+
+  const lastDay = (vantage: string) =>
+    checks.filter((check) => check.vantage === vantage && +check.checkedAt >= NOW - DAY && +check.checkedAt < NOW)
+  const rttsOf = (list: Check[]) => list.flatMap((check) => (check.rttMs === null ? [] : [check.rttMs]))
+
+  it('lists every vantage that checked the site, local first, with its checks, failures, last check and percentiles', async () => {
+    const { data } = await harness().client.read.call('stats.vantages', {
+      params: { blog_id: site.blogId },
+      query: { window: '24h' },
+    })
+    const figures = (vantage: string) => {
+      const list = lastDay(vantage)
+      const rtts = rttsOf(list)
+      return {
+        vantage,
+        checks: list.length,
+        failures: list.filter((check) => check.errorCode !== 0).length,
+        last_checked_at: new Date(Math.max(...list.map((check) => +check.checkedAt))).toISOString(),
+        samples: rtts.length,
+        truncated: false,
+        p50_ms: nearestRank(rtts, 50),
+        p95_ms: nearestRank(rtts, 95),
+      }
+    }
+    expect(data).toEqual({
+      window: { from: new Date(NOW - DAY).toISOString(), to: new Date(NOW).toISOString() },
+      endpoint_id: null,
+      raw_from: new Date(NOW - DAY).toISOString(),
+      vantages: [figures('local'), figures('v-eu'), figures('v-us')],
+    })
+    expect(data.vantages.map((v) => [v.vantage, v.checks, v.failures])).toEqual([
+      ['local', 144, 12],
+      ['v-eu', 48, 7],
+      ['v-us', 5, 5],
+    ])
+    expect(data.vantages[2]).toMatchObject({ samples: 0, p50_ms: null, p95_ms: null })
+
+    // Two days hold the older veriflier checks too; one endpoint of the site gives the same answer.
+    const two = await harness().client.read.call('stats.vantages', {
+      params: { blog_id: site.blogId },
+      query: { from: new Date(NOW - 2 * DAY).toISOString(), to: new Date(NOW).toISOString() },
+    })
+    expect(two.data.vantages.map((v) => [v.vantage, v.checks])).toEqual([
+      ['local', 144],
+      ['v-eu', 49],
+      ['v-us', 6],
+    ])
+    const one = await harness().client.read.call('stats.vantages', {
+      params: { blog_id: site.blogId },
+      query: { window: '24h', endpoint_id: Number(site.endpointId) },
+    })
+    expect(one.data.vantages).toEqual(data.vantages)
+
+    // A site nobody checked lists no vantage; a period beyond retention reads nothing.
+    const quiet = newBlogId()
+    await addEndpoint(quiet)
+    const none = await harness().client.read.call('stats.vantages', {
+      params: { blog_id: quiet },
+      query: { window: '1h' },
+    })
+    expect(none.data).toMatchObject({ raw_from: new Date(NOW - HOUR).toISOString(), vantages: [] })
+    const old = await harness().client.read.call('stats.vantages', {
+      params: { blog_id: site.blogId },
+      query: { from: new Date(NOW - 60 * DAY).toISOString(), to: new Date(NOW - 40 * DAY).toISOString() },
+    })
+    expect(old.data).toMatchObject({ raw_from: null, vantages: [] })
+  })
+
+  it('answers response time and timing of one veriflier from its own checks only', async () => {
+    const h = harness()
+    const eu = rttsOf(lastDay('v-eu'))
+    const { data } = await h.client.read.call('stats.responseTime', {
+      params: { blog_id: site.blogId },
+      query: { window: '24h', vantage: 'v-eu' },
+    })
+    expect(data).toEqual({
+      window: { from: new Date(NOW - DAY).toISOString(), to: new Date(NOW).toISOString() },
+      endpoint_id: null,
+      vantage: 'v-eu',
+      samples: eu.length,
+      p50_ms: nearestRank(eu, 50),
+      p90_ms: nearestRank(eu, 90),
+      p95_ms: nearestRank(eu, 95),
+      p99_ms: nearestRank(eu, 99),
+      max_ms: Math.max(...eu),
+      mean_ms: Math.round((eu.reduce((a, b) => a + b) / eu.length) * 100) / 100,
+      source: 'raw',
+    })
+    // The default is the monitor's own checks, and says so.
+    const local = rttsOf(lastDay('local'))
+    const own = await h.client.read.call('stats.responseTime', {
+      params: { blog_id: site.blogId },
+      query: { window: '24h' },
+    })
+    expect(own.data).toMatchObject({ vantage: 'local', samples: local.length, p95_ms: nearestRank(local, 95) })
+    // A veriflier has no rollups: a long window reads its retained raw checks, still `raw`.
+    const long = await h.client.read.call('stats.responseTime', {
+      params: { blog_id: site.blogId },
+      query: { window: '90d', vantage: 'v-eu' },
+    })
+    expect(long.data).toMatchObject({ vantage: 'v-eu', samples: eu.length + 1, max_ms: 9_999, source: 'raw' })
+    const us = await h.client.read.call('stats.responseTime', {
+      params: { blog_id: site.blogId },
+      query: { window: '24h', vantage: 'v-us' },
+    })
+    expect(us.data).toMatchObject({ vantage: 'v-us', samples: 0, p50_ms: null })
+
+    const timing = await h.client.read.call('stats.timingBreakdown', {
+      params: { blog_id: site.blogId },
+      query: { window: '24h', vantage: 'v-eu' },
+    })
+    expect(timing.data).toMatchObject({
+      vantage: 'v-eu',
+      samples: eu.length,
+      total: { samples: eu.length, p95_ms: nearestRank(eu, 95), max_ms: Math.max(...eu) },
+      ttfb: { samples: 0, p50_ms: null },
+    })
+  })
+
+  it('refuses a malformed vantage with its field path', async () => {
+    const h = harness()
+    const bad = ['', '%20%20', 'v'.repeat(65), 'v-eu%0A', 'v%01eu']
+    for (const route of ['response-time', 'timing-breakdown']) {
+      for (const value of bad) {
+        const response = await h.fetch(`/sites/${site.blogId}/${route}?window=24h&vantage=${value}`, {
+          token: h.tokens.read,
+        })
+        expect(response.status, `${route} vantage=${value}`).toBe(400)
+        const envelope = await envelopeOf(response)
+        expect(envelope.details?.map((detail) => detail.path)).toEqual(['query.vantage'])
+      }
+    }
+    // Uptime and the vantage list take no vantage.
+    for (const route of ['uptime', 'vantages']) {
+      const response = await h.fetch(`/sites/${site.blogId}/${route}?window=24h&vantage=v-eu`, { token: h.tokens.read })
+      expect(response.status).toBe(400)
+      expect((await envelopeOf(response)).details?.map((detail) => detail.path)).toEqual(['query.vantage'])
+    }
+  })
+})
+
 describe('statistics errors', () => {
   it('validates the period with field paths', async () => {
     const h = harness()
@@ -482,7 +678,7 @@ describe('statistics errors', () => {
       ['window=1h&endpoint_id=0', ['query.endpoint_id']],
       ['window=1h&granularity=hour', ['query.granularity']],
     ]
-    for (const route of ['uptime', 'response-time', 'timing-breakdown']) {
+    for (const route of ['uptime', 'response-time', 'timing-breakdown', 'vantages']) {
       for (const [query, paths] of cases) {
         const response = await h.fetch(`${base.replace('uptime', route)}?${query}`, { token: h.tokens.read })
         expect(response.status, `${route}?${query}`).toBe(400)
@@ -507,7 +703,7 @@ describe('statistics errors', () => {
     const other = newBlogId()
     const foreign = await addEndpoint(other)
     await h.database.db.insert(siteTenants).values({ tenantId: 'tenant-x', blogId: other })
-    for (const id of ['stats.uptime', 'stats.responseTime', 'stats.timingBreakdown'] as const) {
+    for (const id of ['stats.uptime', 'stats.responseTime', 'stats.timingBreakdown', 'stats.vantages'] as const) {
       await expect(
         h.client.read.call(id, { params: { blog_id: newBlogId() }, query: { window: '24h' } }),
       ).rejects.toMatchObject({ status: 404, code: 'site_not_found' })

@@ -37,3 +37,4 @@ export {
   type RecorderStats,
   type TableWrites,
 } from './types.js'
+export * from './vantages.js'

@@ -34,10 +34,15 @@ export interface UptimeAndLatencyInput {
   retentionDays: number
   /** `HISTORY_MODE`; with `failures` raw history lacks healthy checks, so only rollups are used. */
   historyMode?: HistoryMode
+  /**
+   * Whose checks: `'local'` (default) for the monitor's own, or a veriflier id. Verifliers have no
+   * rollups, so their figures come from raw history alone, inside retention (`source` is `raw`).
+   */
+  vantage?: string
 }
 
 export interface UptimeAndLatency {
-  /** Local checks in the window. */
+  /** Checks of the vantage (local unless asked otherwise) in the window. */
   checks: number
   /** Of those, checks that counted as downtime. */
   failures: number
@@ -63,7 +68,8 @@ const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS
 const ceilHour = (ms: number) => Math.ceil(ms / HOUR_MS) * HOUR_MS
 
 /**
- * Checks, failures and response-time statistics of local checks over `[from, to)`.
+ * Checks, failures and response-time statistics of one vantage's checks (the monitor's own unless
+ * `vantage` names a veriflier) over `[from, to)`.
  *
  * Inside retention (from the first whole hour after `now − retentionDays`) the numbers come from
  * raw history; before it from the hourly rollups, whose hours are counted whole (resolution one
@@ -82,8 +88,10 @@ export async function uptimeAndLatency(input: UptimeAndLatencyInput): Promise<Up
   }
   const start = from.getTime()
   const end = to.getTime()
-  const rawBoundary =
-    input.historyMode === 'failures' ? Number.POSITIVE_INFINITY : ceilHour(now.getTime() - retentionDays * DAY_MS)
+  const vantage = input.vantage ?? LOCAL_VANTAGE
+  const local = vantage === LOCAL_VANTAGE
+  const retained = ceilHour(now.getTime() - retentionDays * DAY_MS)
+  const rawBoundary = local && input.historyMode === 'failures' ? Number.POSITIVE_INFINITY : retained
 
   let checks = 0
   let failures = 0
@@ -99,7 +107,7 @@ export async function uptimeAndLatency(input: UptimeAndLatencyInput): Promise<Up
         inArray(checkHistory.endpointId, ids),
         gte(checkHistory.checkedAt, new Date(rawStart)),
         lt(checkHistory.checkedAt, to),
-        eq(checkHistory.vantage, LOCAL_VANTAGE),
+        eq(checkHistory.vantage, vantage),
       )
       const [counts] = await db
         .select({
@@ -122,7 +130,7 @@ export async function uptimeAndLatency(input: UptimeAndLatencyInput): Promise<Up
     }
 
     const rollupEnd = Math.min(rawBoundary, end)
-    if (start < rollupEnd) {
+    if (local && start < rollupEnd) {
       const rows = await db
         .select({
           checks: checkRollups.checks,

@@ -43,10 +43,15 @@ export interface TimingBreakdownInput {
   historyMode?: HistoryMode
   /** At most this many checks, newest first (default {@link MAX_TIMING_SAMPLES}). */
   maxSamples?: number
+  /**
+   * Whose checks: `'local'` (default) or a veriflier id. A veriflier reports only its total time,
+   * so its breakdown has samples in `total` alone.
+   */
+  vantage?: string
 }
 
 export interface TimingBreakdown {
-  /** Successful local checks read (at most `maxSamples`). */
+  /** Successful checks of the vantage read (at most `maxSamples`). */
   checks: number
   /** True when the window held more successful checks than `maxSamples`: only the newest were read. */
   truncated: boolean
@@ -57,7 +62,7 @@ export interface TimingBreakdown {
 
 /**
  * Per-phase timings (DNS, TCP connect, TLS handshake, time to first byte, total) of the successful
- * local checks in `[from, to)`: exact nearest-rank p50/p95/p99/max over raw history inside the
+ * checks of one vantage (local unless `vantage` names a veriflier) in `[from, to)`: exact nearest-rank p50/p95/p99/max over raw history inside the
  * retention period. Rollups keep no phase timings, so the part of the window beyond retention
  * contributes nothing.
  *
@@ -100,7 +105,7 @@ export async function timingBreakdown(input: TimingBreakdownInput): Promise<Timi
         'blogId' in scope ? eq(checkHistory.blogId, scope.blogId) : eq(checkHistory.endpointId, scope.endpointId),
         gte(checkHistory.checkedAt, new Date(start)),
         lt(checkHistory.checkedAt, to),
-        eq(checkHistory.vantage, LOCAL_VANTAGE),
+        eq(checkHistory.vantage, input.vantage ?? LOCAL_VANTAGE),
         inArray(checkHistory.errorCode, [...NOT_DOWNTIME_CODES]),
       ),
     )

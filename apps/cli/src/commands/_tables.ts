@@ -198,3 +198,13 @@ export function timingBreakdownTable(data: unknown): string {
     formatTable(['phase', 'samples', 'p50_ms', 'p95_ms', 'p99_ms', 'max_ms', 'p95'], rows),
   ].join('\n\n')
 }
+
+const VANTAGE_COLUMNS = ['vantage', 'checks', 'failures', 'last_checked_at', 'samples', 'p50_ms', 'p95_ms'] as const
+
+/** The vantages that checked a site: the period, then one row per vantage. */
+export function vantagesTable(data: unknown): string {
+  const stats = asRow(data)
+  return [formatValue(fieldsWithout(stats, ['vantages'])), section('vantages', stats.vantages, VANTAGE_COLUMNS)].join(
+    '\n\n',
+  )
+}

@@ -1,6 +1,6 @@
-/** `jetmon2 api stats …`: uptime, response time and the per-phase timing breakdown of a site. */
+/** `jetmon2 api stats …`: uptime, response time, the per-phase timing breakdown and the vantages of a site. */
 import { resourceGroup } from '../_route-command.js'
-import { responseTimeTable, timingBreakdownTable, uptimeTable } from './_tables.js'
+import { responseTimeTable, timingBreakdownTable, uptimeTable, vantagesTable } from './_tables.js'
 
 const BLOG = { blog_id: 'The site: its blog id' }
 
@@ -21,7 +21,10 @@ export default resourceGroup('stats', 'Uptime and response-time statistics of a 
     route: 'stats.responseTime',
     params: BLOG,
     table: responseTimeTable,
-    examples: ['jetmon2 api stats response-time 42 --window 24h'],
+    examples: [
+      'jetmon2 api stats response-time 42 --window 24h',
+      'jetmon2 api stats response-time 42 --window 24h --vantage veriflier-eu',
+    ],
   },
   'timing-breakdown': {
     name: 'timing-breakdown',
@@ -29,5 +32,12 @@ export default resourceGroup('stats', 'Uptime and response-time statistics of a 
     params: BLOG,
     table: timingBreakdownTable,
     examples: ['jetmon2 api stats timing-breakdown 42 --window 7d --endpoint-id 1001'],
+  },
+  vantages: {
+    name: 'vantages',
+    route: 'stats.vantages',
+    params: BLOG,
+    table: vantagesTable,
+    examples: ['jetmon2 api stats vantages 42 --window 24h'],
   },
 })

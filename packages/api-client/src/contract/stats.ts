@@ -1,4 +1,7 @@
-/** Site statistics: uptime, response time and the per-phase timing breakdown (docs/api.md, "Statistics"; docs/statistics.md). */
+/**
+ * Site statistics: uptime, response time, the per-phase timing breakdown and the vantages that
+ * checked the site (docs/api.md, "Statistics"; docs/statistics.md).
+ */
 import * as v from 'valibot'
 import { defineRoute } from './route.js'
 import { Id, IdParam, Timestamp, TimestampInput } from './schema.js'
@@ -31,6 +34,35 @@ const StatsQuery = v.strictObject({
     v.pipe(IdParam, v.description('One endpoint of the site (404 endpoint_not_found if it is not one of them).')),
   ),
 })
+
+/**
+ * Whose checks a statistic reads: `local` (the monitor's own scheduled checks) or a veriflier id
+ * (the checks that veriflier made in confirmation rounds).
+ */
+const VantageParam = v.pipe(
+  v.string(),
+  v.minLength(1, 'must be local or a veriflier id'),
+  v.maxLength(64, 'must be at most 64 characters (local or a veriflier id)'),
+  v.regex(/\S/, 'must be local or a veriflier id, not blank'),
+  v.check((text) => !hasControlCharacter(text), 'must not contain control characters'),
+  v.description(
+    'Whose checks: local (default: the monitor’s own) or a veriflier id (the checks that veriflier made in ' +
+      'confirmation rounds; raw history only, so only the part of the period inside HISTORY_RETENTION_DAYS).',
+  ),
+)
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x20 || code === 0x7f) return true
+  }
+  return false
+}
+
+/** The period query plus the vantage: response time and timing breakdown. */
+const VantageStatsQuery = v.strictObject({ ...StatsQuery.entries, vantage: v.optional(VantageParam) })
+
+const Vantage = v.pipe(v.string(), v.description('Whose checks these figures describe: local or a veriflier id.'))
 
 const StatsWindow = v.pipe(
   v.object({ from: Timestamp, to: Timestamp }),
@@ -96,10 +128,11 @@ export const UptimeStats = v.object({
 })
 export type UptimeStats = v.InferOutput<typeof UptimeStats>
 
-/** Response-time percentiles of the successful local checks over a period. */
+/** Response-time percentiles of the successful checks of one vantage (local by default) over a period. */
 export const ResponseTimeStats = v.object({
   window: StatsWindow,
   endpoint_id: v.nullable(Id),
+  vantage: Vantage,
   samples: v.pipe(v.number(), v.integer(), v.minValue(0), v.description('Successful checks with a response time.')),
   p50_ms: Ms,
   p90_ms: Ms,
@@ -112,7 +145,7 @@ export const ResponseTimeStats = v.object({
     v.description(
       '`raw`: exact nearest-rank percentiles over check history. `rollup`: part of the period is beyond history ' +
         'retention (or history keeps failures only), so percentiles come from merged hourly histograms and are ' +
-        'bucket upper edges (at most 4/3 of the true value).',
+        'bucket upper edges (at most 4/3 of the true value). Always `raw` for a veriflier.',
     ),
   ),
 })
@@ -126,11 +159,19 @@ const PhaseTiming = v.object({
   max_ms: Ms,
 })
 
-/** Per-phase timings of the successful local checks over a period (raw history only). */
+/** Per-phase timings of the successful checks of one vantage (local by default) over a period (raw history only). */
 export const TimingBreakdownStats = v.object({
   window: StatsWindow,
   endpoint_id: v.nullable(Id),
-  samples: v.pipe(v.number(), v.integer(), v.minValue(0), v.description('Successful local checks read.')),
+  vantage: Vantage,
+  samples: v.pipe(
+    v.number(),
+    v.integer(),
+    v.minValue(0),
+    v.description(
+      'Successful checks read. A veriflier reports only its total time, so its phases other than total are empty.',
+    ),
+  ),
   truncated: v.pipe(
     v.boolean(),
     v.description('True when the period held more than 50 000 successful checks: only the newest 50 000 were read.'),
@@ -149,6 +190,47 @@ export const TimingBreakdownStats = v.object({
   total: v.pipe(PhaseTiming, v.description('The whole check (its response time).')),
 })
 export type TimingBreakdownStats = v.InferOutput<typeof TimingBreakdownStats>
+
+const Count = (description: string) => v.pipe(v.number(), v.integer(), v.minValue(0), v.description(description))
+
+/** What one vantage saw of the site over the period. */
+const VantageFigures = v.object({
+  vantage: Vantage,
+  checks: Count('Checks this vantage made in the period.'),
+  failures: Count('Of those, checks that counted as downtime.'),
+  last_checked_at: v.pipe(Timestamp, v.description('Its newest check in the period.')),
+  samples: Count('Successful checks with a response time.'),
+  truncated: v.pipe(
+    v.boolean(),
+    v.description('True when there were more than 50 000 samples: the percentiles cover the newest 50 000.'),
+  ),
+  p50_ms: v.pipe(
+    Ms,
+    v.description('Nearest-rank median response time of the successful checks; null without samples.'),
+  ),
+  p95_ms: v.pipe(Ms, v.description('Nearest-rank 95th percentile; null without samples.')),
+})
+
+/**
+ * The vantages that checked a site (or one endpoint) over a period: the monitor itself (`local`)
+ * and each veriflier that checked it in a confirmation round, from raw check history.
+ */
+export const VantageStats = v.object({
+  window: StatsWindow,
+  endpoint_id: v.nullable(Id),
+  raw_from: v.pipe(
+    v.nullable(Timestamp),
+    v.description(
+      'Where the history read began: the figures come from raw history, kept for HISTORY_RETENTION_DAYS; null ' +
+        'when none of the period is retained. With HISTORY_MODE=failures only failed checks are kept.',
+    ),
+  ),
+  vantages: v.pipe(
+    v.array(VantageFigures),
+    v.description('Every vantage with a check in the period: local first, then the verifliers by id.'),
+  ),
+})
+export type VantageStats = v.InferOutput<typeof VantageStats>
 
 const SiteParams = v.object({ blog_id: IdParam })
 const STATS_ERRORS = ['site_not_found', 'endpoint_not_found'] as const
@@ -171,9 +253,9 @@ const responseTime = defineRoute({
   path: '/sites/{blog_id}/response-time',
   scope: 'read',
   tag: 'statistics',
-  summary: 'Response-time percentiles of a site (or one endpoint) over a period',
+  summary: 'Response-time percentiles of a site (or one endpoint) over a period, locally or from one veriflier',
   params: SiteParams,
-  query: StatsQuery,
+  query: VantageStatsQuery,
   status: 200,
   response: ResponseTimeStats,
   errors: STATS_ERRORS,
@@ -186,9 +268,22 @@ const timingBreakdown = defineRoute({
   tag: 'statistics',
   summary: 'DNS, connect, TLS, first-byte and total time percentiles of a site (or one endpoint) over a period',
   params: SiteParams,
-  query: StatsQuery,
+  query: VantageStatsQuery,
   status: 200,
   response: TimingBreakdownStats,
+  errors: STATS_ERRORS,
+})
+
+const vantages = defineRoute({
+  method: 'GET',
+  path: '/sites/{blog_id}/vantages',
+  scope: 'read',
+  tag: 'statistics',
+  summary: 'Which vantages (the monitor and each veriflier) checked a site over a period, and how they fared',
+  params: SiteParams,
+  query: StatsQuery,
+  status: 200,
+  response: VantageStats,
   errors: STATS_ERRORS,
 })
 
@@ -196,4 +291,5 @@ export const statsRoutes = {
   'stats.uptime': uptime,
   'stats.responseTime': responseTime,
   'stats.timingBreakdown': timingBreakdown,
+  'stats.vantages': vantages,
 }

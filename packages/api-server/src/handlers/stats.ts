@@ -1,5 +1,11 @@
 import { jsonId, type statsRoutes } from '@jetmon/api-client'
-import { DEFAULT_HISTORY_RETENTION_DAYS, timingBreakdown, uptimeAndLatency } from '@jetmon/history'
+import {
+  DEFAULT_HISTORY_RETENTION_DAYS,
+  LOCAL_VANTAGE,
+  timingBreakdown,
+  uptimeAndLatency,
+  vantageSummary,
+} from '@jetmon/history'
 import { computeUptime, loadUptimeInput, type StatsPeriod } from '@jetmon/read-models'
 import type { Handlers } from '../context.js'
 import { resolvePeriod, resolveScope } from './_stats-scope.js'
@@ -37,6 +43,7 @@ export const statsHandlers: Handlers<typeof statsRoutes> = {
   async 'stats.responseTime'(ctx) {
     const { params, query, deps, now } = ctx
     const period = resolvePeriod(query, now)
+    const vantage = query.vantage ?? LOCAL_VANTAGE
     const scope = await resolveScope(ctx, params.blog_id, query.endpoint_id)
     const stats = await uptimeAndLatency({
       ctx: { db: deps.db, clock: () => now },
@@ -45,10 +52,12 @@ export const statsHandlers: Handlers<typeof statsRoutes> = {
       to: period.to,
       retentionDays: deps.historyRetentionDays ?? DEFAULT_HISTORY_RETENTION_DAYS,
       historyMode: deps.historyMode ?? 'all',
+      vantage,
     })
     return {
       window: windowJson(period),
       endpoint_id: scope.endpointId === null ? null : jsonId(scope.endpointId),
+      vantage,
       samples: stats.rttSamples,
       p50_ms: stats.p50Ms,
       p90_ms: stats.p90Ms,
@@ -63,6 +72,7 @@ export const statsHandlers: Handlers<typeof statsRoutes> = {
   async 'stats.timingBreakdown'(ctx) {
     const { params, query, deps, now } = ctx
     const period = resolvePeriod(query, now)
+    const vantage = query.vantage ?? LOCAL_VANTAGE
     const scope = await resolveScope(ctx, params.blog_id, query.endpoint_id)
     const breakdown = await timingBreakdown({
       db: deps.db,
@@ -72,6 +82,7 @@ export const statsHandlers: Handlers<typeof statsRoutes> = {
       now,
       retentionDays: deps.historyRetentionDays ?? DEFAULT_HISTORY_RETENTION_DAYS,
       historyMode: deps.historyMode ?? 'all',
+      vantage,
     })
     const phase = (name: keyof typeof breakdown.phases) => {
       const timing = breakdown.phases[name]
@@ -86,6 +97,7 @@ export const statsHandlers: Handlers<typeof statsRoutes> = {
     return {
       window: windowJson(period),
       endpoint_id: scope.endpointId === null ? null : jsonId(scope.endpointId),
+      vantage,
       samples: breakdown.checks,
       truncated: breakdown.truncated,
       raw_from: breakdown.rawFrom?.toISOString() ?? null,
@@ -94,6 +106,34 @@ export const statsHandlers: Handlers<typeof statsRoutes> = {
       tls: phase('tls'),
       ttfb: phase('ttfb'),
       total: phase('total'),
+    }
+  },
+  async 'stats.vantages'(ctx) {
+    const { params, query, deps, now } = ctx
+    const period = resolvePeriod(query, now)
+    const scope = await resolveScope(ctx, params.blog_id, query.endpoint_id)
+    const summary = await vantageSummary({
+      db: deps.db,
+      scope: scope.endpointId === null ? { blogId: scope.blogId } : { endpointId: scope.endpointId },
+      from: period.from,
+      to: period.to,
+      now,
+      retentionDays: deps.historyRetentionDays ?? DEFAULT_HISTORY_RETENTION_DAYS,
+    })
+    return {
+      window: windowJson(period),
+      endpoint_id: scope.endpointId === null ? null : jsonId(scope.endpointId),
+      raw_from: summary.rawFrom?.toISOString() ?? null,
+      vantages: summary.vantages.map((figures) => ({
+        vantage: figures.vantage,
+        checks: figures.checks,
+        failures: figures.failures,
+        last_checked_at: figures.lastCheckedAt.toISOString(),
+        samples: figures.rttSamples,
+        truncated: figures.truncated,
+        p50_ms: figures.p50Ms,
+        p95_ms: figures.p95Ms,
+      })),
     }
   },
 }
