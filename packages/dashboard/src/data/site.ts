@@ -1,11 +1,12 @@
 /**
  * The site page's data: the site and its endpoints (the API's own reader, so the page and
  * `GET /sites/{blog_id}` agree), uptime figures for 24 h / 7 d / 30 d (the API's computation), the
- * response-time series, the uptime bars and the event timeline with evidence.
+ * response-time series, the uptime bars, the vantages (the monitor and each veriflier) that checked
+ * the site over the last 24 h, and the event timeline with evidence.
  */
 import { checkHistory, checkRollups, type DbOrTx, eventTransitions } from '@jetmon/db'
 import { type Event, listEvents, listOpenEvents, type Transition } from '@jetmon/eventstore'
-import { type HistoryMode, uptimeAndLatency } from '@jetmon/history'
+import { type HistoryMode, uptimeAndLatency, type VantageFigures, vantageSummary } from '@jetmon/history'
 import {
   type CheckPolicyDefaults,
   computeUptime,
@@ -72,6 +73,8 @@ export interface SiteData {
   /** Figures for 24 h, 7 d and 30 d. */
   figures: { label: string; figures: UptimeFigures }[]
   latency: { p50Ms: number | null; p95Ms: number | null; samples: number }
+  /** Who checked the site over the last 24 h: `local` (this monitor) first, then each veriflier. */
+  regions: VantageFigures[]
   chart: ChartSeries
   hourly: UptimeCell[]
   daily: UptimeCell[]
@@ -156,7 +159,7 @@ export async function loadSite(deps: SiteDeps, query: SiteQuery): Promise<SiteDa
 
   const hourFrom = Math.floor(nowMs / HOUR) * HOUR - 47 * HOUR
   const dayFrom = Math.floor(nowMs / DAY) * DAY - 29 * DAY
-  const [latency, chart, hourChecks, page, openEvents] = await Promise.all([
+  const [latency, regions, chart, hourChecks, page, openEvents] = await Promise.all([
     uptimeAndLatency({
       ctx: { db, clock: () => now },
       endpointIds,
@@ -164,6 +167,14 @@ export async function loadSite(deps: SiteDeps, query: SiteQuery): Promise<SiteDa
       to: now,
       retentionDays: deps.retentionDays,
       historyMode: deps.historyMode,
+    }),
+    vantageSummary({
+      db,
+      scope: { blogId: query.blogId },
+      from: new Date(nowMs - DAY),
+      to: now,
+      now,
+      retentionDays: deps.retentionDays,
     }),
     chartSeries(deps, query.blogId, query.window, segments),
     checksPerHour(deps, query.blogId, dayFrom),
@@ -220,6 +231,7 @@ export async function loadSite(deps: SiteDeps, query: SiteQuery): Promise<SiteDa
     detail,
     figures: figures.map(({ label, figures }) => ({ label, figures })),
     latency: { p50Ms: latency.p50Ms, p95Ms: latency.p95Ms, samples: latency.rttSamples },
+    regions: regions.vantages,
     chart,
     hourly,
     daily,

@@ -1,5 +1,6 @@
-/** The site page (`/sites/<blog_id>`): state, figures, response-time chart, uptime bars, endpoints, timeline. */
+/** The site page (`/sites/<blog_id>`): state, figures, response-time chart, uptime bars, regions, endpoints, timeline. */
 import { errorName } from '@jetmon/checker'
+import { LOCAL_VANTAGE } from '@jetmon/history'
 import { RESOLVED, SEVERITY_NAMES } from '@jetmon/vocabulary'
 import { html, jsonScript, type SafeHtml } from '../_html.js'
 import { stateClass } from '../_states.js'
@@ -110,6 +111,26 @@ export function barsRegion(data: SiteData): SafeHtml {
   return html`${bar(data.hourly, true, 'Last 48 hours, by hour', '48 h ago')}
 ${bar(data.daily, false, 'Last 30 days, by day', '30 d ago')}
 <ul class="legend-list">${legend.map((state) => html`<li><span class="swatch ${stateClass(state)}"></span>${state}</li>`)}</ul>`
+}
+
+/** Each vantage that checked the site over the last 24 h: this monitor (`local`) and every veriflier. */
+export function regionsRegion(data: SiteData, nowMs: number): SafeHtml {
+  if (data.regions.length === 0) return html`<p class="empty calm">No checks recorded in the last 24 hours.</p>`
+  return html`<div class="table-wrap"><table class="table regions">
+<thead><tr><th>Vantage</th><th class="num">Checks</th><th class="num">Failures</th><th>Last check</th><th class="num">p50</th><th class="num">p95</th></tr></thead>
+<tbody>${data.regions.map(
+    (region) => html`<tr data-vantage="${region.vantage}"><td>${
+      region.vantage === LOCAL_VANTAGE
+        ? html`local <span class="sub">this monitor’s scheduled checks</span>`
+        : html`<span class="mono">${region.vantage}</span><span class="sub">veriflier, in confirmation rounds</span>`
+    }</td>
+  <td class="num">${region.checks}</td>
+  <td class="num${region.failures > 0 ? ' warn' : ''}">${region.failures}</td>
+  <td>${ago(region.lastCheckedAt, nowMs)}</td>
+  <td class="num">${formatMs(region.p50Ms)}</td>
+  <td class="num">${formatMs(region.p95Ms)}</td></tr>`,
+  )}</tbody>
+</table></div>`
 }
 
 function votesTable(evidence: Evidence): SafeHtml {
@@ -293,6 +314,10 @@ export function siteBody(
 <section class="panel" aria-labelledby="uptime-h"><div class="panel-head"><h2 id="uptime-h">Uptime</h2></div><div data-region="bars">${barsRegion(
     data,
   )}</div></section>
+<section class="panel" aria-labelledby="regions-h"><div class="panel-head"><h2 id="regions-h">Regions <span class="sub">who checked the site over the last 24 h</span></h2></div><div data-region="regions">${regionsRegion(
+    data,
+    nowMs,
+  )}</div></section>
 <section class="panel" aria-labelledby="open-h"><div class="panel-head"><h2 id="open-h">Open incidents</h2></div><div data-region="open">${openRegion(
     data,
     nowMs,
@@ -319,6 +344,7 @@ export function siteRegions(
     figures: figuresRegion(data).value,
     chart: chartPanel(data, links.windows).value,
     bars: barsRegion(data).value,
+    regions: regionsRegion(data, nowMs).value,
     open: openRegion(data, nowMs).value,
     endpoints: endpointsRegion(data, nowMs).value,
     timeline: timelineRegion(data, nowMs, links).value,
