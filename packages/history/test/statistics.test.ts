@@ -8,6 +8,7 @@ import {
   percentileNearestRank,
   pruneHistory,
   uptimeAndLatency,
+  vantageSummary,
 } from '../src/index.js'
 import { failedSample, freshEndpoints, ManualTimers, sample } from './_helpers.js'
 
@@ -163,3 +164,85 @@ describe('uptimeAndLatency', () => {
 function pick(t: ReturnType<typeof truth>) {
   return { checks: t.checks, failures: t.failures, rttSamples: t.rtts.length }
 }
+
+describe('by vantage', () => {
+  /** What the recorder was given for one endpoint and vantage inside `[from, to)`. */
+  const recordedOf = (endpointId: bigint, vantage: string, from: number, to: number) =>
+    recorded.filter(
+      (s) => s.endpointId === endpointId && s.vantage === vantage && +s.checkedAt >= from && +s.checkedAt < to,
+    )
+
+  it('reads one veriflier’s raw checks only, even over a window reaching beyond retention', async () => {
+    const retainedFrom = Math.ceil((NOW - RETENTION_DAYS * DAY) / HOUR) * HOUR
+    const veriflier = recorded.filter(
+      (s) => ids.includes(s.endpointId) && s.vantage === 'veriflier-us' && +s.checkedAt >= retainedFrom,
+    )
+    expect(veriflier.length).toBeGreaterThan(0)
+    const result = await uptimeAndLatency({
+      ctx: { db: database.db, clock: () => new Date(NOW) },
+      endpointIds: ids,
+      from: new Date(NOW - 40 * DAY),
+      to: new Date(NOW),
+      retentionDays: RETENTION_DAYS,
+      vantage: 'veriflier-us',
+    })
+    expect(result).toMatchObject({
+      source: 'raw',
+      checks: veriflier.length,
+      failures: 0,
+      rttSamples: veriflier.length,
+      p50Ms: 9_999,
+      maxMs: 9_999,
+    })
+  })
+
+  it('vantageSummary: local first, each vantage’s figures, and the newest maxSamples for percentiles', async () => {
+    const endpointId = ids[0]!
+    const from = NOW - 2 * DAY
+    const scope = { endpointId }
+    const common = { db: database.db, scope, from: new Date(from), to: new Date(NOW), now: new Date(NOW) }
+    const summary = await vantageSummary({ ...common, retentionDays: RETENTION_DAYS })
+    expect(summary.rawFrom).toEqual(new Date(from))
+    expect(summary.vantages.map((v) => v.vantage)).toEqual(['local', 'veriflier-us'])
+    const local = recordedOf(endpointId, 'local', from, NOW)
+    const localRtts = Float64Array.from(
+      local.filter((s) => !s.failed && s.rttMs !== null).map((s) => s.rttMs as number),
+    ).sort()
+    expect(summary.vantages[0]).toEqual({
+      vantage: 'local',
+      checks: local.length,
+      failures: local.filter((s) => s.failed).length,
+      lastCheckedAt: new Date(Math.max(...local.map((s) => +s.checkedAt))),
+      rttSamples: localRtts.length,
+      truncated: false,
+      p50Ms: percentileNearestRank(localRtts, 50),
+      p95Ms: percentileNearestRank(localRtts, 95),
+    })
+    const us = recordedOf(endpointId, 'veriflier-us', from, NOW)
+    expect(summary.vantages[1]).toMatchObject({ checks: us.length, failures: 0, p50Ms: 9_999, truncated: false })
+
+    // With a cut of 3 samples the local percentiles come from its 3 newest successful checks.
+    const newest = local
+      .filter((s) => !s.failed && s.rttMs !== null)
+      .sort((a, b) => +b.checkedAt - +a.checkedAt)
+      .slice(0, 3)
+      .map((s) => s.rttMs as number)
+    const cut = await vantageSummary({ ...common, retentionDays: RETENTION_DAYS, maxSamples: 3 })
+    expect(cut.vantages[0]).toMatchObject({
+      rttSamples: localRtts.length,
+      truncated: true,
+      p50Ms: percentileNearestRank(Float64Array.from(newest).sort(), 50),
+      p95Ms: Math.max(...newest),
+    })
+    // Nothing retained, nothing read.
+    const old = await vantageSummary({
+      ...common,
+      from: new Date(NOW - 40 * DAY),
+      to: new Date(NOW - 35 * DAY),
+      retentionDays: RETENTION_DAYS,
+    })
+    expect(old).toEqual({ rawFrom: null, vantages: [] })
+    await expect(vantageSummary({ ...common, retentionDays: 0 })).rejects.toThrow(/retentionDays/)
+    await expect(vantageSummary({ ...common, retentionDays: 30, maxSamples: 0 })).rejects.toThrow(/maxSamples/)
+  })
+})
