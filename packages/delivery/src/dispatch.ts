@@ -5,11 +5,13 @@ import {
   eventTransitions,
   type Logger,
   noopLogger,
+  rerunDeadlockVictim,
   type Tx,
   withTransaction,
 } from '@jetmon/db'
 import { listTransitionsAfter } from '@jetmon/eventstore'
-import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, is, lte, sql } from 'drizzle-orm'
+import { MySqlTransaction } from 'drizzle-orm/mysql-core'
 import { type EnqueueResult, enqueueAlertDeliveries, enqueueWebhookDeliveries } from './_enqueue.js'
 import type { TransitionRow } from './_snapshot.js'
 import {
@@ -248,36 +250,49 @@ export async function dispatchTransitions(input: DispatchInput): Promise<Dispatc
 
   // Created in a transaction of its own, after the one above has released the gap lock its locking
   // read of the missing row took: two consumers' first passes, each holding such a lock and then
-  // inserting into the same gap, would deadlock.
-  const created = await withTransaction(ctx.db, async (tx) => {
-    const [newest] = await tx
-      .select({ id: sql<string | number | null>`MAX(${eventTransitions.id})` })
-      .from(eventTransitions)
-    const start = BigInt(newest?.id ?? 0)
-    const [header] = await tx
-      .insert(dispatchCursors)
-      .ignore()
-      .values({ consumer, lastTransitionId: start, updatedAt: now })
-    if (header.affectedRows === 0) return null // another process created it a moment ago
-    // Writers still in flight below the newest id commit after the cursor exists: theirs are new
-    // transitions, not history, so their ids are gaps like any other.
-    const floor = floorOf(start)
-    const gaps = missingIds(floor, start, await visibleIdsBetween(tx, floor, start))
-    // Gaps of an earlier cursor of this name (deleted by hand) belong to history.
-    const stale = await tx
-      .select({ id: dispatchGaps.transitionId })
-      .from(dispatchGaps)
-      .where(eq(dispatchGaps.consumer, consumer))
-    if (stale.length > 0) {
-      await forgetGaps(
-        tx,
-        consumer,
-        stale.map((gap) => gap.id),
-      )
-    }
-    await noteGaps(tx, consumer, gaps, now)
-    return { start, openGaps: gaps.length }
-  })
+  // inserting into the same gap, would deadlock. Several processes creating both cursors at once
+  // can still meet in that gap (InnoDB then rolls one insert back as a deadlock victim): run as a
+  // transaction of its own, the victim runs again, and finds the cursor or creates it.
+  const create = () =>
+    withTransaction(ctx.db, async (tx) => {
+      const [newest] = await tx
+        .select({ id: sql<string | number | null>`MAX(${eventTransitions.id})` })
+        .from(eventTransitions)
+      const start = BigInt(newest?.id ?? 0)
+      const [header] = await tx
+        .insert(dispatchCursors)
+        .ignore()
+        .values({ consumer, lastTransitionId: start, updatedAt: now })
+      if (header.affectedRows === 0) return null // another process created it a moment ago
+      // Writers still in flight below the newest id commit after the cursor exists: theirs are new
+      // transitions, not history, so their ids are gaps like any other.
+      const floor = floorOf(start)
+      const gaps = missingIds(floor, start, await visibleIdsBetween(tx, floor, start))
+      // Gaps of an earlier cursor of this name (deleted by hand) belong to history.
+      const stale = await tx
+        .select({ id: dispatchGaps.transitionId })
+        .from(dispatchGaps)
+        .where(eq(dispatchGaps.consumer, consumer))
+      if (stale.length > 0) {
+        await forgetGaps(
+          tx,
+          consumer,
+          stale.map((gap) => gap.id),
+        )
+      }
+      await noteGaps(tx, consumer, gaps, now)
+      return { start, openGaps: gaps.length }
+    })
+  const created = is(ctx.db, MySqlTransaction)
+    ? await create()
+    : await rerunDeadlockVictim(create, {
+        attempts: 5,
+        onRerun: (attempt) =>
+          logger.debug(
+            { consumer, attempt },
+            'creating the dispatch cursor: chosen as a deadlock victim, running again',
+          ),
+      })
   if (!created) return { outcome: 'busy' }
   logger.info(
     { consumer, cursor: String(created.start) },

@@ -74,11 +74,11 @@ describe('dispatch', () => {
     const { db } = database()
     const clock = manualClock()
     const newest = (await openHttpEvent(db, clock.now)).transitionId
-    for (let round = 0; round < 10; round++) {
+    for (let round = 0; round < 30; round++) {
       await db.delete(dispatchCursors)
       const results = await Promise.all(
-        (['webhooks', 'alerts', 'webhooks', 'alerts'] as const).map((consumer) =>
-          dispatchTransitions({ ctx: { db, clock: clock.now }, consumer }),
+        (['webhooks', 'alerts', 'webhooks', 'alerts', 'webhooks', 'alerts', 'alerts', 'webhooks'] as const).map(
+          (consumer) => dispatchTransitions({ ctx: { db, clock: clock.now }, consumer }),
         ),
       )
       const outcomes = results.map((r) => r.outcome)

@@ -128,15 +128,13 @@ beforeAll(async () => {
       })
       .$returningId()
     ids[name] = BigInt(inserted!.endpointId)
-    await t.db
-      .insert(endpointConfig)
-      .values({
-        endpointId: ids[name],
-        checkIntervalSec: 2,
-        timeoutMs: 3_000,
-        requestMethod: 'HEAD',
-        detectionProfile: 'legacy',
-      })
+    await t.db.insert(endpointConfig).values({
+      endpointId: ids[name],
+      checkIntervalSec: 2,
+      timeoutMs: 3_000,
+      requestMethod: 'HEAD',
+      detectionProfile: 'legacy',
+    })
   }
   // A webhook for everything, and delivery cursors from the very first transition: a delivery
   // worker that already runs would see the adoption's transitions.
