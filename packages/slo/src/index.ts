@@ -1,0 +1,9 @@
+export {
+  InvalidInputError,
+  InvalidObjectiveError,
+  type ObjectiveIssue,
+  ObjectiveNameTakenError,
+  ObjectiveNotFoundError,
+  SloError,
+  type SloErrorCode,
+} from './errors.js'
