@@ -24,3 +24,9 @@ export const mediumblob = customType<{ data: Buffer; driverData: Buffer }>({
 export const varbinaryBuffer = customType<{ data: Buffer; driverData: Buffer; config: { length: number } }>({
   dataType: (config) => `varbinary(${config?.length ?? 255})`,
 })
+
+/** `DATE` (a UTC calendar day), surfaced as its `YYYY-MM-DD` text whichever way the driver returns it. */
+export const dateDay = customType<{ data: string; driverData: string | Date }>({
+  dataType: () => 'date',
+  fromDriver: (value) => (typeof value === 'string' ? value.slice(0, 10) : value.toISOString().slice(0, 10)),
+})

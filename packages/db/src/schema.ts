@@ -11,6 +11,8 @@ import {
   boolean,
   char,
   check,
+  decimal,
+  double,
   index,
   int,
   mysqlEnum,
@@ -21,7 +23,7 @@ import {
   uniqueIndex,
   varchar,
 } from 'drizzle-orm/mysql-core'
-import { datetime3, datetimeSec, jsonColumn, mediumblob, varbinaryBuffer } from './_columns.js'
+import { dateDay, datetime3, datetimeSec, jsonColumn, mediumblob, varbinaryBuffer } from './_columns.js'
 
 const id = (name = 'id') => bigint(name, { mode: 'bigint', unsigned: true })
 const createdAt = () => datetime3('created_at').notNull().default(sql`CURRENT_TIMESTAMP(3)`)
@@ -453,3 +455,86 @@ export const wpcomOutbox = mysqlTable(
     index('idx_endpoint_status').on(t.endpointId, t.status),
   ],
 )
+
+// ── Service level objectives (owned by @jetmon/slo) ─────────────────────────────────────────────
+
+/** One rule of an objective's alert policy: fires when the burn rate exceeds `burn_rate` over both windows. */
+export interface SloAlertRuleRow {
+  long: string
+  short: string
+  burn_rate: number
+  severity: string
+}
+
+/**
+ * Service level objectives: availability or latency of a site (all its endpoints) or of one
+ * endpoint, against a target over a rolling or calendar window. Names are unique per owner among
+ * active objectives (a deactivated objective frees its name): `owner_key` folds the operator's
+ * NULL owner into one namespace and `active_name` is NULL once the objective is deactivated.
+ */
+export const sloObjectives = mysqlTable(
+  'jetmon_slo_objectives',
+  {
+    id: id().autoincrement().primaryKey(),
+    name: varchar('name', { length: 128 }).notNull(),
+    blogId: id('blog_id').notNull(),
+    endpointId: id('endpoint_id'),
+    sli: mysqlEnum('sli', ['availability', 'latency']).notNull(),
+    latencyThresholdMs: int('latency_threshold_ms', { unsigned: true }),
+    /** Percent, e.g. 99.900. */
+    target: decimal('target', { precision: 6, scale: 3, mode: 'number' }).notNull(),
+    /** `7d`, `28d`, `30d`, `90d` (rolling) or `month`, `quarter` (calendar, UTC). */
+    window: varchar('window', { length: 16 }).notNull(),
+    /** NULL = the default multiwindow policy. */
+    alertPolicy: jsonColumn<SloAlertRuleRow[]>('alert_policy'),
+    budgetWarnPercent: decimal('budget_warn_percent', { precision: 5, scale: 2, mode: 'number' }).notNull().default(25),
+    budgetCriticalPercent: decimal('budget_critical_percent', { precision: 5, scale: 2, mode: 'number' })
+      .notNull()
+      .default(10),
+    active: boolean('active').notNull().default(true),
+    ownerTenantId: varchar('owner_tenant_id', { length: 128 }),
+    createdBy: varchar('created_by', { length: 128 }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    ownerKey: varchar('owner_key', { length: 128 }).generatedAlwaysAs(sql`COALESCE(owner_tenant_id, '')`, {
+      mode: 'stored',
+    }),
+    activeName: varchar('active_name', { length: 128 }).generatedAlwaysAs(sql`IF(active, name, NULL)`, {
+      mode: 'stored',
+    }),
+  },
+  (t) => [
+    uniqueIndex('uk_owner_active_name').on(t.ownerKey, t.activeName),
+    index('idx_blog').on(t.blogId),
+    index('idx_active').on(t.active, t.id),
+  ],
+)
+
+/** One row per objective and UTC day, written once the day is over. */
+export const sloDailySnapshots = mysqlTable(
+  'jetmon_slo_daily_snapshots',
+  {
+    objectiveId: id('objective_id').notNull(),
+    day: dateDay('day').notNull(),
+    /** Percent over the objective's window at the end of the day; NULL when nothing was eligible. */
+    sli: double('sli'),
+    budgetConsumedSeconds: double('budget_consumed_seconds').notNull().default(0),
+    /** Below zero once the budget is exhausted; NULL when nothing was eligible. */
+    budgetRemainingPercent: double('budget_remaining_percent'),
+    burnRate24h: double('burn_rate_24h'),
+    streakDays: int('streak_days', { unsigned: true }).notNull().default(0),
+    incidents: int('incidents', { unsigned: true }).notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.objectiveId, t.day] })],
+)
+
+/** Each objective's run of days met: the current one, the best one, and the last day counted. */
+export const sloStreaks = mysqlTable('jetmon_slo_streaks', {
+  objectiveId: id('objective_id').primaryKey(),
+  currentDays: int('current_days', { unsigned: true }).notNull().default(0),
+  bestDays: int('best_days', { unsigned: true }).notNull().default(0),
+  brokenAt: datetime3('broken_at'),
+  lastDay: dateDay('last_day'),
+  updatedAt: updatedAt(),
+})
