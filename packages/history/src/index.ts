@@ -23,6 +23,10 @@ export {
 } from './prune.js'
 export { CheckRecorder, type CheckRecorderOptions } from './recorder.js'
 export {
+  type ExcludedSpan,
+  type LatencyCounts,
+  type LatencyCountsInput,
+  latencyCounts,
   NOT_DOWNTIME_CODES,
   type UptimeAndLatency,
   type UptimeAndLatencyInput,

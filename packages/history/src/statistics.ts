@@ -8,6 +8,7 @@ import {
   mergeHistograms,
   percentileFromHistogram,
   percentileNearestRank,
+  RTT_BUCKET_EDGES_MS,
 } from './histogram.js'
 import { type HistoryMode, LOCAL_VANTAGE } from './types.js'
 
@@ -172,4 +173,134 @@ export async function uptimeAndLatency(input: UptimeAndLatencyInput): Promise<Up
     meanMs: samples > 0 ? rttSum / samples : null,
     source: hist ? 'rollup' : 'raw',
   }
+}
+
+/** A span `[startsAt, endsAt)` (epoch ms) during which checks of an endpoint (or, with null, of every endpoint) are not counted. */
+export interface ExcludedSpan {
+  endpointId: bigint | null
+  startsAt: number
+  endsAt: number
+}
+
+export interface LatencyCountsInput {
+  ctx: { db: DbOrTx }
+  endpointIds: readonly bigint[]
+  /** Period `[from, to)`. */
+  from: Date
+  to: Date
+  /** The hour from which raw history is read instead of rollups (the current hour: its rollup is not written yet). */
+  rawFrom: Date
+  /** A check is good when it succeeded with a response time of at most this many milliseconds. */
+  thresholdMs: number
+  /** Maintenance: checks inside it are neither good nor bad. */
+  excluded: readonly ExcludedSpan[]
+}
+
+export interface LatencyCounts {
+  /** Successful and failed checks outside the excluded spans (fractional where a rollup hour is cut). */
+  eligible: number
+  /** Of those, the successful checks answered within the threshold. */
+  good: number
+}
+
+/** Milliseconds of `[from, to)` not covered by `spans` (spans may overlap). */
+function uncoveredMs(from: number, to: number, spans: readonly (readonly [number, number])[]): number {
+  if (to <= from) return 0
+  const cut = spans
+    .map(([a, b]): [number, number] => [Math.max(a, from), Math.min(b, to)])
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0])
+  let covered = 0
+  let reach = from
+  for (const [a, b] of cut) {
+    if (b <= reach) continue
+    covered += b - Math.max(a, reach)
+    reach = b
+  }
+  return to - from - covered
+}
+
+/**
+ * Good and eligible checks of a latency objective over `[from, to)`: from the hourly rollups before
+ * `rawFrom`, and from raw history (the monitor's own checks) from `rawFrom` on.
+ *
+ * - A rollup hour counts in proportion to its part inside `[from, to)` and outside the excluded
+ *   spans of its endpoint (a rollup does not say when in the hour each check ran, so checks are
+ *   taken as evenly spread over it).
+ * - In a rollup, a good check is one in a histogram bucket whose upper edge is at most
+ *   `thresholdMs`. A threshold between two edges does not count the bucket it falls in (that bucket
+ *   may hold slower checks): the latency figure from rollups is then a lower bound, and exact when
+ *   the threshold is a bucket edge (`RTT_BUCKET_EDGES_MS`). Raw checks compare their exact RTT.
+ * - Failed checks (the same rule as uptime: any code but success and advisories) are eligible and bad.
+ */
+export async function latencyCounts(input: LatencyCountsInput): Promise<LatencyCounts> {
+  const { db } = input.ctx
+  const from = input.from.getTime()
+  const to = input.to.getTime()
+  const rawFrom = Math.max(from, input.rawFrom.getTime())
+  if (input.endpointIds.length === 0 || to <= from) return { eligible: 0, good: 0 }
+  const ids = [...input.endpointIds]
+  const spansOf = (endpointId: bigint) =>
+    input.excluded
+      .filter((span) => span.endpointId === null || span.endpointId === endpointId)
+      .map((span): [number, number] => [span.startsAt, span.endsAt])
+  let goodBuckets = 0
+  while (goodBuckets < RTT_BUCKET_EDGES_MS.length && RTT_BUCKET_EDGES_MS[goodBuckets]! <= input.thresholdMs)
+    goodBuckets++
+
+  let eligible = 0
+  let good = 0
+  const rollupEnd = Math.min(to, rawFrom)
+  if (from < rollupEnd) {
+    const rows = await db
+      .select({
+        endpointId: checkRollups.endpointId,
+        hourStart: checkRollups.hourStart,
+        checks: checkRollups.checks,
+        rttHist: checkRollups.rttHist,
+      })
+      .from(checkRollups)
+      .where(
+        and(
+          inArray(checkRollups.endpointId, ids),
+          gte(checkRollups.hourStart, new Date(floorHour(from))),
+          lt(checkRollups.hourStart, new Date(rollupEnd)),
+        ),
+      )
+    for (const row of rows) {
+      const hour = row.hourStart.getTime()
+      const share =
+        uncoveredMs(Math.max(hour, from), Math.min(hour + HOUR_MS, rollupEnd), spansOf(row.endpointId)) / HOUR_MS
+      if (share <= 0) continue
+      let fast = 0
+      for (let i = 0; i < goodBuckets; i++) fast += row.rttHist?.[i] ?? 0
+      eligible += share * row.checks
+      good += share * fast
+    }
+  }
+  if (rawFrom < to) {
+    const rows = await db
+      .select({
+        endpointId: checkHistory.endpointId,
+        checkedAt: checkHistory.checkedAt,
+        errorCode: checkHistory.errorCode,
+        rtt: checkHistory.rttMs,
+      })
+      .from(checkHistory)
+      .where(
+        and(
+          inArray(checkHistory.endpointId, ids),
+          gte(checkHistory.checkedAt, new Date(rawFrom)),
+          lt(checkHistory.checkedAt, input.to),
+          eq(checkHistory.vantage, LOCAL_VANTAGE),
+        ),
+      )
+    for (const row of rows) {
+      const at = row.checkedAt.getTime()
+      if (spansOf(row.endpointId).some(([a, b]) => a <= at && at < b)) continue
+      eligible++
+      if (NOT_DOWNTIME_CODES.includes(row.errorCode) && row.rtt !== null && row.rtt <= input.thresholdMs) good++
+    }
+  }
+  return { eligible, good }
 }

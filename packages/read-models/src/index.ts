@@ -40,6 +40,8 @@ export {
   type EndpointActivity,
   type EndpointChange,
   loadEndpointActivity,
+  loadMaintenancePeriods,
+  loadStatsScope,
   loadUptimeInput,
   type MaintenancePeriod,
   monitoredTime,

@@ -166,6 +166,12 @@ export interface UptimeFigures {
   warningMs: number
   maintenanceMs: number
   unknownMs: number
+  /**
+   * Monitored time outside maintenance and Unknown time (`total − maintenance − unknown`): the
+   * denominator of `uptimePercent`, and the eligible time of an availability objective (whose bad
+   * time is `downMs`).
+   */
+  eligibleMs: number
   uptimePercent: number | null
   incidentCount: number
   mttrMs: number | null
@@ -300,7 +306,7 @@ export function computeUptime(input: UptimeInput): UptimeFigures {
   const downMs = measure(downSet)
   const maintenanceMs = measure(maintenanceSet)
   const unknownMs = measure(unknownSet)
-  const measured = totalMs - maintenanceMs - unknownMs
+  const eligibleMs = totalMs - maintenanceMs - unknownMs
   return {
     totalMs,
     downMs,
@@ -308,11 +314,40 @@ export function computeUptime(input: UptimeInput): UptimeFigures {
     warningMs: measure(warningSet),
     maintenanceMs,
     unknownMs,
-    uptimePercent: measured > 0 ? 100 * (1 - downMs / measured) : null,
+    eligibleMs,
+    uptimePercent: eligibleMs > 0 ? 100 * (1 - downMs / eligibleMs) : null,
     incidentCount,
     mttrMs: endedIncidents > 0 ? endedIncidentMs / endedIncidents : null,
     mtbfMs: incidentCount > 0 ? (totalMs - downMs) / incidentCount : null,
     longestIncidentMs,
+  }
+}
+
+/**
+ * The scope of a site (`endpointId` null) or of one of its endpoints: every endpoint of the blog
+ * (active or not), ascending, from `monitor_sites`. Null when `endpointId` is not one of the blog's.
+ */
+export async function loadStatsScope({
+  ctx,
+  blogId,
+  endpointId,
+}: {
+  ctx: { db: DbOrTx }
+  blogId: bigint
+  endpointId: bigint | null
+}): Promise<StatsScope | null> {
+  const rows = await ctx.db
+    .select({ id: monitorSites.endpointId })
+    .from(monitorSites)
+    .where(eq(monitorSites.blogId, blogId))
+    .orderBy(asc(monitorSites.endpointId))
+  const siteEndpointIds = rows.map((row) => row.id)
+  if (endpointId !== null && !siteEndpointIds.includes(endpointId)) return null
+  return {
+    blogId,
+    endpointId,
+    siteEndpointIds,
+    endpointIds: endpointId === null ? siteEndpointIds : [endpointId],
   }
 }
 
@@ -361,24 +396,9 @@ export async function loadUptimeInput({
         or(isNull(events.endedAt), gt(events.endedAt, period.from)),
       ),
     )
-  const windowsQuery = db
-    .select({
-      endpointId: maintenanceWindows.endpointId,
-      startsAt: maintenanceWindows.startsAt,
-      endsAt: maintenanceWindows.endsAt,
-    })
-    .from(maintenanceWindows)
-    .where(
-      and(
-        eq(maintenanceWindows.blogId, scope.blogId),
-        gt(maintenanceWindows.endsAt, period.from),
-        lt(maintenanceWindows.startsAt, period.to),
-      ),
-    )
-
-  const [eventRows, windowRows, activity] = await Promise.all([
+  const [eventRows, windows, activity] = await Promise.all([
     eventsQuery,
-    windowsQuery,
+    loadMaintenancePeriods({ ctx, blogId: scope.blogId, period }),
     loadEndpointActivity({ ctx, blogId: scope.blogId, endpointIds: scope.endpointIds, now }),
   ])
 
@@ -446,16 +466,43 @@ export async function loadUptimeInput({
     })),
     changes,
     rounds,
-    windows: windowRows.map((row) => ({
-      endpointId: row.endpointId,
-      startsAt: row.startsAt.getTime(),
-      endsAt: row.endsAt.getTime(),
-    })),
+    windows,
     // A blog with events but no endpoint rows any more: nothing says when it was monitored.
     ...(activity.length > 0
       ? { monitored: union(activity.flatMap((endpoint) => monitoredTime(endpoint, now.getTime()))) }
       : {}),
   }
+}
+
+/** The maintenance windows of a blog overlapping the period (through `(blog_id, ends_at)`). */
+export async function loadMaintenancePeriods({
+  ctx,
+  blogId,
+  period,
+}: {
+  ctx: { db: DbOrTx }
+  blogId: bigint
+  period: StatsPeriod
+}): Promise<MaintenancePeriod[]> {
+  const rows = await ctx.db
+    .select({
+      endpointId: maintenanceWindows.endpointId,
+      startsAt: maintenanceWindows.startsAt,
+      endsAt: maintenanceWindows.endsAt,
+    })
+    .from(maintenanceWindows)
+    .where(
+      and(
+        eq(maintenanceWindows.blogId, blogId),
+        gt(maintenanceWindows.endsAt, period.from),
+        lt(maintenanceWindows.startsAt, period.to),
+      ),
+    )
+  return rows.map((row) => ({
+    endpointId: row.endpointId,
+    startsAt: row.startsAt.getTime(),
+    endsAt: row.endsAt.getTime(),
+  }))
 }
 
 /**

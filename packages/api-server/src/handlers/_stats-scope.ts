@@ -1,8 +1,6 @@
 /** What every statistics route resolves first: the period and the site or endpoint measured. */
 import type { RouteDefinition } from '@jetmon/api-client'
-import { monitorSites } from '@jetmon/db'
-import type { StatsPeriod, StatsScope } from '@jetmon/read-models'
-import { eq } from 'drizzle-orm'
+import { loadStatsScope, type StatsPeriod, type StatsScope } from '@jetmon/read-models'
 import type { RequestContext } from '../context.js'
 import { type FieldProblem, invalidRequest, notFound } from '../errors.js'
 import { tenantSeesBlog } from '../tenancy.js'
@@ -82,18 +80,10 @@ export async function resolveScope(
   endpointId: bigint | undefined,
 ): Promise<StatsScope> {
   if (!(await tenantSeesBlog(ctx, blogId))) throw notFound('site', blogId)
-  const rows = await ctx.deps.db
-    .select({ id: monitorSites.endpointId })
-    .from(monitorSites)
-    .where(eq(monitorSites.blogId, blogId))
-    .orderBy(monitorSites.endpointId)
-  const siteEndpointIds = rows.map((row) => row.id)
-  if (siteEndpointIds.length === 0 && !(await siteKnown(ctx.deps.db, blogId))) throw notFound('site', blogId)
-  if (endpointId !== undefined && !siteEndpointIds.includes(endpointId)) throw notFound('endpoint', endpointId)
-  return {
-    blogId,
-    endpointId: endpointId ?? null,
-    siteEndpointIds,
-    endpointIds: endpointId === undefined ? siteEndpointIds : [endpointId],
-  }
+  const site = await loadStatsScope({ ctx: { db: ctx.deps.db }, blogId, endpointId: null })
+  if (site?.siteEndpointIds.length === 0 && !(await siteKnown(ctx.deps.db, blogId))) throw notFound('site', blogId)
+  if (site === null) throw notFound('site', blogId)
+  if (endpointId === undefined) return site
+  if (!site.siteEndpointIds.includes(endpointId)) throw notFound('endpoint', endpointId)
+  return { ...site, endpointId, endpointIds: [endpointId] }
 }
