@@ -1,0 +1,262 @@
+/**
+ * The status of an objective at an instant, computed on read: its SLI over the window, the error
+ * budget (total, consumed, remaining), the burn rates over the standard lookbacks, the alert rules
+ * that fire, and when the budget runs out at the current pace.
+ *
+ * Availability uses the uptime statistics' own figures (`computeUptime` of @jetmon/read-models):
+ * bad time is downtime, eligible time is monitored time outside maintenance and Unknown time.
+ * Latency counts checks (`latencyCounts` of @jetmon/history): good ones answered within the
+ * threshold, eligible ones all successful and failed checks outside maintenance.
+ */
+import type { DbOrTx } from '@jetmon/db'
+import { latencyCounts } from '@jetmon/history'
+import {
+  computeUptime,
+  loadMaintenancePeriods,
+  loadStatsScope,
+  loadUptimeInput,
+  type UptimeInput,
+} from '@jetmon/read-models'
+import { InvalidInputError } from './errors.js'
+import {
+  BURN_LOOKBACKS,
+  type BurnLookback,
+  LOOKBACK_MS,
+  lookbackPeriod,
+  type ObjectiveWindow,
+  objectiveWindow,
+  type Period,
+} from './windows.js'
+
+const HOUR_MS = 3_600_000
+
+/** What the status needs of an objective. */
+export interface ObjectiveInput {
+  id: number | bigint
+  blogId: bigint
+  /** One endpoint, or null for the whole site (all its endpoints). */
+  endpointId: bigint | null
+  sli: 'availability' | 'latency'
+  /** Required for `latency`: a successful check within this many ms is good. */
+  latencyThresholdMs: number | null
+  /** Percent, strictly between 0 and 100 (e.g. 99.9). */
+  target: number
+  window: ObjectiveWindow
+  /** The objective's alert rules; null or absent: {@link DEFAULT_ALERT_POLICY}. */
+  alertPolicy?: readonly BurnRule[] | null
+}
+
+/** A multiwindow burn-rate rule: fires when the burn rate exceeds `burnRate` over both windows. */
+export interface BurnRule {
+  severity: 'page' | 'ticket'
+  long: BurnLookback
+  short: BurnLookback
+  burnRate: number
+}
+
+/** The default policy: two page rules and a ticket rule (the SRE Workbook's multiwindow policy). */
+export const DEFAULT_ALERT_POLICY: readonly BurnRule[] = Object.freeze([
+  Object.freeze({ severity: 'page', long: '1h', short: '5m', burnRate: 14.4 }),
+  Object.freeze({ severity: 'page', long: '6h', short: '30m', burnRate: 6 }),
+  Object.freeze({ severity: 'ticket', long: '3d', short: '6h', burnRate: 1 }),
+] as const)
+
+export interface ObjectiveStatus {
+  /** The window measured. */
+  period: Period
+  /** `seconds` of time (availability) or `checks` (latency): the unit of eligible, bad and budget figures. */
+  unit: 'seconds' | 'checks'
+  /** `100 × (1 − bad / eligible)`; null when nothing of the window was eligible. */
+  sliPercent: number | null
+  eligible: number
+  /** Bad time (downtime) or bad checks in the window: the budget consumed. */
+  budgetConsumed: number
+  /** `(1 − target/100) × eligible`. */
+  budgetTotal: number
+  /** `100 × (1 − consumed / total)`: below zero once exhausted; 100 with no eligible time. */
+  budgetRemainingPercent: number
+  exhausted: boolean
+  /** SLI below target. */
+  isBreaching: boolean
+  /** `(bad_w / eligible_w) / (1 − target/100)` per lookback; null when nothing of it was eligible. */
+  burnRates: Record<BurnLookback, number | null>
+  /** The rules of the objective's policy whose long and short burn rates both exceed their factor. */
+  firing: BurnRule[]
+  /** An event of the scope that reached Down is open now (availability only; false for latency). */
+  hasOpenDowntime: boolean
+  /**
+   * When the remaining budget runs out at the current 1 h burn rate; `now` when already exhausted;
+   * null when the 1 h burn rate is null or does not exhaust it (0, or at most 1 in a calendar window,
+   * whose budget grows with the time elapsed; past the calendar window's end).
+   */
+  budgetExhaustedAt: Date | null
+}
+
+interface Measure {
+  eligible: number
+  bad: number
+}
+
+export interface ObjectiveStatusInput {
+  ctx: { db: DbOrTx; clock?: () => Date }
+  objective: ObjectiveInput
+  /** Defaults to `ctx.clock()`, then the system clock. */
+  now?: Date
+}
+
+/**
+ * The status of an objective at `now` (see {@link ObjectiveStatus}). Reads the scope's events,
+ * transitions, maintenance and endpoint activity once over the window and the longest lookback
+ * (availability), or the rollups and the current hour's raw history per period (latency).
+ * @throws InvalidInputError for a target outside (0, 100) or a latency objective without threshold.
+ */
+export async function objectiveStatus(input: ObjectiveStatusInput): Promise<ObjectiveStatus> {
+  const { ctx, objective } = input
+  const now = input.now ?? (ctx.clock ?? (() => new Date()))()
+  if (!(objective.target > 0 && objective.target < 100)) {
+    throw new InvalidInputError('target', `must be between 0 and 100 (exclusive), got ${objective.target}`)
+  }
+  if (objective.sli === 'latency' && !(objective.latencyThresholdMs !== null && objective.latencyThresholdMs >= 0)) {
+    throw new InvalidInputError('latencyThresholdMs', 'is required for a latency objective')
+  }
+  const period = objectiveWindow(objective.window, now)
+  const lookbacks = BURN_LOOKBACKS.map((lookback) => ({ lookback, period: lookbackPeriod(lookback, now) }))
+  const measurer =
+    objective.sli === 'availability'
+      ? await availabilityMeasurer(ctx.db, objective, period, now)
+      : await latencyMeasurer(ctx.db, objective, period, now)
+
+  const whole = await measurer.measure(period)
+  const allowed = 1 - objective.target / 100
+  const burnRates = {} as Record<BurnLookback, number | null>
+  for (const { lookback, period: span } of lookbacks) {
+    const m = await measurer.measure(span)
+    burnRates[lookback] = m.eligible > 0 ? m.bad / m.eligible / allowed : null
+  }
+  const policy = objective.alertPolicy ?? DEFAULT_ALERT_POLICY
+  const above = (lookback: BurnLookback, factor: number) => (burnRates[lookback] ?? 0) > factor
+  const firing = policy.filter((rule) => above(rule.long, rule.burnRate) && above(rule.short, rule.burnRate))
+
+  const budgetTotal = allowed * whole.eligible
+  const remaining = budgetTotal - whole.bad
+  const budgetRemainingPercent = budgetTotal > 0 ? 100 * (1 - whole.bad / budgetTotal) : 100
+  const exhausted = whole.eligible > 0 && remaining <= 0 && whole.bad > 0
+  const sliPercent = whole.eligible > 0 ? 100 * (1 - whole.bad / whole.eligible) : null
+
+  return {
+    period,
+    unit: measurer.unit,
+    sliPercent,
+    eligible: whole.eligible,
+    budgetConsumed: whole.bad,
+    budgetTotal,
+    budgetRemainingPercent,
+    exhausted,
+    isBreaching: sliPercent !== null && sliPercent < objective.target,
+    burnRates,
+    firing: firing.map((rule) => ({ ...rule })),
+    hasOpenDowntime: measurer.hasOpenDowntime,
+    budgetExhaustedAt: exhaustionTime({
+      window: objective.window,
+      now,
+      remaining,
+      exhausted,
+      allowed,
+      burnRate: burnRates['1h'],
+      eligiblePerMs: measurer.unit === 'seconds' ? 1 / 1000 : whole.eligible / Math.max(1, elapsedMs(period)),
+    }),
+  }
+}
+
+const elapsedMs = (period: Period) => period.to.getTime() - period.from.getTime()
+
+/**
+ * When `remaining` runs out. At burn rate `r` the budget is consumed at `r × allowed` per eligible
+ * unit. A rolling window's total stays about constant (eligible time enters as old time leaves);
+ * a calendar window's total grows by `allowed` per eligible unit, so it runs out only above 1 and
+ * only counts before the window's end.
+ */
+function exhaustionTime(args: {
+  window: ObjectiveWindow
+  now: Date
+  remaining: number
+  exhausted: boolean
+  allowed: number
+  burnRate: number | null
+  eligiblePerMs: number
+}): Date | null {
+  const { window, now, remaining, exhausted, allowed, burnRate, eligiblePerMs } = args
+  if (exhausted) return now
+  if (burnRate === null || !(burnRate > 0) || !(eligiblePerMs > 0)) return null
+  const calendar = window === 'month' || window === 'quarter'
+  const netPerUnit = calendar ? (burnRate - 1) * allowed : burnRate * allowed
+  if (!(netPerUnit > 0)) return null
+  const at = now.getTime() + remaining / netPerUnit / eligiblePerMs
+  if (calendar) {
+    const from = objectiveWindow(window, now).from
+    const months = window === 'month' ? 1 : 3
+    if (at >= Date.UTC(from.getUTCFullYear(), from.getUTCMonth() + months, 1)) return null
+  }
+  return new Date(Math.ceil(at))
+}
+
+interface Measurer {
+  unit: 'seconds' | 'checks'
+  hasOpenDowntime: boolean
+  measure(period: Period): Promise<Measure>
+}
+
+async function availabilityMeasurer(
+  db: DbOrTx,
+  objective: ObjectiveInput,
+  window: Period,
+  now: Date,
+): Promise<Measurer> {
+  const scope = await loadStatsScope({ ctx: { db }, blogId: objective.blogId, endpointId: objective.endpointId })
+  const longest = Math.max(...Object.values(LOOKBACK_MS))
+  const from = new Date(Math.min(window.from.getTime(), now.getTime() - longest))
+  const input: UptimeInput | null =
+    scope === null ? null : await loadUptimeInput({ ctx: { db }, scope, period: { from, to: now }, now })
+  const downEvents = new Set<bigint>()
+  for (const change of input?.changes ?? []) if (change.stateAfter === 'Down') downEvents.add(change.eventId)
+  const hasOpenDowntime = (input?.events ?? []).some(
+    (event) => event.endedAt === null && (event.state === 'Down' || downEvents.has(event.id)),
+  )
+  return {
+    unit: 'seconds',
+    hasOpenDowntime,
+    async measure(period) {
+      if (input === null) return { eligible: 0, bad: 0 }
+      const figures = computeUptime({ ...input, from: period.from.getTime(), to: period.to.getTime() })
+      return { eligible: Math.max(0, figures.eligibleMs) / 1000, bad: figures.downMs / 1000 }
+    },
+  }
+}
+
+async function latencyMeasurer(db: DbOrTx, objective: ObjectiveInput, window: Period, now: Date): Promise<Measurer> {
+  const scope = await loadStatsScope({ ctx: { db }, blogId: objective.blogId, endpointId: objective.endpointId })
+  const longest = Math.max(...Object.values(LOOKBACK_MS))
+  const from = new Date(Math.min(window.from.getTime(), now.getTime() - longest))
+  const windows =
+    scope === null
+      ? []
+      : await loadMaintenancePeriods({ ctx: { db }, blogId: objective.blogId, period: { from, to: now } })
+  const rawFrom = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS)
+  return {
+    unit: 'checks',
+    hasOpenDowntime: false,
+    async measure(period) {
+      if (scope === null) return { eligible: 0, bad: 0 }
+      const counts = await latencyCounts({
+        ctx: { db },
+        endpointIds: scope.endpointIds,
+        from: period.from,
+        to: period.to,
+        rawFrom,
+        thresholdMs: objective.latencyThresholdMs ?? 0,
+        excluded: windows,
+      })
+      return { eligible: counts.eligible, bad: counts.eligible - counts.good }
+    },
+  }
+}
