@@ -23,10 +23,13 @@ export {
 } from './prune.js'
 export { CheckRecorder, type CheckRecorderOptions } from './recorder.js'
 export {
+  countLatency,
   type ExcludedSpan,
   type LatencyCounts,
   type LatencyCountsInput,
+  type LatencySamples,
   latencyCounts,
+  loadLatencySamples,
   NOT_DOWNTIME_CODES,
   type UptimeAndLatency,
   type UptimeAndLatencyInput,

@@ -182,6 +182,88 @@ export interface ExcludedSpan {
   endsAt: number
 }
 
+/** What {@link countLatency} reads: the rollup hours before `rawFrom` and the raw checks from it on. */
+export interface LatencySamples {
+  /** The first instant read from raw history; hours before it come from the rollups. */
+  rawFrom: number
+  rollups: { endpointId: bigint; hourStart: number; checks: number; rttHist: readonly number[] }[]
+  raw: { endpointId: bigint; checkedAt: number; failed: boolean; rttMs: number | null }[]
+}
+
+/**
+ * Reads the samples of a latency objective over `[from, to)` in two indexed queries: the hourly
+ * rollups of the hours before `rawFrom` (the current hour, whose rollup is not written yet) and the
+ * monitor's own raw checks from `rawFrom` on.
+ */
+export async function loadLatencySamples(input: {
+  ctx: { db: DbOrTx }
+  endpointIds: readonly bigint[]
+  from: Date
+  to: Date
+  rawFrom: Date
+}): Promise<LatencySamples> {
+  const { db } = input.ctx
+  const from = input.from.getTime()
+  const to = input.to.getTime()
+  const rawFrom = Math.max(from, input.rawFrom.getTime())
+  const samples: LatencySamples = { rawFrom, rollups: [], raw: [] }
+  if (input.endpointIds.length === 0 || to <= from) return samples
+  const ids = [...input.endpointIds]
+  const rollupEnd = Math.min(to, rawFrom)
+  if (from < rollupEnd) {
+    const rows = await db
+      .select({
+        endpointId: checkRollups.endpointId,
+        hourStart: checkRollups.hourStart,
+        checks: checkRollups.checks,
+        rttHist: checkRollups.rttHist,
+      })
+      .from(checkRollups)
+      .where(
+        and(
+          inArray(checkRollups.endpointId, ids),
+          gte(checkRollups.hourStart, new Date(floorHour(from))),
+          lt(checkRollups.hourStart, new Date(rollupEnd)),
+        ),
+      )
+    for (const row of rows) {
+      samples.rollups.push({
+        endpointId: row.endpointId,
+        hourStart: row.hourStart.getTime(),
+        checks: row.checks,
+        rttHist: row.rttHist ?? [],
+      })
+    }
+  }
+  if (rawFrom < to) {
+    const rows = await db
+      .select({
+        endpointId: checkHistory.endpointId,
+        checkedAt: checkHistory.checkedAt,
+        errorCode: checkHistory.errorCode,
+        rtt: checkHistory.rttMs,
+      })
+      .from(checkHistory)
+      .where(
+        and(
+          inArray(checkHistory.endpointId, ids),
+          gte(checkHistory.checkedAt, new Date(rawFrom)),
+          lt(checkHistory.checkedAt, input.to),
+          eq(checkHistory.vantage, LOCAL_VANTAGE),
+        ),
+      )
+    for (const row of rows) {
+      samples.raw.push({
+        endpointId: row.endpointId,
+        checkedAt: row.checkedAt.getTime(),
+        failed: !NOT_DOWNTIME_CODES.includes(row.errorCode),
+        rttMs: row.rtt,
+      })
+    }
+  }
+  return samples
+}
+
 export interface LatencyCountsInput {
   ctx: { db: DbOrTx }
   endpointIds: readonly bigint[]
@@ -221,86 +303,68 @@ function uncoveredMs(from: number, to: number, spans: readonly (readonly [number
 }
 
 /**
- * Good and eligible checks of a latency objective over `[from, to)`: from the hourly rollups before
- * `rawFrom`, and from raw history (the monitor's own checks) from `rawFrom` on.
+ * Good and eligible checks of a latency objective over `[from, to)` (inside what `samples` was read
+ * for), computed from loaded samples so several periods share one read:
  *
  * - A rollup hour counts in proportion to its part inside `[from, to)` and outside the excluded
  *   spans of its endpoint (a rollup does not say when in the hour each check ran, so checks are
  *   taken as evenly spread over it).
  * - In a rollup, a good check is one in a histogram bucket whose upper edge is at most
  *   `thresholdMs`. A threshold between two edges does not count the bucket it falls in (that bucket
- *   may hold slower checks): the latency figure from rollups is then a lower bound, and exact when
- *   the threshold is a bucket edge (`RTT_BUCKET_EDGES_MS`). Raw checks compare their exact RTT.
- * - Failed checks (the same rule as uptime: any code but success and advisories) are eligible and bad.
+ *   may hold slower checks): the figure from rollups is then a lower bound of the true one, and
+ *   exact when the threshold is a bucket edge (`RTT_BUCKET_EDGES_MS`). Raw checks compare their
+ *   exact RTT.
+ * - Failed checks (the uptime rule: any code but success and advisories) are eligible and bad.
  */
-export async function latencyCounts(input: LatencyCountsInput): Promise<LatencyCounts> {
-  const { db } = input.ctx
-  const from = input.from.getTime()
-  const to = input.to.getTime()
-  const rawFrom = Math.max(from, input.rawFrom.getTime())
-  if (input.endpointIds.length === 0 || to <= from) return { eligible: 0, good: 0 }
-  const ids = [...input.endpointIds]
-  const spansOf = (endpointId: bigint) =>
-    input.excluded
-      .filter((span) => span.endpointId === null || span.endpointId === endpointId)
-      .map((span): [number, number] => [span.startsAt, span.endsAt])
+export function countLatency(
+  samples: LatencySamples,
+  options: { from: number; to: number; thresholdMs: number; excluded: readonly ExcludedSpan[] },
+): LatencyCounts {
+  const { from, to, thresholdMs, excluded } = options
+  const spansCache = new Map<bigint, [number, number][]>()
+  const spansOf = (endpointId: bigint) => {
+    let spans = spansCache.get(endpointId)
+    if (!spans) {
+      spans = excluded
+        .filter((span) => span.endpointId === null || span.endpointId === endpointId)
+        .map((span): [number, number] => [span.startsAt, span.endsAt])
+      spansCache.set(endpointId, spans)
+    }
+    return spans
+  }
   let goodBuckets = 0
-  while (goodBuckets < RTT_BUCKET_EDGES_MS.length && RTT_BUCKET_EDGES_MS[goodBuckets]! <= input.thresholdMs)
-    goodBuckets++
+  while (goodBuckets < RTT_BUCKET_EDGES_MS.length && RTT_BUCKET_EDGES_MS[goodBuckets]! <= thresholdMs) goodBuckets++
 
   let eligible = 0
   let good = 0
-  const rollupEnd = Math.min(to, rawFrom)
-  if (from < rollupEnd) {
-    const rows = await db
-      .select({
-        endpointId: checkRollups.endpointId,
-        hourStart: checkRollups.hourStart,
-        checks: checkRollups.checks,
-        rttHist: checkRollups.rttHist,
-      })
-      .from(checkRollups)
-      .where(
-        and(
-          inArray(checkRollups.endpointId, ids),
-          gte(checkRollups.hourStart, new Date(floorHour(from))),
-          lt(checkRollups.hourStart, new Date(rollupEnd)),
-        ),
-      )
-    for (const row of rows) {
-      const hour = row.hourStart.getTime()
-      const share =
-        uncoveredMs(Math.max(hour, from), Math.min(hour + HOUR_MS, rollupEnd), spansOf(row.endpointId)) / HOUR_MS
-      if (share <= 0) continue
-      let fast = 0
-      for (let i = 0; i < goodBuckets; i++) fast += row.rttHist?.[i] ?? 0
-      eligible += share * row.checks
-      good += share * fast
-    }
+  const rollupEnd = Math.min(to, samples.rawFrom)
+  for (const row of samples.rollups) {
+    const start = Math.max(row.hourStart, from)
+    const end = Math.min(row.hourStart + HOUR_MS, rollupEnd)
+    const share = uncoveredMs(start, end, spansOf(row.endpointId)) / HOUR_MS
+    if (share <= 0) continue
+    let fast = 0
+    for (let i = 0; i < goodBuckets; i++) fast += row.rttHist[i] ?? 0
+    eligible += share * row.checks
+    good += share * fast
   }
-  if (rawFrom < to) {
-    const rows = await db
-      .select({
-        endpointId: checkHistory.endpointId,
-        checkedAt: checkHistory.checkedAt,
-        errorCode: checkHistory.errorCode,
-        rtt: checkHistory.rttMs,
-      })
-      .from(checkHistory)
-      .where(
-        and(
-          inArray(checkHistory.endpointId, ids),
-          gte(checkHistory.checkedAt, new Date(rawFrom)),
-          lt(checkHistory.checkedAt, input.to),
-          eq(checkHistory.vantage, LOCAL_VANTAGE),
-        ),
-      )
-    for (const row of rows) {
-      const at = row.checkedAt.getTime()
-      if (spansOf(row.endpointId).some(([a, b]) => a <= at && at < b)) continue
-      eligible++
-      if (NOT_DOWNTIME_CODES.includes(row.errorCode) && row.rtt !== null && row.rtt <= input.thresholdMs) good++
-    }
+  const rawStart = Math.max(from, samples.rawFrom)
+  for (const row of samples.raw) {
+    if (row.checkedAt < rawStart || row.checkedAt >= to) continue
+    if (spansOf(row.endpointId).some(([a, b]) => a <= row.checkedAt && row.checkedAt < b)) continue
+    eligible++
+    if (!row.failed && row.rttMs !== null && row.rttMs <= thresholdMs) good++
   }
   return { eligible, good }
+}
+
+/** {@link loadLatencySamples} and {@link countLatency} for one period. */
+export async function latencyCounts(input: LatencyCountsInput): Promise<LatencyCounts> {
+  const samples = await loadLatencySamples(input)
+  return countLatency(samples, {
+    from: input.from.getTime(),
+    to: input.to.getTime(),
+    thresholdMs: input.thresholdMs,
+    excluded: input.excluded,
+  })
 }

@@ -9,7 +9,7 @@
  * threshold, eligible ones all successful and failed checks outside maintenance.
  */
 import type { DbOrTx } from '@jetmon/db'
-import { latencyCounts } from '@jetmon/history'
+import { countLatency, loadLatencySamples } from '@jetmon/history'
 import {
   computeUptime,
   loadMaintenancePeriods,
@@ -242,17 +242,18 @@ async function latencyMeasurer(db: DbOrTx, objective: ObjectiveInput, window: Pe
       ? []
       : await loadMaintenancePeriods({ ctx: { db }, blogId: objective.blogId, period: { from, to: now } })
   const rawFrom = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS)
+  const samples =
+    scope === null
+      ? null
+      : await loadLatencySamples({ ctx: { db }, endpointIds: scope.endpointIds, from, to: now, rawFrom })
   return {
     unit: 'checks',
     hasOpenDowntime: false,
     async measure(period) {
-      if (scope === null) return { eligible: 0, bad: 0 }
-      const counts = await latencyCounts({
-        ctx: { db },
-        endpointIds: scope.endpointIds,
-        from: period.from,
-        to: period.to,
-        rawFrom,
+      if (samples === null) return { eligible: 0, bad: 0 }
+      const counts = countLatency(samples, {
+        from: period.from.getTime(),
+        to: period.to.getTime(),
         thresholdMs: objective.latencyThresholdMs ?? 0,
         excluded: windows,
       })
