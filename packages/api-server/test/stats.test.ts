@@ -269,6 +269,8 @@ describe('computeUptime', () => {
     expect(figures.degradedMs).toBe(0)
     // Warning: the rest of 0–100 except E2's own window 5–12: 0–5, 12–15 (E1 in maintenance alone), 70–90, 95–100.
     expect(figures.warningMs).toBe(5 + 3 + 20 + 5)
+    // Eligible (an availability objective's denominator): total less maintenance and unknown.
+    expect(figures.eligibleMs).toBe(100 - 12 - 30)
     expect(figures.uptimePercent).toBeCloseTo(100 * (1 - 25 / (100 - 12 - 30)), 10)
     expect(figures.incidentCount).toBe(1)
     expect(figures.mttrMs).toBe(30)
