@@ -1,5 +1,5 @@
 /** Stable codes callers match on (`err.code`). */
-export type SloErrorCode = 'INVALID_OBJECTIVE' | 'NAME_TAKEN' | 'NOT_FOUND' | 'INVALID_INPUT'
+export type SloErrorCode = 'INVALID_OBJECTIVE' | 'NAME_TAKEN' | 'NOT_FOUND' | 'SITE_NOT_FOUND' | 'INVALID_INPUT'
 
 /** Base class of every error this package throws on purpose; match on `code`. */
 export class SloError extends Error {
@@ -40,10 +40,19 @@ export class ObjectiveNameTakenError extends SloError {
 
 /** No objective of that id visible to the caller (`NOT_FOUND`): absent, or another tenant's. */
 export class ObjectiveNotFoundError extends SloError {
-  readonly objectiveId: number
-  constructor(id: number) {
+  readonly objectiveId: bigint
+  constructor(id: bigint) {
     super('NOT_FOUND', `objective ${id} not found`)
     this.objectiveId = id
+  }
+}
+
+/** The objective's site has no endpoint the caller may see (`SITE_NOT_FOUND`): absent, or another tenant's. */
+export class SiteNotFoundError extends SloError {
+  readonly blogId: bigint
+  constructor(blogId: bigint) {
+    super('SITE_NOT_FOUND', `site ${blogId} not found`)
+    this.blogId = blogId
   }
 }
 
