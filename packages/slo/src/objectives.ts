@@ -5,18 +5,18 @@
  */
 import * as v from 'valibot'
 import { InvalidObjectiveError, type ObjectiveIssue } from './errors.js'
+import { BURN_LOOKBACKS, type BurnLookback, OBJECTIVE_WINDOWS, type ObjectiveWindow } from './windows.js'
 
 /** `availability` is time-based (downtime spends budget), `latency` check-based (slow or failed checks). */
 export const SLI_KINDS = ['availability', 'latency'] as const
 export type SliKind = (typeof SLI_KINDS)[number]
 
-/** Rolling windows (the last N days) and calendar windows (the current UTC month or quarter). */
-export const OBJECTIVE_WINDOWS = ['7d', '28d', '30d', '90d', 'month', 'quarter'] as const
-export type ObjectiveWindow = (typeof OBJECTIVE_WINDOWS)[number]
+// The windows and the lookbacks are those the status computes (one list each, in windows.ts).
+export { OBJECTIVE_WINDOWS, type ObjectiveWindow } from './windows.js'
 
 /** The lookbacks a burn-rate rule may name as its long or short window, shortest first. */
-export const ALERT_LOOKBACKS = ['5m', '30m', '1h', '6h', '24h', '3d'] as const
-export type AlertLookback = (typeof ALERT_LOOKBACKS)[number]
+export const ALERT_LOOKBACKS = BURN_LOOKBACKS
+export type AlertLookback = BurnLookback
 
 /** A page rule opens (or escalates) its alert as Degraded, a ticket rule as Warning. */
 export const ALERT_SEVERITIES = ['page', 'ticket'] as const

@@ -144,7 +144,10 @@ function columnsOf(fields: ObjectiveFields) {
 
 /** The rows a caller may see: the tenant's own, or every row for the operator. */
 function ownedBy(tenantId: string | null): SQL | undefined {
-  return tenantId === null ? undefined : eq(sloObjectives.ownerTenantId, tenantId)
+  // `owner_key` leads the name index, so a tenant's objectives are a range of it.
+  return tenantId === null
+    ? undefined
+    : and(eq(sloObjectives.ownerKey, tenantId), eq(sloObjectives.ownerTenantId, tenantId))
 }
 
 function isDuplicateKey(error: unknown): boolean {
