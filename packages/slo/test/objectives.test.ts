@@ -280,6 +280,19 @@ describe('names', () => {
     ).rejects.toThrow(ObjectiveNameTakenError)
   })
 
+  it('are compared as the database compares text: case-insensitively', async () => {
+    const blogId = await site()
+    await createObjective({
+      ctx: ctx(),
+      tenantId: null,
+      createdBy: 'test',
+      fields: availability(blogId, 'Shop Uptime'),
+    })
+    await expect(
+      createObjective({ ctx: ctx(), tenantId: null, createdBy: 'test', fields: availability(blogId, 'shop uptime') }),
+    ).rejects.toThrow(ObjectiveNameTakenError)
+  })
+
   it('cannot be renamed onto another active objective of the owner', async () => {
     const blogId = await site()
     await createObjective({ ctx: ctx(), tenantId: null, createdBy: 'test', fields: availability(blogId, 'first') })
