@@ -30,6 +30,7 @@ export {
   SLI_KINDS,
   type SliKind,
 } from './objectives.js'
+export { type ObjectiveInput, type ObjectiveStatus, type ObjectiveStatusInput, objectiveStatus } from './status.js'
 export {
   createObjective,
   DEFAULT_OBJECTIVE_PAGE,
@@ -44,3 +45,13 @@ export {
   type SloContext,
   updateObjective,
 } from './store.js'
+export {
+  BURN_LOOKBACKS,
+  type BurnLookback,
+  isObjectiveWindow,
+  LOOKBACK_MS,
+  lookbackPeriod,
+  objectiveWindow,
+  type Period,
+  windowLengthMs,
+} from './windows.js'

@@ -18,6 +18,7 @@ import {
   type UptimeInput,
 } from '@jetmon/read-models'
 import { InvalidInputError } from './errors.js'
+import { type BurnRule, DEFAULT_ALERT_POLICY } from './objectives.js'
 import {
   BURN_LOOKBACKS,
   type BurnLookback,
@@ -45,21 +46,6 @@ export interface ObjectiveInput {
   /** The objective's alert rules; null or absent: {@link DEFAULT_ALERT_POLICY}. */
   alertPolicy?: readonly BurnRule[] | null
 }
-
-/** A multiwindow burn-rate rule: fires when the burn rate exceeds `burnRate` over both windows. */
-export interface BurnRule {
-  severity: 'page' | 'ticket'
-  long: BurnLookback
-  short: BurnLookback
-  burnRate: number
-}
-
-/** The default policy: two page rules and a ticket rule (the SRE Workbook's multiwindow policy). */
-export const DEFAULT_ALERT_POLICY: readonly BurnRule[] = Object.freeze([
-  Object.freeze({ severity: 'page', long: '1h', short: '5m', burnRate: 14.4 }),
-  Object.freeze({ severity: 'page', long: '6h', short: '30m', burnRate: 6 }),
-  Object.freeze({ severity: 'ticket', long: '3d', short: '6h', burnRate: 1 }),
-] as const)
 
 export interface ObjectiveStatus {
   /** The window measured. */

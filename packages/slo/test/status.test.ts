@@ -7,7 +7,7 @@ import { closeEvent, type EventStoreContext, openEvent, promoteEvent } from '@je
 import { RTT_BUCKET_EDGES_MS, RTT_BUCKETS } from '@jetmon/history'
 import { useTestDatabase } from '@jetmon/testkit'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_ALERT_POLICY, type ObjectiveInput, objectiveStatus } from '../src/status.js'
+import { createObjective, DEFAULT_ALERT_POLICY, type ObjectiveInput, objectiveStatus } from '../src/index.js'
 
 const database = useTestDatabase()
 
@@ -227,6 +227,32 @@ describe('availability', () => {
     expect(result.exhausted).toBe(false)
     expect(Object.values(result.burnRates).every((rate) => rate === null)).toBe(true)
     expect(result.budgetExhaustedAt).toBeNull()
+  })
+})
+
+describe('a stored objective', () => {
+  it('is measured as stored, with its own alert policy', async () => {
+    const s = await site()
+    await outage(s.blogId, s.endpointId, ago(10 * MINUTE), null)
+    const stored = await createObjective({
+      ctx: { db: database().db, clock: () => new Date(NOW) },
+      tenantId: null,
+      createdBy: 'test',
+      fields: {
+        name: `status ${s.blogId}`,
+        blog_id: Number(s.blogId),
+        sli: 'availability',
+        target: 99,
+        window: '7d',
+        alert_policy: [{ long: '1h', short: '5m', burn_rate: 20, severity: 'page' }],
+      },
+    })
+    const result = await objectiveStatus({ ctx: { db: database().db, clock: () => new Date(NOW) }, objective: stored })
+    expect(result.eligible).toBe(7 * 86_400)
+    expect(result.budgetConsumed).toBe(600)
+    // 1 h burns at 16.7: above the default page rule's 14.4, below this policy's 20.
+    expect(result.burnRates['1h']).toBeCloseTo(600 / 3_600 / 0.01, 9)
+    expect(result.firing).toEqual([])
   })
 })
 
