@@ -215,6 +215,35 @@ describe('availability', () => {
     expect(result.hasOpenDowntime).toBe(false)
   })
 
+  it('measures a whole site: overlapping outages count once, one endpoint in maintenance is not the site', async () => {
+    const s = await site()
+    const [second] = await database()
+      .db.insert(monitorSites)
+      .values({ blogId: s.blogId, monitorUrl: `https://${s.blogId}.example/second` })
+      .$returningId()
+    const e2 = BigInt(second!.endpointId)
+    const t0 = ago(3 * DAY)
+    // E1 down T → T+1h, E2 down T+30m → T+90m: the site is down T → T+90m (5 400 s).
+    await outage(s.blogId, s.endpointId, t0, new Date(t0.getTime() + HOUR))
+    await outage(s.blogId, e2, new Date(t0.getTime() + 30 * MINUTE), new Date(t0.getTime() + 90 * MINUTE))
+    // E1 alone in maintenance T+2h → T+3h: E2 is still monitored, so the site's time stays eligible.
+    await database()
+      .db.insert(maintenanceWindows)
+      .values({
+        blogId: s.blogId,
+        endpointId: s.endpointId,
+        startsAt: new Date(t0.getTime() + 2 * HOUR),
+        endsAt: new Date(t0.getTime() + 3 * HOUR),
+        createdBy: 'test',
+      })
+    const result = await status(objective({ blogId: s.blogId, endpointId: null }))
+    expect(result.eligible).toBe(2_592_000)
+    expect(result.budgetConsumed).toBe(5_400)
+    const one = await status(objective(s))
+    expect(one.eligible).toBe(2_592_000 - 3_600)
+    expect(one.budgetConsumed).toBe(3_600)
+  })
+
   it('gives null figures for a window with no eligible time', async () => {
     const s = await site()
     await database()
