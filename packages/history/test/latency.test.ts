@@ -5,7 +5,7 @@ import { countLatency, type LatencySamples, RTT_BUCKET_EDGES_MS, RTT_BUCKETS } f
 const HOUR = 3_600_000
 const H0 = Date.parse('2026-05-20T00:00:00Z')
 
-function hist(counts: Record<number, number>): number[] {
+function hist(counts: Record<string, number>): number[] {
   const out = new Array<number>(RTT_BUCKETS).fill(0)
   for (const [edge, count] of Object.entries(counts)) {
     out[edge === 'overflow' ? RTT_BUCKETS - 1 : RTT_BUCKET_EDGES_MS.indexOf(Number(edge))] = count
