@@ -1,4 +1,4 @@
 import { defineConfig } from 'tsup'
-import { base } from '../../tsup.base.ts'
+import { internal } from '../../tsup.base.ts'
 
-export default defineConfig(base)
+export default defineConfig(internal)

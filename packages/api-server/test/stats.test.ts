@@ -448,7 +448,7 @@ describe('GET /sites/{blog_id}/response-time and /timing-breakdown', () => {
   it('reads at most maxSamples checks, the newest, and nothing in failures-only history mode', async () => {
     const db = harness().database.db
     const common = {
-      db,
+      ctx: { db },
       scope: { endpointId: history.e1 },
       from: new Date(NOW - DAY),
       to: new Date(NOW),

@@ -29,7 +29,7 @@ export interface PhaseTiming {
 }
 
 export interface TimingBreakdownInput {
-  db: DbOrTx
+  ctx: { db: DbOrTx }
   /** The scope: every check of one site (`blogId`) or of one endpoint (`endpointId`). */
   scope: { blogId: bigint } | { endpointId: bigint }
   /** Window start, inclusive. */
@@ -72,7 +72,8 @@ export interface TimingBreakdown {
  * in-memory sort of at most 50 000 integers per phase is cheaper (see the API's stats tests).
  */
 export async function timingBreakdown(input: TimingBreakdownInput): Promise<TimingBreakdown> {
-  const { db, scope, from, to, now, retentionDays } = input
+  const { scope, from, to, now, retentionDays } = input
+  const { db } = input.ctx
   if (!(retentionDays > 0) || !Number.isFinite(retentionDays)) {
     throw new InvalidOptionsError(`retentionDays must be a positive number of days, got ${retentionDays}`)
   }

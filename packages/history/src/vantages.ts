@@ -12,7 +12,7 @@ const DAY_MS = 86_400_000
 export const MAX_VANTAGE_SAMPLES = 50_000
 
 export interface VantageSummaryInput {
-  db: DbOrTx
+  ctx: { db: DbOrTx }
   /** The scope: every check of one site (`blogId`) or of one endpoint (`endpointId`). */
   scope: { blogId: bigint } | { endpointId: bigint }
   /** Period start, inclusive. */
@@ -61,7 +61,8 @@ export interface VantageSummary {
  * along the same index, sorted in memory for exact percentiles.
  */
 export async function vantageSummary(input: VantageSummaryInput): Promise<VantageSummary> {
-  const { db, scope, from, to, now, retentionDays } = input
+  const { scope, from, to, now, retentionDays } = input
+  const { db } = input.ctx
   if (!(retentionDays > 0) || !Number.isFinite(retentionDays)) {
     throw new InvalidOptionsError(`retentionDays must be a positive number of days, got ${retentionDays}`)
   }

@@ -200,7 +200,7 @@ describe('by vantage', () => {
     const endpointId = ids[0]!
     const from = NOW - 2 * DAY
     const scope = { endpointId }
-    const common = { db: database.db, scope, from: new Date(from), to: new Date(NOW), now: new Date(NOW) }
+    const common = { ctx: { db: database.db }, scope, from: new Date(from), to: new Date(NOW), now: new Date(NOW) }
     const summary = await vantageSummary({ ...common, retentionDays: RETENTION_DAYS })
     expect(summary.rawFrom).toEqual(new Date(from))
     expect(summary.vantages.map((v) => v.vantage)).toEqual(['local', 'veriflier-us'])

@@ -75,7 +75,7 @@ export const statsHandlers: Handlers<typeof statsRoutes> = {
     const vantage = query.vantage ?? LOCAL_VANTAGE
     const scope = await resolveScope(ctx, params.blog_id, query.endpoint_id)
     const breakdown = await timingBreakdown({
-      db: deps.db,
+      ctx: { db: deps.db },
       scope: scope.endpointId === null ? { blogId: scope.blogId } : { endpointId: scope.endpointId },
       from: period.from,
       to: period.to,
@@ -113,7 +113,7 @@ export const statsHandlers: Handlers<typeof statsRoutes> = {
     const period = resolvePeriod(query, now)
     const scope = await resolveScope(ctx, params.blog_id, query.endpoint_id)
     const summary = await vantageSummary({
-      db: deps.db,
+      ctx: { db: deps.db },
       scope: scope.endpointId === null ? { blogId: scope.blogId } : { endpointId: scope.endpointId },
       from: period.from,
       to: period.to,

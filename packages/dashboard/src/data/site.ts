@@ -169,7 +169,7 @@ export async function loadSite(deps: SiteDeps, query: SiteQuery): Promise<SiteDa
       historyMode: deps.historyMode,
     }),
     vantageSummary({
-      db,
+      ctx: { db },
       scope: { blogId: query.blogId },
       from: new Date(nowMs - DAY),
       to: now,
