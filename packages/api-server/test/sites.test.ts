@@ -2,6 +2,7 @@ import { JetmonApiError, jsonId, type SiteDetail } from '@jetmon/api-client'
 import { auditLog, endpointConfig, events, eventTransitions, monitorSites, siteTenants } from '@jetmon/db'
 import { type Event, openEvent } from '@jetmon/eventstore'
 import { bucketForEndpoint, type EndpointChange, EndpointSource } from '@jetmon/scheduler'
+import { createObjective, getObjective } from '@jetmon/slo'
 import { and, asc, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import type { EndpointProbe, ProbeResult } from '../src/index.js'
@@ -435,6 +436,26 @@ describe('PATCH /sites/{blog_id}', () => {
 })
 
 describe('DELETE /sites/{blog_id}, pause and resume', () => {
+  it("DELETE deactivates the site's service level objectives, and only that site's", async () => {
+    const blogId = newBlogId()
+    const other = newBlogId()
+    await createSite(blogId)
+    await createSite(other)
+    const ctx = { ctx: { db: db() }, tenantId: null, createdBy: 'test' }
+    const fields = { sli: 'availability', target: 99.9, window: '30d' }
+    const mine = await createObjective({
+      ...ctx,
+      fields: { ...fields, name: `uptime-${blogId}`, blog_id: Number(blogId) },
+    })
+    const theirs = await createObjective({
+      ...ctx,
+      fields: { ...fields, name: `uptime-${other}`, blog_id: Number(other) },
+    })
+    expect((await harness().client.write.call('sites.delete', { params: { blog_id: blogId } })).status).toBe(204)
+    expect(await getObjective({ ctx: { db: db() }, tenantId: null, id: mine.id })).toMatchObject({ active: false })
+    expect(await getObjective({ ctx: { db: db() }, tenantId: null, id: theirs.id })).toMatchObject({ active: true })
+  })
+
   it('DELETE closes every open event with manual_override, deactivates every endpoint and answers 204', async () => {
     const blogId = newBlogId()
     await createSite(blogId)

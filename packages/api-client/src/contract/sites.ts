@@ -468,7 +468,7 @@ export const deleteSite = defineRoute({
   scope: 'write',
   tag: 'sites',
   summary:
-    'Stop monitoring a site: closes its open events (manual_override) and deactivates every endpoint; the rows stay',
+    'Stop monitoring a site: closes its open events (manual_override), deactivates every endpoint and its service level objectives; the rows stay',
   params: BlogParams,
   status: 204,
   errors: ['site_not_found'],

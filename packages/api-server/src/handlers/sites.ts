@@ -21,6 +21,7 @@ import {
   windowToJson,
 } from '@jetmon/read-models'
 import { bucketForEndpoint, DEFAULT_BUCKET_TOTAL } from '@jetmon/scheduler'
+import { deactivateObjectivesOfSite } from '@jetmon/slo'
 import { and, desc, eq, gt, lt, ne, or, type SQL } from 'drizzle-orm'
 import type { ApiDeps, EndpointProbe, Handlers, ProbeResult } from '../context.js'
 import { Reply } from '../context.js'
@@ -357,6 +358,7 @@ export const sitesHandlers: Handlers<typeof sitesRoutes> = {
     await inTransaction(deps.db, async (tx) => {
       await requireSite(tx, params.blog_id, tenantId)
       await setActive(tx, { source, now }, { blogId: params.blog_id }, false, 'site deleted via API')
+      await deactivateObjectivesOfSite({ ctx: { db: tx, clock: () => now }, blogId: params.blog_id })
     })
     return undefined
   },
