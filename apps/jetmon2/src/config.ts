@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { DETECTION_PROFILES, type RequestMethod } from '@jetmon/checker'
+import { DEFAULT_DETECTION_PROFILE, DEFAULT_REQUEST_METHOD, DETECTION_PROFILES, REQUEST_METHODS } from '@jetmon/checker'
 import {
   bindAddress,
   bindAddressesOverlap,
@@ -152,10 +152,10 @@ const entries = {
   ),
   DEFAULT_REQUEST_METHOD: v.optional(
     v.pipe(
-      v.picklist(['GET', 'HEAD'] as const satisfies readonly RequestMethod[]),
+      v.picklist(REQUEST_METHODS),
       v.description('Request method of the endpoints that set none (request_method NULL): GET or HEAD.'),
     ),
-    'GET',
+    DEFAULT_REQUEST_METHOD,
   ),
   DEFAULT_DETECTION_PROFILE: v.optional(
     v.pipe(
@@ -164,7 +164,7 @@ const entries = {
         'Detection profile of the endpoints that set none (detection_profile NULL): legacy (status and connection only, no body read), simple_http (adds the keyword rules) or full (adds truncated and empty bodies and the advisories).',
       ),
     ),
-    'full',
+    DEFAULT_DETECTION_PROFILE,
   ),
   MAX_IN_FLIGHT: v.optional(
     v.pipe(

@@ -1,7 +1,13 @@
 import { isIP, type NetConnectOpts, connect as netConnect, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { type ConnectionOptions, type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls'
-import type { DetectionProfile, RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
+import {
+  DEFAULT_DETECTION_PROFILE,
+  DEFAULT_REQUEST_METHOD,
+  type DetectionProfile,
+  type RedirectPolicy,
+  type RequestMethod,
+} from '@jetmon/vocabulary'
 import { type BodyDecoder, contentCodingOf, createBodyDecoder, EmptinessProbe, KeywordScanner } from './_content.js'
 import { MalformedResponse, type ResponseHead, ResponseReader, serializeRequest } from './_http.js'
 import { HostResolver, isUnspecified, type Resolution } from './_resolve.js'
@@ -230,8 +236,8 @@ class CheckRun {
     private readonly original: URL,
     private readonly resolveResult: (result: CheckResult) => void,
   ) {
-    this.method = request.method ?? 'GET'
-    this.profile = request.profile ?? 'full'
+    this.method = request.method ?? DEFAULT_REQUEST_METHOD
+    this.profile = request.profile ?? DEFAULT_DETECTION_PROFILE
     this.policy = request.redirectPolicy ?? 'follow'
     this.maxRedirects = request.maxRedirects ?? 10
     this.timeoutMs = request.timeoutMs ?? 10_000

@@ -1,10 +1,13 @@
 // The shared Logger, request methods and redirect policies; re-exported because this package's API
 // has always offered these names. The detection profiles join them, so that callers of `profile`
-// need no second package.
+// need no second package, and so do the defaults of `method` and `profile`.
 export {
+  DEFAULT_DETECTION_PROFILE,
+  DEFAULT_REQUEST_METHOD,
   DETECTION_PROFILES,
   type DetectionProfile,
   type Logger,
+  REQUEST_METHODS,
   type RedirectPolicy,
   type RequestMethod,
 } from '@jetmon/vocabulary'

@@ -4,7 +4,12 @@
  * (`DEFAULT_REQUEST_METHOD`, `DEFAULT_DETECTION_PROFILE`), which answers and filters resolve.
  */
 import { type DbOrTx, endpointConfig, monitorSites } from '@jetmon/db'
-import type { DetectionProfile, RequestMethod } from '@jetmon/vocabulary'
+import {
+  DEFAULT_DETECTION_PROFILE,
+  DEFAULT_REQUEST_METHOD,
+  type DetectionProfile,
+  type RequestMethod,
+} from '@jetmon/vocabulary'
 import { and, type Column, eq, inArray, ne, type SQL, sql } from 'drizzle-orm'
 
 /** The fleet defaults that NULL stands for. */
@@ -17,8 +22,8 @@ export interface CheckPolicyDefaults {
 
 /** The fleet defaults when the process configures none: `GET` with the `full` profile. */
 export const DEFAULT_CHECK_POLICY: Readonly<CheckPolicyDefaults> = Object.freeze({
-  requestMethod: 'GET',
-  detectionProfile: 'full',
+  requestMethod: DEFAULT_REQUEST_METHOD,
+  detectionProfile: DEFAULT_DETECTION_PROFILE,
 })
 
 /** A filter on the effective policy; an absent field matches every value. */

@@ -1,5 +1,11 @@
 import { endpointConfig, monitorSites, siteTenants } from '@jetmon/db'
-import type { DetectionProfile, RedirectPolicy, RequestMethod } from '@jetmon/vocabulary'
+import {
+  DEFAULT_DETECTION_PROFILE,
+  DEFAULT_REQUEST_METHOD,
+  type DetectionProfile,
+  type RedirectPolicy,
+  type RequestMethod,
+} from '@jetmon/vocabulary'
 import { sql } from 'drizzle-orm'
 
 /**
@@ -62,8 +68,8 @@ export const DEFAULT_ENDPOINT_DEFAULTS: Readonly<EndpointDefaults> = Object.free
   timeoutMs: 10_000,
   tlsExpiryWarnDays: 30,
   alertCooldownMinutes: 30,
-  requestMethod: 'GET',
-  detectionProfile: 'full',
+  requestMethod: DEFAULT_REQUEST_METHOD,
+  detectionProfile: DEFAULT_DETECTION_PROFILE,
 })
 
 const DEFAULT_MAX_REDIRECTS = 10

@@ -18,3 +18,9 @@ export type RedirectPolicy = (typeof REDIRECT_POLICIES)[number]
  */
 export const DETECTION_PROFILES = ['legacy', 'simple_http', 'full'] as const
 export type DetectionProfile = (typeof DETECTION_PROFILES)[number]
+
+/** The request method of a check that names none, and of endpoints whose fleet sets no other. */
+export const DEFAULT_REQUEST_METHOD: RequestMethod = 'GET'
+
+/** The detection profile of a check that names none, and of endpoints whose fleet sets no other. */
+export const DEFAULT_DETECTION_PROFILE: DetectionProfile = 'full'

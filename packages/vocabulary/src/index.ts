@@ -7,6 +7,8 @@
 export { ALERT_TRANSPORTS, type AlertTransport, MIN_SEVERITY_NAMES, type MinSeverityName } from './alerts.js'
 export { type Clock, systemClock, systemTimers, type Timers } from './clock.js'
 export {
+  DEFAULT_DETECTION_PROFILE,
+  DEFAULT_REQUEST_METHOD,
   DETECTION_PROFILES,
   type DetectionProfile,
   REDIRECT_POLICIES,
