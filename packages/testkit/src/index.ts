@@ -6,6 +6,7 @@ export {
   type CliResult,
   firstCodeBlock,
   outputByCommand,
+  runReadmeExample,
   runShellExample,
   runToCompletion,
   spawnSource,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 
@@ -97,4 +97,35 @@ export function outputByCommand(stdout: string): Map<string, string> {
     } else if (current !== undefined) sections.set(current, `${sections.get(current)}${line}\n`)
   }
   return sections
+}
+
+/**
+ * Runs the first ```ts block of `readme` as a module (written beside the README, so its imports
+ * resolve as the package's own would), each `replace` key swapped for its value first (a test
+ * database's URL for `process.env.DATABASE_URL!`, say), and resolves with the arguments of every
+ * `console.log` call it made, in order.
+ */
+export async function runReadmeExample(
+  readme: URL,
+  options: { replace?: Record<string, string> } = {},
+): Promise<unknown[][]> {
+  let code = firstCodeBlock(readFileSync(readme, 'utf8'), 'ts')
+  for (const [from, to] of Object.entries(options.replace ?? {})) {
+    if (!code.includes(from)) throw new Error(`the README example has no ${from}`)
+    code = code.replace(from, to)
+  }
+  const file = new URL(`./.readme-example-${process.pid}-${Date.now()}.ts`, readme)
+  writeFileSync(file, code)
+  const printed: unknown[][] = []
+  const log = console.log
+  console.log = (...args: unknown[]) => {
+    printed.push(args)
+  }
+  try {
+    await import(file.href)
+  } finally {
+    console.log = log
+    rmSync(file, { force: true })
+  }
+  return printed
 }
