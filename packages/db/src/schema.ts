@@ -244,6 +244,8 @@ export const hosts = mysqlTable('jetmon_hosts', {
   pinned: boolean('pinned').notNull().default(false),
   version: varchar('version', { length: 64 }),
   startedAt: datetime3('started_at').notNull().default(sql`CURRENT_TIMESTAMP(3)`),
+  /** `ROLLOUT_MODE` of the process: `active` (dynamic or pinned), `standby` (owns nothing) or `api-controlled`. */
+  rolloutMode: mysqlEnum('rollout_mode', ['active', 'standby', 'api-controlled']).notNull().default('active'),
 })
 
 export const processHealth = mysqlTable(
@@ -538,3 +540,144 @@ export const sloStreaks = mysqlTable('jetmon_slo_streaks', {
   lastDay: dateDay('last_day'),
   updatedAt: updatedAt(),
 })
+
+// ── Rollout ─────────────────────────────────────────────────────────────────────────────────────
+
+/** One migration of a v1 bucket range: it groups the range's rollout jobs; a paused session refuses policy stages. */
+export const rolloutSessions = mysqlTable(
+  'jetmon_rollout_sessions',
+  {
+    id: id().autoincrement().primaryKey(),
+    name: varchar('name', { length: 128 }).notNull(),
+    bucketMin: smallint('bucket_min', { unsigned: true }).notNull(),
+    bucketMax: smallint('bucket_max', { unsigned: true }).notNull(),
+    state: mysqlEnum('state', ['active', 'paused', 'closed']).notNull().default('active'),
+    createdBy: varchar('created_by', { length: 128 }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('idx_range').on(t.bucketMin, t.bucketMax)],
+)
+
+/**
+ * A bucket range handed to one `api-controlled` host. `active`: the host owns it (it sets
+ * `acknowledged_at` once the range is loaded and checked); `releasing`: the host stops new checks,
+ * drains, and acknowledges with `released_at` and state `released`. Locks in `active` or
+ * `releasing` cover their buckets: no other host (dynamic or pinned) may check them.
+ */
+export const rolloutLocks = mysqlTable(
+  'jetmon_rollout_locks',
+  {
+    id: id().autoincrement().primaryKey(),
+    bucketMin: smallint('bucket_min', { unsigned: true }).notNull(),
+    bucketMax: smallint('bucket_max', { unsigned: true }).notNull(),
+    hostId: varchar('host_id', { length: 255 }).notNull(),
+    state: mysqlEnum('state', ['active', 'releasing', 'released']).notNull().default('active'),
+    sessionId: id('session_id'),
+    jobId: id('job_id'),
+    activatedAt: datetime3('activated_at').notNull(),
+    acknowledgedAt: datetime3('acknowledged_at'),
+    releaseRequestedAt: datetime3('release_requested_at'),
+    releasedAt: datetime3('released_at'),
+    createdBy: varchar('created_by', { length: 128 }).notNull(),
+  },
+  (t) => [index('idx_host_state').on(t.hostId, t.state), index('idx_state').on(t.state, t.bucketMin)],
+)
+
+/** Every rollout step, dry run or execution: what was asked, the plan, the outcome and who asked. */
+export const rolloutJobs = mysqlTable(
+  'jetmon_rollout_jobs',
+  {
+    id: id().autoincrement().primaryKey(),
+    sessionId: id('session_id'),
+    step: varchar('step', { length: 32 }).notNull(),
+    dryRun: boolean('dry_run').notNull(),
+    parameters: jsonColumn<Record<string, unknown>>('parameters').notNull(),
+    plan: jsonColumn<Record<string, unknown>>('plan'),
+    outcome: mysqlEnum('outcome', ['planned', 'blocked', 'applied', 'refused', 'failed']).notNull(),
+    /** The refusal or failure code (`plan_changed`, `confirmation_expired`, …), else NULL. */
+    errorCode: varchar('error_code', { length: 64 }),
+    result: jsonColumn<Record<string, unknown>>('result'),
+    actor: varchar('actor', { length: 128 }).notNull(),
+    startedAt: datetime3('started_at').notNull(),
+    finishedAt: datetime3('finished_at'),
+  },
+  (t) => [index('idx_session').on(t.sessionId, t.id), index('idx_step').on(t.step, t.id)],
+)
+
+/**
+ * Confirmation tokens of dry runs (sha256 of the token, never the token): bound to the API key,
+ * the step and a hash of its parameters and plan; single-use, with an expiry.
+ */
+export const rolloutTokens = mysqlTable(
+  'jetmon_rollout_tokens',
+  {
+    id: id().autoincrement().primaryKey(),
+    tokenHash: char('token_hash', { length: 64 }).notNull(),
+    jobId: id('job_id').notNull(),
+    actor: varchar('actor', { length: 128 }).notNull(),
+    step: varchar('step', { length: 32 }).notNull(),
+    parametersHash: char('parameters_hash', { length: 64 }).notNull(),
+    planHash: char('plan_hash', { length: 64 }).notNull(),
+    blocked: boolean('blocked').notNull().default(false),
+    expiresAt: datetime3('expires_at').notNull(),
+    usedAt: datetime3('used_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('uk_token_hash').on(t.tokenHash), index('idx_expires').on(t.expiresAt)],
+)
+
+/** One endpoint of a compare job: the verdict of each check policy, and whether they disagree. */
+export const rolloutComparisonResults = mysqlTable(
+  'jetmon_rollout_comparison_results',
+  {
+    id: id().autoincrement().primaryKey(),
+    jobId: id('job_id').notNull(),
+    endpointId: id('endpoint_id').notNull(),
+    blogId: id('blog_id').notNull(),
+    aVerdict: varchar('a_verdict', { length: 64 }).notNull(),
+    aDetail: jsonColumn<Record<string, unknown>>('a_detail'),
+    bVerdict: varchar('b_verdict', { length: 64 }).notNull(),
+    bDetail: jsonColumn<Record<string, unknown>>('b_detail'),
+    disagree: boolean('disagree').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('idx_job').on(t.jobId, t.disagree, t.id)],
+)
+
+/** One step of a check-policy migration: `size` endpoints of a range moved from one method/profile to another. */
+export const rolloutPolicyStages = mysqlTable(
+  'jetmon_rollout_policy_stages',
+  {
+    id: id().autoincrement().primaryKey(),
+    sessionId: id('session_id'),
+    jobId: id('job_id').notNull(),
+    bucketMin: smallint('bucket_min', { unsigned: true }).notNull(),
+    bucketMax: smallint('bucket_max', { unsigned: true }).notNull(),
+    fromMethod: mysqlEnum('from_method', ['GET', 'HEAD']),
+    fromProfile: mysqlEnum('from_profile', ['legacy', 'simple_http', 'full']),
+    toMethod: mysqlEnum('to_method', ['GET', 'HEAD']).notNull(),
+    toProfile: mysqlEnum('to_profile', ['legacy', 'simple_http', 'full']).notNull(),
+    size: int('size', { unsigned: true }).notNull(),
+    state: mysqlEnum('state', ['applied', 'rolled_back']).notNull().default('applied'),
+    createdAt: createdAt(),
+    rolledBackAt: datetime3('rolled_back_at'),
+  },
+  (t) => [index('idx_range').on(t.bucketMin, t.bucketMax, t.id), index('idx_session').on(t.sessionId)],
+)
+
+/** The endpoints a policy stage changed, with the values it replaced (NULL = the fleet default). */
+export const rolloutPolicyStageRows = mysqlTable(
+  'jetmon_rollout_policy_stage_rows',
+  {
+    stageId: id('stage_id').notNull(),
+    endpointId: id('endpoint_id').notNull(),
+    previousMethod: mysqlEnum('previous_method', ['GET', 'HEAD']),
+    previousProfile: mysqlEnum('previous_profile', ['legacy', 'simple_http', 'full']),
+    appliedMethod: mysqlEnum('applied_method', ['GET', 'HEAD']).notNull(),
+    appliedProfile: mysqlEnum('applied_profile', ['legacy', 'simple_http', 'full']).notNull(),
+    /** Set when a rollback restored the row; a row changed since by someone else stays NULL and is reported. */
+    restoredAt: datetime3('restored_at'),
+  },
+  (t) => [primaryKey({ columns: [t.stageId, t.endpointId] })],
+)
