@@ -1,2 +1,9 @@
-// The rollout control plane: sessions, locks, two-phase steps and their jobs.
-export {}
+export {
+  getJob,
+  type JobInput,
+  type JobOutcome,
+  listJobs,
+  type RolloutContext,
+  type RolloutJob,
+  recordJob,
+} from './jobs.js'
