@@ -74,6 +74,19 @@ describe('renderAlertMessage', () => {
     expect(message.fields).toContainEqual({ label: 'Seems Down for', value: '12m 5s' })
   })
 
+  it.each([
+    ['slo_burn', 'burn_rate_subsided', 'the error budget no longer burns fast enough to alert'],
+    ['slo_budget', 'budget_recovered', 'the error budget left is above its warning threshold again'],
+  ])('says why an objective’s %s alert closed (%s)', (checkType, reason, why) => {
+    const message = renderAlertMessage({
+      ...recoveryNotification,
+      event: { ...recoveryNotification.event, checkType, state: 'Degraded', severity: 2 },
+      transition: { ...recoveryNotification.transition, reason },
+    })
+    expect(message.subject).toBe(`[Jetmon] RESOLVED: example.com [${checkType}]`)
+    expect(message.fields).toContainEqual({ label: 'Closed because', value: why })
+  })
+
   it('tags other check types, keeps the path in the subject and prefers an explicit event URL', () => {
     const message = renderAlertMessage(
       {

@@ -65,6 +65,8 @@ const CLOSING_WORDS: Record<string, [headline: string, explanation: string | nul
   maintenance_swallowed: ['Closed', 'a maintenance window began'],
   superseded: ['Closed', 'superseded by another event'],
   auto_timeout: ['Closed', 'closed automatically after timing out'],
+  burn_rate_subsided: ['Resolved', 'the error budget no longer burns fast enough to alert'],
+  budget_recovered: ['Resolved', 'the error budget left is above its warning threshold again'],
 }
 
 /**

@@ -50,6 +50,8 @@ export const TRANSITION_REASONS = [
   'cause_linked',
   'cause_unlinked',
   'adopted',
+  'burn_rate_subsided',
+  'budget_recovered',
 ] as const
 export type TransitionReason = (typeof TRANSITION_REASONS)[number]
 
@@ -62,6 +64,8 @@ export const CLOSING_REASONS = [
   'maintenance_swallowed',
   'superseded',
   'auto_timeout',
+  'burn_rate_subsided',
+  'budget_recovered',
 ] as const
 export type ClosingReason = (typeof CLOSING_REASONS)[number]
 
@@ -78,7 +82,7 @@ export const CHANGE_REASONS = [
 export type ChangeReason = (typeof CHANGE_REASONS)[number]
 
 /** Check types in use today. The column is open-ended: new check types need no model change. */
-export const CHECK_TYPES = ['http', 'tls_expiry', 'tls_deprecated', 'latency'] as const
+export const CHECK_TYPES = ['http', 'tls_expiry', 'tls_deprecated', 'latency', 'slo_burn', 'slo_budget'] as const
 export type KnownCheckType = (typeof CHECK_TYPES)[number]
 /** A known check type, or any other lowercase identifier (`dns`, `content_baseline`, …). */
 export type CheckType = KnownCheckType | (string & {})

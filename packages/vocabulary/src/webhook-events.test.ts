@@ -18,6 +18,8 @@ const expected: Record<string, string | null> = {
   maintenance_swallowed: 'event.closed',
   superseded: 'event.closed',
   auto_timeout: 'event.closed',
+  burn_rate_subsided: 'event.closed',
+  budget_recovered: 'event.closed',
   // An incident taken over from another monitor: nothing new happened, nothing is delivered.
   adopted: null,
 }
@@ -35,7 +37,7 @@ describe('eventTypeForReason', () => {
     for (const reason of TRANSITION_REASONS) {
       expect(eventTypeForReason(reason) === 'event.closed').toBe(isClosingReason(reason))
     }
-    expect(CLOSING_REASONS).toHaveLength(7)
+    expect(CLOSING_REASONS).toHaveLength(9)
   })
 
   it('produces every event type', () => {

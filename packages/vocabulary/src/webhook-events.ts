@@ -30,6 +30,8 @@ const EVENT_TYPE_BY_REASON: Record<TransitionReason, WebhookEventType | null> = 
   maintenance_swallowed: 'event.closed',
   superseded: 'event.closed',
   auto_timeout: 'event.closed',
+  burn_rate_subsided: 'event.closed',
+  budget_recovered: 'event.closed',
   adopted: null,
 }
 
