@@ -149,6 +149,8 @@ export const events = mysqlTable(
     index('idx_blog_started').on(t.blogId, t.startedAt),
     index('idx_endpoint_ended').on(t.endpointId, t.endedAt),
     index('idx_type_started').on(t.checkType, t.startedAt),
+    // The open events of a check type (an objective evaluator's alerts) without reading the closed ones.
+    index('idx_type_ended').on(t.checkType, t.endedAt),
     index('idx_cause').on(t.causeEventId),
     // The fleet-wide event list (newest first) pages along this index instead of sorting the table.
     index('idx_started').on(t.startedAt, t.id),
@@ -538,6 +540,20 @@ export const sloStreaks = mysqlTable('jetmon_slo_streaks', {
   bestDays: int('best_days', { unsigned: true }).notNull().default(0),
   brokenAt: datetime3('broken_at'),
   lastDay: dateDay('last_day'),
+  updatedAt: updatedAt(),
+})
+
+/**
+ * Once-per-fleet work of the objectives (the evaluator, one row): a process claims a period (the
+ * minute) by moving `period_start` forward, and holds it until it finishes or `lease_expires_at`
+ * passes, so that of any number of processes exactly one evaluates each minute.
+ */
+export const sloLeases = mysqlTable('jetmon_slo_leases', {
+  name: varchar('name', { length: 64 }).primaryKey(),
+  holder: varchar('holder', { length: 255 }),
+  periodStart: datetime3('period_start'),
+  leaseExpiresAt: datetime3('lease_expires_at'),
+  finishedAt: datetime3('finished_at'),
   updatedAt: updatedAt(),
 })
 
