@@ -7,3 +7,39 @@ export {
   type RolloutJob,
   recordJob,
 } from './jobs.js'
+export {
+  type CompareInput,
+  type CompareResult,
+  type CompareSummary,
+  type ComparisonDetail,
+  type ComparisonRow,
+  compare,
+  isCompareJob,
+  type ListComparisonResultsInput,
+  listComparisonResults,
+} from './compare.js'
+export {
+  type PreflightCheck,
+  type PreflightCheckName,
+  type PreflightInput,
+  type PreflightResult,
+  preflight,
+} from './preflight.js'
+export {
+  type CheckOutcome,
+  type CheckPolicy,
+  DEFAULT_CHECK_CONCURRENCY,
+  DEFAULT_SAMPLE,
+  MAX_SAMPLE,
+  type RolloutChecksContext,
+  type RolloutChecksErrorCode,
+  RolloutChecksInputError,
+  SMOKE_DEFAULT_POLICY,
+  type SmokeInput,
+  type SmokeResult,
+  type SmokeSummary,
+  type SmokeVerdict,
+  type SmokeVote,
+  smoke,
+  type Verdict,
+} from './smoke.js'
