@@ -30,6 +30,35 @@ describe('assignBuckets', () => {
     expect(assignment.unowned).toEqual([])
   })
 
+  it('leaves reserved buckets (rollout locks) to nobody in the split, pinned or dynamic', () => {
+    const assignment = assignBuckets({
+      hosts: [...dynamic('a', 'b'), { hostId: 'pin', pinned: { min: 80, max: 99 } }],
+      bucketTotal: 100,
+      reserved: [
+        { min: 10, max: 19 },
+        { min: 90, max: 120 }, // partly outside the space: clipped
+      ],
+    })
+    expect(assignment.hosts.map((h) => [h.hostId, h.ranges])).toEqual([
+      [
+        'a',
+        [
+          { min: 0, max: 9 },
+          { min: 20, max: 44 },
+        ],
+      ],
+      ['b', [{ min: 45, max: 79 }]],
+      ['pin', [{ min: 80, max: 89 }]],
+    ])
+    const owners = ownersPerBucket(assignment)
+    expect(owners.slice(10, 20).every((o) => o.length === 0)).toBe(true)
+    expect(owners.slice(90).every((o) => o.length === 0)).toBe(true)
+    // Without a dynamic host, the reserved buckets are not reported as unowned: the lock's host has them.
+    expect(assignBuckets({ hosts: [], bucketTotal: 100, reserved: [{ min: 0, max: 49 }] }).unowned).toEqual([
+      { min: 50, max: 99 },
+    ])
+  })
+
   it('splits contiguously in host-id order, sizes differing by at most 1', () => {
     const assignment = assignBuckets({ hosts: dynamic('c', 'a', 'b'), bucketTotal: 1000 })
     expect(assignment.hosts.map((h) => [h.hostId, h.ranges, h.count])).toEqual([

@@ -36,7 +36,10 @@ export interface BucketAssignment {
   bucketTotal: number
   /** Every host, sorted by host id. */
   hosts: HostBuckets[]
-  /** Buckets nobody checks (only when there is no live dynamic host for the space pinned hosts leave). */
+  /**
+   * Buckets nobody in the split checks (only when there is no live dynamic host for the space pinned
+   * hosts leave). Reserved buckets are not listed: someone outside the split owns them.
+   */
   unowned: BucketRange[]
   /** Ranges claimed by more than one pinned host. */
   pinnedOverlaps: PinnedOverlap[]
@@ -48,6 +51,11 @@ export interface AssignBucketsOptions {
   hosts: readonly LiveHost[]
   /** `BUCKET_TOTAL` (default 1000): buckets are `0 … bucketTotal − 1`. */
   bucketTotal?: number
+  /**
+   * Buckets no host of the split may own, pinned or dynamic: the ranges of rollout locks, which
+   * belong to an `api-controlled` host outside the split. Parts outside the bucket space are ignored.
+   */
+  reserved?: readonly BucketRange[]
 }
 
 /**
@@ -59,7 +67,9 @@ export interface AssignBucketsOptions {
  *   contiguous slices, one per dynamic host in host-id order (compared by UTF-16 code units, not
  *   locale), the first `free mod n` hosts taking one bucket more — so sizes differ by at most 1;
  * - a slice that crosses a pinned range becomes several ranges; dynamic hosts never own a pinned
- *   bucket.
+ *   bucket;
+ * - `reserved` buckets (rollout locks) belong to nobody in the split: a pinned range loses them,
+ *   and the dynamic slices are cut from what neither pinned hosts nor reservations cover.
  *
  * The input order does not matter. What the contiguous split implies when membership changes:
  * every slice boundary after the joining or leaving host's position moves, so more than the
@@ -70,8 +80,18 @@ export interface AssignBucketsOptions {
  * @throws {SchedulerError} `INVALID_BUCKET_TOTAL`, `INVALID_BUCKET_RANGE` (a pinned range outside
  *   the space or with min > max) or `DUPLICATE_HOST`.
  */
-export function assignBuckets({ hosts, bucketTotal = DEFAULT_BUCKET_TOTAL }: AssignBucketsOptions): BucketAssignment {
+export function assignBuckets({
+  hosts,
+  bucketTotal = DEFAULT_BUCKET_TOTAL,
+  reserved = [],
+}: AssignBucketsOptions): BucketAssignment {
   checkBucketTotal(bucketTotal)
+  const held = reserved
+    .filter((range) => Number.isSafeInteger(range.min) && Number.isSafeInteger(range.max) && range.min <= range.max)
+    .map((range) => ({ min: Math.max(0, range.min), max: Math.min(bucketTotal - 1, range.max) }))
+    .filter((range) => range.min <= range.max)
+  // What a pinned host may own: its range less the reservations.
+  const open = complement(held, bucketTotal)
   const sorted = [...hosts].sort((a, b) => compareIds(a.hostId, b.hostId))
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]!.hostId === sorted[i - 1]!.hostId) {
@@ -83,10 +103,7 @@ export function assignBuckets({ hosts, bucketTotal = DEFAULT_BUCKET_TOTAL }: Ass
   for (const host of pinned) checkRange(host.hostId, host.pinned, bucketTotal)
   const dynamic = sorted.filter((host) => !host.pinned)
 
-  const free = complement(
-    pinned.map((host) => host.pinned),
-    bucketTotal,
-  )
+  const free = complement([...pinned.map((host) => host.pinned), ...held], bucketTotal)
   const freeCount = free.reduce((sum, range) => sum + size(range), 0)
   const slices = new Map<string, BucketRange[]>()
   if (dynamic.length > 0) {
@@ -103,7 +120,7 @@ export function assignBuckets({ hosts, bucketTotal = DEFAULT_BUCKET_TOTAL }: Ass
   return {
     bucketTotal,
     hosts: sorted.map((host) => {
-      const ranges = host.pinned ? [{ min: host.pinned.min, max: host.pinned.max }] : (slices.get(host.hostId) ?? [])
+      const ranges = host.pinned ? intersect(host.pinned, open) : (slices.get(host.hostId) ?? [])
       return {
         hostId: host.hostId,
         pinned: Boolean(host.pinned),
@@ -188,6 +205,17 @@ function checkRange(hostId: string, range: BucketRange, bucketTotal: number): vo
       `host ${JSON.stringify(hostId)} is pinned to ${range.min}–${range.max}, which is not a range inside 0–${bucketTotal - 1}`,
     )
   }
+}
+
+/** The parts of `range` that lie in the ascending, disjoint `ranges`. */
+function intersect(range: BucketRange, ranges: readonly BucketRange[]): BucketRange[] {
+  const out: BucketRange[] = []
+  for (const other of ranges) {
+    const min = Math.max(range.min, other.min)
+    const max = Math.min(range.max, other.max)
+    if (min <= max) out.push({ min, max })
+  }
+  return out
 }
 
 /** The buckets in [0, total) that none of the ranges covers, as ascending ranges. */

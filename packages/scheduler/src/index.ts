@@ -33,6 +33,10 @@ export {
   type LeaseChangeReason,
   type LeaseHolder,
   type LeaseState,
+  type LockSync,
+  ROLLOUT_MODES,
+  type RolloutLock,
+  type RolloutMode,
 } from './leases.js'
 export { type LoadedEndpoint, loadEndpointConfigs } from './load.js'
 export {

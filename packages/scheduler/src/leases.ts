@@ -1,12 +1,22 @@
-import { type Db, hosts } from '@jetmon/db'
+import { type Db, hosts, rolloutLocks } from '@jetmon/db'
 import type { Clock, Timers } from '@jetmon/vocabulary'
 import { type Logger, noopLogger } from '@jetmon/vocabulary'
-import { and, eq, gt, sql } from 'drizzle-orm'
+import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
 import { checkBucketTotal } from './_checks.js'
 import { assignBuckets, type BucketAssignment, type BucketRange, type LiveHost, rangesOf } from './buckets.js'
 import { type Timing, timing } from './clock.js'
 import { SchedulerError } from './errors.js'
 import { DEFAULT_BUCKET_TOTAL } from './phase.js'
+
+/**
+ * `ROLLOUT_MODE`: how a host comes by its buckets. `active`: a share of the dynamic split, or its
+ * pinned range; `standby`: none (it registers and heartbeats, and checks nothing);
+ * `api-controlled`: exactly the ranges of its rollout locks in state `active`.
+ */
+export type RolloutMode = 'active' | 'standby' | 'api-controlled'
+
+/** Every {@link RolloutMode}, `active` (the default) first. */
+export const ROLLOUT_MODES: readonly RolloutMode[] = ['active', 'standby', 'api-controlled']
 
 /** Settings of {@link BucketLeases}: this host's identity, the lease length and an optional pinned range. */
 export interface BucketLeasesOptions {
@@ -22,6 +32,10 @@ export interface BucketLeasesOptions {
   leaseMs?: number
   /** `PINNED_BUCKET_MIN`/`MAX`: this host owns exactly this range, and dynamic hosts leave it alone. */
   pinned?: BucketRange | null
+  /** `ROLLOUT_MODE` (default `active`); a pinned range needs `active`. Written to the row for the others. */
+  mode?: RolloutMode
+  /** `ROLLOUT_POLL_SEC` × 1000 (default 5 000): how often an `api-controlled` host reads its rollout locks. */
+  rolloutPollMs?: number
   /** Default: the system clock. Lease expiry is judged by the database clock; this one only times renewals. */
   clock?: Clock
   /** Default: Node's timers. */
@@ -32,6 +46,8 @@ export interface BucketLeasesOptions {
 /** A row of `jetmon_hosts` with an unexpired lease, status `active`. */
 export interface LeaseHolder {
   hostId: string
+  /** Its `ROLLOUT_MODE`: only `active` hosts are members of the split. */
+  mode: RolloutMode
   /** The pinned range for a pinned host, else null. */
   pinned: BucketRange | null
   /** What the host last recorded it owns (informational for dynamic hosts: see {@link BucketLeases}). */
@@ -51,6 +67,29 @@ export type LeaseChangeReason =
   | 'lease-lost'
   /** {@link BucketLeases.drain}, or the row was set to draining by someone else. */
   | 'drain'
+  /** An `api-controlled` host's rollout locks changed (a range activated or being released). */
+  | 'rollout'
+
+/** A rollout lock of this host as {@link BucketLeases.pollLocks} read it. */
+export interface RolloutLock {
+  id: bigint
+  range: BucketRange
+  state: 'active' | 'releasing'
+}
+
+/** What one {@link BucketLeases.pollLocks} did. */
+export interface LockSync {
+  /** The locks of this host in state `active` or `releasing`, as read. */
+  locks: RolloutLock[]
+  /** The buckets this host checks now. */
+  ranges: BucketRange[]
+  /** True when the listeners finished the change (loaded what was activated, drained what was released). */
+  settled: boolean
+  /** Locks whose activation this poll acknowledged (`acknowledged_at` set). */
+  acknowledged: bigint[]
+  /** Locks whose release this poll acknowledged (state `released`, `released_at` set). */
+  released: bigint[]
+}
 
 /** What a {@link BucketLeases} change listener receives when this host's ranges change. */
 export interface LeaseChange {
@@ -87,19 +126,31 @@ export type LeaseState = 'idle' | 'active' | 'lease-lost' | 'draining'
  * - {@link drain} expires the lease at once, so the buckets move at the others' next renewal.
  *
  * `bucket_min`/`bucket_max` hold a pinned host's range (which the others read) and, for a dynamic
- * host, the envelope of its current ranges (informational: a slice crossing a pinned range is
- * several ranges).
+ * or `api-controlled` host, the envelope of its current ranges (informational: a slice crossing a
+ * pinned range is several ranges).
+ *
+ * Rollout modes (`rollout_mode` in the row): only `active` hosts are members of the split, and the
+ * buckets of rollout locks in state `active` or `releasing` are reserved — no dynamic or pinned host
+ * takes them (a dynamic host gives them up at its next renewal, ≤ L/3). A `standby` host owns
+ * nothing. An `api-controlled` host owns exactly its `active` locks, read every `rolloutPollMs`
+ * ({@link pollLocks}): a new lock is loaded through the listeners and acknowledged
+ * (`acknowledged_at`); a lock set to `releasing` is dropped, and once the listeners have drained it
+ * (their promises settled: in-flight checks done, writers flushed) the host acknowledges the
+ * release (state `released`, `released_at`). A listener that fails holds the acknowledgments back;
+ * the change is offered again at the next poll.
  */
 export class BucketLeases {
   readonly hostId: string
   readonly bucketTotal: number
   readonly leaseMs: number
   readonly pinned: BucketRange | null
+  readonly mode: RolloutMode
+  readonly rolloutPollMs: number
   readonly #db: Db
   readonly #version: string
   readonly #clock: Timing
   readonly #logger: Logger
-  readonly #listeners = new Set<(change: LeaseChange) => void>()
+  readonly #listeners = new Set<(change: LeaseChange) => unknown>()
   readonly #warned = new Set<string>()
 
   #state: LeaseState = 'idle'
@@ -115,6 +166,14 @@ export class BucketLeases {
   #looping = false
   #timer: unknown = undefined
   #nextRenewAt = 0
+  /** The ranges of this host's `active` rollout locks, as last polled. */
+  #lockRanges: BucketRange[] = []
+  /** The listeners' outcome for the last change: true when every one of them succeeded. */
+  #settled: Promise<boolean> = Promise.resolve(true)
+  /** False from a change whose listeners failed until one offered again succeeds. */
+  #lastSettled = true
+  #polling: Promise<LockSync> | null = null
+  #pollTimer: unknown = undefined
 
   constructor(options: BucketLeasesOptions) {
     const { hostId, version } = options
@@ -130,7 +189,21 @@ export class BucketLeases {
     if (!Number.isSafeInteger(this.leaseMs) || this.leaseMs < 30) {
       throw new SchedulerError('INVALID_OPTION', `leaseMs must be a whole number ≥ 30, got ${String(options.leaseMs)}`)
     }
+    this.mode = options.mode ?? 'active'
+    if (!ROLLOUT_MODES.includes(this.mode)) {
+      throw new SchedulerError(
+        'INVALID_OPTION',
+        `mode must be one of ${ROLLOUT_MODES.join(', ')}, got ${String(this.mode)}`,
+      )
+    }
+    this.rolloutPollMs = options.rolloutPollMs ?? 5_000
+    if (!Number.isSafeInteger(this.rolloutPollMs) || this.rolloutPollMs < 1) {
+      throw new SchedulerError('INVALID_OPTION', `rolloutPollMs must be a whole number ≥ 1`)
+    }
     const pinned = options.pinned ?? null
+    if (pinned && this.mode !== 'active') {
+      throw new SchedulerError('INVALID_OPTION', `a pinned range needs mode active, not ${this.mode}`)
+    }
     if (pinned) {
       // Validates the range against the bucket space (throws INVALID_BUCKET_RANGE).
       assignBuckets({ hosts: [{ hostId, pinned }], bucketTotal: this.bucketTotal })
@@ -162,8 +235,12 @@ export class BucketLeases {
     return this.#ranges.some((range) => range.min <= bucket && bucket <= range.max)
   }
 
-  /** Registers `cb` for changes of this host's ranges; returns a function that unregisters it. */
-  onChange(cb: (change: LeaseChange) => void): () => void {
+  /**
+   * Registers `cb` for changes of this host's ranges; returns a function that unregisters it. A
+   * listener may return a promise: an `api-controlled` host acknowledges a lock change only once
+   * every listener's promise has resolved (loaded, or drained and flushed).
+   */
+  onChange(cb: (change: LeaseChange) => unknown): () => void {
     this.#listeners.add(cb)
     return () => this.#listeners.delete(cb)
   }
@@ -182,7 +259,7 @@ export class BucketLeases {
     if (epoch !== this.#epoch) return []
     const sentAt = this.#clock.now()
     const split = await this.#computeSplit(true)
-    const mine = rangesOf(split, this.hostId)
+    const mine = this.#ownRanges(split)
     const recorded = this.#recordedRange(mine)
     const row = {
       bucketMin: recorded.min,
@@ -193,6 +270,7 @@ export class BucketLeases {
       pinned: this.pinned !== null,
       version: this.#version,
       startedAt: sql`NOW(3)`,
+      rolloutMode: this.mode,
     }
     await this.#db
       .insert(hosts)
@@ -202,7 +280,7 @@ export class BucketLeases {
     this.#state = 'active'
     this.#validUntil = sentAt + this.leaseMs
     this.#logger.info(
-      { hostId: this.hostId, ranges: mine, pinned: this.pinned, leaseMs: this.leaseMs },
+      { hostId: this.hostId, ranges: mine, pinned: this.pinned, mode: this.mode, leaseMs: this.leaseMs },
       'registered in jetmon_hosts',
     )
     this.#apply(mine, split, 'assignment')
@@ -229,7 +307,7 @@ export class BucketLeases {
     if (epoch !== this.#epoch) return []
     const sentAt = this.#clock.now()
     const split = await this.#computeSplit(true)
-    const mine = rangesOf(split, this.hostId)
+    const mine = this.#ownRanges(split)
     const recorded = this.#recordedRange(mine)
     const [result] = await this.#db
       .update(hosts)
@@ -272,6 +350,7 @@ export class BucketLeases {
   async liveHosts(): Promise<LeaseHolder[]> {
     return (await this.#readLive()).map((row) => ({
       hostId: row.hostId,
+      mode: row.rolloutMode,
       pinned:
         row.pinned && row.bucketMin !== null && row.bucketMax !== null
           ? { min: row.bucketMin, max: row.bucketMax }
@@ -299,6 +378,7 @@ export class BucketLeases {
    */
   async assignment(): Promise<BucketRange[]> {
     const holding = this.#state === 'active' && this.#clock.now() < this.#validUntil
+    if (this.mode !== 'active') return holding ? this.#ownRanges(null) : []
     return rangesOf(await this.#computeSplit(holding), this.hostId)
   }
 
@@ -332,10 +412,15 @@ export class BucketLeases {
    * within a second). Rejects when the first registration fails.
    */
   async start(): Promise<BucketRange[]> {
-    const ranges = await this.register()
+    let ranges = await this.register()
     this.#looping = true
     this.#nextRenewAt = this.#clock.now() + this.#renewEveryMs
     this.#arm()
+    if (this.mode === 'api-controlled') {
+      // The locks activated for this host before it started are its buckets from the start.
+      ranges = (await this.pollLocks()).ranges
+      this.#armPoll()
+    }
     return ranges
   }
 
@@ -355,6 +440,128 @@ export class BucketLeases {
     this.#looping = false
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer)
     this.#timer = undefined
+    if (this.#pollTimer !== undefined) this.#clock.clearTimeout(this.#pollTimer)
+    this.#pollTimer = undefined
+  }
+
+  /**
+   * For an `api-controlled` host: reads its rollout locks in state `active` or `releasing`, makes
+   * the `active` ones its ranges, waits for the listeners to finish that change (or the one still
+   * under way), then acknowledges: `acknowledged_at` on each `active` lock not yet acknowledged,
+   * state `released` with `released_at` on each `releasing` one. Nothing is acknowledged while the
+   * host holds no lease or when a listener failed (the change is offered to the listeners again at
+   * the next poll). Concurrent calls share one poll. Other modes: no-op.
+   */
+  pollLocks(): Promise<LockSync> {
+    if (this.mode !== 'api-controlled') {
+      return Promise.resolve({ locks: [], ranges: this.ranges, settled: true, acknowledged: [], released: [] })
+    }
+    this.#polling ??= this.#pollOnce().finally(() => {
+      this.#polling = null
+    })
+    return this.#polling
+  }
+
+  async #pollOnce(): Promise<LockSync> {
+    const rows = await this.#db
+      .select({
+        id: rolloutLocks.id,
+        bucketMin: rolloutLocks.bucketMin,
+        bucketMax: rolloutLocks.bucketMax,
+        state: rolloutLocks.state,
+        acknowledgedAt: rolloutLocks.acknowledgedAt,
+      })
+      .from(rolloutLocks)
+      .where(and(eq(rolloutLocks.hostId, this.hostId), inArray(rolloutLocks.state, ['active', 'releasing'])))
+      .orderBy(rolloutLocks.bucketMin, rolloutLocks.id)
+    const locks: RolloutLock[] = []
+    const wanted = new Set<number>()
+    for (const row of rows) {
+      if (row.state === 'released') continue
+      const range = { min: row.bucketMin, max: Math.min(row.bucketMax, this.bucketTotal - 1) }
+      if (range.min > range.max) {
+        this.#warnOnce(
+          `lock:${row.id}`,
+          { lockId: String(row.id), bucketMin: row.bucketMin, bucketMax: row.bucketMax, bucketTotal: this.bucketTotal },
+          'a rollout lock of this host has no buckets inside its bucket space (different BUCKET_TOTAL?): ignored',
+        )
+        continue
+      }
+      locks.push({ id: row.id, range, state: row.state })
+      if (row.state === 'active') for (let b = range.min; b <= range.max; b++) wanted.add(b)
+    }
+    this.#lockRanges = rangesOfSet(wanted)
+    const result: LockSync = { locks, ranges: this.ranges, settled: false, acknowledged: [], released: [] }
+    if (this.#state !== 'active') return result // no lease: nothing is checked, nothing acknowledged
+
+    const before = this.#ranges
+    const applied = this.#apply(this.#lockRanges, null, 'rollout', !this.#lastSettled)
+    if (!sameRanges(before, this.#ranges)) {
+      // The row's envelope follows at once, for the operators' views (renewals keep it current too).
+      const recorded = this.#recordedRange(this.#ranges)
+      await this.#serial(() =>
+        this.#db
+          .update(hosts)
+          .set({ bucketMin: recorded.min, bucketMax: recorded.max })
+          .where(and(eq(hosts.hostId, this.hostId), eq(hosts.status, 'active'))),
+      )
+    }
+    const settled = await applied
+    result.ranges = this.ranges
+    result.settled = settled
+    if (!settled || this.#state !== 'active') return { ...result, settled: false }
+    for (const row of rows) {
+      if (row.state === 'active' && row.acknowledgedAt === null) {
+        const [update] = await this.#db
+          .update(rolloutLocks)
+          .set({ acknowledgedAt: sql`NOW(3)` })
+          .where(
+            and(eq(rolloutLocks.id, row.id), eq(rolloutLocks.state, 'active'), isNull(rolloutLocks.acknowledgedAt)),
+          )
+        if (update.affectedRows > 0) result.acknowledged.push(row.id)
+      } else if (row.state === 'releasing') {
+        const [update] = await this.#db
+          .update(rolloutLocks)
+          .set({ state: 'released', releasedAt: sql`NOW(3)` })
+          .where(and(eq(rolloutLocks.id, row.id), eq(rolloutLocks.state, 'releasing')))
+        if (update.affectedRows > 0) result.released.push(row.id)
+      }
+    }
+    if (result.acknowledged.length + result.released.length > 0) {
+      this.#logger.info(
+        {
+          hostId: this.hostId,
+          activated: result.acknowledged.map(String),
+          released: result.released.map(String),
+          ranges: result.ranges,
+        },
+        'rollout locks acknowledged',
+      )
+    }
+    return result
+  }
+
+  #armPoll(): void {
+    if (!this.#looping || this.mode !== 'api-controlled') return
+    this.#pollTimer = this.#clock.setTimeout(() => {
+      this.#pollTimer = undefined
+      if (!this.#looping) return
+      this.pollLocks()
+        .catch((error: unknown) =>
+          this.#logger.error(
+            { err: error, hostId: this.hostId },
+            'could not read or acknowledge this host’s rollout locks (database unreachable?); trying again at the next poll',
+          ),
+        )
+        .finally(() => this.#armPoll())
+    }, this.rolloutPollMs)
+  }
+
+  /** The buckets this host checks while it holds a lease, by its mode. */
+  #ownRanges(split: BucketAssignment | null): BucketRange[] {
+    if (this.mode === 'standby') return []
+    if (this.mode === 'api-controlled') return this.#lockRanges.map((range) => ({ ...range }))
+    return split ? rangesOf(split, this.hostId) : []
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -412,9 +619,13 @@ export class BucketLeases {
   /** Reads the live set and splits it; `self` adds this host (as it is configured) to it. */
   async #computeSplit(self: boolean): Promise<BucketAssignment> {
     const live = await this.#readLive()
+    const locked = await this.#db
+      .select({ min: rolloutLocks.bucketMin, max: rolloutLocks.bucketMax })
+      .from(rolloutLocks)
+      .where(inArray(rolloutLocks.state, ['active', 'releasing']))
     const members: LiveHost[] = []
     for (const host of live) {
-      if (host.hostId === this.hostId) continue
+      if (host.hostId === this.hostId || host.rolloutMode !== 'active') continue
       if (!host.pinned) {
         members.push({ hostId: host.hostId })
         continue
@@ -430,8 +641,16 @@ export class BucketLeases {
       }
       members.push({ hostId: host.hostId, pinned: range })
     }
-    if (self) members.push({ hostId: this.hostId, pinned: this.pinned })
-    const split = assignBuckets({ hosts: members, bucketTotal: this.bucketTotal })
+    if (self && this.mode === 'active') members.push({ hostId: this.hostId, pinned: this.pinned })
+    const split = assignBuckets({ hosts: members, bucketTotal: this.bucketTotal, reserved: locked })
+    const pinned = this.pinned
+    if (pinned && locked.some((lock) => lock.min <= pinned.max && pinned.min <= lock.max)) {
+      this.#warnOnce(
+        `locked:${pinned.min}-${pinned.max}`,
+        { hostId: this.hostId, pinned, locks: locked },
+        'a rollout lock covers part of this host’s pinned range: those buckets are left to the lock’s api-controlled host (release the lock or change PINNED_BUCKET_MIN/MAX)',
+      )
+    }
     for (const overlap of split.pinnedOverlaps) {
       this.#warnOnce(
         `overlap:${overlap.hostIds.join(',')}`,
@@ -445,27 +664,47 @@ export class BucketLeases {
   /** What goes into `bucket_min`/`bucket_max`: the pinned range, or the envelope of the ranges. */
   #recordedRange(ranges: readonly BucketRange[]): { min: number | null; max: number | null } {
     if (this.pinned) return { min: this.pinned.min, max: this.pinned.max }
+    if (this.mode === 'standby') return { min: null, max: null }
     if (ranges.length === 0) return { min: null, max: null }
     return { min: ranges[0]!.min, max: ranges.at(-1)!.max }
   }
 
-  #apply(ranges: BucketRange[], split: BucketAssignment | null, reason: LeaseChangeReason): void {
+  /**
+   * Makes `ranges` this host's and tells the listeners when they changed (or when `again`: the last
+   * change failed and is offered once more). Resolves true once every listener has finished the
+   * change; for unchanged ranges, with the outcome of the change still under way or last made.
+   */
+  #apply(
+    ranges: BucketRange[],
+    split: BucketAssignment | null,
+    reason: LeaseChangeReason,
+    again = false,
+  ): Promise<boolean> {
     if (split) this.#split = split
     const previous = this.#ranges
-    if (sameRanges(previous, ranges)) return
+    if (sameRanges(previous, ranges) && !again) return this.#settled
     this.#ranges = ranges
     const change: LeaseChange = { ranges: this.ranges, previous, reason, split }
     this.#logger.info({ hostId: this.hostId, ranges, previous, reason }, 'bucket ranges changed')
+    const outcomes: Promise<boolean>[] = []
+    const failed = (error: unknown) => {
+      this.#logger.error({ err: error }, 'a bucket-change listener failed')
+      return false
+    }
     for (const listener of this.#listeners) {
       try {
-        const result = listener(change) as unknown
-        if (result instanceof Promise) {
-          result.catch((error: unknown) => this.#logger.error({ err: error }, 'a bucket-change listener failed'))
-        }
+        outcomes.push(Promise.resolve(listener(change)).then(() => true, failed))
       } catch (error) {
-        this.#logger.error({ err: error }, 'a bucket-change listener failed')
+        outcomes.push(Promise.resolve(failed(error)))
       }
     }
+    const settled = Promise.all(outcomes).then((all) => all.every(Boolean))
+    this.#settled = settled
+    this.#lastSettled = true
+    void settled.then((ok) => {
+      if (this.#settled === settled) this.#lastSettled = ok
+    })
+    return settled
   }
 
   #warnOnce(key: string, obj: object, msg: string): void {
@@ -473,6 +712,18 @@ export class BucketLeases {
     this.#warned.add(key)
     this.#logger.warn(obj, msg)
   }
+}
+
+/** A set of buckets as ascending ranges. */
+function rangesOfSet(buckets: ReadonlySet<number>): BucketRange[] {
+  const sorted = [...buckets].sort((a, b) => a - b)
+  const ranges: BucketRange[] = []
+  for (const bucket of sorted) {
+    const last = ranges.at(-1)
+    if (last && last.max === bucket - 1) last.max = bucket
+    else ranges.push({ min: bucket, max: bucket })
+  }
+  return ranges
 }
 
 function sameRanges(a: readonly BucketRange[], b: readonly BucketRange[]): boolean {

@@ -297,6 +297,38 @@ describe('Scheduler', () => {
       expect(scheduler.stats()).toMatchObject({ endpoints: 0, started: 1, inFlight: 0 })
     })
 
+    it('removedRunsSettled resolves once the runs of removed endpoints have settled, not before', async () => {
+      const { clock, calls, scheduler } = setup()
+      scheduler.upsert(5n, 10_000)
+      scheduler.upsert(6n, 10_000)
+      scheduler.upsert(7n, 10_000)
+      await expect(scheduler.removedRunsSettled()).resolves.toBeUndefined() // nothing removed in flight
+      scheduler.start()
+      await clock.advance(10_000)
+      expect(calls).toHaveLength(3)
+      scheduler.remove(5n)
+      scheduler.remove(6n)
+      let settled = false
+      void scheduler.removedRunsSettled().then(() => {
+        settled = true
+      })
+      const [five, six, seven] = [5n, 6n, 7n].map((id) => calls.find((c) => c.endpointId === id)!)
+      seven!.resolve() // a run of an endpoint still held does not count
+      five!.resolve()
+      await flush()
+      expect(settled).toBe(false)
+      six!.resolve()
+      await flush()
+      expect(settled).toBe(true)
+      // A removal undone by an upsert while in flight is not waited for.
+      await clock.advance(10_000)
+      const again = calls.find((c) => c.endpointId === 7n && c !== seven)!
+      scheduler.remove(7n)
+      scheduler.upsert(7n, 10_000)
+      await expect(scheduler.removedRunsSettled()).resolves.toBeUndefined()
+      again.resolve()
+    })
+
     it('remove then upsert while in flight keeps one schedule and one run', async () => {
       const { clock, calls, scheduler } = setup()
       scheduler.upsert(3n, 10_000)

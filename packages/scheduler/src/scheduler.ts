@@ -153,6 +153,9 @@ export class Scheduler {
   #dispatching = false
   #inFlight = 0
   #idleWaiters: (() => void)[] = []
+  /** Runs in flight of endpoints removed meanwhile, and who waits for them to settle. */
+  #removedInFlight = 0
+  #removedWaiters: (() => void)[] = []
 
   #started = 0
   #completed = 0
@@ -225,6 +228,7 @@ export class Scheduler {
     if (flags & REMOVED) {
       this.#flags[slot] = flags & ~REMOVED
       this.#count++
+      this.#removedSettled()
     }
     if (this.#interval[slot] === intervalMs) return
     this.#interval[slot] = intervalMs
@@ -250,6 +254,7 @@ export class Scheduler {
       if (flags & REMOVED) return false
       this.#flags[slot] = flags | REMOVED
       this.#count--
+      this.#removedInFlight++
       return true
     }
     this.#heapRemove(this.#heapPos[slot]!)
@@ -278,6 +283,16 @@ export class Scheduler {
       inFlight: (flags & IN_FLIGHT) !== 0,
       retry: (flags & RETRY) !== 0,
     }
+  }
+
+  /**
+   * Resolves once every run that was in flight when its endpoint was {@link remove}d has settled
+   * (at once when there is none): after removing the endpoints of buckets given up, the point from
+   * which none of their checks is running any more.
+   */
+  removedRunsSettled(): Promise<void> {
+    if (this.#removedInFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#removedWaiters.push(resolve))
   }
 
   /** Raises or lowers the in-flight bound; lowering it lets the runs in flight finish. */
@@ -410,6 +425,7 @@ export class Scheduler {
     if (flags & REMOVED) {
       this.#slots.delete(keyOf(endpointId))
       this.#release(slot)
+      this.#removedSettled()
     } else {
       if (delay !== undefined && error === undefined && !(typeof delay === 'number' && delay >= 0 && delay < 2 ** 32)) {
         this.#logger.warn(
@@ -439,6 +455,15 @@ export class Scheduler {
       for (const waiter of waiters) waiter()
     }
     this.#dispatch()
+  }
+
+  /** One removed run settled (or its endpoint came back): wakes the waiters when it was the last. */
+  #removedSettled(): void {
+    this.#removedInFlight--
+    if (this.#removedInFlight > 0 || this.#removedWaiters.length === 0) return
+    const waiters = this.#removedWaiters
+    this.#removedWaiters = []
+    for (const waiter of waiters) waiter()
   }
 
   /** Phase slots of the endpoint in (from, to]. */
