@@ -41,7 +41,7 @@ export type TwoPhaseKind = 'adopt' | 'activate' | 'release' | 'stage' | 'rollbac
 
 /**
  * The rollout API as guided needs it. The implementation over the REST API is
- * {@link ./api.ts}; answers are reduced to what a person reads and what the machine decides on.
+ * `restRolloutPort` (api.ts); answers are reduced to what a person reads and what the machine decides on.
  */
 export interface RolloutPort {
   /** The calling key. */
@@ -65,6 +65,8 @@ export interface RolloutPort {
   planSize(answer: DryRunAnswer): number | null
   /** A short account of an execution's answer. */
   describeResult(kind: TwoPhaseKind, answer: unknown): string[]
+  /** When the host acknowledged a release, from the release's answer (null: not within its wait). */
+  releaseTime(answer: unknown): Date | null
   /** The post-handoff gate: every active endpoint checked since `since`, no drift, no lock in transition. */
   reconcile(range: BucketRange, since: Date, sessionId: string | null): Promise<GateResult>
   /** The rollback gate: the range back with v1 and no v2 check in it since `since`. */
@@ -612,8 +614,9 @@ export const STEPS: Record<StepName, Step> = {
         },
         {
           allowRollback: false,
-          onApplied: () => {
-            r.state.releasedAt = r.clock().toISOString()
+          onApplied: (answer) => {
+            // No Jetmon 2 check may start after the host acknowledged the drain; until it has, after now.
+            r.state.releasedAt = (r.api.releaseTime(answer) ?? r.clock()).toISOString()
           },
         },
       )
