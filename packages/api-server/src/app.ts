@@ -10,6 +10,7 @@ import { ApiError, fromEventStoreError } from './errors.js'
 import { adminHandlers } from './handlers/admin.js'
 import { alertContactsHandlers } from './handlers/alert-contacts.js'
 import { eventsHandlers } from './handlers/events.js'
+import { rolloutChecksHandlers } from './handlers/rollout-checks.js'
 import { sitesHandlers } from './handlers/sites.js'
 import { statsHandlers } from './handlers/stats.js'
 import { webhooksHandlers } from './handlers/webhooks.js'
@@ -35,6 +36,7 @@ export const handlers: Handlers<Routes> = {
   ...statsHandlers,
   ...webhooksHandlers,
   ...alertContactsHandlers,
+  ...rolloutChecksHandlers,
 }
 
 export interface ApiAppOptions {

@@ -1,6 +1,7 @@
 import type { RouteDefinition, Scope } from '@jetmon/api-client'
 import type { Db, Logger } from '@jetmon/db'
 import type { CheckPolicyDefaults } from '@jetmon/read-models'
+import type { RolloutChecksContext } from '@jetmon/rollout'
 import type * as v from 'valibot'
 
 /** The key behind an authenticated request. */
@@ -72,6 +73,12 @@ export interface ApiDeps {
   triggerNowConcurrency?: number
   /** Public URL of the dashboard, for links in answers. */
   dashboardUrl?: string | null
+  /**
+   * What rollout preflight, smoke and compare need from the process (its guarded checker, the
+   * verifliers, BUCKET_TOTAL, the projection flag), read per request so that a reload applies;
+   * without it those routes answer 503 `probe_unavailable`.
+   */
+  rolloutChecks?: () => Omit<RolloutChecksContext, 'db' | 'actor' | 'clock'>
   /**
    * Sends an alert contact's test message through its transport (`POST /alert-contacts/{id}/test`);
    * without it that route answers 503 `alert_transport_unavailable`.

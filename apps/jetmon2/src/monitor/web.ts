@@ -2,12 +2,13 @@
  * The monitor's HTTP servers, each a builder returning what a drain stops: the ops endpoints with
  * the dashboard on the same port, and the REST API.
  */
+import { readFileSync } from 'node:fs'
 import type { AlertSender } from '@jetmon/alerting'
 import { type ApiApp, createApiApp, type RunningApiServer, startApiServer } from '@jetmon/api-server'
 import { createDashboard, createVeriflierHealthProbe } from '@jetmon/dashboard'
 import { type MonitoredEndpoint, MonitorProbe, veriflierFetch, type WpcomNotifier } from '@jetmon/monitor'
 import type { Registry } from 'prom-client'
-import type { Jetmon2Config } from '../config.js'
+import { type Jetmon2Config, veriflierQuorum } from '../config.js'
 import { VERSION } from '../version.js'
 import type { Check, Checking, MonitorPartDeps } from './checking.js'
 import { endpointDefaults } from './checking.js'
@@ -103,6 +104,8 @@ export async function startApi(
 ): Promise<Running & { app: ApiApp; server: RunningApiServer }> {
   const { db, logger: log, checking, alertSender } = deps
   const config = deps.config()
+  // Rollout preflight asks the verifliers as confirmation rounds do: the built-in roots plus CA_FILE.
+  const veriflierCa = config.CA_FILE ? [readFileSync(config.CA_FILE, 'utf8')] : undefined
   const probe = new MonitorProbe({
     db,
     check: deps.check,
@@ -124,6 +127,20 @@ export async function startApi(
     probe,
     alertTester: { send: (contact, now) => alertSender.sendTest(contact as never, now) },
     dashboardUrl: deps.dashboardUrl,
+    rolloutChecks: () => {
+      const current = deps.config()
+      return {
+        check: deps.check,
+        endpointDefaults: endpointDefaults(current),
+        verifliers: current.VERIFLIERS,
+        veriflierQuorum: veriflierQuorum(current),
+        veriflierTimeoutMs: current.VERIFLIER_TIMEOUT_MS ?? current.CHECK_TIMEOUT_MS + 5000,
+        ...(veriflierCa ? { ca: veriflierCa } : {}),
+        bucketTotal: current.BUCKET_TOTAL,
+        projectionEnabled: current.LEGACY_STATUS_PROJECTION_ENABLE,
+        heartbeatMaxAgeMs: current.BUCKET_LEASE_SEC * 1000,
+      }
+    },
   })
   const server = await startApiServer(app, { port: config.API_PORT, bind: config.API_BIND })
   log.info({ url: server.url }, 'REST API listening')

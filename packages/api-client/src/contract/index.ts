@@ -6,6 +6,7 @@
 import { adminRoutes } from './admin.js'
 import { alertContactsRoutes } from './alert-contacts.js'
 import { eventsRoutes } from './events.js'
+import { rolloutChecksRoutes } from './rollout-checks.js'
 import type { RouteDefinition } from './route.js'
 import { sitesRoutes } from './sites.js'
 import { statsRoutes } from './stats.js'
@@ -18,6 +19,7 @@ export const routes = {
   ...statsRoutes,
   ...webhooksRoutes,
   ...alertContactsRoutes,
+  ...rolloutChecksRoutes,
 } satisfies Record<string, RouteDefinition>
 
 export type Routes = typeof routes
@@ -26,6 +28,7 @@ export type RouteId = keyof Routes
 export * from './admin.js'
 export * from './alert-contacts.js'
 export * from './events.js'
+export * from './rollout-checks.js'
 export * from './route.js'
 export * from './schema.js'
 export * from './sites.js'
