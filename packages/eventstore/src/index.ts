@@ -29,6 +29,7 @@ export {
   listEvents,
   listEventTransitions,
   listOpenEvents,
+  listOpenEventsOfTypes,
   listTransitionsAfter,
   worstOpenEventPerSite,
 } from './queries.js'

@@ -118,6 +118,28 @@ export async function listOpenEvents({
 }
 
 /**
+ * Every open event of the given check types across the fleet, in id order (through
+ * `(check_type, ended_at)`: the closed events of those types are not read). For checks whose open
+ * events are few and evaluated together, such as the alerts of service level objectives.
+ */
+export async function listOpenEventsOfTypes({
+  ctx,
+  checkTypes,
+}: {
+  ctx: ReadContext
+  checkTypes: readonly CheckType[]
+}): Promise<Event[]> {
+  if (checkTypes.length === 0) return []
+  const types = checkTypes.map((checkType) => requireCheckType('checkTypes', checkType))
+  const rows = await ctx.db
+    .select(eventColumns)
+    .from(events)
+    .where(and(inArray(events.checkType, types), isNull(events.endedAt)))
+    .orderBy(asc(events.id))
+  return rows.map(toEvent)
+}
+
+/**
  * The worst open event of each of a page of sites, in one query: highest severity, then earliest
  * start. Sites with no open event are absent from the map (their state is `Up`).
  */

@@ -16,6 +16,7 @@ import {
   listEvents,
   listEventTransitions,
   listOpenEvents,
+  listOpenEventsOfTypes,
   listTransitionsAfter,
   openEvent,
   promoteEvent,
@@ -83,6 +84,30 @@ describe('open events of a site and of an endpoint', () => {
     expect(await findOpenEvent({ ctx: ctx(), identity })).toEqual(event)
     await closeEvent({ ctx: ctx(), input: { eventId: event.id, reason: 'probe_cleared' } })
     expect(await findOpenEvent({ ctx: ctx(), identity })).toBeNull()
+  })
+})
+
+describe('open events of check types', () => {
+  it('lists the fleet’s open events of the given types in id order, leaving closed ones and other types out', async () => {
+    const [a, b] = [newBlogId(), newBlogId()]
+    const burn = await openEvent({
+      ctx: ctx(),
+      input: { blogId: a, checkType: 'slo_burn', discriminator: '7', state: 'Degraded' },
+    })
+    const closed = await openEvent({
+      ctx: ctx(),
+      input: { blogId: a, checkType: 'slo_budget', discriminator: '7', state: 'Warning' },
+    })
+    await closeEvent({ ctx: ctx(), input: { eventId: closed.event.id, reason: 'budget_recovered' } })
+    const budget = await openEvent({
+      ctx: ctx(),
+      input: { blogId: b, endpointId: 4n, checkType: 'slo_budget', discriminator: '8', state: 'Warning' },
+    })
+    await openEvent({ ctx: ctx(), input: { blogId: b, endpointId: 4n, checkType: 'latency', state: 'Degraded' } })
+    const open = await listOpenEventsOfTypes({ ctx: ctx(), checkTypes: ['slo_burn', 'slo_budget'] })
+    expect(open.map((event) => event.id)).toEqual([burn.event.id, budget.event.id])
+    expect(open[1]).toMatchObject({ blogId: b, endpointId: 4n, discriminator: '8', state: 'Warning', severity: 1 })
+    expect(await listOpenEventsOfTypes({ ctx: ctx(), checkTypes: [] })).toEqual([])
   })
 })
 

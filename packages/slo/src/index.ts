@@ -9,6 +9,19 @@ export {
   type SloErrorCode,
 } from './errors.js'
 export {
+  budgetLevel,
+  burnLevel,
+  type EvaluationReport,
+  type EvaluationRun,
+  type EvaluatorContext,
+  evaluateObjectives,
+  runEvaluation,
+  SLO_BUDGET,
+  SLO_BURN,
+} from './evaluator.js'
+export { claimLease, EVALUATOR_LEASE, evaluationMinute, releaseLease } from './lease.js'
+export { ObjectiveEvaluator, type ObjectiveEvaluatorOptions } from './loop.js'
+export {
   ALERT_LOOKBACKS,
   ALERT_SEVERITIES,
   ALERT_SEVERITY_STATE,
@@ -30,7 +43,21 @@ export {
   SLI_KINDS,
   type SliKind,
 } from './objectives.js'
-export { type ObjectiveInput, type ObjectiveStatus, type ObjectiveStatusInput, objectiveStatus } from './status.js'
+export {
+  dayMet,
+  MAX_CATCH_UP_DAYS,
+  type SnapshotReport,
+  snapshotFinishedDays,
+  utcDay,
+} from './snapshots.js'
+export {
+  type ObjectiveInput,
+  type ObjectiveStatus,
+  type ObjectiveStatusesInput,
+  type ObjectiveStatusInput,
+  objectiveStatus,
+  objectiveStatuses,
+} from './status.js'
 export {
   createObjective,
   DEFAULT_OBJECTIVE_PAGE,

@@ -9,12 +9,17 @@
  * threshold, eligible ones all successful and failed checks outside maintenance.
  */
 import type { DbOrTx } from '@jetmon/db'
-import { countLatency, loadLatencySamples } from '@jetmon/history'
+import { countLatency, type LatencySamples, loadLatencySamples } from '@jetmon/history'
 import {
   computeUptime,
+  type EndpointActivity,
+  loadEndpointActivity,
   loadMaintenancePeriods,
   loadStatsScope,
   loadUptimeInput,
+  type MaintenancePeriod,
+  monitoredTime,
+  type StatsScope,
   type UptimeInput,
 } from '@jetmon/read-models'
 import { InvalidInputError } from './errors.js'
@@ -97,26 +102,67 @@ export interface ObjectiveStatusInput {
  * @throws InvalidInputError for a target outside (0, 100) or a latency objective without threshold.
  */
 export async function objectiveStatus(input: ObjectiveStatusInput): Promise<ObjectiveStatus> {
-  const { ctx, objective } = input
+  const [status] = await objectiveStatuses({
+    ctx: input.ctx,
+    objectives: [input.objective],
+    ...(input.now ? { now: input.now } : {}),
+  })
+  return status as ObjectiveStatus
+}
+
+export interface ObjectiveStatusesInput {
+  ctx: { db: DbOrTx; clock?: () => Date }
+  /** Objectives of one site or of many; each site's tables are read once for all of its objectives. */
+  objectives: readonly ObjectiveInput[]
+  /** Defaults to `ctx.clock()`, then the system clock. */
+  now?: Date
+}
+
+/**
+ * The statuses of several objectives at one instant, in the order given. The objectives of one site
+ * share its reads: its events and their transitions, its maintenance windows, its endpoints'
+ * activity and its latency samples are each read once, over the longest period any of them needs,
+ * and each objective is measured from them in memory.
+ * @throws InvalidInputError for a target outside (0, 100) or a latency objective without threshold.
+ */
+export async function objectiveStatuses(input: ObjectiveStatusesInput): Promise<ObjectiveStatus[]> {
+  const { ctx, objectives } = input
   const now = input.now ?? (ctx.clock ?? (() => new Date()))()
+  for (const objective of objectives) checkObjective(objective)
+  const bySite = new Map<bigint, number[]>()
+  objectives.forEach((objective, index) => {
+    const list = bySite.get(objective.blogId)
+    if (list) list.push(index)
+    else bySite.set(objective.blogId, [index])
+  })
+  const out: ObjectiveStatus[] = new Array(objectives.length)
+  for (const [blogId, indexes] of bySite) {
+    const mine = indexes.map((index) => objectives[index] as ObjectiveInput)
+    const reader = new SiteReader(ctx.db, blogId, mine, now)
+    for (const index of indexes) {
+      const objective = objectives[index] as ObjectiveInput
+      out[index] = await statusOf(objective, await reader.measurer(objective), now)
+    }
+  }
+  return out
+}
+
+function checkObjective(objective: ObjectiveInput): void {
   if (!(objective.target > 0 && objective.target < 100)) {
     throw new InvalidInputError('target', `must be between 0 and 100 (exclusive), got ${objective.target}`)
   }
   if (objective.sli === 'latency' && !(objective.latencyThresholdMs !== null && objective.latencyThresholdMs >= 0)) {
     throw new InvalidInputError('latencyThresholdMs', 'is required for a latency objective')
   }
-  const period = objectiveWindow(objective.window, now)
-  const lookbacks = BURN_LOOKBACKS.map((lookback) => ({ lookback, period: lookbackPeriod(lookback, now) }))
-  const measurer =
-    objective.sli === 'availability'
-      ? await availabilityMeasurer(ctx.db, objective, period, now)
-      : await latencyMeasurer(ctx.db, objective, period, now)
+}
 
-  const whole = await measurer.measure(period)
+async function statusOf(objective: ObjectiveInput, measurer: Measurer, now: Date): Promise<ObjectiveStatus> {
+  const period = objectiveWindow(objective.window, now)
+  const whole = measurer.measure(period)
   const allowed = 1 - objective.target / 100
   const burnRates = {} as Record<BurnLookback, number | null>
-  for (const { lookback, period: span } of lookbacks) {
-    const m = await measurer.measure(span)
+  for (const lookback of BURN_LOOKBACKS) {
+    const m = measurer.measure(lookbackPeriod(lookback, now))
     burnRates[lookback] = m.eligible > 0 ? m.bad / m.eligible / allowed : null
   }
   const policy = objective.alertPolicy ?? DEFAULT_ALERT_POLICY
@@ -189,61 +235,174 @@ function exhaustionTime(args: {
 interface Measurer {
   unit: 'seconds' | 'checks'
   hasOpenDowntime: boolean
-  measure(period: Period): Promise<Measure>
+  measure(period: Period): Measure
 }
 
-async function availabilityMeasurer(
-  db: DbOrTx,
-  objective: ObjectiveInput,
-  window: Period,
-  now: Date,
-): Promise<Measurer> {
-  const scope = await loadStatsScope({ ctx: { db }, blogId: objective.blogId, endpointId: objective.endpointId })
-  const longest = Math.max(...Object.values(LOOKBACK_MS))
-  const from = new Date(Math.min(window.from.getTime(), now.getTime() - longest))
-  const input: UptimeInput | null =
-    scope === null ? null : await loadUptimeInput({ ctx: { db }, scope, period: { from, to: now }, now })
-  const downEvents = new Set<bigint>()
-  for (const change of input?.changes ?? []) if (change.stateAfter === 'Down') downEvents.add(change.eventId)
-  const hasOpenDowntime = (input?.events ?? []).some(
-    (event) => event.endedAt === null && (event.state === 'Down' || downEvents.has(event.id)),
-  )
-  return {
-    unit: 'seconds',
-    hasOpenDowntime,
-    async measure(period) {
-      if (input === null) return { eligible: 0, bad: 0 }
-      const figures = computeUptime({ ...input, from: period.from.getTime(), to: period.to.getTime() })
-      return { eligible: Math.max(0, figures.eligibleMs) / 1000, bad: figures.downMs / 1000 }
-    },
+const EMPTY: Measurer = { unit: 'seconds', hasOpenDowntime: false, measure: () => ({ eligible: 0, bad: 0 }) }
+const LONGEST_LOOKBACK_MS = Math.max(...Object.values(LOOKBACK_MS))
+
+/**
+ * One site's reads at one instant, shared by the objectives it was made for. Availability: when
+ * they all measure one scope (the site, or one endpoint) its uptime input is read as the uptime
+ * statistics read it; when they measure several, the site's is read once and each endpoint's is
+ * cut from it (its events, their transitions and rounds, and its own monitored time). Latency: the
+ * samples of every endpoint measured are read once and each objective counts its own.
+ */
+class SiteReader {
+  private readonly from: Date
+  private scopeRead: Promise<StatsScope | null> | null = null
+  private uptimeRead: Promise<UptimeInput | null> | null = null
+  private activityRead: Promise<EndpointActivity[]> | null = null
+  private windowsRead: Promise<MaintenancePeriod[]> | null = null
+  private samplesRead: Promise<LatencySamples | null> | null = null
+  /** The one availability scope of all the objectives (endpoint id, or null for the site); undefined when several. */
+  private readonly availabilityScope: bigint | null | undefined
+
+  constructor(
+    private readonly db: DbOrTx,
+    private readonly blogId: bigint,
+    objectives: readonly ObjectiveInput[],
+    private readonly now: Date,
+  ) {
+    let from = now.getTime() - LONGEST_LOOKBACK_MS
+    for (const objective of objectives) from = Math.min(from, objectiveWindow(objective.window, now).from.getTime())
+    this.from = new Date(from)
+    const scopes = new Set(objectives.filter((o) => o.sli === 'availability').map((o) => o.endpointId))
+    this.availabilityScope = scopes.size === 1 ? ([...scopes][0] as bigint | null) : undefined
+  }
+
+  private siteScope(): Promise<StatsScope | null> {
+    this.scopeRead ??= loadStatsScope({ ctx: { db: this.db }, blogId: this.blogId, endpointId: null })
+    return this.scopeRead
+  }
+
+  /** The scope of an objective: the site's, or one of its endpoints (null when not one of the site's). */
+  private async scopeOf(endpointId: bigint | null): Promise<StatsScope | null> {
+    const site = await this.siteScope()
+    if (site === null || endpointId === null) return site
+    if (!site.siteEndpointIds.includes(endpointId)) return null
+    return { ...site, endpointId, endpointIds: [endpointId] }
+  }
+
+  async measurer(objective: ObjectiveInput): Promise<Measurer> {
+    const scope = await this.scopeOf(objective.endpointId)
+    if (scope === null) return { ...EMPTY, unit: objective.sli === 'availability' ? 'seconds' : 'checks' }
+    return objective.sli === 'availability'
+      ? availabilityMeasurer(await this.uptimeInput(scope), this.now)
+      : this.latencyMeasurer(scope, objective.latencyThresholdMs ?? 0)
+  }
+
+  private async uptimeInput(scope: StatsScope): Promise<UptimeInput> {
+    const period = { from: this.from, to: this.now }
+    if (this.availabilityScope !== undefined) {
+      // Every objective measures this very scope: read it as the uptime statistics do.
+      this.uptimeRead ??= loadUptimeInput({ ctx: { db: this.db }, scope, period, now: this.now })
+      return (await this.uptimeRead) as UptimeInput
+    }
+    this.uptimeRead ??= this.siteScope().then((site) =>
+      site === null ? null : loadUptimeInput({ ctx: { db: this.db }, scope: site, period, now: this.now }),
+    )
+    const site = (await this.uptimeRead) as UptimeInput
+    if (scope.endpointId === null) return site
+    this.activityRead ??= this.siteScope().then((site) =>
+      loadEndpointActivity({
+        ctx: { db: this.db },
+        blogId: this.blogId,
+        endpointIds: site?.siteEndpointIds ?? [],
+        now: this.now,
+      }),
+    )
+    const activity = (await this.activityRead).find((endpoint) => endpoint.endpointId === scope.endpointId)
+    return endpointInput(site, scope.endpointId, activity, this.now)
+  }
+
+  private async latencyMeasurer(scope: StatsScope, thresholdMs: number): Promise<Measurer> {
+    const period = { from: this.from, to: this.now }
+    this.windowsRead ??= loadMaintenancePeriods({ ctx: { db: this.db }, blogId: this.blogId, period })
+    this.samplesRead ??= this.siteScope().then((site) =>
+      site === null
+        ? null
+        : loadLatencySamples({
+            ctx: { db: this.db },
+            endpointIds: site.siteEndpointIds,
+            from: this.from,
+            to: this.now,
+            rawFrom: new Date(Math.floor(this.now.getTime() / HOUR_MS) * HOUR_MS),
+          }),
+    )
+    const [windows, all] = await Promise.all([this.windowsRead, this.samplesRead])
+    const samples = all === null ? null : samplesOf(all, scope)
+    return {
+      unit: 'checks',
+      hasOpenDowntime: false,
+      measure(period) {
+        if (samples === null) return { eligible: 0, bad: 0 }
+        const counts = countLatency(samples, {
+          from: period.from.getTime(),
+          to: period.to.getTime(),
+          thresholdMs,
+          excluded: windows,
+        })
+        return { eligible: counts.eligible, bad: counts.eligible - counts.good }
+      },
+    }
   }
 }
 
-async function latencyMeasurer(db: DbOrTx, objective: ObjectiveInput, window: Period, now: Date): Promise<Measurer> {
-  const scope = await loadStatsScope({ ctx: { db }, blogId: objective.blogId, endpointId: objective.endpointId })
-  const longest = Math.max(...Object.values(LOOKBACK_MS))
-  const from = new Date(Math.min(window.from.getTime(), now.getTime() - longest))
-  const windows =
-    scope === null
-      ? []
-      : await loadMaintenancePeriods({ ctx: { db }, blogId: objective.blogId, period: { from, to: now } })
-  const rawFrom = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS)
-  const samples =
-    scope === null
-      ? null
-      : await loadLatencySamples({ ctx: { db }, endpointIds: scope.endpointIds, from, to: now, rawFrom })
+/** The samples of a scope's endpoints, out of the site's. */
+function samplesOf(site: LatencySamples, scope: StatsScope): LatencySamples {
+  if (scope.endpointId === null) return site
+  const id = scope.endpointId
   return {
-    unit: 'checks',
-    hasOpenDowntime: false,
-    async measure(period) {
-      if (samples === null) return { eligible: 0, bad: 0 }
-      const counts = countLatency(samples, {
-        from: period.from.getTime(),
-        to: period.to.getTime(),
-        thresholdMs: objective.latencyThresholdMs ?? 0,
-        excluded: windows,
-      })
-      return { eligible: counts.eligible, bad: counts.eligible - counts.good }
+    rawFrom: site.rawFrom,
+    rollups: site.rollups.filter((row) => row.endpointId === id),
+    raw: site.raw.filter((row) => row.endpointId === id),
+  }
+}
+
+/** One endpoint's uptime input cut from its site's: what `loadUptimeInput` reads for that endpoint. */
+function endpointInput(
+  site: UptimeInput,
+  endpointId: bigint,
+  activity: EndpointActivity | undefined,
+  now: Date,
+): UptimeInput {
+  const events = site.events.filter((event) => event.endpointId === endpointId)
+  const ids = new Set(events.map((event) => event.id))
+  const { monitored: _siteMonitored, ...rest } = site
+  return {
+    ...rest,
+    endpointId,
+    events,
+    changes: site.changes.filter((change) => ids.has(change.eventId)),
+    rounds: site.rounds.filter((round) => ids.has(round.eventId)),
+    ...(activity ? { monitored: monitoredTime(activity, now.getTime()) } : {}),
+  }
+}
+
+/**
+ * Availability from an uptime input. An event is open downtime at `now` when it had started, had
+ * not ended and had reached Down by then (an instant in the past sees the events as they were).
+ */
+function availabilityMeasurer(input: UptimeInput | null, now: Date): Measurer {
+  if (input === null) return EMPTY
+  const at = now.getTime()
+  const downAt = new Map<bigint, number>()
+  for (const change of input.changes) {
+    if (change.stateAfter === 'Down' && !downAt.has(change.eventId)) downAt.set(change.eventId, change.changedAt)
+  }
+  const withChanges = new Set(input.changes.map((change) => change.eventId))
+  const hasOpenDowntime = input.events.some((event) => {
+    if (event.startedAt > at || (event.endedAt !== null && event.endedAt <= at)) return false
+    const down = downAt.get(event.id)
+    return down !== undefined ? down <= at : !withChanges.has(event.id) && event.state === 'Down'
+  })
+  return {
+    unit: 'seconds',
+    hasOpenDowntime,
+    measure(period) {
+      const figures = computeUptime({ ...input, from: period.from.getTime(), to: period.to.getTime() })
+      return { eligible: Math.max(0, figures.eligibleMs) / 1000, bad: figures.downMs / 1000 }
     },
   }
 }

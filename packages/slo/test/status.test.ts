@@ -7,7 +7,13 @@ import { closeEvent, type EventStoreContext, openEvent, promoteEvent } from '@je
 import { RTT_BUCKET_EDGES_MS, RTT_BUCKETS } from '@jetmon/history'
 import { useTestDatabase } from '@jetmon/testkit'
 import { describe, expect, it } from 'vitest'
-import { createObjective, DEFAULT_ALERT_POLICY, type ObjectiveInput, objectiveStatus } from '../src/index.js'
+import {
+  createObjective,
+  DEFAULT_ALERT_POLICY,
+  type ObjectiveInput,
+  objectiveStatus,
+  objectiveStatuses,
+} from '../src/index.js'
 
 const database = useTestDatabase()
 
@@ -242,6 +248,44 @@ describe('availability', () => {
     const one = await status(objective(s))
     expect(one.eligible).toBe(2_592_000 - 3_600)
     expect(one.budgetConsumed).toBe(3_600)
+  })
+
+  it('measures several objectives of a site together exactly as it measures each alone', async () => {
+    const s = await site()
+    const db = database().db
+    const [second] = await db
+      .insert(monitorSites)
+      .values({ blogId: s.blogId, monitorUrl: `https://${s.blogId}.example/second` })
+      .$returningId()
+    const e2 = BigInt(second!.endpointId)
+    // The second endpoint exists for 5 days; each endpoint has its own outage, one of them still open.
+    await db.insert(auditLog).values({
+      blogId: s.blogId,
+      eventType: 'endpoint_changed',
+      source: 'api:test',
+      detail: `endpoint ${e2} created`,
+      metadata: { endpoint_id: e2.toString(), monitor_active: true },
+      createdAt: ago(5 * DAY),
+    })
+    await outage(s.blogId, s.endpointId, ago(2 * DAY), ago(2 * DAY - HOUR))
+    await outage(s.blogId, e2, ago(20 * MINUTE), null)
+    const objectives = [
+      objective({ blogId: s.blogId, endpointId: null }),
+      objective(s, { window: '7d', target: 99.5 }),
+      objective({ blogId: s.blogId, endpointId: e2 }, { window: 'month' }),
+      objective({ blogId: s.blogId, endpointId: e2 }, { sli: 'latency', latencyThresholdMs: 500 }),
+    ]
+    const together = await objectiveStatuses({ ctx: { db }, objectives, now: new Date(NOW) })
+    const alone = []
+    for (const one of objectives) alone.push(await status(one))
+    expect(together).toEqual(alone)
+    expect(together.map((t) => [t.budgetConsumed, t.hasOpenDowntime])).toEqual([
+      [3_600 + 20 * 60, true],
+      [3_600, false],
+      [20 * 60, true],
+      [0, false],
+    ])
+    expect(together[2]!.eligible).toBe(5 * 86_400)
   })
 
   it('gives null figures for a window with no eligible time', async () => {
