@@ -10,6 +10,7 @@ import { ApiError, fromEventStoreError } from './errors.js'
 import { adminHandlers } from './handlers/admin.js'
 import { alertContactsHandlers } from './handlers/alert-contacts.js'
 import { eventsHandlers } from './handlers/events.js'
+import { rolloutHandlers } from './handlers/rollout.js'
 import { rolloutChecksHandlers } from './handlers/rollout-checks.js'
 import { sitesHandlers } from './handlers/sites.js'
 import { statsHandlers } from './handlers/stats.js'
@@ -27,6 +28,21 @@ export const MAX_BODY_BYTES = 1024 * 1024
  * secret): the idempotency record keeps only the status, never the body.
  */
 const SECRET_BEARING_ROUTES = new Set(['keys.create', 'keys.rotate', 'webhooks.create', 'webhooks.rotateSecret'])
+/** Two-phase rollout routes: the answer of a dry run carries its confirmation token, shown once. */
+const ROLLOUT_TWO_PHASE_ROUTES = new Set([
+  'rollout.adopt',
+  'rollout.activate',
+  'rollout.release',
+  'rollout.createPolicyStage',
+  'rollout.rollbackPolicyStage',
+  'rollout.rollbackAllPolicyStages',
+])
+
+/** Whether the success answer of route `id` to this body carries a secret shown once. */
+function secretBearingAnswer(id: string, body: unknown): boolean {
+  if (SECRET_BEARING_ROUTES.has(id)) return true
+  return ROLLOUT_TWO_PHASE_ROUTES.has(id) && (body as { dry_run?: unknown } | undefined)?.dry_run !== false
+}
 
 /** Every handler, one per route of the contract: a route without one does not compile. */
 export const handlers: Handlers<Routes> = {
@@ -36,6 +52,7 @@ export const handlers: Handlers<Routes> = {
   ...statsHandlers,
   ...webhooksHandlers,
   ...alertContactsHandlers,
+  ...rolloutHandlers,
   ...rolloutChecksHandlers,
 }
 
@@ -111,7 +128,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
       (async () => {
         throw new ApiError(501, 'not_implemented', `${route.method} ${route.path} is not implemented`)
       })
-    api.on(route.method, honoPath(route.path), (c) => serve(c, route, run, SECRET_BEARING_ROUTES.has(id)))
+    api.on(route.method, honoPath(route.path), (c) => serve(c, route, run, (body) => secretBearingAnswer(id, body)))
   }
   app.route('/api/v1', api)
 
@@ -119,7 +136,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
     c: Context,
     route: RouteDefinition,
     handler: (ctx: RequestContext<RouteDefinition>) => Promise<unknown>,
-    secretBearing: boolean,
+    secretBearing: (body: unknown) => boolean,
   ): Promise<Response> {
     const started = performance.now()
     const at = now()
@@ -169,7 +186,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
           tenantId,
           header: idemHeader,
           rawBody,
-          secretBearing,
+          secretBearing: secretBearing(body),
           execute: () =>
             run(c, route, handler, context).catch((error) => errorResponse(c, fromEventStoreError(error), deps)),
         })

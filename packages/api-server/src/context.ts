@@ -74,6 +74,11 @@ export interface ApiDeps {
   /** Public URL of the dashboard, for links in answers. */
   dashboardUrl?: string | null
   /**
+   * The rollout control plane's settings: `ROLLOUT_TOKEN_TTL_SEC` (default 600), the legacy
+   * projection flag adoption writes with (default true), and how a release waits (tests pass manual time).
+   */
+  rollout?: { tokenTtlSec?: number; projection?: boolean; sleep?: (ms: number) => Promise<void> }
+  /**
    * What rollout preflight, smoke and compare need from the process (its guarded checker, the
    * verifliers, BUCKET_TOTAL, the projection flag), read per request so that a reload applies;
    * without it those routes answer 503 `probe_unavailable`.

@@ -6,6 +6,7 @@
 import { adminRoutes } from './admin.js'
 import { alertContactsRoutes } from './alert-contacts.js'
 import { eventsRoutes } from './events.js'
+import { rolloutRoutes } from './rollout.js'
 import { rolloutChecksRoutes } from './rollout-checks.js'
 import type { RouteDefinition } from './route.js'
 import { sitesRoutes } from './sites.js'
@@ -19,6 +20,7 @@ export const routes = {
   ...statsRoutes,
   ...webhooksRoutes,
   ...alertContactsRoutes,
+  ...rolloutRoutes,
   ...rolloutChecksRoutes,
 } satisfies Record<string, RouteDefinition>
 
@@ -28,6 +30,7 @@ export type RouteId = keyof Routes
 export * from './admin.js'
 export * from './alert-contacts.js'
 export * from './events.js'
+export * from './rollout.js'
 export * from './rollout-checks.js'
 export * from './route.js'
 export * from './schema.js'
