@@ -21,6 +21,7 @@ import { type MetricSources, registerMonitorMetrics } from './metrics.js'
 import { databaseReadiness, type Readiness } from './ops.js'
 import { type MonitorPressure, startPressure } from './pressure.js'
 import type { Running } from './running.js'
+import { startObjectiveEvaluator } from './slo.js'
 import { dashboardUrlOf, startApi, startOpsAndDashboard } from './web.js'
 
 export interface MonitorServiceOptions {
@@ -39,7 +40,8 @@ const FIRST_PRUNE_AFTER_MS = 60_000
  * `jetmon2 serve`: the composition root of a monitor host. `start` runs one builder per part — the
  * database, the alert sender, the ops endpoints and dashboard, the delivery workers, the health
  * row, the maintenance cache, the history writer, the WordPress.com notifier, the checking loop
- * (leases, endpoints, scheduler, confirmation pipeline), the REST API and retention — and keeps
+ * (leases, endpoints, scheduler, confirmation pipeline), the REST API, retention and the service
+ * level objective evaluator — and keeps
  * what each returns; `drain` stops them in reverse order.
  */
 export class MonitorService {
@@ -148,6 +150,7 @@ export class MonitorService {
       )
     }
     this.keep(this.startRetention())
+    this.keep(startObjectiveEvaluator(deps))
     this.state = 'running'
     await this.writeHealth()
     log.info(
