@@ -136,12 +136,18 @@ describe('POST /rollout/smoke', () => {
 
     for (const [body, path] of [
       [{ bucket_min: 0, bucket_max: 1000 }, 'bucket_max'],
-      [{ bucket_min: 9, bucket_max: 1 }, 'bucket_min'],
+      [{ bucket_min: 9, bucket_max: 1 }, 'bucket_max'],
     ] as const) {
       const response = await post('/rollout/smoke', body)
       expect(response.status, JSON.stringify(body)).toBe(400)
       expect((await envelopeOf(response)).details).toEqual([{ path, message: expect.any(String) }])
     }
+  })
+
+  it('answers 404 for an unknown session', async () => {
+    const response = await post('/rollout/smoke', { bucket_min: 0, bucket_max: 1, session_id: 999_999_999 })
+    expect(response.status).toBe(404)
+    expect((await envelopeOf(response)).code).toBe('session_not_found')
   })
 
   it('answers 503 probe_unavailable in a process that cannot run checks', async () => {

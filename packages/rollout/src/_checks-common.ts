@@ -10,7 +10,9 @@ import { checkRequestOf, type MonitoredEndpoint } from '@jetmon/monitor'
 import { DEFAULT_ENDPOINT_DEFAULTS, type EndpointDefaults, loadEndpointConfigs } from '@jetmon/scheduler'
 import { DETECTION_PROFILES, type DetectionProfile, REQUEST_METHODS, type RequestMethod } from '@jetmon/vocabulary'
 import { and, asc, between, eq, sql } from 'drizzle-orm'
+import { InvalidParametersError, SessionClosedError, SessionNotFoundError } from './errors.js'
 import type { RolloutContext } from './jobs.js'
+import { getSession } from './sessions.js'
 
 /** Largest `bucket_no` (SMALLINT UNSIGNED). */
 const MAX_BUCKET = 65_535
@@ -56,18 +58,21 @@ export interface RolloutChecksContext extends RolloutContext {
   concurrency?: number
 }
 
-export type RolloutChecksErrorCode = 'INVALID_INPUT'
+/** Refuses a parameter: `path` is its name in the API (`bucket_max`, `a.method`). */
+export function refuse(path: string, message: string): never {
+  throw new InvalidParametersError([{ path, message }])
+}
 
-/** Input a rollout check refuses, with the field at fault. */
-export class RolloutChecksInputError extends Error {
-  readonly code: RolloutChecksErrorCode = 'INVALID_INPUT'
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`)
-    this.name = 'RolloutChecksInputError'
-  }
+/** The session a step is recorded with, when one is given: it must exist and not be closed. */
+export async function requireOpenSession(
+  ctx: RolloutContext,
+  sessionId: bigint | null | undefined,
+): Promise<bigint | null> {
+  if (sessionId === null || sessionId === undefined) return null
+  const session = await getSession(ctx, sessionId)
+  if (!session) throw new SessionNotFoundError(sessionId)
+  if (session.state === 'closed') throw new SessionClosedError(sessionId)
+  return sessionId
 }
 
 export function nowOf(ctx: RolloutContext): Date {
@@ -78,25 +83,21 @@ export function nowOf(ctx: RolloutContext): Date {
 export function requireRange(bucketMin: number, bucketMax: number, bucketTotal: number): { min: number; max: number } {
   const last = Math.min(bucketTotal, MAX_BUCKET + 1) - 1
   for (const [field, value] of [
-    ['bucketMin', bucketMin],
-    ['bucketMax', bucketMax],
+    ['bucket_min', bucketMin],
+    ['bucket_max', bucketMax],
   ] as const) {
     if (!Number.isInteger(value) || value < 0 || value > last) {
-      throw new RolloutChecksInputError(
-        field,
-        `expected a bucket number from 0 to ${last} (BUCKET_TOTAL ${bucketTotal}), got ${value}`,
-      )
+      refuse(field, `expected a bucket number from 0 to ${last} (BUCKET_TOTAL ${bucketTotal}), got ${value}`)
     }
   }
-  if (bucketMin > bucketMax)
-    throw new RolloutChecksInputError('bucketMin', `${bucketMin} is above bucketMax ${bucketMax}`)
+  if (bucketMin > bucketMax) refuse('bucket_max', `must not be below bucket_min (${bucketMin}), got ${bucketMax}`)
   return { min: bucketMin, max: bucketMax }
 }
 
 export function requireSample(sample: number | undefined): number {
   const value = sample ?? DEFAULT_SAMPLE
   if (!Number.isInteger(value) || value < 1 || value > MAX_SAMPLE) {
-    throw new RolloutChecksInputError('sample', `expected a whole number from 1 to ${MAX_SAMPLE}, got ${value}`)
+    refuse('sample', `expected a whole number from 1 to ${MAX_SAMPLE}, got ${value}`)
   }
   return value
 }
@@ -110,10 +111,10 @@ export function requirePolicy(
   const method = policy?.method ?? fallback.method
   const profile = policy?.profile ?? fallback.profile
   if (!REQUEST_METHODS.includes(method)) {
-    throw new RolloutChecksInputError(at('method'), `expected one of ${REQUEST_METHODS.join(', ')}, got ${method}`)
+    refuse(at('method'), `expected one of ${REQUEST_METHODS.join(', ')}, got ${method}`)
   }
   if (!DETECTION_PROFILES.includes(profile)) {
-    throw new RolloutChecksInputError(at('profile'), `expected one of ${DETECTION_PROFILES.join(', ')}, got ${profile}`)
+    refuse(at('profile'), `expected one of ${DETECTION_PROFILES.join(', ')}, got ${profile}`)
   }
   return { method, profile }
 }

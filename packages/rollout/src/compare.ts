@@ -12,9 +12,10 @@ import {
   mapBounded,
   nowOf,
   type RolloutChecksContext,
-  RolloutChecksInputError,
   rangeText,
+  refuse,
   requestUnder,
+  requireOpenSession,
   requirePolicy,
   requireRange,
   requireSample,
@@ -91,16 +92,17 @@ function tally(outcomes: readonly CheckOutcome[]): Record<Verdict, number> {
  * `jetmon_rollout_comparison_results` with its job (step `compare`) in one transaction, and returns
  * the disagreements; {@link listComparisonResults} pages all the rows. Writes nothing else.
  *
- * @throws RolloutChecksInputError for a bad range, sample or policy.
+ * @throws InvalidParametersError for a bad range, sample or policy.
  */
 export async function compare(ctx: RolloutChecksContext, input: CompareInput): Promise<CompareResult> {
   const startedAt = nowOf(ctx)
   const range = requireRange(input.bucketMin, input.bucketMax, ctx.bucketTotal)
   const size = requireSample(input.sample)
-  if (!input.a) throw new RolloutChecksInputError('a', 'give policy a: {method, profile}')
-  if (!input.b) throw new RolloutChecksInputError('b', 'give policy b: {method, profile}')
+  if (!input.a) refuse('a', 'give policy a: {method, profile}')
+  if (!input.b) refuse('b', 'give policy b: {method, profile}')
   const a = requirePolicy('a', input.a, input.a)
   const b = requirePolicy('b', input.b, input.b)
+  const sessionId = await requireOpenSession(ctx, input.sessionId)
   const { active, endpoints } = await sampleRange(ctx.db, range, size, ctx.endpointDefaults)
   const warnings: string[] = []
   if (endpoints.length === 0) warnings.push(`no active endpoint in ${rangeText(range)}: nothing was compared`)
@@ -128,7 +130,7 @@ export async function compare(ctx: RolloutChecksContext, input: CompareInput): P
     const id = await recordJob(
       { ...ctx, db: tx as unknown as Db },
       {
-        sessionId: input.sessionId ?? null,
+        sessionId,
         step: 'compare',
         dryRun: false,
         parameters: { bucket_min: range.min, bucket_max: range.max, sample: size, a, b },

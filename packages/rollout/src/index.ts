@@ -122,8 +122,6 @@ export {
   DEFAULT_SAMPLE,
   MAX_SAMPLE,
   type RolloutChecksContext,
-  type RolloutChecksErrorCode,
-  RolloutChecksInputError,
   SMOKE_DEFAULT_POLICY,
   type SmokeInput,
   type SmokeResult,

@@ -5,7 +5,14 @@
 import { hosts, loadMigrations, MIGRATIONS_TABLE, rolloutLocks } from '@jetmon/db'
 import { auditLegacySites } from '@jetmon/legacy'
 import { and, type Column, eq, gt, gte, inArray, lte, sql } from 'drizzle-orm'
-import { nowOf, type RolloutChecksContext, RolloutChecksInputError, rangeText, requireRange } from './_checks-common.js'
+import {
+  nowOf,
+  type RolloutChecksContext,
+  rangeText,
+  refuse,
+  requireOpenSession,
+  requireRange,
+} from './_checks-common.js'
 import { probeVerifliers, vantagesOf } from './_checks-verifliers.js'
 import { recordJob } from './jobs.js'
 
@@ -328,14 +335,16 @@ async function auditCheck(ctx: RolloutChecksContext, range: { min: number; max: 
  * projection enabled. Changes nothing but its job row (step `preflight`, outcome `blocked` when a
  * blocking check fails, else `applied`).
  *
- * @throws RolloutChecksInputError for a range outside `BUCKET_TOTAL` or upside down, or an empty host id.
+ * @throws InvalidParametersError for a range outside `BUCKET_TOTAL` or upside down, or an empty host id;
+ *   SessionNotFoundError / SessionClosedError for a `sessionId` that is unknown or closed.
  */
 export async function preflight(ctx: RolloutChecksContext, input: PreflightInput): Promise<PreflightResult> {
   const startedAt = nowOf(ctx)
   const range = requireRange(input.bucketMin, input.bucketMax, ctx.bucketTotal)
   if (typeof input.hostId !== 'string' || input.hostId.trim() === '' || input.hostId.length > 255) {
-    throw new RolloutChecksInputError('hostId', 'expected the HOST_ID of a monitor host (1 to 255 characters)')
+    refuse('host_id', 'expected the HOST_ID of a monitor host (1 to 255 characters)')
   }
+  const sessionId = await requireOpenSession(ctx, input.sessionId)
   const [migrated, hostState, ownership, verifliers, audit] = await Promise.all([
     databaseMigrated(ctx),
     hostChecks(ctx, input.hostId, startedAt),
@@ -357,7 +366,7 @@ export async function preflight(ctx: RolloutChecksContext, input: PreflightInput
   const checks = [migrated, ...hostState, ...ownership, ...verifliers, audit, projection]
   const ok = checks.every((check) => check.ok || check.severity !== 'blocking')
   const jobId = await recordJob(ctx, {
-    sessionId: input.sessionId ?? null,
+    sessionId,
     step: 'preflight',
     dryRun: false,
     parameters: { bucket_min: range.min, bucket_max: range.max, host_id: input.hostId },

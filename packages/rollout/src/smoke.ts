@@ -13,6 +13,7 @@ import {
   type RolloutChecksContext,
   rangeText,
   requestUnder,
+  requireOpenSession,
   requirePolicy,
   requireRange,
   requireSample,
@@ -29,8 +30,6 @@ export {
   DEFAULT_SAMPLE,
   MAX_SAMPLE,
   type RolloutChecksContext,
-  type RolloutChecksErrorCode,
-  RolloutChecksInputError,
   type Verdict,
 } from './_checks-common.js'
 
@@ -95,7 +94,7 @@ export interface SmokeResult {
  * `ctx.concurrency` at once; with `verifliers`, asks every configured veriflier too. Writes only its
  * job row (step `smoke`). An empty range is a warning, not an error.
  *
- * @throws RolloutChecksInputError for a bad range, sample, method or profile.
+ * @throws InvalidParametersError for a bad range, sample, method or profile.
  */
 export async function smoke(ctx: RolloutChecksContext, input: SmokeInput): Promise<SmokeResult> {
   const startedAt = nowOf(ctx)
@@ -106,6 +105,7 @@ export async function smoke(ctx: RolloutChecksContext, input: SmokeInput): Promi
     { method: input.method, profile: input.profile } as Partial<CheckPolicy>,
     SMOKE_DEFAULT_POLICY,
   )
+  const sessionId = await requireOpenSession(ctx, input.sessionId)
   const { active, endpoints } = await sampleRange(ctx.db, range, size, ctx.endpointDefaults)
   const warnings: string[] = []
   if (endpoints.length === 0) warnings.push(`no active endpoint in ${rangeText(range)}: nothing was checked`)
@@ -176,7 +176,7 @@ export async function smoke(ctx: RolloutChecksContext, input: SmokeInput): Promi
     )
   }
   const jobId = await recordJob(ctx, {
-    sessionId: input.sessionId ?? null,
+    sessionId,
     step: 'smoke',
     dryRun: false,
     parameters: {

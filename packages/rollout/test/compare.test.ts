@@ -109,6 +109,6 @@ describe('compare', () => {
     ])
     await expect(
       compare(ctx(), { bucketMin: 0, bucketMax: 1, a: legacy, b: { method: 'POST', profile: 'full' } as never }),
-    ).rejects.toMatchObject({ code: 'INVALID_INPUT', field: 'b.method' })
+    ).rejects.toMatchObject({ code: 'INVALID_PARAMETERS', issues: [{ path: 'b.method' }] })
   })
 })

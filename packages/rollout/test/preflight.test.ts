@@ -200,11 +200,11 @@ describe('preflight', () => {
 
   it('refuses a range upside down and an empty host id', async () => {
     await expect(preflight(ctx(), { bucketMin: 9, bucketMax: 1, hostId: 'h' })).rejects.toMatchObject({
-      code: 'INVALID_INPUT',
-      field: 'bucketMin',
+      code: 'INVALID_PARAMETERS',
+      issues: [{ path: 'bucket_max' }],
     })
     await expect(preflight(ctx(), { bucketMin: 0, bucketMax: 1, hostId: ' ' })).rejects.toMatchObject({
-      field: 'hostId',
+      issues: [{ path: 'host_id' }],
     })
   })
 })

@@ -1,8 +1,8 @@
-import { events, eventTransitions, monitorSites, rolloutJobs, siteTenants } from '@jetmon/db'
+import { events, eventTransitions, monitorSites, rolloutJobs, rolloutSessions, siteTenants } from '@jetmon/db'
 import { useTestDatabase } from '@jetmon/testkit'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RolloutChecksInputError, smoke } from '../src/index.js'
+import { createSession, InvalidParametersError, smoke } from '../src/index.js'
 import { countEveryTable, insertSites, type Peers, startPeers } from './_checks-helpers.js'
 
 const database = useTestDatabase()
@@ -154,14 +154,28 @@ describe('smoke', () => {
   })
 
   it('refuses a range outside BUCKET_TOTAL, a sample above 500 and an unknown policy', async () => {
-    await expect(smoke(ctx(), { bucketMin: 0, bucketMax: 1000 })).rejects.toMatchObject({
-      code: 'INVALID_INPUT',
-      field: 'bucketMax',
+    const refused = (path: string) => ({ code: 'INVALID_PARAMETERS', issues: [{ path, message: expect.any(String) }] })
+    await expect(smoke(ctx(), { bucketMin: 0, bucketMax: 1000 })).rejects.toMatchObject(refused('bucket_max'))
+    await expect(smoke(ctx(), { bucketMin: 5, bucketMax: 4 })).rejects.toBeInstanceOf(InvalidParametersError)
+    await expect(smoke(ctx(), { bucketMin: 5, bucketMax: 4 })).rejects.toMatchObject(refused('bucket_max'))
+    await expect(smoke(ctx(), { bucketMin: 0, bucketMax: 1, sample: 501 })).rejects.toMatchObject(refused('sample'))
+    await expect(smoke(ctx(), { bucketMin: 0, bucketMax: 1, profile: 'strict' as never })).rejects.toMatchObject(
+      refused('profile'),
+    )
+  })
+
+  it('records its job with an open session, and refuses an unknown or closed one', async () => {
+    const { db } = database()
+    const session = await createSession(ctx(), { name: 'smoke-session', bucket_min: 0, bucket_max: 9 })
+    const result = await smoke(ctx(), { bucketMin: 0, bucketMax: 9, sessionId: session.id })
+    const [job] = await db.select().from(rolloutJobs).where(eq(rolloutJobs.id, result.jobId))
+    expect(job?.sessionId).toBe(session.id)
+    await expect(smoke(ctx(), { bucketMin: 0, bucketMax: 9, sessionId: 999_999_999n })).rejects.toMatchObject({
+      code: 'SESSION_NOT_FOUND',
     })
-    await expect(smoke(ctx(), { bucketMin: 5, bucketMax: 4 })).rejects.toBeInstanceOf(RolloutChecksInputError)
-    await expect(smoke(ctx(), { bucketMin: 0, bucketMax: 1, sample: 501 })).rejects.toMatchObject({ field: 'sample' })
-    await expect(smoke(ctx(), { bucketMin: 0, bucketMax: 1, profile: 'strict' as never })).rejects.toMatchObject({
-      field: 'profile',
+    await db.update(rolloutSessions).set({ state: 'closed' }).where(eq(rolloutSessions.id, session.id))
+    await expect(smoke(ctx(), { bucketMin: 0, bucketMax: 9, sessionId: session.id })).rejects.toMatchObject({
+      code: 'SESSION_CLOSED',
     })
   })
 })

@@ -71,7 +71,7 @@ export const rolloutPreflight = defineRoute({
     ok: v.pipe(v.boolean(), v.description('No blocking check failed.')),
     checks: v.array(RolloutPreflightCheck),
   }),
-  errors: ['probe_unavailable'],
+  errors: ['probe_unavailable', 'session_not_found', 'session_closed'],
 })
 
 export const RolloutSmokeVerdict = v.object({
@@ -123,7 +123,7 @@ export const rolloutSmoke = defineRoute({
     verdicts: v.array(RolloutSmokeVerdict),
     warnings: v.array(v.string()),
   }),
-  errors: ['probe_unavailable'],
+  errors: ['probe_unavailable', 'session_not_found', 'session_closed'],
 })
 
 const { verdict: _verdict, ...OutcomeDetail } = CheckOutcome
@@ -167,7 +167,7 @@ export const rolloutCompare = defineRoute({
     disagreements: v.array(RolloutComparisonRow),
     warnings: v.array(v.string()),
   }),
-  errors: ['probe_unavailable'],
+  errors: ['probe_unavailable', 'session_not_found', 'session_closed'],
 })
 
 export const rolloutCompareResults = defineRoute({

@@ -3,15 +3,16 @@ import {
   type CheckOutcome,
   type ComparisonRow,
   compare,
+  InvalidParametersError,
   isCompareJob,
+  isRolloutError,
   listComparisonResults,
   preflight,
   type RolloutChecksContext,
-  RolloutChecksInputError,
   smoke,
 } from '@jetmon/rollout'
 import type { Handlers, RequestContext } from '../context.js'
-import { ApiError, notFound } from '../errors.js'
+import { ApiError, invalidRequest, notFound } from '../errors.js'
 import { DEFAULT_LIMIT, decodeCursor, pageOf } from '../pagination.js'
 
 type AnyContext = Pick<RequestContext<never>, 'deps' | 'source'>
@@ -28,18 +29,17 @@ function checksContext({ deps, source }: AnyContext): RolloutChecksContext {
   return { ...deps.rolloutChecks(), db: deps.db, actor: source, clock: deps.now ?? (() => new Date()) }
 }
 
-const SNAKE: Record<string, string> = { bucketMin: 'bucket_min', bucketMax: 'bucket_max', hostId: 'host_id' }
-
-/** Runs a rollout check, answering 400 with the field's path for input the library refuses (a range beyond BUCKET_TOTAL). */
+/**
+ * Runs a rollout check, answering 400 with the path of each parameter the library refuses (a range
+ * beyond BUCKET_TOTAL or upside down), 404 for an unknown session and 409 for a closed one.
+ */
 async function run<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn()
   } catch (error) {
-    if (error instanceof RolloutChecksInputError) {
-      const path = SNAKE[error.field] ?? error.field
-      const message = error.message.slice(error.field.length + 2)
-      throw new ApiError(400, 'invalid_request', `${path}: ${message}`, { details: [{ path, message }] })
-    }
+    if (error instanceof InvalidParametersError) throw invalidRequest([...error.issues])
+    if (isRolloutError(error, 'SESSION_NOT_FOUND')) throw new ApiError(404, 'session_not_found', error.message)
+    if (isRolloutError(error, 'SESSION_CLOSED')) throw new ApiError(409, 'session_closed', error.message)
     throw error
   }
 }
