@@ -3,14 +3,21 @@
 // Node's standard library, because on a fresh machine nothing else is installed yet: it brings in
 // pnpm, the locked dependencies and Debian's MariaDB server when they are missing (and, for the
 // tests, Debian's chromium), builds, and then runs the demo or the test suite. Each step is skipped
-// quickly when it is already done.
+// quickly when it is already done. The runtime is the Node.js pinned in the lockfile (the npm
+// registry's `node` package, a root devDependency installed into node_modules): when the `node`
+// that started this script is another major version, the script runs itself again on that one.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const PNPM_VERSION = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1]
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const PNPM_VERSION = manifest.packageManager.split('@')[1]
+/** The Node.js the project is built, tested and measured on; installed by `pnpm install`. */
+const NODE_VERSION = manifest.optionalDependencies.node
+const PROJECT_NODE = join(root, 'node_modules', 'node', 'bin', 'node')
+const major = (version) => Number(version.replace(/^v/, '').split('.')[0])
 const MARIADB_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/mysql/bin']
 
 const step = (message) => process.stdout.write(`\x1b[36m▸\x1b[0m ${message}\n`)
@@ -61,6 +68,27 @@ export function findMariadbd() {
     }
   }
   return null
+}
+
+/**
+ * Runs this script again on the project's Node.js when the one that started it is another major
+ * version (a machine with an older `node`). Its directory goes first on the PATH, so pnpm, turbo,
+ * the build and every test process run on it too. Nothing outside the project changes.
+ */
+function ensureRuntime() {
+  if (major(process.version) === major(NODE_VERSION)) return
+  const engines = manifest.engines.node.replace(/^>=/, '')
+  if (!existsSync(PROJECT_NODE) || realpathSync(process.execPath) === realpathSync(PROJECT_NODE)) {
+    if (major(process.version) >= major(engines)) return // a supported runtime all the same
+    fail(
+      `Node.js ${process.version} is too old (the project needs ${manifest.engines.node}) and the project's Node.js ` +
+        `${NODE_VERSION} is not in node_modules/node/bin: run \`pnpm install\` again and read its output`,
+    )
+  }
+  step(`running on the project's Node.js ${NODE_VERSION} (this machine's node is ${process.version})`)
+  const env = { ...process.env, PATH: `${dirname(PROJECT_NODE)}:${process.env.PATH ?? ''}` }
+  handOver(PROJECT_NODE, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], env)
+  return true
 }
 
 function ensureMariadb() {
@@ -123,16 +151,19 @@ function build() {
     fail('the build failed (see above)')
 }
 
+/** Installs and builds what is missing; false when the script was handed over to the project's Node.js. */
 function setup() {
   ensurePnpm()
   ensureDependencies()
+  if (ensureRuntime()) return false
   ensureMariadb()
   build()
+  return true
 }
 
 /** Runs a long-lived child, forwarding Ctrl-C/SIGTERM to it and exiting with its status. */
-function handOver(cmd, args) {
-  const child = spawn(cmd, args, { stdio: 'inherit', cwd: root })
+function handOver(cmd, args, env = process.env) {
+  const child = spawn(cmd, args, { stdio: 'inherit', cwd: root, env })
   const forward = (signal) => {
     // In a terminal the child receives the signal itself; forwarding covers `kill <pid>`.
     if (child.exitCode === null) child.kill(signal)
@@ -148,11 +179,11 @@ switch (command) {
     setup()
     break
   case 'demo':
-    setup()
+    if (!setup()) break
     handOver(process.execPath, [join(root, 'apps/jetmon2/dist/cli.js'), 'demo', ...process.argv.slice(3)])
     break
   case 'test':
-    setup()
+    if (!setup()) break
     ensureChromium()
     handOver(process.execPath, [join(root, 'scripts/test.mjs'), ...process.argv.slice(3)])
     break

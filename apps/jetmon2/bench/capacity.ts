@@ -141,6 +141,7 @@ const cpu = process.cpuUsage(cpu0)
 const checks = s1.completed - s0.completed
 const report = {
   bench: 'capacity',
+  node: process.version,
   endpoints: ENDPOINTS,
   intervalSec: INTERVAL_SEC,
   seconds: Math.round(wallMs / 1000),

@@ -190,6 +190,7 @@ const mean = (values: number[]) =>
 process.stdout.write(
   `${JSON.stringify({
     bench: 'detection',
+    node: process.version,
     intervalSec: INTERVAL_SEC,
     numOfChecks: NUM_OF_CHECKS,
     retryIntervalSec: RETRY_SEC,

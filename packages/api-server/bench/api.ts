@@ -168,6 +168,7 @@ async function load(name: string, paths: string[]) {
   const result = JSON.parse(out) as LoadResult
   const line = {
     route: name,
+    node: process.version,
     rate: RATE,
     seconds: SECONDS,
     ...result,
@@ -203,6 +204,7 @@ const sites = await load('GET /sites', sitePaths)
 const uptime = await load('GET /sites/{blog_id}/uptime?window=30d', uptimePaths)
 process.stdout.write(
   `${JSON.stringify({
+    node: process.version,
     endpoints: ENDPOINTS,
     history_rows: written,
     sites_p99_ms: sites.latency_ms.p99,

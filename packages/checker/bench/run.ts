@@ -233,6 +233,7 @@ try {
   const report = {
     bench: 'checker',
     node: process.version,
+    openssl: process.versions.openssl,
     seconds: SECONDS,
     concurrency: CONCURRENCY,
     rounds: rounds.length,

@@ -131,6 +131,7 @@ const summary = (values: number[]) => ({
 process.stdout.write(
   `${JSON.stringify({
     bench: 'dashboard-live',
+    node: process.version,
     sites: SITES,
     changes: CHANGES,
     messageMs: summary(messageMs),

@@ -261,6 +261,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${JSON.stringify({
         bench: 'delivery',
+        node: process.version,
         latency,
         latency_target_p95_ms: 3_000,
         drain,

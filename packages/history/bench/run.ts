@@ -174,6 +174,7 @@ async function main(): Promise<void> {
 
     console.log(
       JSON.stringify({
+        node: process.version,
         samples: SAMPLES,
         endpoints: ENDPOINTS,
         historyMode: MODE,

@@ -117,6 +117,7 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         bench: 'legacy-audit',
+        node: process.version,
         rows: ROWS + 43,
         activeRows: last?.activeRows ?? 0,
         findings: Object.fromEntries((last?.findings ?? []).map((f) => [f.code, f.count])),

@@ -1,4 +1,4 @@
-import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { type ELDHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks'
 
 export interface EventLoopDelayOptions {
   /** How often the heartbeat runs (default 100 ms); each beat may call `onBeat`. */
@@ -16,7 +16,7 @@ export interface EventLoopDelayOptions {
 export class EventLoopDelay {
   readonly #beatEveryMs: number
   readonly #onBeat: (() => void) | undefined
-  readonly #histogram: IntervalHistogram
+  readonly #histogram: ELDHistogram
   /** The histogram's sampling period: what it records on an idle loop, so not delay. */
   readonly #resolutionMs: number
   #lastBeat = performance.now()
