@@ -3,7 +3,7 @@
 // `jetmon2 status|reload|drain` reach the running process.
 import { createJetmonClient, type JetmonClient } from '@jetmon/api-client'
 import { createApiKey } from '@jetmon/api-keys'
-import { auditLog, hosts, processHealth } from '@jetmon/db'
+import { auditLog, hosts, monitorSites, processHealth } from '@jetmon/db'
 import type { TestDatabase } from '@jetmon/testkit'
 import type { FixtureServer } from '@jetmon/testkit/fixtures'
 import { eq } from 'drizzle-orm'
@@ -105,6 +105,30 @@ describe('jetmon2 serve with the REST API', () => {
     })
     expect(strict).toMatchObject({ error: 'keyword', http_code: 200 })
   }, 90_000)
+
+  it('runs rollout preflight and smoke with its own checker, settings and host row', async () => {
+    const [site] = await t.db.select().from(monitorSites).where(eq(monitorSites.blogId, 7002n))
+    const bucket = site!.bucketNo
+    const { data: smoked } = await api.call('rollout.smoke', { body: { bucket_min: bucket, bucket_max: bucket } })
+    expect(smoked).toMatchObject({ method: 'HEAD', profile: 'legacy' })
+    expect(smoked.verdicts.find((verdict) => verdict.url === sites.url('steady'))).toMatchObject({
+      verdict: 'up',
+      http_status: 200,
+    })
+
+    // This monitor runs in the default mode: it is no host a range can be handed to.
+    const { data: checked } = await api.call('rollout.preflight', {
+      body: { bucket_min: bucket, bucket_max: bucket, host_id: `e2e-api-${t.name}` },
+    })
+    const byName = Object.fromEntries(checked.checks.map((check) => [check.name, check]))
+    expect(checked.ok).toBe(false)
+    expect(byName.database_migrated?.ok).toBe(true)
+    expect(byName.host_registered?.ok).toBe(true)
+    expect(byName.host_api_controlled).toMatchObject({ ok: false, severity: 'blocking' })
+    expect(byName.host_api_controlled?.message).toContain('ROLLOUT_MODE=active')
+    expect(byName.projection_enabled?.ok).toBe(true)
+    expect(byName.verifliers_reachable?.message).toContain('no verifliers are configured')
+  }, 60_000)
 
   it('jetmon2 status shows the running monitor', async () => {
     const status = await jetmon2(['status', '--json'], env())
