@@ -60,6 +60,8 @@ describe('defaults', () => {
       CHECK_TIMEOUT_MS: 10000,
       NUM_OF_CHECKS: 3,
       RETRY_INTERVAL_SEC: 20,
+      ROLLOUT_MODE: 'active',
+      ROLLOUT_POLL_SEC: 5,
       FAILED_CHECK_INTERVAL_SEC: 60,
       FLAP_WINDOW_SEC: 900,
       DEFAULT_REQUEST_METHOD: 'GET',
@@ -380,6 +382,18 @@ describe('rules between keys', () => {
       { BUCKET_TOTAL: 100, PINNED_BUCKET_MIN: 50, PINNED_BUCKET_MAX: 100 },
       'PINNED_BUCKET_MAX',
       'must be below BUCKET_TOTAL (100): buckets are numbered 0 to 99',
+    ],
+    [
+      'standby with a pinned range',
+      { ROLLOUT_MODE: 'standby', PINNED_BUCKET_MIN: 0, PINNED_BUCKET_MAX: 99 },
+      'ROLLOUT_MODE',
+      'is standby, which owns no buckets, but PINNED_BUCKET_MIN/MAX pin a range: remove the pinned range, or use ROLLOUT_MODE active',
+    ],
+    [
+      'api-controlled with a pinned range',
+      { ROLLOUT_MODE: 'api-controlled', PINNED_BUCKET_MIN: 0, PINNED_BUCKET_MAX: 99 },
+      'ROLLOUT_MODE',
+      'is api-controlled, which owns only the ranges activated through the rollout API, but PINNED_BUCKET_MIN/MAX pin a range: remove the pinned range, or use ROLLOUT_MODE active',
     ],
     [
       'WPCOM notifications on without a URL',

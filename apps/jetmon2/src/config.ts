@@ -18,6 +18,7 @@ import {
   text,
   toJsonSchema,
 } from '@jetmon/config'
+import { ROLLOUT_MODES } from '@jetmon/scheduler'
 import * as v from 'valibot'
 
 /** Where the monitor looks for its file when `JETMON_CONFIG` is not set (relative to the working directory). */
@@ -123,6 +124,23 @@ const entries = {
       65535,
       'Last bucket (inclusive) of a static range for this host (pinned mode; set with PINNED_BUCKET_MIN).',
     ),
+  ),
+  ROLLOUT_MODE: v.optional(
+    v.pipe(
+      v.picklist(ROLLOUT_MODES),
+      v.description(
+        'How this host comes by its buckets: active (a share of the dynamic split, or the pinned range), standby (registers and serves health, metrics and the API, checks nothing) or api-controlled (exactly the ranges activated for its HOST_ID through the rollout API).',
+      ),
+    ),
+    'active',
+  ),
+  ROLLOUT_POLL_SEC: v.optional(
+    integer(
+      1,
+      300,
+      'Seconds between two reads of the rollout locks by an api-controlled host: an activated range is checked, and a released one drained and acknowledged, within one poll.',
+    ),
+    5,
   ),
 
   // Checks and confirmation
@@ -411,6 +429,17 @@ export const jetmon2ConfigSchema = v.pipe(
       c.PINNED_BUCKET_MAX === undefined ||
       c.PINNED_BUCKET_MIN <= c.PINNED_BUCKET_MAX,
     { path: 'PINNED_BUCKET_MAX', message: (c) => `must not be below PINNED_BUCKET_MIN (${c.PINNED_BUCKET_MIN})` },
+  ),
+  crossCheck(
+    ['ROLLOUT_MODE', 'PINNED_BUCKET_MIN', 'PINNED_BUCKET_MAX'],
+    (c) => c.ROLLOUT_MODE === 'active' || (c.PINNED_BUCKET_MIN === undefined && c.PINNED_BUCKET_MAX === undefined),
+    {
+      path: 'ROLLOUT_MODE',
+      message: (c) =>
+        c.ROLLOUT_MODE === 'standby'
+          ? 'is standby, which owns no buckets, but PINNED_BUCKET_MIN/MAX pin a range: remove the pinned range, or use ROLLOUT_MODE active'
+          : 'is api-controlled, which owns only the ranges activated through the rollout API, but PINNED_BUCKET_MIN/MAX pin a range: remove the pinned range, or use ROLLOUT_MODE active',
+    },
   ),
   crossCheck(
     ['PINNED_BUCKET_MAX', 'BUCKET_TOTAL'],

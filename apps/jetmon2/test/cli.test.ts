@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { rolloutLocks } from '@jetmon/db'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { jetmon2 } from './helpers.js'
@@ -115,6 +116,28 @@ describe('jetmon2 validate-config', () => {
       ),
     })
     expect(result.stdout).not.toContain(new URL(migrated.url).password)
+  })
+
+  it('shows the rollout mode and the rollout locks of an api-controlled host', async () => {
+    await migrated.db.insert(rolloutLocks).values({
+      hostId: 'ctl-x',
+      bucketMin: 10,
+      bucketMax: 19,
+      state: 'active',
+      activatedAt: new Date(),
+      createdBy: 'test',
+    })
+    const controlled = file('controlled.json', {
+      DATABASE_URL: migrated.url,
+      HOST_ID: 'ctl-x',
+      ROLLOUT_MODE: 'api-controlled',
+      ROLLOUT_POLL_SEC: 2,
+    })
+    const result = await jetmon2(['validate-config', '--config', controlled], clean)
+    expect(result.stdout).toMatch(
+      /^INFO +buckets +ROLLOUT_MODE api-controlled: host ctl-x checks exactly the ranges activated for it through the rollout API, read every 2 s$/m,
+    )
+    expect(result.stdout).toMatch(/^INFO +buckets +rollout locks of host ctl-x: 10–19 \(active\)$/m)
   })
 
   it('warns when SMTP_REQUIRE_TLS=false lets the SMTP login go out unencrypted', async () => {

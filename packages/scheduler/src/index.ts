@@ -29,6 +29,8 @@ export { type LagSummary, LagWindow } from './lag.js'
 export {
   BucketLeases,
   type BucketLeasesOptions,
+  type HostRolloutLock,
+  hostRolloutLocks,
   type LeaseChange,
   type LeaseChangeReason,
   type LeaseHolder,

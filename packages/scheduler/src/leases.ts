@@ -77,6 +77,47 @@ export interface RolloutLock {
   state: 'active' | 'releasing'
 }
 
+/** A rollout lock as {@link hostRolloutLocks} reads it, with whether its activation was acknowledged. */
+export interface HostRolloutLock extends RolloutLock {
+  acknowledged: boolean
+}
+
+/**
+ * The rollout locks of one host in state `active` or `releasing` (what it checks, and what it is
+ * draining), by first bucket.
+ */
+export async function hostRolloutLocks({
+  ctx,
+  hostId,
+}: {
+  ctx: { db: Db }
+  hostId: string
+}): Promise<HostRolloutLock[]> {
+  const rows = await ctx.db
+    .select({
+      id: rolloutLocks.id,
+      bucketMin: rolloutLocks.bucketMin,
+      bucketMax: rolloutLocks.bucketMax,
+      state: rolloutLocks.state,
+      acknowledgedAt: rolloutLocks.acknowledgedAt,
+    })
+    .from(rolloutLocks)
+    .where(and(eq(rolloutLocks.hostId, hostId), inArray(rolloutLocks.state, ['active', 'releasing'])))
+    .orderBy(rolloutLocks.bucketMin, rolloutLocks.id)
+  return rows.flatMap((row) =>
+    row.state === 'released'
+      ? []
+      : [
+          {
+            id: row.id,
+            range: { min: row.bucketMin, max: row.bucketMax },
+            state: row.state,
+            acknowledged: row.acknowledgedAt !== null,
+          },
+        ],
+  )
+}
+
 /** What one {@link BucketLeases.pollLocks} did. */
 export interface LockSync {
   /** The locks of this host in state `active` or `releasing`, as read. */
@@ -463,26 +504,15 @@ export class BucketLeases {
   }
 
   async #pollOnce(): Promise<LockSync> {
-    const rows = await this.#db
-      .select({
-        id: rolloutLocks.id,
-        bucketMin: rolloutLocks.bucketMin,
-        bucketMax: rolloutLocks.bucketMax,
-        state: rolloutLocks.state,
-        acknowledgedAt: rolloutLocks.acknowledgedAt,
-      })
-      .from(rolloutLocks)
-      .where(and(eq(rolloutLocks.hostId, this.hostId), inArray(rolloutLocks.state, ['active', 'releasing'])))
-      .orderBy(rolloutLocks.bucketMin, rolloutLocks.id)
+    const rows = await hostRolloutLocks({ ctx: { db: this.#db }, hostId: this.hostId })
     const locks: RolloutLock[] = []
     const wanted = new Set<number>()
     for (const row of rows) {
-      if (row.state === 'released') continue
-      const range = { min: row.bucketMin, max: Math.min(row.bucketMax, this.bucketTotal - 1) }
+      const range = { min: row.range.min, max: Math.min(row.range.max, this.bucketTotal - 1) }
       if (range.min > range.max) {
         this.#warnOnce(
           `lock:${row.id}`,
-          { lockId: String(row.id), bucketMin: row.bucketMin, bucketMax: row.bucketMax, bucketTotal: this.bucketTotal },
+          { lockId: String(row.id), range: row.range, bucketTotal: this.bucketTotal },
           'a rollout lock of this host has no buckets inside its bucket space (different BUCKET_TOTAL?): ignored',
         )
         continue
@@ -511,7 +541,7 @@ export class BucketLeases {
     result.settled = settled
     if (!settled || this.#state !== 'active') return { ...result, settled: false }
     for (const row of rows) {
-      if (row.state === 'active' && row.acknowledgedAt === null) {
+      if (row.state === 'active' && !row.acknowledged) {
         const [update] = await this.#db
           .update(rolloutLocks)
           .set({ acknowledgedAt: sql`NOW(3)` })

@@ -3,6 +3,7 @@ import { createConnection, isIP } from 'node:net'
 import { formatIssue } from '@jetmon/config'
 import { createDatabase, migrationStatus, serverVersion } from '@jetmon/db'
 import { createVeriflierAgent, isUntrustedCertificate, untrustedCertificateDetail } from '@jetmon/monitor'
+import { hostRolloutLocks } from '@jetmon/scheduler'
 import { defineCommand } from 'citty'
 import { request } from 'undici'
 import { configArg } from '../command-config.js'
@@ -36,7 +37,7 @@ async function checkDatabase(config: Jetmon2Config, add: (f: Finding) => void): 
     add({ verdict: 'FAIL', topic: 'database', message: (error as Error).message })
     return
   }
-  const { pool, close } = createDatabase(target.url, { connectionLimit: 1, connectTimeout: 3_000 })
+  const { db, pool, close } = createDatabase(target.url, { connectionLimit: 1, connectTimeout: 3_000 })
   try {
     const version = await serverVersion({ ctx: { pool } })
     add({ verdict: 'PASS', topic: 'database', message: `reachable at ${target.display} (server ${version})` })
@@ -50,6 +51,16 @@ async function checkDatabase(config: Jetmon2Config, add: (f: Finding) => void): 
           }
         : { verdict: 'PASS', topic: 'schema', message: `migrated (${status.applied.length} migration(s) applied)` },
     )
+    if (config.ROLLOUT_MODE === 'api-controlled' && status.pending.length === 0) {
+      const locks = await hostRolloutLocks({ ctx: { db }, hostId: config.HOST_ID })
+      add({
+        verdict: 'INFO',
+        topic: 'buckets',
+        message: locks.length
+          ? `rollout locks of host ${config.HOST_ID}: ${locks.map((l) => `${l.range.min}–${l.range.max} (${l.state})`).join(', ')}`
+          : `no range is activated for host ${config.HOST_ID} yet: it checks nothing until one is`,
+      })
+    }
   } catch (error) {
     add({ verdict: 'FAIL', topic: 'database', message: `${target.display}: ${databaseProblem(error as Error)}` })
   } finally {
@@ -201,20 +212,42 @@ function checkListeners(config: Jetmon2Config, add: (f: Finding) => void): void 
   else add({ verdict: 'INFO', topic: 'api', message: `/api/v1 on ${config.API_BIND ?? '0.0.0.0'}:${config.API_PORT}` })
 }
 
+/** The `buckets` finding of a standby or api-controlled host (ROLLOUT_MODE). */
+function rolloutModeFinding(config: Jetmon2Config): Finding | null {
+  if (config.ROLLOUT_MODE === 'standby') {
+    return {
+      verdict: 'INFO',
+      topic: 'buckets',
+      message: `ROLLOUT_MODE standby: host ${config.HOST_ID} registers and serves health, metrics and the API, and checks nothing`,
+    }
+  }
+  if (config.ROLLOUT_MODE === 'api-controlled') {
+    return {
+      verdict: 'INFO',
+      topic: 'buckets',
+      message: `ROLLOUT_MODE api-controlled: host ${config.HOST_ID} checks exactly the ranges activated for it through the rollout API, read every ${config.ROLLOUT_POLL_SEC} s`,
+    }
+  }
+  return null
+}
+
 function checkFleet(config: Jetmon2Config, add: (f: Finding) => void): void {
-  add(
-    config.PINNED_BUCKET_MIN !== undefined && config.PINNED_BUCKET_MAX !== undefined
-      ? {
-          verdict: 'INFO',
-          topic: 'buckets',
-          message: `pinned to buckets ${config.PINNED_BUCKET_MIN}–${config.PINNED_BUCKET_MAX} of ${config.BUCKET_TOTAL}`,
-        }
-      : {
-          verdict: 'INFO',
-          topic: 'buckets',
-          message: `dynamic: a share of ${config.BUCKET_TOTAL} buckets through ${config.BUCKET_LEASE_SEC} s leases (host ${config.HOST_ID})`,
-        },
-  )
+  const rollout = rolloutModeFinding(config)
+  if (rollout) add(rollout)
+  else
+    add(
+      config.PINNED_BUCKET_MIN !== undefined && config.PINNED_BUCKET_MAX !== undefined
+        ? {
+            verdict: 'INFO',
+            topic: 'buckets',
+            message: `pinned to buckets ${config.PINNED_BUCKET_MIN}–${config.PINNED_BUCKET_MAX} of ${config.BUCKET_TOTAL}`,
+          }
+        : {
+            verdict: 'INFO',
+            topic: 'buckets',
+            message: `dynamic: a share of ${config.BUCKET_TOTAL} buckets through ${config.BUCKET_LEASE_SEC} s leases (host ${config.HOST_ID})`,
+          },
+    )
   add(
     config.DELIVERY_WORKERS_ENABLE
       ? { verdict: 'INFO', topic: 'delivery', message: 'webhook and alert delivery workers run in this process' }

@@ -21,7 +21,7 @@ import {
   quorumOf,
   WpcomNotifier,
 } from '@jetmon/monitor'
-import { BucketLeases, type BucketRange, EndpointSource, Scheduler } from '@jetmon/scheduler'
+import { BucketLeases, type BucketRange, EndpointSource, type RolloutMode, Scheduler } from '@jetmon/scheduler'
 import type { Jetmon2Config } from '../config.js'
 import { VERSION } from '../version.js'
 import type { MonitorMetrics } from './metrics.js'
@@ -143,6 +143,8 @@ export interface Checking extends Running {
   pipeline: ConfirmationPipeline
   scheduler: Scheduler
   leases: BucketLeases
+  /** `ROLLOUT_MODE`: how this host comes by its buckets. */
+  mode: RolloutMode
   /** The endpoints of the buckets held, by endpoint id. */
   endpoints: ReadonlyMap<bigint, MonitoredEndpoint>
   /** The bucket ranges held when it started. */
@@ -152,9 +154,13 @@ export interface Checking extends Running {
 }
 
 /**
- * Takes a lease on a share of the bucket space, loads those buckets' endpoints, and schedules their
- * checks through the confirmation pipeline. A drain stops loading and dispatching, lets in-flight
- * checks and rounds finish, and releases the buckets at once.
+ * Takes a lease on a share of the bucket space (by `ROLLOUT_MODE`: a dynamic share or the pinned
+ * range, nothing on standby, the activated rollout locks when api-controlled), loads those buckets'
+ * endpoints, and schedules their checks through the confirmation pipeline. When buckets are given
+ * up, their endpoints leave the scheduler at once (no new checks), and the change is finished —
+ * what an api-controlled host waits for before it acknowledges a release — once their in-flight
+ * checks and confirmation rounds are over and the history writer has flushed. A drain stops
+ * loading and dispatching, lets in-flight checks and rounds finish, and releases the buckets at once.
  */
 export async function startChecking(deps: CheckingDeps): Promise<Checking> {
   const { db, logger: log, metrics, recorder, notifier, maintenance, guarded } = deps
@@ -267,6 +273,8 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
       config.PINNED_BUCKET_MIN !== undefined && config.PINNED_BUCKET_MAX !== undefined
         ? { min: config.PINNED_BUCKET_MIN, max: config.PINNED_BUCKET_MAX }
         : null,
+    mode: config.ROLLOUT_MODE,
+    rolloutPollMs: config.ROLLOUT_POLL_SEC * 1000,
     logger: log.child({ module: 'leases' }),
   })
   const source = new EndpointSource({
@@ -295,13 +303,42 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
     leases.stop()
     clearInterval(sizingTimer)
   }
+  /**
+   * After the endpoints of given-up buckets left the scheduler: their checks in flight settle, the
+   * confirmation rounds they started end (bounded by the veriflier and check timeouts), and the
+   * history writer flushes, so nothing of those buckets is written after this resolves.
+   */
+  const drained = async () => {
+    await scheduler.removedRunsSettled()
+    const current = deps.config()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      pipeline.settle(),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, current.VERIFLIER_TIMEOUT_MS + current.CHECK_TIMEOUT_MS).unref()
+      }),
+    ])
+    clearTimeout(timer)
+    const flushed = await recorder.flush()
+    if (!flushed.ok) {
+      throw new Error(`the history writer could not flush (${flushed.pending} row(s) still pending)`)
+    }
+  }
   let ranges: BucketRange[]
   try {
-    ranges = await leases.start()
-    leases.onChange((change) => {
-      log.info({ ranges: describeRanges(change.ranges) }, 'bucket assignment changed')
-      source.setRanges(change.ranges).catch((error: unknown) => log.error({ err: error }, 'could not load endpoints'))
+    // A change loads the buckets taken over and drains those given up (an api-controlled host
+    // acknowledges its rollout locks once this promise resolves).
+    leases.onChange(async (change) => {
+      log.info({ ranges: describeRanges(change.ranges), reason: change.reason }, 'bucket assignment changed')
+      try {
+        await source.setRanges(change.ranges)
+      } catch (error) {
+        log.error({ err: error }, 'could not load endpoints')
+        throw error
+      }
+      await drained()
     })
+    ranges = await leases.start()
     await source.setRanges(ranges)
     await pipeline.preload(new Set(endpoints.keys()))
     source.start({ refreshMs: config.TARGET_RELOAD_SEC * 1000 })
@@ -323,6 +360,7 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
     pipeline,
     scheduler,
     leases,
+    mode: config.ROLLOUT_MODE,
     endpoints,
     ranges,
     reload(next) {

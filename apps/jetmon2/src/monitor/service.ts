@@ -156,6 +156,7 @@ export class MonitorService {
     log.info(
       {
         host: config.HOST_ID,
+        rolloutMode: config.ROLLOUT_MODE,
         ranges: describeRanges(checking.ranges),
         endpoints: checking.endpoints.size,
         verifliers: config.VERIFLIERS.length,
@@ -248,7 +249,9 @@ export class MonitorService {
     if (checks.database !== 'ok') ok = false
     const leases = this.checking?.leases
     const ranges = leases?.ranges ?? []
-    checks.leases = ranges.length ? describeRanges(ranges) : 'no buckets held'
+    checks.rollout_mode = this.config.ROLLOUT_MODE
+    checks.leases = ranges.length ? describeRanges(ranges) : noBucketsHeld(this.config.ROLLOUT_MODE)
+    // A standby host, or an api-controlled one with no range activated, holds its lease and is ready.
     if (leases?.state !== 'active') ok = false
     // Pressure is amber: still ready (the checks go on), but the failures it sees give no verdict.
     if (!this.pressure) return { ok, checks }
@@ -293,6 +296,8 @@ export class MonitorService {
       // Under pressure the monitor runs, but its timeouts give no verdict: amber.
       health: this.state === 'running' && pressure?.state !== 'amber' ? ('green' as const) : ('amber' as const),
       stats: {
+        rollout_mode: this.config.ROLLOUT_MODE,
+        buckets: describeRanges(this.checking?.leases.ranges ?? []) || 'none',
         endpoints: stats?.endpoints ?? 0,
         in_flight: stats?.inFlight ?? 0,
         max_in_flight: stats?.maxInFlight ?? 0,
@@ -336,4 +341,11 @@ export class MonitorService {
     this.checking?.reload(config)
     this.logger.info('configuration reloaded')
   }
+}
+
+/** What `/readyz` says when this host holds no bucket, by its rollout mode. */
+function noBucketsHeld(mode: Jetmon2Config['ROLLOUT_MODE']): string {
+  if (mode === 'standby') return 'none: standby checks nothing'
+  if (mode === 'api-controlled') return 'none: no range activated for this host'
+  return 'no buckets held'
 }

@@ -64,6 +64,8 @@ export interface HostRow {
   bucketMin: number | null
   bucketMax: number | null
   pinned: boolean
+  /** `ROLLOUT_MODE`: `active` (dynamic or pinned), `standby` (owns nothing) or `api-controlled`. */
+  rolloutMode: 'active' | 'standby' | 'api-controlled'
   version: string | null
   leaseExpiresAt: Date
   heartbeatAt: Date
@@ -247,6 +249,7 @@ export async function loadFleet(deps: FleetDeps): Promise<Fleet> {
     bucketMin: row.bucketMin,
     bucketMax: row.bucketMax,
     pinned: row.pinned,
+    rolloutMode: row.rolloutMode,
     version: row.version,
     leaseExpiresAt: row.leaseExpiresAt,
     heartbeatAt: row.heartbeatAt,

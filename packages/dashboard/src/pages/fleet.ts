@@ -21,6 +21,12 @@ function bucketBar(fleet: Fleet): SafeHtml {
 </svg>`
 }
 
+/** What a host's rollout mode means for its buckets, under the mode's name. */
+const ROLLOUT_MODE_NOTES: Record<string, string> = {
+  standby: 'checks nothing',
+  'api-controlled': 'ranges activated through the rollout API',
+}
+
 function hostsSection(fleet: Fleet, nowMs: number): SafeHtml {
   if (fleet.hosts.length === 0) {
     return html`<p class="empty">No monitor host has registered in <code>jetmon_hosts</code>. Is <code>jetmon2 serve</code> running?</p>`
@@ -32,7 +38,7 @@ ${
     : ''
 }
 <div class="table-wrap"><table class="table">
-<thead><tr><th>Host</th><th>Status</th><th>Buckets</th><th class="num">Heartbeat</th><th class="num">Lease</th><th>Version</th><th class="num">Up for</th></tr></thead>
+<thead><tr><th>Host</th><th>Status</th><th>Mode</th><th>Buckets</th><th class="num">Heartbeat</th><th class="num">Lease</th><th>Version</th><th class="num">Up for</th></tr></thead>
 <tbody>${fleet.hosts.map(
     (host) => html`<tr class="${host.live ? '' : 'dim'}">
   <td class="mono">${host.hostId}</td>
@@ -41,6 +47,7 @@ ${
       ? html`<span class="dot ${host.status === 'draining' ? 'amber' : 'green'}"></span>${host.status}`
       : html`<span class="dot red"></span>lease expired`
   }</td>
+  <td>${host.rolloutMode}${ROLLOUT_MODE_NOTES[host.rolloutMode] ? html`<span class="sub">${ROLLOUT_MODE_NOTES[host.rolloutMode]}</span>` : ''}</td>
   <td class="mono">${host.bucketMin === null || host.bucketMax === null ? 'none' : `${host.bucketMin}–${host.bucketMax}`}${
     host.pinned ? html` <span class="tag">pinned</span>` : ''
   }</td>
