@@ -10,6 +10,7 @@ import {
   type InvalidParametersError,
   listPolicyStages,
   pauseSession,
+  type RollbackPlan,
   type RolloutContext,
   rollbackPolicyStage,
   type StagePlan,
@@ -87,7 +88,7 @@ describe('policy stages', () => {
     await setPolicy(db, [ids[3] as bigint], 'GET', 'simple_http', clock.now())
     const rollbackDry = (await rollbackPolicyStage(ctx(), {
       parameters: { stage_id: done.result.stage_id.toString() },
-    })) as DryRunOutcome<Record<string, unknown>>
+    })) as DryRunOutcome<RollbackPlan>
     expect(rollbackDry.plan).toMatchObject({ restore: 2, skipped: 1, stages: [{ skipped_endpoint_ids: [ids[3]] }] })
     await rollbackPolicyStage(ctx(), {
       parameters: { stage_id: done.result.stage_id.toString() },
