@@ -1,8 +1,8 @@
-import { hosts, rolloutLocks } from '@jetmon/db'
+import { endpointConfig, hosts, monitorSites, rolloutLocks } from '@jetmon/db'
 import { useTestDatabase } from '@jetmon/testkit'
 import { eq, sql } from 'drizzle-orm'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { BucketLeases, type BucketLeasesOptions, type LeaseChange } from '../src/index.js'
+import { BucketLeases, type BucketLeasesOptions, EndpointSource, type LeaseChange, Scheduler } from '../src/index.js'
 import { manualSchedulerClock } from './_clock.js'
 
 const database = useTestDatabase()
@@ -49,6 +49,8 @@ function deferred() {
 beforeEach(async () => {
   await database().db.delete(hosts)
   await database().db.delete(rolloutLocks)
+  await database().db.delete(endpointConfig)
+  await database().db.delete(monitorSites)
 })
 
 describe('rollout modes', () => {
@@ -209,5 +211,80 @@ describe('rollout modes', () => {
     expect(released.releasedAt).not.toBeNull()
     expect((await lockRow(keep)).state).toBe('active')
     host.stop()
+  })
+
+  it('api-controlled with the scheduler: a release stops new checks, waits for the one in flight and the writer, then acknowledges', async () => {
+    const { db } = database()
+    const endpoint = async (bucketNo: number) => {
+      const [header] = await db
+        .insert(monitorSites)
+        .values({ blogId: 77n, bucketNo, monitorUrl: `https://b${bucketNo}.example/` })
+      const endpointId = BigInt(header.insertId)
+      await db.insert(endpointConfig).values({ endpointId, checkIntervalSec: 60 })
+      return endpointId
+    }
+    const inLock = await endpoint(5)
+    const outside = await endpoint(50)
+    const lock = await insertLock('ctl', 0, 9, 'active')
+
+    const clock = manualSchedulerClock(Date.now())
+    const runs: { endpointId: bigint; at: number; done: () => void }[] = []
+    // The history writer: results wait in its buffer until a flush writes them.
+    const buffer: bigint[] = []
+    const written: bigint[] = []
+    const source = new EndpointSource({ db })
+    const scheduler = new Scheduler({
+      maxInFlight: 10,
+      ...clock.options,
+      run: (endpointId) =>
+        new Promise<undefined>((resolve) => {
+          runs.push({
+            endpointId,
+            at: clock.now(),
+            done: () => {
+              buffer.push(endpointId)
+              resolve(undefined)
+            },
+          })
+        }),
+    })
+    source.onChange(({ upserts, removals }) => {
+      for (const e of upserts) scheduler.upsert(e.endpointId, e.intervalMs)
+      for (const id of removals) scheduler.remove(id)
+    })
+    const host = leases('ctl', { mode: 'api-controlled', rolloutPollMs: 1_000, leaseMs: 600_000, ...clock.options })
+    host.onChange(async ({ ranges }) => {
+      await source.setRanges(ranges)
+      await scheduler.removedRunsSettled()
+      written.push(...buffer.splice(0))
+    })
+    await host.start()
+    expect(source.get(inLock)).toBeDefined()
+    expect(source.get(outside)).toBeUndefined()
+    expect((await lockRow(lock)).acknowledgedAt).not.toBeNull()
+    scheduler.start()
+    await clock.advance(60_000) // every phase slot passes once: the endpoint's check starts, and hangs
+    expect(runs.map((r) => r.endpointId)).toEqual([inLock])
+
+    await setLockState(lock, 'releasing')
+    await clock.advance(1_000)
+    await vi.waitFor(() => expect(scheduler.has(inLock)).toBe(false), { timeout: 2_000, interval: 10 })
+    // No new check of the range, however long the check in flight takes; no acknowledgment yet.
+    await clock.advance(180_000)
+    expect(runs).toHaveLength(1)
+    expect((await lockRow(lock)).state).toBe('releasing')
+
+    runs[0]!.done()
+    await vi.waitFor(async () => expect((await lockRow(lock)).state).toBe('released'), {
+      timeout: 2_000,
+      interval: 10,
+    })
+    // The check's result was written before the release was acknowledged.
+    expect(written).toEqual([inLock])
+    expect(buffer).toEqual([])
+    await clock.advance(120_000)
+    expect(runs).toHaveLength(1)
+    host.stop()
+    await scheduler.stop({ drain: false })
   })
 })
