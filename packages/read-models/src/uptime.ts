@@ -336,19 +336,40 @@ export async function loadStatsScope({
   blogId: bigint
   endpointId: bigint | null
 }): Promise<StatsScope | null> {
-  const rows = await ctx.db
-    .select({ id: monitorSites.endpointId })
-    .from(monitorSites)
-    .where(eq(monitorSites.blogId, blogId))
-    .orderBy(asc(monitorSites.endpointId))
-  const siteEndpointIds = rows.map((row) => row.id)
-  if (endpointId !== null && !siteEndpointIds.includes(endpointId)) return null
-  return {
-    blogId,
-    endpointId,
-    siteEndpointIds,
-    endpointIds: endpointId === null ? siteEndpointIds : [endpointId],
+  const [scope] = await loadStatsScopes({ ctx, scopes: [{ blogId, endpointId }] })
+  return scope ?? null
+}
+
+/**
+ * {@link loadStatsScope} for many scopes at once (one query per thousand blogs), in the order
+ * given; null for an endpoint that is not one of its blog's.
+ */
+export async function loadStatsScopes({
+  ctx,
+  scopes,
+}: {
+  ctx: { db: DbOrTx }
+  scopes: readonly { blogId: bigint; endpointId: bigint | null }[]
+}): Promise<(StatsScope | null)[]> {
+  const endpointsOf = new Map<bigint, bigint[]>()
+  for (const chunk of chunks(unique(scopes.map((scope) => scope.blogId)), ID_CHUNK)) {
+    const rows = await ctx.db
+      .select({ id: monitorSites.endpointId, blogId: monitorSites.blogId })
+      .from(monitorSites)
+      .where(inArray(monitorSites.blogId, chunk))
+      .orderBy(asc(monitorSites.endpointId))
+    for (const row of rows) pushTo(endpointsOf, row.blogId, row.id)
   }
+  return scopes.map(({ blogId, endpointId }) => {
+    const siteEndpointIds = endpointsOf.get(blogId) ?? []
+    if (endpointId !== null && !siteEndpointIds.includes(endpointId)) return null
+    return {
+      blogId,
+      endpointId,
+      siteEndpointIds,
+      endpointIds: endpointId === null ? siteEndpointIds : [endpointId],
+    }
+  })
 }
 
 /** Ids per `IN (…)` list: keeps statements small for a site with thousands of events in the period. */
@@ -358,6 +379,14 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
   return out
+}
+
+const unique = <T>(items: Iterable<T>): T[] => [...new Set(items)]
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key)
+  if (list) list.push(value)
+  else map.set(key, [value])
 }
 
 /**
@@ -378,28 +407,64 @@ export async function loadUptimeInput({
   period: StatsPeriod
   now: Date
 }): Promise<UptimeInput> {
+  const [input] = await loadUptimeInputs({ ctx, scopes: [scope], period, now })
+  return input as UptimeInput
+}
+
+/**
+ * {@link loadUptimeInput} for many scopes over one period, in the order given, with the same
+ * queries over all of their blogs at once (each one per thousand blogs, events or endpoints): the
+ * reads of a page of sites cost about as many statements as those of one. Several scopes of one
+ * blog (the site and some of its endpoints) share its rows.
+ */
+export async function loadUptimeInputs({
+  ctx,
+  scopes,
+  period,
+  now,
+}: {
+  ctx: { db: DbOrTx }
+  scopes: readonly StatsScope[]
+  period: StatsPeriod
+  now: Date
+}): Promise<UptimeInput[]> {
   const { db } = ctx
-  const eventsQuery = db
-    .select({
-      id: events.id,
-      endpointId: events.endpointId,
-      state: events.state,
-      startedAt: events.startedAt,
-      endedAt: events.endedAt,
-    })
-    .from(events)
-    .where(
-      and(
-        eq(events.blogId, scope.blogId),
-        scope.endpointId === null ? undefined : eq(events.endpointId, scope.endpointId),
-        lt(events.startedAt, period.to),
-        or(isNull(events.endedAt), gt(events.endedAt, period.from)),
+  if (scopes.length === 0) return []
+  const blogIds = unique(scopes.map((scope) => scope.blogId))
+  // With a single scope the endpoint filter goes into the query, as the statistics of one endpoint read it.
+  const only = scopes.length === 1 ? scopes[0]! : null
+  const eventRows = (
+    await Promise.all(
+      chunks(blogIds, ID_CHUNK).map((chunk) =>
+        db
+          .select({
+            id: events.id,
+            blogId: events.blogId,
+            endpointId: events.endpointId,
+            state: events.state,
+            startedAt: events.startedAt,
+            endedAt: events.endedAt,
+          })
+          .from(events)
+          .where(
+            and(
+              chunk.length === 1 ? eq(events.blogId, chunk[0]!) : inArray(events.blogId, chunk),
+              only === null || only.endpointId === null ? undefined : eq(events.endpointId, only.endpointId),
+              lt(events.startedAt, period.to),
+              or(isNull(events.endedAt), gt(events.endedAt, period.from)),
+            ),
+          ),
       ),
     )
-  const [eventRows, windows, activity] = await Promise.all([
-    eventsQuery,
-    loadMaintenancePeriods({ ctx, blogId: scope.blogId, period }),
-    loadEndpointActivity({ ctx, blogId: scope.blogId, endpointIds: scope.endpointIds, now }),
+  ).flat()
+  const [windows, activity] = await Promise.all([
+    loadMaintenancePeriodsOfBlogs({ ctx, blogIds, period }),
+    loadEndpointActivities({
+      ctx,
+      blogIds,
+      endpointIds: unique(scopes.flatMap((scope) => scope.endpointIds)),
+      now,
+    }),
   ])
 
   const changes: StateChange[] = []
@@ -426,14 +491,20 @@ export async function loadUptimeInput({
   const rounds: VerifierRound[] = []
   if (waited.size > 0) {
     let oldest = Number.POSITIVE_INFINITY
-    for (const row of eventRows) if (waited.has(row.id)) oldest = Math.min(oldest, row.startedAt.getTime())
+    const waitedBlogs = new Set<bigint>()
+    for (const row of eventRows) {
+      if (!waited.has(row.id)) continue
+      oldest = Math.min(oldest, row.startedAt.getTime())
+      waitedBlogs.add(row.blogId)
+    }
+    const blogs = [...waitedBlogs]
     for (const chunk of chunks([...waited], ID_CHUNK)) {
       const rows = await db
         .select({ eventId: auditLog.eventId, createdAt: auditLog.createdAt, metadata: auditLog.metadata })
         .from(auditLog)
         .where(
           and(
-            eq(auditLog.blogId, scope.blogId),
+            blogs.length === 1 ? eq(auditLog.blogId, blogs[0]!) : inArray(auditLog.blogId, blogs),
             gte(auditLog.createdAt, new Date(oldest)),
             lt(auditLog.createdAt, period.to),
             eq(auditLog.eventType, 'veriflier_request'),
@@ -451,27 +522,38 @@ export async function loadUptimeInput({
     }
   }
 
-  return {
-    from: period.from.getTime(),
-    to: period.to.getTime(),
-    now: now.getTime(),
-    endpointId: scope.endpointId,
-    siteEndpointIds: scope.siteEndpointIds,
-    events: eventRows.map((row) => ({
+  const eventsOf = new Map<bigint, UptimeEvent[]>()
+  for (const row of eventRows) {
+    pushTo(eventsOf, row.blogId, {
       id: row.id,
       endpointId: row.endpointId,
       state: row.state,
       startedAt: row.startedAt.getTime(),
       endedAt: row.endedAt?.getTime() ?? null,
-    })),
-    changes,
-    rounds,
-    windows,
-    // A blog with events but no endpoint rows any more: nothing says when it was monitored.
-    ...(activity.length > 0
-      ? { monitored: union(activity.flatMap((endpoint) => monitoredTime(endpoint, now.getTime()))) }
-      : {}),
+    })
   }
+  return scopes.map((scope) => {
+    const scoped = (eventsOf.get(scope.blogId) ?? []).filter(
+      (event) => scope.endpointId === null || event.endpointId === scope.endpointId,
+    )
+    const ids = new Set(scoped.map((event) => event.id))
+    const measured = scope.endpointIds.flatMap((id) => activity.get(id) ?? [])
+    return {
+      from: period.from.getTime(),
+      to: period.to.getTime(),
+      now: now.getTime(),
+      endpointId: scope.endpointId,
+      siteEndpointIds: scope.siteEndpointIds,
+      events: scoped,
+      changes: scopes.length === 1 ? changes : changes.filter((change) => ids.has(change.eventId)),
+      rounds: scopes.length === 1 ? rounds : rounds.filter((round) => ids.has(round.eventId)),
+      windows: windows.get(scope.blogId) ?? [],
+      // A blog with events but no endpoint rows any more: nothing says when it was monitored.
+      ...(measured.length > 0
+        ? { monitored: union(measured.flatMap((endpoint) => monitoredTime(endpoint, now.getTime()))) }
+        : {}),
+    }
+  })
 }
 
 /** The maintenance windows of a blog overlapping the period (through `(blog_id, ends_at)`). */
@@ -484,25 +566,45 @@ export async function loadMaintenancePeriods({
   blogId: bigint
   period: StatsPeriod
 }): Promise<MaintenancePeriod[]> {
-  const rows = await ctx.db
-    .select({
-      endpointId: maintenanceWindows.endpointId,
-      startsAt: maintenanceWindows.startsAt,
-      endsAt: maintenanceWindows.endsAt,
-    })
-    .from(maintenanceWindows)
-    .where(
-      and(
-        eq(maintenanceWindows.blogId, blogId),
-        gt(maintenanceWindows.endsAt, period.from),
-        lt(maintenanceWindows.startsAt, period.to),
-      ),
-    )
-  return rows.map((row) => ({
-    endpointId: row.endpointId,
-    startsAt: row.startsAt.getTime(),
-    endsAt: row.endsAt.getTime(),
-  }))
+  return (await loadMaintenancePeriodsOfBlogs({ ctx, blogIds: [blogId], period })).get(blogId) ?? []
+}
+
+/** {@link loadMaintenancePeriods} of many blogs, by blog (one query per thousand blogs). */
+export async function loadMaintenancePeriodsOfBlogs({
+  ctx,
+  blogIds,
+  period,
+}: {
+  ctx: { db: DbOrTx }
+  blogIds: readonly bigint[]
+  period: StatsPeriod
+}): Promise<Map<bigint, MaintenancePeriod[]>> {
+  const out = new Map<bigint, MaintenancePeriod[]>()
+  for (const chunk of chunks(unique(blogIds), ID_CHUNK)) {
+    const rows = await ctx.db
+      .select({
+        blogId: maintenanceWindows.blogId,
+        endpointId: maintenanceWindows.endpointId,
+        startsAt: maintenanceWindows.startsAt,
+        endsAt: maintenanceWindows.endsAt,
+      })
+      .from(maintenanceWindows)
+      .where(
+        and(
+          chunk.length === 1 ? eq(maintenanceWindows.blogId, chunk[0]!) : inArray(maintenanceWindows.blogId, chunk),
+          gt(maintenanceWindows.endsAt, period.from),
+          lt(maintenanceWindows.startsAt, period.to),
+        ),
+      )
+    for (const row of rows) {
+      pushTo(out, row.blogId, {
+        endpointId: row.endpointId,
+        startsAt: row.startsAt.getTime(),
+        endsAt: row.endsAt.getTime(),
+      })
+    }
+  }
+  return out
 }
 
 /**
@@ -520,43 +622,76 @@ export async function loadEndpointActivity({
   endpointIds: readonly bigint[]
   now: Date
 }): Promise<EndpointActivity[]> {
+  const activity = await loadEndpointActivities({ ctx, blogIds: [blogId], endpointIds, now })
+  return [...activity.values()]
+}
+
+/**
+ * {@link loadEndpointActivity} for endpoints of many blogs, by endpoint id (each query once per
+ * thousand blogs or endpoints). An endpoint absent from `monitor_sites` is absent from the map.
+ */
+export async function loadEndpointActivities({
+  ctx,
+  blogIds,
+  endpointIds,
+  now,
+}: {
+  ctx: { db: DbOrTx }
+  blogIds: readonly bigint[]
+  endpointIds: readonly bigint[]
+  now: Date
+}): Promise<Map<bigint, EndpointActivity>> {
   const { db } = ctx
-  if (endpointIds.length === 0) return []
+  const out = new Map<bigint, EndpointActivity>()
+  if (endpointIds.length === 0) return out
   const [flags, audits] = await Promise.all([
-    db
-      .select({
-        endpointId: monitorSites.endpointId,
-        monitorActive: monitorSites.monitorActive,
-        lastCheckedAt: endpointState.lastCheckedAt,
-      })
-      .from(monitorSites)
-      .leftJoin(endpointState, eq(endpointState.endpointId, monitorSites.endpointId))
-      .where(inArray(monitorSites.endpointId, [...endpointIds])),
-    db
-      .select({ createdAt: auditLog.createdAt, detail: auditLog.detail, metadata: auditLog.metadata })
-      .from(auditLog)
-      .where(
-        and(eq(auditLog.blogId, blogId), lte(auditLog.createdAt, now), eq(auditLog.eventType, ENDPOINT_CHANGED_EVENT)),
-      )
-      .orderBy(asc(auditLog.createdAt), asc(auditLog.id)),
+    Promise.all(
+      chunks(unique(endpointIds), ID_CHUNK).map((chunk) =>
+        db
+          .select({
+            endpointId: monitorSites.endpointId,
+            monitorActive: monitorSites.monitorActive,
+            lastCheckedAt: endpointState.lastCheckedAt,
+          })
+          .from(monitorSites)
+          .leftJoin(endpointState, eq(endpointState.endpointId, monitorSites.endpointId))
+          .where(inArray(monitorSites.endpointId, chunk)),
+      ),
+    ),
+    Promise.all(
+      chunks(unique(blogIds), ID_CHUNK).map((chunk) =>
+        db
+          .select({ createdAt: auditLog.createdAt, detail: auditLog.detail, metadata: auditLog.metadata })
+          .from(auditLog)
+          .where(
+            and(
+              chunk.length === 1 ? eq(auditLog.blogId, chunk[0]!) : inArray(auditLog.blogId, chunk),
+              lte(auditLog.createdAt, now),
+              eq(auditLog.eventType, ENDPOINT_CHANGED_EVENT),
+            ),
+          )
+          .orderBy(asc(auditLog.createdAt), asc(auditLog.id)),
+      ),
+    ),
   ])
   const changesOf = new Map<string, EndpointChange[]>()
-  for (const row of audits) {
+  for (const row of audits.flat()) {
     const id = row.metadata?.endpoint_id
     if (typeof id !== 'string') continue
     const active = row.metadata?.monitor_active
-    const list = changesOf.get(id) ?? []
-    list.push({
+    pushTo(changesOf, id, {
       at: row.createdAt.getTime(),
       created: row.detail === `endpoint ${id} created`,
       active: typeof active === 'boolean' ? active : null,
     })
-    changesOf.set(id, list)
   }
-  return flags.map((row) => ({
-    endpointId: row.endpointId,
-    changes: changesOf.get(row.endpointId.toString()) ?? [],
-    activeNow: row.monitorActive !== 0,
-    lastCheckedAt: row.lastCheckedAt?.getTime() ?? null,
-  }))
+  for (const row of flags.flat()) {
+    out.set(row.endpointId, {
+      endpointId: row.endpointId,
+      changes: (changesOf.get(row.endpointId.toString()) ?? []).sort((a, b) => a.at - b.at),
+      activeNow: row.monitorActive !== 0,
+      lastCheckedAt: row.lastCheckedAt?.getTime() ?? null,
+    })
+  }
+  return out
 }

@@ -134,9 +134,9 @@ function isGone(error: unknown): boolean {
 /**
  * Evaluates every active objective at `now` (default: the clock) and opens, escalates,
  * de-escalates and closes their alerts to match; closes (`manual_override`) the open alerts of
- * objectives that are no longer active or have moved to another site or endpoint. The objectives
- * of one site are measured together (its tables are read once). A site that fails is logged and
- * counted, and the others go on. Call it through {@link runEvaluation} to do it once per fleet.
+ * objectives that are no longer active or have moved to another site or endpoint. A page of
+ * objectives (500) is measured from one set of reads of all their sites' tables; a site that fails
+ * is logged and counted, and the others go on. Call it through {@link runEvaluation} to do it once per fleet.
  */
 export async function evaluateObjectives(input: { ctx: EvaluatorContext; now?: Date }): Promise<EvaluationReport> {
   const { ctx } = input
@@ -222,6 +222,28 @@ export async function evaluateObjectives(input: { ctx: EvaluatorContext; now?: D
     }
   }
 
+  async function statusesOf(
+    objectives: Objective[],
+    bySite: Map<bigint, Objective[]>,
+  ): Promise<{ objectives: Objective[]; statuses: ObjectiveStatus[] | null; error?: unknown }[]> {
+    try {
+      return [{ objectives, statuses: await objectiveStatuses({ ctx: { db: ctx.db }, objectives, now }) }]
+    } catch {
+      const out = []
+      for (const site of bySite.values()) {
+        try {
+          out.push({
+            objectives: site,
+            statuses: await objectiveStatuses({ ctx: { db: ctx.db }, objectives: site, now }),
+          })
+        } catch (error) {
+          out.push({ objectives: site, statuses: null, error })
+        }
+      }
+      return out
+    }
+  }
+
   let after: bigint | null = null
   do {
     const page = await listObjectives({ ctx: { db: ctx.db }, tenantId: null, active: true, after, limit: PAGE })
@@ -241,35 +263,41 @@ export async function evaluateObjectives(input: { ctx: EvaluatorContext; now?: D
       if (list) list.push(objective)
       else bySite.set(objective.blogId, [objective])
     }
-    for (const [blogId, objectives] of bySite) {
-      report.sites++
-      try {
-        const statuses = await objectiveStatuses({ ctx: { db: ctx.db }, objectives, now })
-        for (const [index, objective] of objectives.entries()) {
-          const status = statuses[index] as ObjectiveStatus
-          const metadata = alertMetadata(objective, status)
-          await reconcile(
-            objective,
-            SLO_BURN,
-            burnLevel(status.firing),
-            'burn_rate_subsided',
-            metadata,
-            burnDetail(objective, status),
-          )
-          await reconcile(
-            objective,
-            SLO_BUDGET,
-            budgetLevel(status, objective),
-            'budget_recovered',
-            metadata,
-            budgetDetail(objective, status),
-          )
-        }
-      } catch (error) {
+    report.sites += bySite.size
+    // The whole page is measured from one set of reads; should that fail, each site alone, so one
+    // site's trouble leaves the others evaluated.
+    const groups = await statusesOf(page.objectives, bySite)
+    for (const group of groups) {
+      if (group.statuses === null) {
         report.failedSites++
         logger.warn(
-          { err: error, blogId: blogId.toString(), objectives: objectives.map((o) => o.id.toString()) },
+          {
+            err: group.error,
+            blogId: group.objectives[0]?.blogId.toString(),
+            objectives: group.objectives.map((o) => o.id.toString()),
+          },
           'could not evaluate the objectives of a site; their alerts stay as they are and are evaluated again next minute',
+        )
+        continue
+      }
+      for (const [index, objective] of group.objectives.entries()) {
+        const status = group.statuses[index] as ObjectiveStatus
+        const metadata = alertMetadata(objective, status)
+        await reconcile(
+          objective,
+          SLO_BURN,
+          burnLevel(status.firing),
+          'burn_rate_subsided',
+          metadata,
+          burnDetail(objective, status),
+        )
+        await reconcile(
+          objective,
+          SLO_BUDGET,
+          budgetLevel(status, objective),
+          'budget_recovered',
+          metadata,
+          budgetDetail(objective, status),
         )
       }
     }

@@ -45,21 +45,35 @@ export function dayMet(status: Pick<ObjectiveStatus, 'sliPercent' | 'hasOpenDown
   return (status.sliPercent === null || status.sliPercent >= target) && !status.hasOpenDowntime
 }
 
-/** Downtime incidents of an objective's scope that began during `[from, to)`: events that reached Down. */
-async function incidentsBetween(db: DbOrTx, objective: Objective, from: Date, to: Date): Promise<number> {
-  const [row] = await db
-    .select({ n: count() })
+/**
+ * Downtime incidents (events that reached Down: a closed event keeps its last state) that began
+ * during `[from, to)`, per blog and endpoint, for these blogs, in one query.
+ */
+async function incidentsBetween(
+  db: DbOrTx,
+  blogIds: readonly bigint[],
+  from: Date,
+  to: Date,
+): Promise<(objective: Objective) => number> {
+  const rows = await db
+    .select({ blogId: events.blogId, endpointId: events.endpointId, n: count() })
     .from(events)
     .where(
       and(
-        eq(events.blogId, objective.blogId),
-        objective.endpointId === null ? undefined : eq(events.endpointId, objective.endpointId),
+        inArray(events.blogId, [...new Set(blogIds)]),
         gte(events.startedAt, from),
         lt(events.startedAt, to),
         eq(events.state, 'Down'),
       ),
     )
-  return Number(row?.n ?? 0)
+    .groupBy(events.blogId, events.endpointId)
+  return (objective) =>
+    rows
+      .filter(
+        (row) =>
+          row.blogId === objective.blogId && (objective.endpointId === null || row.endpointId === objective.endpointId),
+      )
+      .reduce((sum, row) => sum + Number(row.n), 0)
 }
 
 /**
@@ -106,27 +120,30 @@ export async function snapshotFinishedDays(input: {
     }
     const failed = new Set<bigint>()
     // Round k writes each objective's k-th pending day: an objective's days go in order, and the
-    // objectives of one site that need the same day are measured together.
+    // objectives that need the same day are measured together.
     for (let k = 0; k < MAX_CATCH_UP_DAYS; k++) {
       const groups = new Map<string, Objective[]>()
       for (const objective of page.objectives) {
         const day = pending.get(objective.id)?.[k]
         if (day === undefined || failed.has(objective.id)) continue
-        const key = `${day}|${objective.blogId}`
-        const group = groups.get(key)
+        const group = groups.get(day)
         if (group) group.push(objective)
-        else groups.set(key, [objective])
+        else groups.set(day, [objective])
       }
       if (groups.size === 0) break
-      for (const [key, objectives] of groups) {
-        const day = key.slice(0, 10)
+      for (const [day, objectives] of groups) {
         const end = new Date(dayStart(day) + DAY_MS)
         try {
           const statuses = await objectiveStatuses({ ctx: { db: ctx.db }, objectives, now: end })
+          const incidents = await incidentsBetween(
+            ctx.db,
+            objectives.map((o) => o.blogId),
+            new Date(dayStart(day)),
+            end,
+          )
           for (const [index, objective] of objectives.entries()) {
             const status = statuses[index] as ObjectiveStatus
-            const incidents = await incidentsBetween(ctx.db, objective, new Date(dayStart(day)), end)
-            const outcome = await writeDay(ctx.db, objective, day, status, incidents, now)
+            const outcome = await writeDay(ctx.db, objective, day, status, incidents(objective), now)
             if (outcome === 'skipped') continue
             report.written++
             if (outcome.brokenAfter > 0) {

@@ -12,13 +12,10 @@ import type { DbOrTx } from '@jetmon/db'
 import { countLatency, type LatencySamples, loadLatencySamples } from '@jetmon/history'
 import {
   computeUptime,
-  type EndpointActivity,
-  loadEndpointActivity,
-  loadMaintenancePeriods,
-  loadStatsScope,
-  loadUptimeInput,
+  loadMaintenancePeriodsOfBlogs,
+  loadStatsScopes,
+  loadUptimeInputs,
   type MaintenancePeriod,
-  monitoredTime,
   type StatsScope,
   type UptimeInput,
 } from '@jetmon/read-models'
@@ -129,20 +126,10 @@ export async function objectiveStatuses(input: ObjectiveStatusesInput): Promise<
   const { ctx, objectives } = input
   const now = input.now ?? (ctx.clock ?? (() => new Date()))()
   for (const objective of objectives) checkObjective(objective)
-  const bySite = new Map<bigint, number[]>()
-  objectives.forEach((objective, index) => {
-    const list = bySite.get(objective.blogId)
-    if (list) list.push(index)
-    else bySite.set(objective.blogId, [index])
-  })
-  const out: ObjectiveStatus[] = new Array(objectives.length)
-  for (const [blogId, indexes] of bySite) {
-    const mine = indexes.map((index) => objectives[index] as ObjectiveInput)
-    const reader = new SiteReader(ctx.db, blogId, mine, now)
-    for (const index of indexes) {
-      const objective = objectives[index] as ObjectiveInput
-      out[index] = await statusOf(objective, await reader.measurer(objective), now)
-    }
+  const measurers = await measurersOf(ctx.db, objectives, now)
+  const out: ObjectiveStatus[] = []
+  for (const [index, objective] of objectives.entries()) {
+    out.push(statusOf(objective, measurers[index] as Measurer, now))
   }
   return out
 }
@@ -156,7 +143,7 @@ function checkObjective(objective: ObjectiveInput): void {
   }
 }
 
-async function statusOf(objective: ObjectiveInput, measurer: Measurer, now: Date): Promise<ObjectiveStatus> {
+function statusOf(objective: ObjectiveInput, measurer: Measurer, now: Date): ObjectiveStatus {
   const period = objectiveWindow(objective.window, now)
   const whole = measurer.measure(period)
   const allowed = 1 - objective.target / 100
@@ -242,141 +229,91 @@ const EMPTY: Measurer = { unit: 'seconds', hasOpenDowntime: false, measure: () =
 const LONGEST_LOOKBACK_MS = Math.max(...Object.values(LOOKBACK_MS))
 
 /**
- * One site's reads at one instant, shared by the objectives it was made for. Availability: when
- * they all measure one scope (the site, or one endpoint) its uptime input is read as the uptime
- * statistics read it; when they measure several, the site's is read once and each endpoint's is
- * cut from it (its events, their transitions and rounds, and its own monitored time). Latency: the
- * samples of every endpoint measured are read once and each objective counts its own.
+ * The measurers of objectives at one instant, from reads shared by all of them, over the longest
+ * period any of them needs: the scopes in one query, the uptime inputs of the availability
+ * objectives' distinct scopes in one set of queries (`loadUptimeInputs`: a site and its endpoints
+ * share the site's rows), and the maintenance windows and latency samples of the latency
+ * objectives' endpoints once, each objective counting its own.
  */
-class SiteReader {
-  private readonly from: Date
-  private scopeRead: Promise<StatsScope | null> | null = null
-  private uptimeRead: Promise<UptimeInput | null> | null = null
-  private activityRead: Promise<EndpointActivity[]> | null = null
-  private windowsRead: Promise<MaintenancePeriod[]> | null = null
-  private samplesRead: Promise<LatencySamples | null> | null = null
-  /** The one availability scope of all the objectives (endpoint id, or null for the site); undefined when several. */
-  private readonly availabilityScope: bigint | null | undefined
+async function measurersOf(db: DbOrTx, objectives: readonly ObjectiveInput[], now: Date): Promise<Measurer[]> {
+  if (objectives.length === 0) return []
+  let fromMs = now.getTime() - LONGEST_LOOKBACK_MS
+  for (const objective of objectives) fromMs = Math.min(fromMs, objectiveWindow(objective.window, now).from.getTime())
+  const period = { from: new Date(fromMs), to: now }
+  const scopes = await loadStatsScopes({ ctx: { db }, scopes: objectives })
+  const keyOf = (scope: StatsScope) => `${scope.blogId}:${scope.endpointId ?? ''}`
 
-  constructor(
-    private readonly db: DbOrTx,
-    private readonly blogId: bigint,
-    objectives: readonly ObjectiveInput[],
-    private readonly now: Date,
-  ) {
-    let from = now.getTime() - LONGEST_LOOKBACK_MS
-    for (const objective of objectives) from = Math.min(from, objectiveWindow(objective.window, now).from.getTime())
-    this.from = new Date(from)
-    const scopes = new Set(objectives.filter((o) => o.sli === 'availability').map((o) => o.endpointId))
-    this.availabilityScope = scopes.size === 1 ? ([...scopes][0] as bigint | null) : undefined
-  }
-
-  private siteScope(): Promise<StatsScope | null> {
-    this.scopeRead ??= loadStatsScope({ ctx: { db: this.db }, blogId: this.blogId, endpointId: null })
-    return this.scopeRead
-  }
-
-  /** The scope of an objective: the site's, or one of its endpoints (null when not one of the site's). */
-  private async scopeOf(endpointId: bigint | null): Promise<StatsScope | null> {
-    const site = await this.siteScope()
-    if (site === null || endpointId === null) return site
-    if (!site.siteEndpointIds.includes(endpointId)) return null
-    return { ...site, endpointId, endpointIds: [endpointId] }
-  }
-
-  async measurer(objective: ObjectiveInput): Promise<Measurer> {
-    const scope = await this.scopeOf(objective.endpointId)
-    if (scope === null) return { ...EMPTY, unit: objective.sli === 'availability' ? 'seconds' : 'checks' }
-    return objective.sli === 'availability'
-      ? availabilityMeasurer(await this.uptimeInput(scope), this.now)
-      : this.latencyMeasurer(scope, objective.latencyThresholdMs ?? 0)
-  }
-
-  private async uptimeInput(scope: StatsScope): Promise<UptimeInput> {
-    const period = { from: this.from, to: this.now }
-    if (this.availabilityScope !== undefined) {
-      // Every objective measures this very scope: read it as the uptime statistics do.
-      this.uptimeRead ??= loadUptimeInput({ ctx: { db: this.db }, scope, period, now: this.now })
-      return (await this.uptimeRead) as UptimeInput
+  const availability = new Map<string, StatsScope>()
+  const latencyBlogs = new Set<bigint>()
+  const latencyEndpoints = new Set<bigint>()
+  objectives.forEach((objective, index) => {
+    const scope = scopes[index]
+    if (!scope) return
+    if (objective.sli === 'availability') availability.set(keyOf(scope), scope)
+    else {
+      latencyBlogs.add(scope.blogId)
+      for (const id of scope.endpointIds) latencyEndpoints.add(id)
     }
-    this.uptimeRead ??= this.siteScope().then((site) =>
-      site === null ? null : loadUptimeInput({ ctx: { db: this.db }, scope: site, period, now: this.now }),
-    )
-    const site = (await this.uptimeRead) as UptimeInput
-    if (scope.endpointId === null) return site
-    this.activityRead ??= this.siteScope().then((site) =>
-      loadEndpointActivity({
-        ctx: { db: this.db },
-        blogId: this.blogId,
-        endpointIds: site?.siteEndpointIds ?? [],
-        now: this.now,
-      }),
-    )
-    const activity = (await this.activityRead).find((endpoint) => endpoint.endpointId === scope.endpointId)
-    return endpointInput(site, scope.endpointId, activity, this.now)
-  }
-
-  private async latencyMeasurer(scope: StatsScope, thresholdMs: number): Promise<Measurer> {
-    const period = { from: this.from, to: this.now }
-    this.windowsRead ??= loadMaintenancePeriods({ ctx: { db: this.db }, blogId: this.blogId, period })
-    this.samplesRead ??= this.siteScope().then((site) =>
-      site === null
-        ? null
-        : loadLatencySamples({
-            ctx: { db: this.db },
-            endpointIds: site.siteEndpointIds,
-            from: this.from,
-            to: this.now,
-            rawFrom: new Date(Math.floor(this.now.getTime() / HOUR_MS) * HOUR_MS),
-          }),
-    )
-    const [windows, all] = await Promise.all([this.windowsRead, this.samplesRead])
-    const samples = all === null ? null : samplesOf(all, scope)
-    return {
-      unit: 'checks',
-      hasOpenDowntime: false,
-      measure(period) {
-        if (samples === null) return { eligible: 0, bad: 0 }
-        const counts = countLatency(samples, {
-          from: period.from.getTime(),
-          to: period.to.getTime(),
-          thresholdMs,
-          excluded: windows,
-        })
-        return { eligible: counts.eligible, bad: counts.eligible - counts.good }
-      },
+  })
+  const availabilityScopes = [...availability.values()]
+  const [inputs, windows, samples] = await Promise.all([
+    loadUptimeInputs({ ctx: { db }, scopes: availabilityScopes, period, now }),
+    latencyBlogs.size === 0
+      ? new Map<bigint, MaintenancePeriod[]>()
+      : loadMaintenancePeriodsOfBlogs({ ctx: { db }, blogIds: [...latencyBlogs], period }),
+    latencyEndpoints.size === 0
+      ? null
+      : loadLatencySamples({
+          ctx: { db },
+          endpointIds: [...latencyEndpoints],
+          from: period.from,
+          to: now,
+          rawFrom: new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS),
+        }),
+  ])
+  const inputOf = new Map(availabilityScopes.map((scope, index) => [keyOf(scope), inputs[index] as UptimeInput]))
+  return objectives.map((objective, index) => {
+    const scope = scopes[index]
+    if (!scope) return { ...EMPTY, unit: objective.sli === 'availability' ? 'seconds' : 'checks' }
+    if (objective.sli === 'availability') {
+      return availabilityMeasurer(inputOf.get(keyOf(scope)) ?? null, now)
     }
+    return latencyMeasurer(
+      samples === null ? null : samplesOf(samples, scope),
+      windows.get(scope.blogId) ?? [],
+      objective.latencyThresholdMs ?? 0,
+    )
+  })
+}
+
+function latencyMeasurer(
+  samples: LatencySamples | null,
+  windows: readonly MaintenancePeriod[],
+  thresholdMs: number,
+): Measurer {
+  return {
+    unit: 'checks',
+    hasOpenDowntime: false,
+    measure(period) {
+      if (samples === null) return { eligible: 0, bad: 0 }
+      const counts = countLatency(samples, {
+        from: period.from.getTime(),
+        to: period.to.getTime(),
+        thresholdMs,
+        excluded: windows,
+      })
+      return { eligible: counts.eligible, bad: counts.eligible - counts.good }
+    },
   }
 }
 
-/** The samples of a scope's endpoints, out of the site's. */
-function samplesOf(site: LatencySamples, scope: StatsScope): LatencySamples {
-  if (scope.endpointId === null) return site
-  const id = scope.endpointId
+/** The samples of a scope's endpoints, out of all those read. */
+function samplesOf(all: LatencySamples, scope: StatsScope): LatencySamples {
+  const ids = new Set(scope.endpointIds)
   return {
-    rawFrom: site.rawFrom,
-    rollups: site.rollups.filter((row) => row.endpointId === id),
-    raw: site.raw.filter((row) => row.endpointId === id),
-  }
-}
-
-/** One endpoint's uptime input cut from its site's: what `loadUptimeInput` reads for that endpoint. */
-function endpointInput(
-  site: UptimeInput,
-  endpointId: bigint,
-  activity: EndpointActivity | undefined,
-  now: Date,
-): UptimeInput {
-  const events = site.events.filter((event) => event.endpointId === endpointId)
-  const ids = new Set(events.map((event) => event.id))
-  const { monitored: _siteMonitored, ...rest } = site
-  return {
-    ...rest,
-    endpointId,
-    events,
-    changes: site.changes.filter((change) => ids.has(change.eventId)),
-    rounds: site.rounds.filter((round) => ids.has(round.eventId)),
-    ...(activity ? { monitored: monitoredTime(activity, now.getTime()) } : {}),
+    rawFrom: all.rawFrom,
+    rollups: all.rollups.filter((row) => ids.has(row.endpointId)),
+    raw: all.raw.filter((row) => ids.has(row.endpointId)),
   }
 }
 

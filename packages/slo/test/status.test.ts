@@ -250,7 +250,7 @@ describe('availability', () => {
     expect(one.budgetConsumed).toBe(3_600)
   })
 
-  it('measures several objectives of a site together exactly as it measures each alone', async () => {
+  it('measures several objectives of a site, and of other sites, together exactly as it measures each alone', async () => {
     const s = await site()
     const db = database().db
     const [second] = await db
@@ -269,11 +269,15 @@ describe('availability', () => {
     })
     await outage(s.blogId, s.endpointId, ago(2 * DAY), ago(2 * DAY - HOUR))
     await outage(s.blogId, e2, ago(20 * MINUTE), null)
+    // Another site, measured in the same reads.
+    const other = await site()
+    await outage(other.blogId, other.endpointId, ago(3 * DAY), ago(3 * DAY - 10 * MINUTE))
     const objectives = [
       objective({ blogId: s.blogId, endpointId: null }),
       objective(s, { window: '7d', target: 99.5 }),
       objective({ blogId: s.blogId, endpointId: e2 }, { window: 'month' }),
       objective({ blogId: s.blogId, endpointId: e2 }, { sli: 'latency', latencyThresholdMs: 500 }),
+      objective(other),
     ]
     const together = await objectiveStatuses({ ctx: { db }, objectives, now: new Date(NOW) })
     const alone = []
@@ -284,6 +288,7 @@ describe('availability', () => {
       [3_600, false],
       [20 * 60, true],
       [0, false],
+      [600, false],
     ])
     expect(together[2]!.eligible).toBe(5 * 86_400)
   })
