@@ -142,6 +142,14 @@ const entries = {
     ),
     5,
   ),
+  ROLLOUT_TOKEN_TTL_SEC: v.optional(
+    integer(
+      30,
+      86400,
+      'Seconds the confirmation token of a rollout dry run stays valid: execute the step within this time, or dry-run it again.',
+    ),
+    600,
+  ),
 
   // Checks and confirmation
   CHECK_TIMEOUT_MS: v.optional(
@@ -299,6 +307,12 @@ const entries = {
       'Seconds a claimed webhook or alert delivery stays with the worker that claimed it. A worker killed mid-send leaves its deliveries to others after this; it must outlast the longest send (10 s).',
     ),
     60,
+  ),
+  SLO_EVALUATOR_ENABLE: v.optional(
+    flag(
+      'Take part in evaluating the service level objectives: each minute one host of the fleet (whichever claims it first) opens and closes their burn-rate and budget alerts and writes the finished days. Off on every host, no objective is evaluated.',
+    ),
+    true,
   ),
 
   // Email for alert contacts

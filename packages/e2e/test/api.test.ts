@@ -3,7 +3,7 @@
 // `jetmon2 status|reload|drain` reach the running process.
 import { createJetmonClient, type JetmonClient } from '@jetmon/api-client'
 import { createApiKey } from '@jetmon/api-keys'
-import { auditLog, hosts, monitorSites, processHealth } from '@jetmon/db'
+import { auditLog, hosts, monitorSites, processHealth, rolloutJobs } from '@jetmon/db'
 import type { TestDatabase } from '@jetmon/testkit'
 import type { FixtureServer } from '@jetmon/testkit/fixtures'
 import { eq } from 'drizzle-orm'
@@ -32,6 +32,7 @@ beforeAll(async () => {
       // A range just taken over from v1: endpoints that set nothing are checked as v1 did.
       DEFAULT_REQUEST_METHOD: 'HEAD',
       DEFAULT_DETECTION_PROFILE: 'legacy',
+      ROLLOUT_TOKEN_TTL_SEC: 120,
     },
   })
   ;({ sites, t, output, exited, env, writeConfig } = serve)
@@ -129,6 +130,15 @@ describe('jetmon2 serve with the REST API', () => {
     expect(byName.projection_enabled?.ok).toBe(true)
     expect(byName.verifliers_reachable?.message).toContain('no verifliers are configured')
   }, 60_000)
+
+  it('serves the rollout control plane with its configured token lifetime', async () => {
+    const { data: caps } = await api.call('rollout.capabilities', {})
+    expect(caps).toMatchObject({ token_ttl_sec: 120, api_version: 'v1' })
+    const { data: dry } = await api.call('rollout.adopt', { body: { bucket_min: 990, bucket_max: 999 } })
+    expect(dry).toMatchObject({ dry_run: true, step: 'adopt', blocked: [] })
+    const [job] = await t.db.select().from(rolloutJobs).where(eq(rolloutJobs.step, 'adopt'))
+    expect(Date.parse(dry.expires_at ?? '') - (job?.startedAt.getTime() ?? 0)).toBe(120_000)
+  })
 
   it('jetmon2 status shows the running monitor', async () => {
     const status = await jetmon2(['status', '--json'], env())

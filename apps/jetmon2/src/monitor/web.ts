@@ -127,6 +127,15 @@ export async function startApi(
     probe,
     alertTester: { send: (contact, now) => alertSender.sendTest(contact as never, now) },
     dashboardUrl: deps.dashboardUrl,
+    // Getters: a reload applies to the next request.
+    rollout: {
+      get tokenTtlSec() {
+        return deps.config().ROLLOUT_TOKEN_TTL_SEC
+      },
+      get projection() {
+        return deps.config().LEGACY_STATUS_PROJECTION_ENABLE
+      },
+    },
     rolloutChecks: () => {
       const current = deps.config()
       return {
