@@ -157,7 +157,10 @@ export async function evaluateObjectives(input: { ctx: EvaluatorContext; now?: D
   for (const event of await listOpenEventsOfTypes({ ctx: { db: ctx.db }, checkTypes: [SLO_BURN, SLO_BUDGET] })) {
     open.set(keyOf(event.checkType, event.discriminator), event)
   }
+  /** Keys of the open alerts whose objective is active where they are. */
   const kept = new Set<string>()
+  /** Open alerts of objectives that moved. */
+  const stale: Event[] = []
 
   /** Brings one alert to `level`; returns what it did. */
   const reconcile = async (
@@ -255,9 +258,14 @@ export async function evaluateObjectives(input: { ctx: EvaluatorContext; now?: D
       for (const checkType of [SLO_BURN, SLO_BUDGET]) {
         const key = keyOf(checkType, objective.id.toString())
         const event = open.get(key)
-        if (event && event.blogId === objective.blogId && event.endpointId === objective.endpointId) kept.add(key)
-        else if (event) open.delete(key) // moved: closed below as stale, and opened afresh where it is now
-        if (event && !kept.has(key)) open.set(`stale:${event.id}`, event)
+        if (!event) continue
+        if (event.blogId === objective.blogId && event.endpointId === objective.endpointId) kept.add(key)
+        else {
+          // The objective moved to another site or endpoint: this one is closed below, and its alert
+          // opens afresh where the objective is now.
+          open.delete(key)
+          stale.push(event)
+        }
       }
       const list = bySite.get(objective.blogId)
       if (list) list.push(objective)
@@ -304,8 +312,8 @@ export async function evaluateObjectives(input: { ctx: EvaluatorContext; now?: D
   } while (after !== null)
 
   // Alerts of objectives that are no longer active (or that moved): nobody evaluates them any more.
-  for (const [key, event] of open) {
-    if (kept.has(key)) continue
+  for (const [key, event] of open) if (!kept.has(key)) stale.push(event)
+  for (const event of stale) {
     try {
       await closeEvent({
         ctx: store,
