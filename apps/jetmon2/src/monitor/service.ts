@@ -249,8 +249,9 @@ export class MonitorService {
     if (checks.database !== 'ok') ok = false
     const leases = this.checking?.leases
     const ranges = leases?.ranges ?? []
-    checks.rollout_mode = this.config.ROLLOUT_MODE
-    checks.leases = ranges.length ? describeRanges(ranges) : noBucketsHeld(this.config.ROLLOUT_MODE)
+    const mode = this.checking?.mode ?? this.config.ROLLOUT_MODE
+    checks.rollout_mode = mode
+    checks.leases = ranges.length ? describeRanges(ranges) : noBucketsHeld(mode)
     // A standby host, or an api-controlled one with no range activated, holds its lease and is ready.
     if (leases?.state !== 'active') ok = false
     // Pressure is amber: still ready (the checks go on), but the failures it sees give no verdict.
@@ -296,7 +297,7 @@ export class MonitorService {
       // Under pressure the monitor runs, but its timeouts give no verdict: amber.
       health: this.state === 'running' && pressure?.state !== 'amber' ? ('green' as const) : ('amber' as const),
       stats: {
-        rollout_mode: this.config.ROLLOUT_MODE,
+        rollout_mode: this.checking?.mode ?? this.config.ROLLOUT_MODE,
         buckets: describeRanges(this.checking?.leases.ranges ?? []) || 'none',
         endpoints: stats?.endpoints ?? 0,
         in_flight: stats?.inFlight ?? 0,
@@ -337,6 +338,15 @@ export class MonitorService {
 
   /** Applies a new, valid configuration: intervals, thresholds, verifliers and limits. */
   reload(config: Jetmon2Config): void {
+    const before = this.config
+    for (const key of ['ROLLOUT_MODE', 'ROLLOUT_POLL_SEC', 'PINNED_BUCKET_MIN', 'PINNED_BUCKET_MAX'] as const) {
+      if (config[key] !== before[key]) {
+        this.logger.warn(
+          { key, running: before[key], file: config[key] },
+          `${key} changed in the configuration file: it applies at the next restart (jetmon2 drain, then start the service again); this process keeps its bucket ownership as it started`,
+        )
+      }
+    }
     this.config = config
     this.checking?.reload(config)
     this.logger.info('configuration reloaded')
