@@ -1,3 +1,4 @@
+export { type AppliedChange, type AppliedDocument, type ApplyReport, applyOpenSlo } from './apply.js'
 export {
   InvalidInputError,
   InvalidObjectiveError,
@@ -19,6 +20,12 @@ export {
   SLO_BUDGET,
   SLO_BURN,
 } from './evaluator.js'
+export {
+  type DailySnapshot,
+  listSnapshots,
+  type ObjectiveStreak,
+  objectiveStreaks,
+} from './history.js'
 export { claimLease, EVALUATOR_LEASE, evaluationMinute, releaseLease } from './lease.js'
 export { ObjectiveEvaluator, type ObjectiveEvaluatorOptions } from './loop.js'
 export {
@@ -43,6 +50,19 @@ export {
   SLI_KINDS,
   type SliKind,
 } from './objectives.js'
+export {
+  BUDGET_CRITICAL_ANNOTATION,
+  BUDGET_WARN_ANNOTATION,
+  DEFAULT_POLICY_REF,
+  OPENSLO_API_VERSION,
+  OPENSLO_SOURCE_TYPE,
+  type OpenSloDocument,
+  type OpenSloObjective,
+  objectivesFromOpenSlo,
+  objectiveToOpenSlo,
+  openSloDocuments,
+  openSloYaml,
+} from './openslo.js'
 export {
   dayMet,
   MAX_CATCH_UP_DAYS,

@@ -162,7 +162,7 @@ function isDuplicateKey(error: unknown): boolean {
  * @throws {SiteNotFoundError} when the site has no endpoint the caller may see.
  * @throws {InvalidObjectiveError} (path `endpoint_id`) when the endpoint is not one of the site's.
  */
-async function checkScope(db: DbOrTx, tenantId: string | null, fields: ObjectiveFields): Promise<void> {
+export async function checkScope(db: DbOrTx, tenantId: string | null, fields: ObjectiveFields): Promise<void> {
   const base = db.select({ endpointId: monitorSites.endpointId }).from(monitorSites)
   const [site] = await (tenantId === null
     ? base.where(eq(monitorSites.blogId, fields.blog_id))
