@@ -21,6 +21,7 @@ export const apiCommand = defineCommand({
     webhooks: () => import('./commands/webhooks.js').then((m) => m.default),
     'alert-contacts': () => import('./commands/alert-contacts.js').then((m) => m.default),
     smoke: () => import('./commands/smoke.js').then((m) => m.smoke),
+    rollout: () => import('./commands/rollout.js').then((m) => m.default),
     'local-config': () => import('./commands/local-config.js').then((m) => m.default),
   },
 })
