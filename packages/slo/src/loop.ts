@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { type Logger, noopLogger, systemTimers, type Timers } from '@jetmon/vocabulary'
 import { type EvaluationRun, type EvaluatorContext, runEvaluation } from './evaluator.js'
 
@@ -13,8 +14,10 @@ export interface ObjectiveEvaluatorOptions {
   /** Delay after each minute's start before claiming it (default 5 s: lets checks of that instant land). */
   offsetMs?: number
   timers?: Timers
-  /** Called after each run, claimed or not (metrics, tests). */
-  onRun?: (run: EvaluationRun) => void
+  /** Called after each run, claimed or not, with how long it took (metrics, tests). */
+  onRun?: (run: EvaluationRun, durationMs: number) => void
+  /** Called when a run fails (it is logged, and the next minute tries again). */
+  onFailure?: (error: unknown) => void
 }
 
 /**
@@ -55,6 +58,7 @@ export class ObjectiveEvaluator {
   /** Runs once now (the loop does this every minute). */
   async runOnce(): Promise<EvaluationRun | null> {
     const { ctx, holder } = this.options
+    const started = performance.now()
     try {
       const run = await runEvaluation({
         ctx,
@@ -79,9 +83,10 @@ export class ObjectiveEvaluator {
           'objectives evaluated',
         )
       }
-      this.options.onRun?.(run)
+      this.options.onRun?.(run, performance.now() - started)
       return run
     } catch (error) {
+      this.options.onFailure?.(error)
       if (this.failures++ === 0) {
         this.logger.warn({ err: error }, 'objective evaluation failed; it is tried again every minute')
       }
