@@ -162,6 +162,7 @@ async function dryRun<P, Plan, Result, Options>(
     })
     return id
   })
+  await purgeTokens(ctx, startedAt)
   return {
     dryRun: true,
     step: step.name,
@@ -369,6 +370,18 @@ async function execute<P, Plan, Result, Options>(
     warnings: outcome.planned.warnings,
     result,
   }
+}
+
+/** How long a token row outlives its expiry (so a late execution still hears "expired"), and rows purged per dry run. */
+const TOKEN_KEEP_MS = 86_400_000
+const TOKEN_PURGE_BATCH = 1000
+
+/** Deletes token rows that expired more than a day ago, a bounded batch at a time, along `idx_expires`. */
+async function purgeTokens(ctx: RolloutContext, now: Date): Promise<void> {
+  const before = new Date(now.getTime() - TOKEN_KEEP_MS)
+  await ctx.db.execute(
+    sql`DELETE FROM ${rolloutTokens} WHERE ${rolloutTokens.expiresAt} < ${before} ORDER BY ${rolloutTokens.expiresAt} LIMIT ${TOKEN_PURGE_BATCH}`,
+  )
 }
 
 /** Advisory lock held by every transactional execution, so that two never plan on the same state. */

@@ -223,4 +223,14 @@ describe('the two-phase rule', () => {
     expect(paths).toEqual(expect.arrayContaining(['host_id', 'extra']))
     expect(await db.select().from(rolloutJobs)).toHaveLength(before.length)
   })
+
+  it('forgets tokens a day after they expired, when the next dry run is made', async () => {
+    const { db } = getDb()
+    const { dry } = await dryActivate([100, 109], 'tp-purge')
+    clock.advance(600_000 + 86_400_000 + 1)
+    expect(await db.select().from(rolloutTokens).where(eq(rolloutTokens.jobId, dry.jobId))).toHaveLength(1)
+    const later = await dryActivate([110, 119], 'tp-purge')
+    expect(await db.select().from(rolloutTokens).where(eq(rolloutTokens.jobId, dry.jobId))).toHaveLength(0)
+    expect(await db.select().from(rolloutTokens).where(eq(rolloutTokens.jobId, later.dry.jobId))).toHaveLength(1)
+  })
 })
