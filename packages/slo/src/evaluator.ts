@@ -336,7 +336,7 @@ export async function evaluateObjectives(input: { ctx: EvaluatorContext; now?: D
 /** What {@link runEvaluation} did: nothing (another process has this minute), or the evaluation. */
 export type EvaluationRun =
   | { claimed: false; minute: Date }
-  | { claimed: true; minute: Date; evaluation: EvaluationReport; snapshots: SnapshotReport }
+  | { claimed: true; minute: Date; evaluation: EvaluationReport; snapshots: SnapshotReport | null }
 
 /**
  * One minute's work for the whole fleet: claims the minute `now` falls in (`jetmon_slo_leases`;
@@ -351,6 +351,11 @@ export async function runEvaluation(input: {
   holder: string
   leaseMs?: number
   now?: Date
+  /**
+   * Write the finished days' snapshots after evaluating (default true). A caller that knows every
+   * objective is counted up to yesterday skips them until the next UTC day (`snapshots` is then null).
+   */
+  snapshots?: boolean
 }): Promise<EvaluationRun> {
   const { ctx, holder } = input
   const clock = ctx.clock ?? (() => new Date())
@@ -367,7 +372,7 @@ export async function runEvaluation(input: {
   if (!claimed) return { claimed: false, minute }
   try {
     const evaluation = await evaluateObjectives({ ctx, now })
-    const snapshots = await snapshotFinishedDays({ ctx, now })
+    const snapshots = input.snapshots === false ? null : await snapshotFinishedDays({ ctx, now })
     return { claimed: true, minute, evaluation, snapshots }
   } finally {
     await releaseLease({ ctx, name: EVALUATOR_LEASE, holder, period: minute, now: clock() })

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { type Logger, noopLogger, systemTimers, type Timers } from '@jetmon/vocabulary'
 import { type EvaluationRun, type EvaluatorContext, runEvaluation } from './evaluator.js'
+import { utcDay } from './snapshots.js'
 
 const MINUTE_MS = 60_000
 
@@ -33,6 +34,8 @@ export class ObjectiveEvaluator {
   private running: Promise<void> | null = null
   private stopped = true
   private failures = 0
+  /** The UTC day up to whose eve this process saw every objective counted: no snapshot pass needed until the next day. */
+  private countedOn: string | null = null
 
   constructor(options: ObjectiveEvaluatorOptions) {
     this.options = options
@@ -60,16 +63,22 @@ export class ObjectiveEvaluator {
     const { ctx, holder } = this.options
     const started = performance.now()
     try {
+      const today = utcDay((ctx.clock ?? (() => new Date()))())
       const run = await runEvaluation({
         ctx,
         holder,
         ...(this.options.leaseMs !== undefined ? { leaseMs: this.options.leaseMs } : {}),
+        // Once a day is counted for every objective (by this process), the next pass is due tomorrow.
+        snapshots: this.countedOn !== today,
       })
+      if (run.claimed && run.snapshots?.complete) this.countedOn = utcDay(run.minute)
       if (this.failures > 0) this.logger.info({ failures: this.failures }, 'objective evaluation works again')
       this.failures = 0
       if (run.claimed) {
         const { evaluation: e, snapshots: s } = run
-        const level = e.opened + e.changed + e.closed + s.written + e.failedSites + s.failed > 0 ? 'info' : 'debug'
+        const written = s?.written ?? 0
+        const level =
+          e.opened + e.changed + e.closed + written + e.failedSites + (s?.failed ?? 0) > 0 ? 'info' : 'debug'
         this.logger[level](
           {
             minute: run.minute.toISOString(),
@@ -78,7 +87,7 @@ export class ObjectiveEvaluator {
             changed: e.changed,
             closed: e.closed,
             failedSites: e.failedSites,
-            snapshots: s.written,
+            snapshots: written,
           },
           'objectives evaluated',
         )

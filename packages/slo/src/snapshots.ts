@@ -38,6 +38,8 @@ export interface SnapshotReport {
   streaksBroken: number
   /** Objectives whose days could not be written (logged; tried again on the next run). */
   failed: number
+  /** Every active objective is counted up to yesterday: no further pass is needed before the next UTC day. */
+  complete: boolean
 }
 
 /** Whether the objective was met at the end of a day (see the module's description). */
@@ -89,7 +91,7 @@ export async function snapshotFinishedDays(input: {
   const now = input.now ?? (ctx.clock ?? (() => new Date()))()
   const logger = ctx.logger ?? noopLogger
   const lastDay = utcDay(now.getTime() - DAY_MS)
-  const report: SnapshotReport = { written: 0, streaksBroken: 0, failed: 0 }
+  const report: SnapshotReport = { written: 0, streaksBroken: 0, failed: 0, complete: true }
 
   let after: bigint | null = null
   do {
@@ -117,6 +119,7 @@ export async function snapshotFinishedDays(input: {
         next += DAY_MS
       }
       if (days.length > 0) pending.set(objective.id, days)
+      if (utcDay(next) <= lastDay) report.complete = false // more than a run's worth of days behind
     }
     const failed = new Set<bigint>()
     // Round k writes each objective's k-th pending day: an objective's days go in order, and the
@@ -157,6 +160,7 @@ export async function snapshotFinishedDays(input: {
         } catch (error) {
           for (const objective of objectives) failed.add(objective.id)
           report.failed += objectives.length
+          report.complete = false
           logger.warn(
             { err: error, day, objectives: objectives.map((o) => o.id.toString()) },
             'could not write the daily snapshot of some objectives; their days are written on the next run, in order',

@@ -92,7 +92,7 @@ describe('the evaluator lease', () => {
 })
 
 describe('ObjectiveEvaluator', () => {
-  it('runs a few seconds into each minute and stops cleanly', async () => {
+  it('runs a few seconds into each minute, writes the snapshots once a day, and stops cleanly', async () => {
     // The objective above would have its days snapshotted on each run: not this test's subject.
     await deactivateObjectivesOfSite({ ctx: { db: database().db }, blogId: 970_001n })
     const clock = manualClock(new Date('2027-01-01T00:00:30Z'))
@@ -113,6 +113,9 @@ describe('ObjectiveEvaluator', () => {
     await timers.advanceSettling(HOUR / 60) // 00:02:05
     await waitForRuns(runs, 2)
     expect(runs[1]).toMatchObject({ claimed: true, minute: new Date('2027-01-01T00:02:00Z') })
+    // Every objective was counted up to yesterday by the first run: no snapshot pass until tomorrow.
+    expect(runs[0]).toMatchObject({ snapshots: { complete: true } })
+    expect(runs[1]).toMatchObject({ snapshots: null })
     await evaluator.stop()
     expect(timers.pending).toBe(0)
   })

@@ -72,11 +72,11 @@ describe('daily snapshots and streaks', () => {
     const run = (now: string) => snapshotFinishedDays({ ctx: { db: database().db, logger }, now: t(now) })
 
     // Five minutes into 3 May: 1 and 2 May are over, both met.
-    expect(await run('2026-05-03T00:05:00Z')).toEqual({ written: 2, streaksBroken: 0, failed: 0 })
+    expect(await run('2026-05-03T00:05:00Z')).toEqual({ written: 2, streaksBroken: 0, failed: 0, complete: true })
     expect(await streakOf(o.id)).toMatchObject({ currentDays: 2, bestDays: 2, lastDay: '2026-05-02', brokenAt: null })
 
     // No run for three days: 3, 4 and 5 May are written on the next one, in order.
-    expect(await run('2026-05-06T00:05:00Z')).toEqual({ written: 3, streaksBroken: 1, failed: 0 })
+    expect(await run('2026-05-06T00:05:00Z')).toEqual({ written: 3, streaksBroken: 1, failed: 0, complete: true })
     const rows = await snapshotsOf(o.id)
     expect(rows.map((row) => [row.day, row.streakDays, row.incidents])).toEqual([
       ['2026-05-01', 1, 0],
@@ -100,7 +100,7 @@ describe('daily snapshots and streaks', () => {
     expect(logger.messages('info')).toContain(`objective "${o.name}": streak broken at 2 days`)
 
     // Running again (later the same day) writes nothing and changes nothing.
-    expect(await run('2026-05-06T09:00:00Z')).toEqual({ written: 0, streaksBroken: 0, failed: 0 })
+    expect(await run('2026-05-06T09:00:00Z')).toEqual({ written: 0, streaksBroken: 0, failed: 0, complete: true })
     expect(await snapshotsOf(o.id)).toEqual(rows)
 
     // Once the downtime has left the 7-day window (at the end of 10 May) the days are met again.
@@ -133,10 +133,12 @@ describe('daily snapshots and streaks', () => {
     const o = await objective(s.blogId, t('2026-01-01T00:00:00Z'), { window: '28d', target: 99 })
     const first = await snapshotFinishedDays({ ctx: { db: database().db }, now: t('2026-03-01T12:00:00Z') })
     expect(first.written).toBeGreaterThanOrEqual(31)
+    expect(first.complete).toBe(false) // February is still to write
     let rows = await snapshotsOf(o.id)
     expect(rows).toHaveLength(31)
     expect([rows[0]!.day, rows[30]!.day]).toEqual(['2026-01-01', '2026-01-31'])
-    await snapshotFinishedDays({ ctx: { db: database().db }, now: t('2026-03-01T12:01:00Z') })
+    const second = await snapshotFinishedDays({ ctx: { db: database().db }, now: t('2026-03-01T12:01:00Z') })
+    expect(second.complete).toBe(true)
     rows = await snapshotsOf(o.id)
     expect(rows.at(-1)!.day).toBe('2026-02-28')
     expect(rows).toHaveLength(59)

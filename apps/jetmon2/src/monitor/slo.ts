@@ -66,7 +66,7 @@ export function startObjectiveEvaluator(
       changes.inc({ change: 'opened' }, run.evaluation.opened)
       changes.inc({ change: 'changed' }, run.evaluation.changed)
       changes.inc({ change: 'closed' }, run.evaluation.closed)
-      snapshots.inc(run.snapshots.written)
+      snapshots.inc(run.snapshots?.written ?? 0)
       failedSites.inc(run.evaluation.failedSites)
     },
     onFailure: () => runs.inc({ outcome: 'failed' }),
