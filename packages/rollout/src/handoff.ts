@@ -171,10 +171,10 @@ export interface ReleasePlan {
 }
 
 /** How long an execution of `release` waits for the host's acknowledgement. */
-export const RELEASE_WAIT = { defaultSec: 30, maxSec: 300, pollMs: 500 } as const
+export const RELEASE_WAIT = { defaultSec: 20, maxSec: 300, pollMs: 500 } as const
 
 export interface ReleaseOptions {
-  /** Seconds to wait for the acknowledgement (default 30, at most 300; 0: do not wait). */
+  /** Seconds to wait for the acknowledgement (default 20, at most 300; 0: do not wait). */
   waitSec?: number
 }
 

@@ -153,7 +153,7 @@ describe('release', () => {
     expect(released.result).toMatchObject({ acknowledged: true, waited_ms: 1_000 })
     expect(released.result.locks.map((lock) => lock.state)).toEqual(['released', 'released'])
 
-    // No acknowledgement: the default wait of 30 s passes on the clock, in 500 ms polls.
+    // No acknowledgement: the default wait of 20 s passes on the clock, in 500 ms polls.
     await execute(activateRange, { bucket_min: 700, bucket_max: 709, host_id: 'rel-b' })
     let polls = 0
     const silent = await execute<ReleaseResult>(
@@ -166,8 +166,8 @@ describe('release', () => {
         },
       },
     )
-    expect(silent.result).toMatchObject({ acknowledged: false, waited_ms: 30_000, locks: [{ state: 'releasing' }] })
-    expect(polls).toBe(60)
+    expect(silent.result).toMatchObject({ acknowledged: false, waited_ms: 20_000, locks: [{ state: 'releasing' }] })
+    expect(polls).toBe(40)
   })
 })
 

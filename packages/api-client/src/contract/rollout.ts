@@ -315,7 +315,7 @@ export const rolloutRelease = defineRoute({
           v.safeInteger('must be whole seconds'),
           v.minValue(0),
           v.maxValue(300),
-          v.description('Execution: seconds to wait for the host to acknowledge (default 30, at most 300).'),
+          v.description('Execution: seconds to wait for the host to acknowledge (default 20, at most 300).'),
         ),
       ),
     }),
