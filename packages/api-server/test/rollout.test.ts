@@ -334,6 +334,9 @@ describe('the rollout routes', () => {
     const [kept] = await h.database.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.idemKey, 'dry-300'))
     expect(kept?.statusCode).toBe(200)
     expect(Buffer.from(kept?.responseBody ?? []).toString('utf8')).not.toContain(String(dry.confirmation_token))
+    const dryAgain = await post('/rollout/activate', body, { idempotencyKey: 'dry-300' })
+    expect(dryAgain.status).toBe(409)
+    expect((await envelopeOf(dryAgain)).code).toBe('idempotency_replay_withheld')
 
     const execute = { ...body, dry_run: false, confirmation_token: dry.confirmation_token }
     const first = await post('/rollout/activate', execute, { idempotencyKey: 'activate-300' })
