@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { defaultServerConditions } from 'vite'
 import { defineConfig } from 'vitest/config'
@@ -7,6 +8,10 @@ import { defineConfig } from 'vitest/config'
 const conditions = ['@jetmon/source', ...defaultServerConditions]
 
 const root = fileURLToPath(new URL('.', import.meta.url))
+
+// Node.js keeps the code it compiled on disk and reuses it in the next process (the workers, and the
+// binaries the tests start hundreds of times). `npm test` sets the same.
+Object.assign(process.env, { NODE_COMPILE_CACHE: `${root}.jetmon/compile-cache`, ...process.env })
 const workspaces = ['packages', 'apps'].flatMap((group) =>
   readdirSync(`${root}${group}`)
     .filter((name) => existsSync(`${root}${group}/${name}/package.json`))
@@ -21,6 +26,11 @@ export default defineConfig({
     globalSetup: [fileURLToPath(new URL('packages/testkit/src/global-setup.ts', import.meta.url))],
     testTimeout: 20_000,
     hookTimeout: 60_000,
+    // Test files mostly wait on MariaDB, sockets and the processes they start, so one file runs per
+    // core (vitest's default is one fewer: on a 2-core machine, one file after another). Not more:
+    // the files that start the binaries many times are CPU-bound, and their timeouts are sized for
+    // one core each.
+    maxWorkers: Math.max(2, availableParallelism()),
     projects: workspaces.map((dir) => ({
       extends: true,
       test: {

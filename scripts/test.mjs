@@ -14,10 +14,14 @@ mkdirSync(dirname(results), { recursive: true })
 rmSync(results, { force: true })
 rmSync(faultResults, { force: true })
 
+// Node.js keeps the code it compiled on disk and reuses it in the next process: the tests start the
+// binaries hundreds of times, each loading the same modules.
+const env = { NODE_COMPILE_CACHE: join(root, '.jetmon', 'compile-cache'), ...process.env }
+
 const run = (label, cmd, args) => {
   process.stdout.write(`\n\x1b[36m▸ ${label}\x1b[0m\n`)
   const started = Date.now()
-  const { status } = spawnSync(cmd, args, { stdio: 'inherit', cwd: root })
+  const { status } = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env })
   const ok = status === 0
   process.stdout.write(
     `${ok ? '\x1b[32m✓' : '\x1b[31m✖'} ${label} (${((Date.now() - started) / 1000).toFixed(1)} s)\x1b[0m\n`,
