@@ -393,12 +393,27 @@ async function executeRollback(
   let restored = 0
   for (const stageId of stageIds) {
     const rows = restore.get(stageId) ?? []
+    // One UPDATE per previous value (at most 12 pairs, NULL included) and chunk of endpoints.
+    const byPrevious = new Map<string, RollbackRow[]>()
     for (const row of rows) {
-      // Per row: the previous values differ from row to row (NULL included).
-      await ctx.db
-        .update(endpointConfig)
-        .set({ requestMethod: row.previousMethod, detectionProfile: row.previousProfile, updatedAt: now })
-        .where(eq(endpointConfig.endpointId, row.endpointId))
+      const key = `${row.previousMethod}/${row.previousProfile}`
+      const group = byPrevious.get(key)
+      if (group) group.push(row)
+      else byPrevious.set(key, [row])
+    }
+    for (const group of byPrevious.values()) {
+      const first = group[0] as RollbackRow
+      for (let at = 0; at < group.length; at += CHUNK) {
+        await ctx.db
+          .update(endpointConfig)
+          .set({ requestMethod: first.previousMethod, detectionProfile: first.previousProfile, updatedAt: now })
+          .where(
+            inArray(
+              endpointConfig.endpointId,
+              group.slice(at, at + CHUNK).map((row) => row.endpointId),
+            ),
+          )
+      }
     }
     for (let at = 0; at < rows.length; at += CHUNK) {
       await ctx.db
