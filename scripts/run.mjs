@@ -20,6 +20,7 @@ const PROJECT_NODE = join(root, 'node_modules', 'node', 'bin', 'node')
 const major = (version) => Number(version.replace(/^v/, '').split('.')[0])
 const MARIADB_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/mysql/bin']
 
+const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`
 const step = (message) => process.stdout.write(`\x1b[36m▸\x1b[0m ${message}\n`)
 const fail = (message) => {
   process.stderr.write(`\x1b[31m✖ ${message}\x1b[0m\n`)
@@ -57,8 +58,10 @@ function ensureDependencies() {
   // dependencies changed since the last install.
   if (existsSync(marker) && existsSync(lock) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return
   step('installing dependencies from the lockfile')
+  const started = Date.now()
   const args = ['install', '--prefer-offline', ...(existsSync(lock) ? ['--frozen-lockfile'] : [])]
   if (!run('pnpm', args).ok) fail('pnpm install failed (see above)')
+  step(`dependencies installed (${seconds(started)})`)
 }
 
 export function findMariadbd() {
@@ -147,8 +150,10 @@ function ensureChromium() {
 
 function build() {
   step('building')
+  const started = Date.now()
   if (!run('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']).ok)
     fail('the build failed (see above)')
+  step(`built (${seconds(started)})`)
 }
 
 /** Installs and builds what is missing; false when the script was handed over to the project's Node.js. */
