@@ -157,12 +157,20 @@ describe('what the demo tells a newcomer to run', () => {
       expect(ran.code, `${p.line}\n${ran.stderr}`).toBe(0)
       if (p.kind === 'curl') expect(JSON.parse(ran.stdout)).toMatchObject({ blog_id: 102 })
       if (p.kind === 'sql') expect(p.statements.length).toBeGreaterThan(0)
+      // The second monitor waits in api-controlled mode, and the guided rollout's dry run plans a move to it.
+      if (p.line.endsWith(' rollout status'))
+        expect(JSON.parse(ran.stdout).hosts).toContainEqual(
+          expect.objectContaining({ host_id: 'demo-b', mode: 'api-controlled', live: true }),
+        )
+      if (/ rollout guided .* --host demo-b --dry-run$/.test(p.line))
+        expect(JSON.parse(ran.stdout)).toMatchObject({ outcome: 'planned' })
       if (p.line.endsWith(' sites list')) {
         const sites = JSON.parse(ran.stdout) as { data: { blog_id: number }[] }
         expect(sites.data.map((s) => s.blog_id)).toEqual(expect.arrayContaining([101, 102, 108]))
       }
     }
     expect(printed.map((p) => p.kind)).toEqual(expect.arrayContaining(['jetmon2', 'curl', 'sql', 'url']))
+    expect(cli.filter((line) => / rollout (status|guided .* --dry-run)$/.test(line))).toHaveLength(2)
   }, 300_000)
 })
 

@@ -58,6 +58,9 @@ function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 /** The demo fleet: one fixture site per behaviour a newcomer should see. */
+/** The `HOST_ID` of the demo's api-controlled monitor. */
+const ROLLOUT_HOST = 'demo-b'
+
 const DEMO_SITES = [
   { site: 'healthy', blogId: 101n, label: 'a healthy site', https: true },
   {
@@ -254,6 +257,31 @@ async function startMonitor(demo: Demo, config: Jetmon2Config, databaseUrl: stri
   return monitor
 }
 
+/**
+ * A second monitor, `demo-b`, in `api-controlled` mode: it registers and checks nothing until a
+ * bucket range is activated for it through the rollout API (`jetmon2 api rollout …`), which is
+ * what a host taking over a v1 range looks like. No API or dashboard of its own.
+ */
+async function startRolloutHost(demo: Demo, config: Jetmon2Config, databaseUrl: string): Promise<MonitorService> {
+  const { MonitorService } = await import('../monitor/service.js')
+  const logger = createLogger({ level: 'warn', format: 'pretty', name: 'demo-b' })
+  const monitor = new MonitorService({
+    config: {
+      ...config,
+      HOST_ID: ROLLOUT_HOST,
+      ROLLOUT_MODE: 'api-controlled',
+      API_PORT: 0,
+      DASHBOARD_PORT: 0,
+      DELIVERY_WORKERS_ENABLE: false,
+    },
+    databaseUrl,
+    logger,
+  })
+  await monitor.start()
+  demo.onStop(() => monitor.drain(10_000))
+  return monitor
+}
+
 /** A fresh admin key per run, valid for a day, its token in a 0600 file for the CLI. */
 async function issueAdminToken(database: Database, demoDir: string): Promise<{ token: string; tokenFile: string }> {
   const { token } = await createApiKey({
@@ -322,6 +350,10 @@ function printGuide(
     say('    the failing site’s uptime over the last 24 hours')
     say(`  curl -H "Authorization: Bearer $(cat ${tokenPath})" ${monitor.apiUrl}/sites/102`)
     say(`  ${monitor.apiUrl}/openapi.json   the API's OpenAPI 3.1 document`)
+    say(`  ${api} rollout status`)
+    say(`    who checks which buckets: the monitor demo, and ${ROLLOUT_HOST} (api-controlled) waiting for a range`)
+    say(`  ${api} rollout guided --bucket-min 0 --bucket-max 99 --host ${ROLLOUT_HOST} --dry-run`)
+    say(`    the steps that would move buckets 0-99 to ${ROLLOUT_HOST} (docs/rollout.md); a dry run executes nothing`)
   }
   say(`  ${cli} status                  the running services (in another terminal)`)
   if (server) say(`  mariadb --socket=${server.socketPath} -u root jetmon`)
@@ -370,6 +402,8 @@ export default defineCommand({
       const config = await demoConfig({ fleet, verifliers, sinks, demoDir, args })
       const monitor = await startMonitor(demo, config, databaseUrl)
       demo.say(`  ✓ the monitor is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`)
+      await startRolloutHost(demo, config, databaseUrl)
+      demo.say(`  ✓ a second monitor, ${ROLLOUT_HOST}, waits in api-controlled mode for a range to take over`)
       const { token, tokenFile } = await issueAdminToken(database, demoDir)
       if (monitor.apiUrl) {
         demo.say(`  ✓ REST API on ${monitor.apiUrl} (admin token in ${relative(process.cwd(), tokenFile)})`)
