@@ -13,10 +13,12 @@ import { eventsHandlers } from './handlers/events.js'
 import { rolloutHandlers } from './handlers/rollout.js'
 import { rolloutChecksHandlers } from './handlers/rollout-checks.js'
 import { sitesHandlers } from './handlers/sites.js'
+import { sloHandlers } from './handlers/slo.js'
 import { statsHandlers } from './handlers/stats.js'
 import { webhooksHandlers } from './handlers/webhooks.js'
 import { IdempotencyStore } from './idempotency.js'
 import { runIdempotently } from './idempotent.js'
+import { isYaml } from './media.js'
 import { RateLimiter } from './rate-limit.js'
 import { tenantOf } from './tenancy.js'
 import { parseOrThrow } from './validation.js'
@@ -54,6 +56,7 @@ export const handlers: Handlers<Routes> = {
   ...alertContactsHandlers,
   ...rolloutHandlers,
   ...rolloutChecksHandlers,
+  ...sloHandlers,
 }
 
 export interface ApiAppOptions {
@@ -156,7 +159,11 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
       const query = parseOrThrow(route.query ?? v.strictObject({}), queryObject(c), 'query')
       let body: unknown
       if (route.body) {
-        body = parseOrThrow(route.body, parseJson(rawBody))
+        // A YAML body (routes that speak YAML) reaches the handler as its text.
+        body = parseOrThrow(
+          route.body,
+          route.yaml && isYaml(c.req.header('content-type')) ? rawBody : parseJson(rawBody),
+        )
       } else if (rawBody.trim() !== '' && !isEmptyObject(rawBody)) {
         throw new ApiError(400, 'invalid_request', 'this route takes no request body', {
           details: [{ path: 'body', message: 'must be empty' }],
@@ -173,11 +180,14 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
         requestId,
         now: at,
         source: principal ? `api:${principal.consumer}` : 'api',
+        header: (name) => c.req.header(name),
         deps: full,
       }
 
       const idemHeader = c.req.header('idempotency-key')
-      if (route.idempotent && idemHeader !== undefined && principal) {
+      // A dry run (`?dry_run=true`) writes nothing, so it is not recorded: the same key then acts for real.
+      const dryRunQuery = (query as { dry_run?: unknown } | undefined)?.dry_run === true
+      if (route.idempotent && idemHeader !== undefined && principal && !dryRunQuery) {
         const response = await runIdempotently({
           c,
           store: idempotency,
@@ -227,6 +237,8 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
     const reply = result instanceof Reply ? result : new Reply(result)
     for (const [name, value] of Object.entries(reply.headers)) c.header(name, value)
     const status = reply.status ?? route.status
+    // Text (YAML of the routes that speak it) goes out as is, with the content type the handler set.
+    if (typeof reply.body === 'string' && route.yaml) return c.body(reply.body, status as 200)
     if (status === 204 || reply.body === undefined) return c.body(null, status === 200 ? 204 : (status as 204))
     if (options.validateResponses && route.response && status === route.status) {
       const checked = v.safeParse(route.response, reply.body)

@@ -113,6 +113,8 @@ export interface RequestContext<R extends RouteDefinition> {
   now: Date
   /** `api:<consumer>`, for transitions and audit rows. */
   source: string
+  /** A request header (lower- or mixed-case name), e.g. `accept`. */
+  header(name: string): string | undefined
   deps: Required<Pick<ApiDeps, 'db' | 'logger'>> & ApiDeps
 }
 

@@ -74,12 +74,21 @@ export function buildOpenApiDocument(): JsonSchema {
     if (route.body) {
       operation.requestBody = {
         required: true,
-        content: { 'application/json': { schema: schemaOf(route.body, 'input') } },
+        content: {
+          'application/json': { schema: schemaOf(route.body, 'input') },
+          ...(route.yaml ? { 'application/yaml': { schema: { type: 'string' } } } : {}),
+        },
       }
     }
     const responses: Record<string, JsonSchema> = {}
     responses[String(route.status)] = route.response
-      ? { description: 'Success', content: { 'application/json': { schema: schemaOf(route.response, 'output') } } }
+      ? {
+          description: 'Success',
+          content: {
+            'application/json': { schema: schemaOf(route.response, 'output') },
+            ...(route.yaml ? { 'application/yaml': { schema: { type: 'string' } } } : {}),
+          },
+        }
       : { description: 'Success, no content' }
     const errorCodes = route.errors ?? []
     const statuses = new Set<number>([400, 500])

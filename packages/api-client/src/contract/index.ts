@@ -10,6 +10,7 @@ import { rolloutRoutes } from './rollout.js'
 import { rolloutChecksRoutes } from './rollout-checks.js'
 import type { RouteDefinition } from './route.js'
 import { sitesRoutes } from './sites.js'
+import { sloRoutes } from './slo.js'
 import { statsRoutes } from './stats.js'
 import { webhooksRoutes } from './webhooks.js'
 
@@ -22,6 +23,7 @@ export const routes = {
   ...alertContactsRoutes,
   ...rolloutRoutes,
   ...rolloutChecksRoutes,
+  ...sloRoutes,
 } satisfies Record<string, RouteDefinition>
 
 export type Routes = typeof routes
@@ -35,5 +37,6 @@ export * from './rollout-checks.js'
 export * from './route.js'
 export * from './schema.js'
 export * from './sites.js'
+export * from './slo.js'
 export * from './stats.js'
 export * from './webhooks.js'

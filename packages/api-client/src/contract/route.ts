@@ -34,6 +34,11 @@ export interface RouteDefinition {
   errors?: readonly string[]
   /** Accepts `Idempotency-Key` (every POST that creates or acts). */
   idempotent?: boolean
+  /**
+   * Also speaks YAML: a body sent as `application/yaml` reaches the handler as its text, and the
+   * handler may answer YAML when the request's `Accept` asks for it.
+   */
+  yaml?: boolean
 }
 
 /** Declares a route, keeping its literal types for the client and the server. */
