@@ -1,11 +1,12 @@
 /** What this control plane offers, for clients to adapt to: modes, limits and the steps. */
+import { DEFAULT_SAMPLE, MAX_SAMPLE } from './_checks-common.js'
 import { RECONCILE_OFFENDER_LIMIT, RELEASE_WAIT } from './handoff.js'
 import type { RolloutContext } from './jobs.js'
 import { DEFAULT_BUCKET_TOTAL, FRESHNESS_WINDOW_MS } from './ownership.js'
 import { DEFAULT_TOKEN_TTL_SEC } from './two-phase.js'
 
 /** Endpoints a smoke test or comparison samples by default, and at most. */
-export const SAMPLE_LIMITS = { default: 50, max: 500 } as const
+export const SAMPLE_LIMITS = { default: DEFAULT_SAMPLE, max: MAX_SAMPLE } as const
 
 /** The steps that change something, each two-phase (dry run, then execution with its token). */
 export const TWO_PHASE_STEPS = [
