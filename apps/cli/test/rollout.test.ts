@@ -3,7 +3,10 @@
  * database. No monitor runs: where a host would act (acknowledge an activation, drain a release,
  * check the range), the test does it in the database through `actAsHost`.
  */
-import { describe, expect, test } from 'vitest'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, onTestFinished, test } from 'vitest'
 import { rolloutCli, useRolloutServer } from './_rollout-server.js'
 
 const server = useRolloutServer()
@@ -243,6 +246,48 @@ describe.concurrent('jetmon2 api rollout against a real API', { timeout: 300_000
     expect(json(list.stdout).data.map((x: Json) => x.name)).toContain('cli-range-500')
     expect(json((await api(['rollout', 'session', 'pause', id])).stdout)).toMatchObject({ state: 'paused' })
     expect(json((await api(['rollout', 'session', 'resume', id])).stdout)).toMatchObject({ state: 'active' })
+  })
+
+  test('guided through the binary with scripted answers (--answers-from-stdin): forward to the host, transcript 0600', async () => {
+    const s = server()
+    await s.insertSites({ min: 800, max: 809 }, 2)
+    await s.upsertHost('cli-host-s', 'api-controlled')
+    const logDir = mkdtempSync(join(tmpdir(), 'jetmon-cli-guided-'))
+    // The api-controlled host, standing in: heartbeats, acknowledges and checks while the run goes on.
+    const host = setInterval(() => void s.actAsHost('cli-host-s', { check: true }), 500)
+    onTestFinished(() => {
+      clearInterval(host)
+      rmSync(logDir, { recursive: true, force: true })
+    })
+    const run = await api(
+      [
+        'rollout',
+        'guided',
+        '--bucket-min',
+        '800',
+        '--bucket-max',
+        '809',
+        '--host',
+        'cli-host-s',
+        '--session',
+        'cli-guided-800',
+        '--log-dir',
+        logDir,
+        '--poll',
+        '1',
+        '--answers-from-stdin',
+      ],
+      { input: 'ADOPT 800-809\nV1 STOPPED 800-809\nACTIVATE 800-809 cli-host-s\n' },
+    )
+    expect(run.code, run.stderr).toBe(0)
+    const result = json(run.stdout)
+    expect(result).toMatchObject({ outcome: 'completed', exit_code: 0, step: null })
+    expect(run.stderr).toMatch(/reconcile since .*: PASSED/)
+    expect(statSync(result.transcript).mode & 0o777).toBe(0o600)
+    expect(readFileSync(result.transcript, 'utf8')).toMatch(/Done: buckets 800-809 are checked by cli-host-s\./)
+    expect(await s.query('SELECT host_id, state FROM jetmon_rollout_locks WHERE bucket_min = 800')).toEqual([
+      { host_id: 'cli-host-s', state: 'active' },
+    ])
   })
 
   test('guided: --dry-run prints every step and executes nothing; without a terminal it refuses (exit 4)', async () => {
