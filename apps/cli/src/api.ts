@@ -22,6 +22,7 @@ export const apiCommand = defineCommand({
     'alert-contacts': () => import('./commands/alert-contacts.js').then((m) => m.default),
     smoke: () => import('./commands/smoke.js').then((m) => m.smoke),
     rollout: () => import('./commands/rollout.js').then((m) => m.default),
+    slos: () => import('./commands/slos.js').then((m) => m.default),
     'local-config': () => import('./commands/local-config.js').then((m) => m.default),
   },
 })
