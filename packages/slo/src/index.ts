@@ -71,6 +71,7 @@ export {
   utcDay,
 } from './snapshots.js'
 export {
+  budgetExhaustionAt,
   type ObjectiveInput,
   type ObjectiveStatus,
   type ObjectiveStatusesInput,
@@ -83,6 +84,7 @@ export {
   DEFAULT_OBJECTIVE_PAGE,
   deactivateObjective,
   deactivateObjectivesOfSite,
+  getActiveObjectives,
   getObjective,
   listObjectives,
   MAX_OBJECTIVE_PAGE,

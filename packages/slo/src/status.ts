@@ -190,6 +190,33 @@ function statusOf(objective: ObjectiveInput, measurer: Measurer, now: Date): Obj
 const elapsedMs = (period: Period) => period.to.getTime() - period.from.getTime()
 
 /**
+ * When the budget left in `status` runs out at `burnRate` (for instance the 24 h one rather than the
+ * 1 h one of `budgetExhaustedAt`), by the same rule: `now` when already exhausted; null when the rate
+ * is null or does not exhaust it.
+ */
+export function budgetExhaustionAt({
+  objective,
+  status,
+  burnRate,
+  now,
+}: {
+  objective: Pick<ObjectiveInput, 'target' | 'window'>
+  status: ObjectiveStatus
+  burnRate: number | null
+  now: Date
+}): Date | null {
+  return exhaustionTime({
+    window: objective.window,
+    now,
+    remaining: status.budgetTotal - status.budgetConsumed,
+    exhausted: status.exhausted,
+    allowed: 1 - objective.target / 100,
+    burnRate,
+    eligiblePerMs: status.unit === 'seconds' ? 1 / 1000 : status.eligible / Math.max(1, elapsedMs(status.period)),
+  })
+}
+
+/**
  * When `remaining` runs out. At burn rate `r` the budget is consumed at `r × allowed` per eligible
  * unit. A rolling window's total stays about constant (eligible time enters as old time leaves);
  * a calendar window's total grows by `allowed` per eligible unit, so it runs out only above 1 and

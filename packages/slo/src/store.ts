@@ -15,7 +15,7 @@ import {
   sloObjectives,
   withTransaction,
 } from '@jetmon/db'
-import { and, asc, eq, gt, type SQL } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, type SQL } from 'drizzle-orm'
 import {
   InvalidInputError,
   InvalidObjectiveError,
@@ -252,6 +252,33 @@ export async function getObjective({
 }): Promise<Objective> {
   checkId(id)
   return objectiveOf(await findRow(ctx.db, tenantId, id))
+}
+
+/**
+ * The active objectives among `ids` that the caller may see, in id order, in one query per thousand
+ * ids (an id that is absent, inactive or another tenant's is left out).
+ */
+export async function getActiveObjectives({
+  ctx,
+  tenantId,
+  ids,
+}: {
+  ctx: SloContext
+  tenantId: string | null
+  ids: readonly bigint[]
+}): Promise<Objective[]> {
+  const unique = [...new Set(ids)]
+  const out: Objective[] = []
+  for (let i = 0; i < unique.length; i += 1000) {
+    const rows = await ctx.db
+      .select()
+      .from(sloObjectives)
+      .where(
+        and(ownedBy(tenantId), eq(sloObjectives.active, true), inArray(sloObjectives.id, unique.slice(i, i + 1000))),
+      )
+    out.push(...rows.map(objectiveOf))
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 
 export interface ObjectivePage {

@@ -11,6 +11,7 @@ import { and, asc, desc, eq, gt, gte, inArray, isNotNull, lt, lte, max, sql } fr
 import { COUNTED_STATES, type CountedState, WORST_FIRST } from '../_states.js'
 import { type Evidence, evidenceOf, redactUrl } from './_evidence.js'
 import { chunked, datetimeLiteral, intLiteral, NOT_DOWNTIME_LIST, toDate, toNumber } from './_sql.js'
+import { loadObjectivesAtRisk, type ObjectivesAtRisk } from './objectives.js'
 
 /** One row of the sites list. */
 export interface SiteRow {
@@ -62,6 +63,8 @@ export interface Overview {
   more: boolean
   incidents: Incident[]
   openIncidentCount: number
+  /** Service level objectives whose budget runs low or whose alert rules fire, worst first. */
+  atRisk: ObjectivesAtRisk
   /** What the sparklines cover. */
   spark: { fromMs: number; stepMs: number; buckets: number; source: 'raw' | 'rollup' }
 }
@@ -496,7 +499,12 @@ export async function unavailableConfirmations(
 
 /** Everything the overview shows. */
 export async function loadOverview(deps: OverviewDeps, query: OverviewQuery): Promise<Overview> {
-  const [counted, list, open] = await Promise.all([stateCounts(deps), listSites(deps, query), openIncidents(deps.db)])
+  const [counted, list, open, atRisk] = await Promise.all([
+    stateCounts(deps),
+    listSites(deps, query),
+    openIncidents(deps.db),
+    loadObjectivesAtRisk(deps),
+  ])
   return {
     counts: counted.counts,
     totalSites: counted.totalSites,
@@ -504,6 +512,7 @@ export async function loadOverview(deps: OverviewDeps, query: OverviewQuery): Pr
     more: list.more,
     incidents: open.incidents,
     openIncidentCount: open.total,
+    atRisk,
     spark: list.spark,
   }
 }

@@ -20,6 +20,7 @@ import { type Evidence, evidenceOf, redactUrl } from './_evidence.js'
 import { datetimeLiteral, intLiteral, NOT_DOWNTIME_LIST, toNumber } from './_sql.js'
 import { eventSegments, type StateSegment, type UptimeCell, uptimeCells } from './_uptime-cells.js'
 import { type PolicyLabel, policyLabel } from './check-policy.js'
+import { loadSiteObjectives, type ObjectiveView } from './objectives.js'
 import { unavailableConfirmations } from './overview.js'
 
 const MINUTE = 60_000
@@ -85,6 +86,8 @@ export interface SiteData {
   confirmationUnavailable: Set<bigint>
   /** Each endpoint's request method and detection profile as the page shows them (by endpoint id). */
   policies: Map<string, { method: PolicyLabel; profile: PolicyLabel }>
+  /** The site's active service level objectives with their status, streak and open alerts. */
+  objectives: ObjectiveView[]
 }
 
 export interface SiteDeps {
@@ -159,7 +162,8 @@ export async function loadSite(deps: SiteDeps, query: SiteQuery): Promise<SiteDa
 
   const hourFrom = Math.floor(nowMs / HOUR) * HOUR - 47 * HOUR
   const dayFrom = Math.floor(nowMs / DAY) * DAY - 29 * DAY
-  const [latency, regions, chart, hourChecks, page, openEvents] = await Promise.all([
+  const openRead = listOpenEvents({ ctx: { db }, blogId: query.blogId })
+  const [latency, regions, chart, hourChecks, page, openEvents, objectives] = await Promise.all([
     uptimeAndLatency({
       ctx: { db, clock: () => now },
       endpointIds,
@@ -179,7 +183,8 @@ export async function loadSite(deps: SiteDeps, query: SiteQuery): Promise<SiteDa
     chartSeries(deps, query.blogId, query.window, segments),
     checksPerHour(deps, query.blogId, dayFrom),
     listEvents({ ctx: { db }, filter: { blogId: query.blogId }, cursor: query.eventsCursor, limit: TIMELINE_PAGE }),
-    listOpenEvents({ ctx: { db }, blogId: query.blogId }),
+    openRead,
+    loadSiteObjectives({ db, now }, query.blogId, openRead),
   ])
   const checksAt = (fromMs: number, cellMs: number) => {
     const map = new Map<number, number>()
@@ -240,6 +245,7 @@ export async function loadSite(deps: SiteDeps, query: SiteQuery): Promise<SiteDa
     olderCursor: page.next,
     confirmationUnavailable,
     policies,
+    objectives,
   }
 }
 

@@ -4,6 +4,7 @@ import { COUNTED_STATES, type CountedState, stateClass, stateSlug } from '../_st
 import type { Incident, Overview, OverviewQuery, SiteRow } from '../data/overview.js'
 import { formatCount, formatMs } from '../shared/format.js'
 import { ago, badge, since } from './_layout.js'
+import { atRiskRegion } from './objectives.js'
 
 function queryString(query: Pick<OverviewQuery, 'q' | 'state'>, state: CountedState | null | undefined): string {
   const params = new URLSearchParams()
@@ -129,6 +130,10 @@ export function overviewBody(data: Overview, query: OverviewQuery, nowMs: number
       data.openIncidentCount,
     )}</span></h2></div>
     <div data-region="incidents">${incidentsRegion(data, nowMs)}</div>
+    <div class="panel-head panel-head-sub"><h2 id="at-risk-h">Objectives at risk <span class="pill num" data-region="at-risk-count">${formatCount(
+      data.atRisk.total,
+    )}</span></h2></div>
+    <div data-region="at-risk">${atRiskRegion(data.atRisk)}</div>
   </aside>
 </div>`
 }
@@ -142,5 +147,7 @@ export function overviewRegions(data: Overview, query: OverviewQuery, nowMs: num
     sites: sitesRegion(data, query, nowMs).value,
     'incident-count': formatCount(data.openIncidentCount),
     incidents: incidentsRegion(data, nowMs).value,
+    'at-risk-count': formatCount(data.atRisk.total),
+    'at-risk': atRiskRegion(data.atRisk).value,
   }
 }

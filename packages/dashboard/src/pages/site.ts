@@ -11,6 +11,7 @@ import { FLEET_DEFAULT_LABEL, type PolicyLabel } from '../data/check-policy.js'
 import { CHART_WINDOWS, type ChartWindow, type SiteData, type TimelineEvent } from '../data/site.js'
 import { formatDuration, formatMs, formatPercent, formatTime } from '../shared/format.js'
 import { ago, at, badge, since } from './_layout.js'
+import { objectivesRegion } from './objectives.js'
 
 function siteSince(data: SiteData): Date | null {
   const detail = data.detail
@@ -310,6 +311,14 @@ export function siteBody(
 ): SafeHtml {
   return html`<section data-region="head">${headRegion(data, nowMs)}</section>
 <section class="figures" aria-label="Uptime and response time" data-region="figures">${figuresRegion(data)}</section>
+${
+  data.objectives.length > 0
+    ? html`<section class="panel" aria-labelledby="objectives-h"><div class="panel-head"><h2 id="objectives-h">Objectives <span class="sub">error budget, burn rate and streak of each service level objective</span></h2></div><div data-region="objectives">${objectivesRegion(
+        data.objectives,
+        nowMs,
+      )}</div></section>`
+    : ''
+}
 <section class="panel chart-panel" data-region="chart">${chartPanel(data, links.windows)}</section>
 <section class="panel" aria-labelledby="uptime-h"><div class="panel-head"><h2 id="uptime-h">Uptime</h2></div><div data-region="bars">${barsRegion(
     data,
@@ -342,6 +351,7 @@ export function siteRegions(
   return {
     head: headRegion(data, nowMs).value,
     figures: figuresRegion(data).value,
+    objectives: objectivesRegion(data.objectives, nowMs).value,
     chart: chartPanel(data, links.windows).value,
     bars: barsRegion(data).value,
     regions: regionsRegion(data, nowMs).value,
