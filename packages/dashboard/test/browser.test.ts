@@ -216,6 +216,43 @@ describe('in a browser', () => {
     expect(await page.content()).not.toContain(SECRETS.webhookSecret)
   })
 
+  it('shows the objectives at risk on the overview, and the objective panel of their site', async () => {
+    const { createObjective, evaluateObjectives } = await import('@jetmon/slo')
+    const create = (name: string, blogId: bigint, target: number) =>
+      createObjective({
+        ctx: { db: database.db },
+        tenantId: null,
+        createdBy: 'test',
+        fields: { name, blog_id: blogId, sli: 'availability', target, window: '30d' },
+      })
+    // The shop has been down for 25 minutes: its 99.9 % objective pages. The blog's is on track.
+    const shop = await create('shop checkout', 1001n, 99.9)
+    const blog = await create('blog reading', 1009n, 99.5)
+    await evaluateObjectives({ ctx: { db: database.db, source: 'slo:browser-test' } })
+
+    await page.goto(`${served.url}/`)
+    await page.waitForSelector('#live[data-state="live"]')
+    const atRisk = page.locator('[data-region="at-risk"] li.at-risk')
+    expect(await atRisk.count()).toBe(1)
+    expect(await atRisk.first().getAttribute('data-objective')).toBe(shop.id.toString())
+    expect(await atRisk.first().locator('.budget-bar .seg').count()).toBe(20)
+    expect(await page.locator(`[data-region="at-risk"] li[data-objective="${blog.id}"]`).count()).toBe(0)
+
+    await atRisk.first().locator('a.slo-name').click()
+    await page.waitForURL(`${served.url}/sites/1001#objective-${shop.id}`)
+    await page.waitForSelector('#chart[data-drawn]')
+    const row = page.locator(`#objective-${shop.id}`)
+    expect(await row.isVisible()).toBe(true)
+    expect(await row.locator('.slo-name').textContent()).toBe('shop checkout')
+    expect(await row.locator('.burn-rates .burn').count()).toBe(6)
+    expect(await row.locator('.burn.firing').count()).toBeGreaterThan(0)
+    const left = Number(await row.locator('.budget-bar').getAttribute('aria-valuenow'))
+    expect(left).toBeLessThan(100)
+    expect(await row.locator('.budget-bar .seg.on').count()).toBe(Math.max(0, Math.min(20, Math.round(left / 5))))
+    expect(await row.locator('[data-alerts]').textContent()).toContain('slo_burn')
+    expect(await row.locator('[data-streak]').textContent()).toContain('best 0 d')
+  })
+
   it('asks for a read key on a non-loopback bind and keeps it where scripts cannot read it', async () => {
     const signin = await browser.newContext({ viewport: { width: 1200, height: 800 } })
     const tab = await signin.newPage()
