@@ -62,6 +62,7 @@ async function guided(
   o: GuidedOptions,
   answers: Answer[],
   wrap: (port: RolloutPort) => RolloutPort = (port) => port,
+  clock?: () => Date,
 ) {
   const prompter = script(answers)
   const lines: string[] = []
@@ -71,6 +72,7 @@ async function guided(
     prompter,
     store,
     out: (text) => lines.push(text),
+    ...(clock ? { clock } : {}),
     // While the run waits, the api-controlled host does its work: one poll per wait.
     sleep: () => s.actAsHost(o.host, { check: true }),
   })
@@ -272,6 +274,24 @@ describe.concurrent('jetmon2 api rollout guided', { timeout: 300_000 }, () => {
         "SELECT COUNT(*) AS n FROM jetmon_rollout_jobs WHERE step = 'activate' AND dry_run = 0 AND outcome = 'applied' AND JSON_EXTRACT(parameters, '$.bucket_min') = 720",
       ),
     ).toBe(1)
+  })
+
+  test("the first checks are counted from the API's time of the activation, whatever this machine's clock says", async () => {
+    const s = server()
+    const range = { min: 740, max: 749 }
+    const host = 'guided-host-c'
+    await s.insertSites(range, 2)
+    await s.upsertHost(host, 'api-controlled')
+    // The operator's clock is ten minutes ahead of the API's and the monitor's.
+    const ahead = () => new Date(Date.now() + 600_000)
+    const run = await guided(
+      s,
+      options(range, host, { firstChecksTimeoutMs: 3_000 }),
+      ['ADOPT 740-749', 'V1 STOPPED 740-749', 'ACTIVATE 740-749 guided-host-c'],
+      undefined,
+      ahead,
+    )
+    expect(run.result, run.output).toMatchObject({ exitCode: 0, outcome: 'completed' })
   })
 
   test('fails closed without a token, and stops on plan_changed (exit 5) with nothing applied', async () => {

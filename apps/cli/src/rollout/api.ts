@@ -224,6 +224,11 @@ export function restRolloutPort(session: Session): RolloutPort {
       const result = obj(answer).result
       return result === undefined ? [] : [formatValue(result)]
     },
+    activationTime(answer) {
+      const at = obj(obj(answer).result).activated_at
+      const time = typeof at === 'string' ? Date.parse(at) : Number.NaN
+      return Number.isFinite(time) ? new Date(time) : null
+    },
     releaseTime(answer) {
       const times = list(obj(obj(answer).result).locks)
         .map((lock) => (typeof lock.released_at === 'string' ? Date.parse(lock.released_at) : Number.NaN))

@@ -67,6 +67,8 @@ export interface RolloutPort {
   describeResult(kind: TwoPhaseKind, answer: unknown): string[]
   /** When the host acknowledged a release, from the release's answer (null: not within its wait). */
   releaseTime(answer: unknown): Date | null
+  /** When the lock was made, in the API's clock, from the activation's answer. */
+  activationTime(answer: unknown): Date | null
   /** The post-handoff gate: every active endpoint checked since `since`, no drift, no lock in transition. */
   reconcile(range: BucketRange, since: Date, sessionId: string | null): Promise<GateResult>
   /** The rollback gate: the range back with v1 and no v2 check in it since `since`. */
@@ -499,8 +501,9 @@ export const STEPS: Record<StepName, Step> = {
         },
         {
           allowRollback: false,
-          onApplied: () => {
-            r.state.activatedAt = r.clock().toISOString()
+          onApplied: (answer) => {
+            // The API's time, not this machine's: the checks it waits for are stamped by the monitor.
+            r.state.activatedAt = (r.api.activationTime(answer) ?? r.clock()).toISOString()
           },
         },
       )
