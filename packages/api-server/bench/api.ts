@@ -3,12 +3,14 @@
 // the API in this process, and drives it from a second process with autocannon at BENCH_RATE
 // requests/s (default 100) for BENCH_SECONDS (default 30) per route:
 //   GET /sites (50 rows, pages spread over the fleet) and GET /sites/{id}/uptime?window=30d
-//   (sites with a full 30 days of history and incidents).
+//   (sites with a full 30 days of history and incidents), and GET /slos/{id}/status (an objective
+//   on each of those sites: availability of the site, or latency of its endpoint, over 30 days).
 // Prints one JSON line per route, then a summary line with the targets.
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createApiKey } from '@jetmon/api-keys'
 import { createDatabase, migrate, noopLogger, startEmbeddedMariadb } from '@jetmon/db'
+import { createObjective } from '@jetmon/slo'
 import { createApiApp, startApiServer } from '../src/index.js'
 
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 100_000)
@@ -122,6 +124,25 @@ await pool.query(
 await pool.query('ANALYZE TABLE jetpack_monitor_sites, jetmon_events, jetmon_check_history, jetmon_event_transitions')
 log(`history: ${written} rows, ${incidents.length} closed incidents in ${Date.now() - started} ms`)
 
+// ── objectives: one per busy site, availability and latency in turn ─────────────────────────
+const objectiveIds: bigint[] = []
+for (let site = 0; site < BUSY_SITES; site++) {
+  const latency = site % 2 === 1
+  const objective = await createObjective({
+    ctx: { db: database.db },
+    tenantId: null,
+    createdBy: 'bench',
+    fields: {
+      name: `bench ${site}`,
+      blog_id: FIRST_BLOG + site,
+      ...(latency ? { endpoint_id: site + 1, sli: 'latency', latency_threshold_ms: 500 } : { sli: 'availability' }),
+      target: 99.9,
+      window: '30d',
+    },
+  })
+  objectiveIds.push(objective.id)
+}
+
 // ── serve and load ───────────────────────────────────────────────────────────────────────────
 const api = createApiApp({ db: database.db, logger: noopLogger, historyRetentionDays: 30 })
 const http = await startApiServer(api, { port: 0 })
@@ -196,12 +217,14 @@ const uptimePaths = Array.from(
   { length: BUSY_SITES },
   (_, site) => `/api/v1/sites/${FIRST_BLOG + site}/uptime?window=30d`,
 )
+const statusPaths = objectiveIds.map((id) => `/api/v1/slos/${id}/status`)
 // Warm-up: one pass over each path.
-for (const path of [...sitePaths, ...uptimePaths]) {
+for (const path of [...sitePaths, ...uptimePaths, ...statusPaths]) {
   await fetch(`${http.url.replace(/\/api\/v1$/, '')}${path}`, { headers: { authorization: `Bearer ${token}` } })
 }
 const sites = await load('GET /sites', sitePaths)
 const uptime = await load('GET /sites/{blog_id}/uptime?window=30d', uptimePaths)
+const status = await load('GET /slos/{id}/status', statusPaths)
 process.stdout.write(
   `${JSON.stringify({
     node: process.version,
@@ -211,7 +234,13 @@ process.stdout.write(
     sites_target_p99_ms: 50,
     uptime_p99_ms: uptime.latency_ms.p99,
     uptime_target_p99_ms: 100,
-    ok: sites.latency_ms.p99 <= 50 && uptime.latency_ms.p99 <= 100 && sites.non2xx === 0 && uptime.non2xx === 0,
+    slo_status_p99_ms: status.latency_ms.p99,
+    slo_status_target_p99_ms: 50,
+    ok:
+      sites.latency_ms.p99 <= 50 &&
+      uptime.latency_ms.p99 <= 100 &&
+      status.latency_ms.p99 <= 50 &&
+      [sites, uptime, status].every((line) => line.non2xx === 0),
   })}\n`,
 )
 await http.close(1_000)

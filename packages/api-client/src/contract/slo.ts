@@ -326,7 +326,9 @@ export const applySlos = defineRoute({
   body: v.pipe(
     v.unknown(),
     v.check((value) => value !== undefined && value !== null, 'is required: OpenSLO documents'),
-    v.description('One OpenSLO v1 document or a list of them (or a YAML stream, as application/yaml).'),
+    v.description(
+      'One OpenSLO v1 document or a list of them; a YAML stream as application/yaml (or as one JSON string).',
+    ),
   ),
   status: 200,
   response: v.object({
