@@ -4,7 +4,9 @@
  * loopback, and saves the overview as `docs/dashboard.png` with Debian's chromium.
  *
  * Options: `--out <file>` (default docs/dashboard.png at the repository root), `--pages <dir>` to
- * also save the site and fleet pages there, `--light` for the light theme.
+ * also save the site and fleet pages there, `--light` for the light theme, `--objectives <file>` to
+ * give two sites service level objectives (created three weeks ago, evaluated and their days
+ * counted) and save the site page's objective panel there (docs/dashboard-slo.png).
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -12,6 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createScratchDatabase, startEmbeddedMariadb } from '@jetmon/db'
+import { createObjective, evaluateObjectives, snapshotFinishedDays } from '@jetmon/slo'
 import { chromium } from 'playwright-core'
 import { createDashboard } from '../src/index.js'
 import { chromiumPath } from '../test/browser.js'
@@ -25,6 +28,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: join(root, 'docs', 'dashboard.png') },
     pages: { type: 'string' },
     light: { type: 'boolean', default: false },
+    objectives: { type: 'string' },
   },
 })
 
@@ -94,6 +98,27 @@ const server = createServer((req, res) => {
 })
 try {
   await seedDemo(database.db, { now, historyHours: 48, intervalMin: 2, rollupDays: 29 })
+  if (values.objectives) {
+    const created = new Date(now.getTime() - 21 * 86_400_000)
+    const objective = (name: string, blogId: bigint, fields: Record<string, unknown>) =>
+      createObjective({
+        ctx: { db: database.db, clock: () => created },
+        tenantId: null,
+        createdBy: 'screenshot',
+        fields: { name, blog_id: blogId, window: '30d', ...fields },
+      })
+    await objective('checkout available', 1001n, { sli: 'availability', target: 99.9 })
+    await objective('browsing available', 1001n, { sli: 'availability', target: 99, window: '7d' })
+    await objective('pages answer within 500 ms', 1001n, {
+      sli: 'latency',
+      target: 95,
+      latency_threshold_ms: 500,
+      window: '28d',
+    })
+    await objective('status page available', 1011n, { sli: 'availability', target: 99.5 })
+    await snapshotFinishedDays({ ctx: { db: database.db }, now })
+    await evaluateObjectives({ ctx: { db: database.db, source: 'slo:screenshot' }, now })
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] })
@@ -109,6 +134,12 @@ try {
     await page.waitForSelector('canvas.spark[data-points]')
     await page.screenshot({ path: values.out! })
     process.stdout.write(`wrote ${values.out}\n`)
+    if (values.objectives) {
+      await page.goto(`${base}/sites/1001`)
+      await page.waitForSelector('#chart[data-drawn]')
+      await page.locator('section[aria-labelledby="objectives-h"]').screenshot({ path: values.objectives })
+      process.stdout.write(`wrote ${values.objectives}\n`)
+    }
     if (values.pages) {
       await page.goto(`${base}/sites/1001`)
       await page.waitForSelector('#chart[data-drawn]')

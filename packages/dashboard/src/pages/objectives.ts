@@ -1,5 +1,5 @@
 /** Service level objectives: the site page's panel and the overview's list of objectives at risk. */
-import { BURN_LOOKBACKS, type Objective, type ObjectiveStatus } from '@jetmon/slo'
+import { BURN_LOOKBACKS, budgetLevel, type Objective, type ObjectiveStatus } from '@jetmon/slo'
 import { html, type SafeHtml } from '../_html.js'
 import type { AtRiskObjective, ObjectivesAtRisk, ObjectiveView, RiskLevel } from '../data/objectives.js'
 import { formatCount, formatDuration, formatPercent } from '../shared/format.js'
@@ -34,8 +34,12 @@ function describe(objective: Objective): string {
   return `${sli} ${objective.target} % over ${objective.window} · ${scope}`
 }
 
-/** The budget left as a bar of segments (no inline styles under the CSP), and its figure. */
-function budgetBar(objective: Objective, status: ObjectiveStatus, level: RiskLevel): SafeHtml {
+/**
+ * The budget left as a bar of segments (no inline styles under the CSP) and its figure, coloured by
+ * the budget's own level (a burn-rate alert colours the row, not the budget).
+ */
+function budgetBar(objective: Objective, status: ObjectiveStatus): SafeHtml {
+  const level = budgetLevel(status, objective)
   const left = status.budgetRemainingPercent
   const filled = Math.max(0, Math.min(SEGMENTS, Math.round((left / 100) * SEGMENTS)))
   const label = `Error budget left: ${formatBudget(left)} (warning below ${objective.budgetWarnPercent} %, critical below ${objective.budgetCriticalPercent} %)`
@@ -72,7 +76,7 @@ function objectiveRow(view: ObjectiveView, nowMs: number): SafeHtml {
   return html`<tr class="slo-row ${LEVEL_CLASS[view.level]}" id="objective-${objective.id.toString()}" data-objective="${objective.id.toString()}">
   <td><span class="slo-name">${objective.name}</span><span class="sub">${describe(objective)}</span></td>
   <td class="num" data-sli>${formatPercent(status.sliPercent)}</td>
-  <td>${budgetBar(objective, status, view.level)}</td>
+  <td>${budgetBar(objective, status)}</td>
   <td>${burnRates(status)}${firingRules(status)}</td>
   <td class="num" data-exhaustion>${formatExhaustion(view.daysToExhaustion)}<span class="sub">at the 24 h burn rate</span></td>
   <td class="num" data-streak>${streak.currentDays} d<span class="sub">best ${streak.bestDays} d</span></td>
@@ -107,7 +111,7 @@ function atRiskItem(item: AtRiskObjective): SafeHtml {
   return html`<li class="at-risk ${LEVEL_CLASS[item.level]}" data-objective="${id}">
   <div class="incident-top">${badge(item.level === 2 ? 'Degraded' : 'Warning')}<a class="slo-name" href="/sites/${objective.blogId.toString()}#objective-${id}">${objective.name}</a></div>
   <span class="sub">blog ${objective.blogId.toString()} · ${describe(objective)}</span>
-  ${budgetBar(objective, status, item.level)}
+  ${budgetBar(objective, status)}
   <span class="sub">1 h burn ${formatBurnRate(status.burnRates['1h'])} · 24 h burn ${formatBurnRate(status.burnRates['24h'])} · runs out in ${formatExhaustion(item.daysToExhaustion)}</span>
 </li>`
 }
