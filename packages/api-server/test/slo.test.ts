@@ -255,6 +255,14 @@ describe('tenancy', () => {
       },
     ])
 
+    // The owner's own export applies to its own objective (its names are its own), changing nothing.
+    const mine = await h.client.gateway.call('slos.apply', { body: [document] }, tenant('tenant-a'))
+    expect(mine.data.summary).toEqual({ create: 0, update: 0, unchanged: 1 })
+    expect(mine.data.documents[0]?.objective).toMatchObject({ id: slo.id, owner_tenant_id: 'tenant-a' })
+    // The operator's namespace is another: the same document would be a new objective of the operator's.
+    const operator = await h.client.write.call('slos.apply', { query: { dry_run: true }, body: [document] })
+    expect(operator.data.summary).toEqual({ create: 1, update: 0, unchanged: 0 })
+
     // The owner and the operator still see it unchanged.
     const own = await h.client.gateway.call('slos.get', id, tenant('tenant-a'))
     expect(own.data).toMatchObject({ target: 99.5, active: true })
