@@ -85,6 +85,9 @@ describe('jetmon2 demo', () => {
     const api = /REST API on (http:\/\/\S+)/.exec(output())?.[1]
     expect((await fetch(`${api}/health`)).status).toBe(200)
     expect(output()).toMatch(/a signed webhook \(every event\) and an email alert contact/)
+    // Beside it, the api-controlled monitor of the rollout rehearsal, and the objectives.
+    expect(output()).toMatch(/✓ a second monitor, demo-b, waits in api-controlled mode/)
+    expect(output()).toMatch(/✓ objectives: 99\.9 % over 7d for blog 101, 99\.95 % over 7d for blog 102/)
 
     const status = JSON.parse((await jetmon2(['db', 'status', '--json'], env)).stdout) as { pid: number }
     expect(alive(status.pid)).toBe(true)

@@ -9,8 +9,11 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { createDatabase } from '@jetmon/db'
+import { evaluateObjectives, listObjectives, objectiveStatuses } from '@jetmon/slo'
+import { waitFor } from '@jetmon/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CliResult, spawnJetmon2 } from './helpers.js'
+import { type CliResult, jetmon2, spawnJetmon2 } from './helpers.js'
 
 const REPO = join(import.meta.dirname, '..', '..', '..')
 const PRINTED_BINARY = 'node apps/jetmon2/dist/cli.js'
@@ -64,6 +67,13 @@ afterAll(async () => {
   }
   rmSync(tmp, { recursive: true, force: true })
 }, 60_000)
+
+/** The demo's admin token file, as its instructions name it. */
+function tokenFile(): string {
+  const path = /--token-file (\S+)/.exec(output)?.[1]
+  expect(path).toBeDefined()
+  return path!
+}
 
 /** Runs one shell command line in `cwd`, the printed binary swapped for the same one from source. */
 function shell(line: string, cwd: string, input = ''): Promise<CliResult> {
@@ -155,14 +165,29 @@ describe('what the demo tells a newcomer to run', () => {
       }
       const ran = await shell(p.line, process.cwd(), p.kind === 'sql' ? p.statements.join('\n') : '')
       expect(ran.code, `${p.line}\n${ran.stderr}`).toBe(0)
-      if (p.kind === 'curl') expect(JSON.parse(ran.stdout)).toMatchObject({ blog_id: 102 })
+      if (p.kind === 'curl' && p.line.endsWith('/sites/102/slos'))
+        expect(JSON.parse(ran.stdout).data).toContainEqual(
+          expect.objectContaining({ objective: expect.objectContaining({ blog_id: 102, target: 99.95 }) }),
+        )
+      else if (p.kind === 'curl') expect(JSON.parse(ran.stdout)).toMatchObject({ blog_id: 102 })
       if (p.kind === 'sql') expect(p.statements.length).toBeGreaterThan(0)
-      // The second monitor waits in api-controlled mode, and the guided rollout's dry run plans a move to it.
-      if (p.line.endsWith(' rollout status'))
-        expect(JSON.parse(ran.stdout).hosts).toContainEqual(
+      // The second monitor waits in api-controlled mode beside the pinned one, v1's range is nobody's
+      // in the demo, preflight lets it move, and the guided rollout's dry run plans the move.
+      if (p.line.endsWith(' rollout status')) {
+        const status = JSON.parse(ran.stdout) as { hosts: unknown[]; ranges: unknown[] }
+        expect(status.hosts).toContainEqual(
           expect.objectContaining({ host_id: 'demo-b', mode: 'api-controlled', live: true }),
         )
-      if (/ rollout guided .* --host demo-b --dry-run$/.test(p.line))
+        expect(status.hosts).toContainEqual(
+          expect.objectContaining({ host_id: 'demo', pinned: true, bucket_min: 0, bucket_max: 499 }),
+        )
+        expect(status.ranges).toContainEqual(
+          expect.objectContaining({ bucket_min: 500, bucket_max: 999, owner: { kind: 'v1' }, endpoints: 2 }),
+        )
+      }
+      if (p.line.endsWith(' rollout preflight --bucket-min 500 --bucket-max 999 --host demo-b'))
+        expect(JSON.parse(ran.stdout)).toMatchObject({ ok: true })
+      if (p.line.endsWith(' rollout guided --bucket-min 500 --bucket-max 999 --host demo-b --dry-run'))
         expect(JSON.parse(ran.stdout)).toMatchObject({ outcome: 'planned' })
       if (p.line.endsWith(' sites list')) {
         const sites = JSON.parse(ran.stdout) as { data: { blog_id: number }[] }
@@ -170,8 +195,48 @@ describe('what the demo tells a newcomer to run', () => {
       }
     }
     expect(printed.map((p) => p.kind)).toEqual(expect.arrayContaining(['jetmon2', 'curl', 'sql', 'url']))
-    expect(cli.filter((line) => / rollout (status|guided .* --dry-run)$/.test(line))).toHaveLength(2)
+    expect(cli.filter((line) => / rollout (status|preflight .*|guided .* --dry-run)$/.test(line))).toHaveLength(3)
   }, 300_000)
+})
+
+describe("the demo's service level objectives", () => {
+  it('exist for the healthy and the failing site, and the failing one opens a burn-rate alert', async () => {
+    const url = await jetmon2(['db', 'url'], env)
+    expect(url.code, url.stderr).toBe(0)
+    const database = createDatabase(url.stdout.trim(), { connectionLimit: 2 })
+    try {
+      const ctx = { db: database.db }
+      const { objectives } = await listObjectives({ ctx, tenantId: null, active: true })
+      const [healthy, failing] = [101n, 102n].map((blogId) => objectives.find((o) => o.blogId === blogId))
+      expect(healthy).toMatchObject({ sli: 'availability', window: '7d' })
+      expect(failing).toMatchObject({ sli: 'availability', window: '7d' })
+      // The failing site fails from its first check; 26 s of downtime burn 99.95 % over 7 days 14.4
+      // times too fast over both the last hour and the last 5 minutes: the page rule fires.
+      await waitFor(
+        'the failing site to burn its objective faster than the page rule allows',
+        async () => {
+          const [status] = await objectiveStatuses({ ctx, objectives: [failing!], now: new Date() })
+          return (status?.firing.length ?? 0) > 0
+        },
+        { timeoutMs: 90_000, intervalMs: 1_000 },
+      )
+      // One evaluation, as the monitor's evaluator makes every minute (it may have made it already).
+      await evaluateObjectives({ ctx: { db: database.db, source: 'slo:test' } })
+      const alerts = await shell(
+        `${PRINTED_BINARY} api --url ${apiUrl} --token-file ${tokenFile()} events list --check-type slo_burn --active true`,
+        process.cwd(),
+      )
+      expect(alerts.code, alerts.stderr).toBe(0)
+      const open = (JSON.parse(alerts.stdout) as { data: { blog_id: number; discriminator: string; state: string }[] })
+        .data
+      expect(open).toContainEqual(
+        expect.objectContaining({ blog_id: 102, discriminator: String(failing?.id), state: 'Degraded' }),
+      )
+      expect(open.filter((alert) => alert.blog_id === 101)).toEqual([])
+    } finally {
+      await database.close()
+    }
+  }, 150_000)
 })
 
 describe("README.md's shell commands", () => {

@@ -8,16 +8,21 @@ export type EndpointSettings = Omit<typeof endpointConfig.$inferInsert, 'endpoin
 /**
  * Makes `blogId` monitor `monitorUrl` with `settings`, for seeding and fixtures where a blog has one
  * endpoint: the blog's existing endpoint is pointed at the URL and made active, or one is added
- * (bucket 0, as a row without a bucket gets); its settings row is written over. Returns the
- * endpoint id. The REST API adds endpoints with its own rules (conflicts, buckets, announcements).
+ * (in `bucketNo`, default 0, as a row without a bucket gets); its settings row is written over.
+ * `bucketNo`, when given, also moves an existing endpoint; `legacyStatusWhenAdded` is the v1
+ * `site_status` (and its `last_status_change`) of an endpoint added now, as v1 would have left it.
+ * Returns the endpoint id. The REST API adds endpoints with its own rules (conflicts, buckets,
+ * announcements).
  */
 export async function upsertBlogEndpoint(input: {
   ctx: { db: DbOrTx }
   blogId: bigint
   monitorUrl: string
   settings: EndpointSettings
+  bucketNo?: number
+  legacyStatusWhenAdded?: { siteStatus: number; lastStatusChange: Date }
 }): Promise<bigint> {
-  const { blogId, monitorUrl, settings } = input
+  const { blogId, monitorUrl, settings, bucketNo } = input
   return withTransaction(input.ctx.db, async (tx) => {
     const [existing] = await tx
       .select({ endpointId: monitorSites.endpointId })
@@ -26,9 +31,15 @@ export async function upsertBlogEndpoint(input: {
       .limit(1)
     let endpointId = existing?.endpointId
     if (endpointId) {
-      await tx.update(monitorSites).set({ monitorUrl, monitorActive: 1 }).where(eq(monitorSites.endpointId, endpointId))
+      await tx
+        .update(monitorSites)
+        .set({ monitorUrl, monitorActive: 1, ...(bucketNo === undefined ? {} : { bucketNo }) })
+        .where(eq(monitorSites.endpointId, endpointId))
     } else {
-      const [row] = await tx.insert(monitorSites).values({ blogId, monitorUrl }).$returningId()
+      const [row] = await tx
+        .insert(monitorSites)
+        .values({ blogId, monitorUrl, ...(bucketNo === undefined ? {} : { bucketNo }), ...input.legacyStatusWhenAdded })
+        .$returningId()
       endpointId = BigInt(row!.endpointId)
     }
     await tx

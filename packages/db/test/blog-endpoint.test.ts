@@ -40,4 +40,30 @@ describe('upsertBlogEndpoint', () => {
       forbiddenKeywords: null,
     })
   })
+  it('places an endpoint in a bucket and gives one added now its v1 status, leaving a known one’s', async () => {
+    const blogId = 4_243n
+    const changed = new Date('2026-05-01T10:00:00Z')
+    const settings = { checkIntervalSec: 15, timeoutMs: 5_000 }
+    const id = await upsertBlogEndpoint({
+      ctx: { db: t.db },
+      blogId,
+      monitorUrl: 'http://v1.example/',
+      settings,
+      bucketNo: 500,
+      legacyStatusWhenAdded: { siteStatus: 2, lastStatusChange: changed },
+    })
+    const read = async () => (await t.db.select().from(monitorSites).where(eq(monitorSites.endpointId, id)))[0]
+    expect(await read()).toMatchObject({ bucketNo: 500, siteStatus: 2, lastStatusChange: changed })
+
+    await t.db.update(monitorSites).set({ siteStatus: 1 }).where(eq(monitorSites.endpointId, id))
+    await upsertBlogEndpoint({
+      ctx: { db: t.db },
+      blogId,
+      monitorUrl: 'http://v1.example/',
+      settings,
+      bucketNo: 999,
+      legacyStatusWhenAdded: { siteStatus: 2, lastStatusChange: changed },
+    })
+    expect(await read()).toMatchObject({ bucketNo: 999, siteStatus: 1 })
+  })
 })

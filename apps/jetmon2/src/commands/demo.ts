@@ -57,10 +57,20 @@ function untilSignal(): Promise<NodeJS.Signals> {
   })
 }
 
-/** The demo fleet: one fixture site per behaviour a newcomer should see. */
 /** The `HOST_ID` of the demo's api-controlled monitor. */
 const ROLLOUT_HOST = 'demo-b'
 
+/**
+ * The demo's monitor is pinned to the buckets below `V1_RANGE`; `V1_RANGE` plays a range the v1
+ * fleet still checks (nobody in the demo does), ready to be handed over to `ROLLOUT_HOST`. Dynamic
+ * leases would take every bucket, leaving nothing to hand over.
+ */
+const V1_RANGE = { min: 500, max: 999 } as const
+
+/**
+ * The demo fleet: one fixture site per behaviour a newcomer should see. `bucket` defaults to 0
+ * (the monitor's range); `v1Status` is the `site_status` v1 left on a site of `V1_RANGE`.
+ */
 const DEMO_SITES = [
   { site: 'healthy', blogId: 101n, label: 'a healthy site', https: true },
   {
@@ -87,6 +97,32 @@ const DEMO_SITES = [
     https: false,
     forbidden: ['casino'],
   },
+  {
+    site: 'v1-up',
+    blogId: 109n,
+    label: `buckets ${V1_RANGE.min}-${V1_RANGE.max}, v1's range: unchecked until handed over to ${ROLLOUT_HOST}`,
+    https: false,
+    bucket: V1_RANGE.min,
+    v1Status: 1,
+  },
+  {
+    site: 'v1-down',
+    blogId: 110n,
+    label: `buckets ${V1_RANGE.min}-${V1_RANGE.max}, v1's range: v1 saw it Down; adoption opens its incident`,
+    https: false,
+    bucket: V1_RANGE.max,
+    v1Status: 2,
+  },
+] as const
+
+/**
+ * The objectives the demo sets. The failing site's 99.95 % over 7 days allows 302 s of downtime:
+ * with the default policy its page rule fires after 26 s down (14.4 times the allowed rate over the
+ * last hour and 5 minutes), its budget alert opens after about 4 minutes and is exhausted after 5.
+ */
+const DEMO_OBJECTIVES = [
+  { name: 'demo: healthy site availability', blog_id: 101, sli: 'availability', target: 99.9, window: '7d' },
+  { name: 'demo: failing site availability', blog_id: 102, sli: 'availability', target: 99.95, window: '7d' },
 ] as const
 
 /** What every piece of the demo is given: where to print, and where to register what stops it. */
@@ -138,6 +174,8 @@ async function startFleet(demo: Demo, demoDir: string) {
       'legacy-tls': { status: 200 },
       truncated: { status: 200, truncateAfterBytes: 256 },
       hacked: { status: 200, body: '<html><body><h1>Welcome</h1><p>Best casino deals</p></body></html>' },
+      'v1-up': { status: 200 },
+      'v1-down': { status: 503 },
     },
   })
   demo.onStop(() => sites.close())
@@ -178,7 +216,9 @@ async function startVerifliers(demo: Demo, fleet: Fixtures): Promise<Jetmon2Conf
 
 /**
  * The demo's sites, with short intervals so that something happens within a minute. Ports change
- * on every run: an earlier run's rows are pointed at this run's fixture.
+ * on every run: an earlier run's rows are pointed at this run's fixture. A site of `V1_RANGE` gets
+ * its v1 `site_status` when it is first added, as v1 would have left it; later runs keep what
+ * happened to it since (a handover, checks by the api-controlled host).
  */
 async function seedSites(database: Database, fleet: Fixtures): Promise<void> {
   for (const site of DEMO_SITES) {
@@ -193,8 +233,32 @@ async function seedSites(database: Database, fleet: Fixtures): Promise<void> {
         latencyThresholdMs: 'latency' in site ? site.latency : null,
         forbiddenKeywords: 'forbidden' in site ? [...site.forbidden] : null,
       },
+      bucketNo: 'bucket' in site ? site.bucket : 0,
+      ...('v1Status' in site
+        ? { legacyStatusWhenAdded: { siteStatus: site.v1Status, lastStatusChange: new Date(Date.now() - 20 * 60_000) } }
+        : {}),
     })
   }
+}
+
+/**
+ * Two service level objectives, made with the library as `jetmon2 api` would: the failing site's
+ * spends its error budget from its first Down, and the evaluator (every minute, in the monitor)
+ * opens its burn-rate alert (`slo_burn`) within a minute or two. Kept from run to run by name.
+ */
+async function createObjectives(demo: Demo, database: Database): Promise<void> {
+  const { createObjective, listObjectives, ObjectiveNameTakenError } = await import('@jetmon/slo')
+  const ctx = { db: database.db }
+  for (const fields of DEMO_OBJECTIVES) {
+    const { objectives } = await listObjectives({ ctx, tenantId: null, blogId: BigInt(fields.blog_id), active: true })
+    if (objectives.some((objective) => objective.name === fields.name)) continue
+    await createObjective({ ctx, tenantId: null, createdBy: 'demo', fields: { ...fields } }).catch((error: unknown) => {
+      if (!(error instanceof ObjectiveNameTakenError)) throw error
+    })
+  }
+  demo.say(
+    `  ✓ objectives: ${DEMO_OBJECTIVES.map((o) => `${o.target} % over ${o.window} for blog ${o.blog_id}`).join(', ')}`,
+  )
 }
 
 /**
@@ -243,6 +307,9 @@ async function demoConfig(input: {
     SMTP_HOST: sinks.mail.host,
     SMTP_PORT: sinks.mail.port,
     WPCOM_NOTIFY_ENABLE: false,
+    PINNED_BUCKET_MIN: 0,
+    PINNED_BUCKET_MAX: V1_RANGE.min - 1,
+    SLO_EVALUATOR_ENABLE: true,
     LOG_LEVEL: 'warn',
   })
 }
@@ -264,15 +331,19 @@ async function startMonitor(demo: Demo, config: Jetmon2Config, databaseUrl: stri
  */
 async function startRolloutHost(demo: Demo, config: Jetmon2Config, databaseUrl: string): Promise<MonitorService> {
   const { MonitorService } = await import('../monitor/service.js')
-  const logger = createLogger({ level: 'warn', format: 'pretty', name: 'demo-b' })
+  const logger = createLogger({ level: 'warn', format: 'pretty', name: ROLLOUT_HOST })
+  // An api-controlled host pins nothing; the objectives are evaluated by the demo's monitor.
+  const { PINNED_BUCKET_MIN: _min, PINNED_BUCKET_MAX: _max, ...shared } = config
   const monitor = new MonitorService({
     config: {
-      ...config,
+      ...shared,
       HOST_ID: ROLLOUT_HOST,
       ROLLOUT_MODE: 'api-controlled',
+      ROLLOUT_POLL_SEC: 2,
       API_PORT: 0,
       DASHBOARD_PORT: 0,
       DELIVERY_WORKERS_ENABLE: false,
+      SLO_EVALUATOR_ENABLE: false,
     },
     databaseUrl,
     logger,
@@ -335,6 +406,7 @@ function printGuide(
   say('\nWhat to open and try')
   if (monitor.opsPort) {
     say(`  http://127.0.0.1:${monitor.opsPort}/           the dashboard: states, incidents, charts, live`)
+    say(`  http://127.0.0.1:${monitor.opsPort}/sites/102   the failing site: its incidents, and its objective's alerts`)
     say(`  http://127.0.0.1:${monitor.opsPort}/readyz     is the monitor ready (database, leases)`)
     say(`  http://127.0.0.1:${monitor.opsPort}/metrics    Prometheus metrics (checks, lag, confirmations)`)
   }
@@ -350,10 +422,21 @@ function printGuide(
     say('    the failing site’s uptime over the last 24 hours')
     say(`  curl -H "Authorization: Bearer $(cat ${tokenPath})" ${monitor.apiUrl}/sites/102`)
     say(`  ${monitor.apiUrl}/openapi.json   the API's OpenAPI 3.1 document`)
+    say(`  curl -H "Authorization: Bearer $(cat ${tokenPath})" ${monitor.apiUrl}/sites/102/slos`)
+    say('    the failing site’s objective: budget left, burn rates, the alert rules firing')
+    say(`  ${api} events list --check-type slo_burn`)
+    say('    the failing site’s objective paging (blog 102, burn rate above 14.4) within two minutes; its')
+    say('    budget alert (slo_budget) follows after about four, as the budget runs out')
+    const range = `--bucket-min ${V1_RANGE.min} --bucket-max ${V1_RANGE.max} --host ${ROLLOUT_HOST}`
     say(`  ${api} rollout status`)
-    say(`    who checks which buckets: the monitor demo, and ${ROLLOUT_HOST} (api-controlled) waiting for a range`)
-    say(`  ${api} rollout guided --bucket-min 0 --bucket-max 99 --host ${ROLLOUT_HOST} --dry-run`)
-    say(`    the steps that would move buckets 0-99 to ${ROLLOUT_HOST} (docs/rollout.md); a dry run executes nothing`)
+    say(
+      `    who checks which buckets: demo pinned to 0-${V1_RANGE.min - 1}, v1's range ${V1_RANGE.min}-${V1_RANGE.max}, ${ROLLOUT_HOST} (api-controlled) waiting`,
+    )
+    say(`  ${api} rollout preflight ${range}`)
+    say(`    can ${V1_RANGE.min}-${V1_RANGE.max} move to ${ROLLOUT_HOST}? Read-only checks, all passing here`)
+    say(`  ${api} rollout guided ${range} --dry-run`)
+    say(`    every step of the move (docs/rollout.md); a dry run executes nothing. The move itself: the same`)
+    say('    without --dry-run, each change confirmed by a typed phrase; add --rollback to hand the range back')
   }
   say(`  ${cli} status                  the running services (in another terminal)`)
   if (server) say(`  mariadb --socket=${server.socketPath} -u root jetmon`)
@@ -398,6 +481,7 @@ export default defineCommand({
       const fleet = await startFleet(demo, demoDir)
       const verifliers = await startVerifliers(demo, fleet)
       await seedSites(database, fleet)
+      await createObjectives(demo, database)
       const sinks = await startAlertSinks(demo, demoDir)
       const config = await demoConfig({ fleet, verifliers, sinks, demoDir, args })
       const monitor = await startMonitor(demo, config, databaseUrl)
