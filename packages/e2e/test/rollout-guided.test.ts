@@ -297,6 +297,7 @@ it('moves a v1 range to an api-controlled host with guided, back to v1 and forwa
   // ── forward: preflight, smoke, compare, adopt, V1 STOPPED, activate, first checks, reconcile, two stages
   const forward = await guided('forward', ['--include-comparison', '--include-policy-migration'], operator())
   expect(forward.code, forward.output).toBe(0)
+  expect(JSON.parse(forward.result)).toMatchObject({ outcome: 'completed', exit_code: 0 })
   expect(forward.questions).toEqual([
     `Type ADOPT ${RANGE_TEXT} to execute it (anything else stops here; run again to resume): `,
     `Type V1 STOPPED ${RANGE_TEXT} when this is done (anything else stops here; run again to resume): `,
@@ -327,6 +328,7 @@ it('moves a v1 range to an api-controlled host with guided, back to v1 and forwa
   // ── back: roll the stages back, release (the host drains and acknowledges), gate, V1 STARTED
   const back = await guided('rollback', ['--rollback', '--include-policy-migration'], operator())
   expect(back.code, back.output).toBe(0)
+  expect(JSON.parse(back.result)).toMatchObject({ outcome: 'completed', exit_code: 0 })
   expect(back.questions.map((q) => /^Type (.+?) (?:to|when)/.exec(q)?.[1])).toEqual([
     `ROLLBACK STAGES ${RANGE_TEXT}`,
     `RELEASE ${RANGE_TEXT}`,
@@ -350,6 +352,7 @@ it('moves a v1 range to an api-controlled host with guided, back to v1 and forwa
   // ── forward again: adoption finds every incident still open, nothing is adopted twice
   const again = await guided('forward again', [], operator())
   expect(again.code, again.output).toBe(0)
+  expect(JSON.parse(again.result)).toMatchObject({ outcome: 'completed', exit_code: 0 })
   expect(again.output).toMatch(/reconcile since .*: PASSED/)
   expect(again.output).toMatch(/already_open +2/)
   const all = await locks()
