@@ -75,6 +75,36 @@ describe('evidence', () => {
       }).summary,
     ).toBe('0 of 2 verifliers saw it down')
     expect(evidenceOf('dns', null).summary).toBe('')
+  })
+
+  it('summarises an objective’s burn-rate and budget alerts from the evaluator’s metadata', () => {
+    const objective = {
+      objective_id: '7',
+      objective_name: 'shop checkout',
+      sli: 'availability',
+      target: 99.9,
+      window: '30d',
+      sli_percent: 99.93,
+      budget_remaining_percent: -12.34,
+      exhausted: true,
+      burn_rates: { '5m': 1000, '30m': 1000, '1h': 500, '6h': 83.33, '24h': 20.83, '3d': 6.94 },
+      firing: [
+        { long: '1h', short: '5m', burn_rate: 14.4, severity: 'page' },
+        { long: '3d', short: '6h', burn_rate: 1, severity: 'ticket' },
+      ],
+    }
+    const burn = evidenceOf('slo_burn', objective)
+    expect(burn.summary).toBe(
+      '“shop checkout” burns its error budget too fast: page 1h/5m above 14.4× (500.0× over 1h), ticket 3d/6h above 1× (6.9× over 3d)',
+    )
+    expect(burn.facts).toEqual([
+      ['Objective', 'availability 99.9 % over 30d'],
+      ['SLI', '99.930 %'],
+    ])
+    expect(evidenceOf('slo_budget', objective).summary).toBe('“shop checkout”: error budget exhausted (-12.3 %)')
+    expect(evidenceOf('slo_budget', { ...objective, exhausted: false, budget_remaining_percent: 18.25 }).summary).toBe(
+      '“shop checkout”: 18.3 % of the error budget left',
+    )
     expect(evidenceOf('http', 'garbage').facts).toEqual([])
   })
 })

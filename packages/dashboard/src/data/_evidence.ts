@@ -198,6 +198,36 @@ function checkFacts(check: Json): [string, string][] {
 }
 
 /**
+ * What an objective's alert says: its name, then the firing rules (`slo_burn`) or the budget left
+ * (`slo_budget`), from the metadata the evaluator writes.
+ */
+function objectiveSummary(checkType: string, meta: Record<string, unknown>): string {
+  const name = `“${asString(meta.objective_name) ?? 'objective'}”`
+  const rates = asObject(meta.burn_rates) ?? {}
+  const rate = (lookback: unknown) => {
+    const value = asNumber(rates[String(lookback)])
+    return value === null ? '—' : `${value.toFixed(1)}×`
+  }
+  if (checkType === 'slo_burn') {
+    const firing = (Array.isArray(meta.firing) ? meta.firing : [])
+      .map((rule) => asObject(rule))
+      .filter((rule): rule is Record<string, unknown> => rule !== null)
+      .map(
+        (rule) =>
+          `${asString(rule.severity) ?? 'rule'} ${asString(rule.long) ?? '?'}/${asString(rule.short) ?? '?'} above ${
+            asNumber(rule.burn_rate) ?? '?'
+          }× (${rate(rule.long)} over ${asString(rule.long) ?? '?'})`,
+      )
+    return firing.length ? `${name} burns its error budget too fast: ${firing.join(', ')}` : `${name}: no rule fires`
+  }
+  const left = asNumber(meta.budget_remaining_percent)
+  const percent = left === null ? '?' : `${left.toFixed(1)} %`
+  return meta.exhausted === true
+    ? `${name}: error budget exhausted (${percent})`
+    : `${name}: ${percent} of the error budget left`
+}
+
+/**
  * The evidence of an event (its metadata) or of one transition (its metadata), for a check type.
  * Unknown shapes give an empty summary rather than an error: metadata is written by other code.
  */
@@ -232,6 +262,14 @@ export function evidenceOf(checkType: string, metadata: unknown): Evidence {
       threshold === null ? `${formatMs(total)} response` : `${formatMs(total)}, slower than ${formatMs(threshold)}`
     const consecutive = asNumber(meta.consecutive)
     if (consecutive !== null) facts.push(['Consecutive slow checks', String(consecutive)])
+  } else if ((checkType === 'slo_burn' || checkType === 'slo_budget') && meta.objective_name !== undefined) {
+    summary = objectiveSummary(checkType, meta)
+    const sli = asString(meta.sli)
+    const target = asNumber(meta.target)
+    const window = asString(meta.window)
+    if (sli && target !== null && window) facts.push(['Objective', `${sli} ${target} % over ${window}`])
+    const sliPercent = asNumber(meta.sli_percent)
+    if (sliPercent !== null) facts.push(['SLI', `${sliPercent.toFixed(3)} %`])
   } else {
     const error = asString(meta.error)
     const detail = asString(meta.detail)
