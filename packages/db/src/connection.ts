@@ -82,6 +82,10 @@ export function poolOptionsFromUrl(url: string): mysql.PoolOptions {
     ...(params.get('ssl') === 'true' ? { ssl: {} } : {}),
     timezone: 'Z',
     supportBigNumbers: true,
+    // JSON documents come back as their text and each JSON column parses it (jsonColumn), as on
+    // MariaDB: on Node.js 22+ mysql2 itself would turn a number past 2^53 - 1 inside a document
+    // (2^53, an id still exact in JSON) into a string.
+    jsonStrings: true,
     dateStrings: false,
     charset: 'utf8mb4_unicode_ci',
     enableKeepAlive: true,
