@@ -384,9 +384,13 @@ async function subscribe(demo: Demo, apiUrl: string, token: string, sinks: Alert
   })
   demo.say('  ✓ a signed webhook (every event) and an email alert contact (Down and recoveries)\n')
   hooks.onWebhook((hook) => {
-    const body = hook.body as { site?: { blog_id?: unknown }; transition?: { state_after?: unknown } }
+    const body = hook.body as {
+      site?: { blog_id?: unknown }
+      event?: { check_type?: unknown }
+      transition?: { state_after?: unknown }
+    }
     demo.say(
-      `  ← webhook ${hook.event ?? '?'}: blog ${String(body.site?.blog_id ?? '?')} ${String(body.transition?.state_after ?? '')} (signature ${hook.signature})`,
+      `  ← webhook ${hook.event ?? '?'}: blog ${String(body.site?.blog_id ?? '?')} ${String(body.event?.check_type ?? '?')} ${String(body.transition?.state_after ?? '')} (signature ${hook.signature})`,
     )
   })
   mail.onMessage((message) => {
