@@ -6,7 +6,7 @@
  */
 import { createApiKey } from '@jetmon/api-keys'
 import { openEvent, promoteEvent } from '@jetmon/eventstore'
-import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
+import { createTestDatabase, type TestDatabase, waitFor } from '@jetmon/testkit'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type ServedDashboard, serveDashboard } from './_server.js'
@@ -228,7 +228,11 @@ describe('in a browser', () => {
     // The shop has been down for 25 minutes: its 99.9 % objective pages. The blog's is on track.
     const shop = await create('shop checkout', 1001n, 99.9)
     const blog = await create('blog reading', 1009n, 99.5)
+    const published = served.dashboard.stats().messages
     await evaluateObjectives({ ctx: { db: database.db, source: 'slo:browser-test' } })
+    // The page renders after the live stream has published the alert, so no refresh of it is still
+    // in flight (and cut short) when the link is clicked.
+    await waitFor('the alert on the live stream', () => served.dashboard.stats().messages > published)
 
     await page.goto(`${served.url}/`)
     await page.waitForSelector('#live[data-state="live"]')
