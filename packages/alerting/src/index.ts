@@ -50,6 +50,7 @@ export {
   type AlertMessage,
   type AlertMessageField,
   type AlertTone,
+  type DigestNotification,
   describeVote,
   eventLink,
   type OutgoingNotification,

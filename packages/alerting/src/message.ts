@@ -20,8 +20,25 @@ export interface TestNotification {
   sentAt: Date
 }
 
-/** What a sender can deliver: a matched transition, or a test. */
-export type OutgoingNotification = AlertNotification | TestNotification
+/**
+ * A digest (the weekly report of a contact's service level objectives): no event behind it, the
+ * words composed by its maker. Sent by email, Slack and Teams; PagerDuty pages only on events and
+ * refuses it.
+ */
+export interface DigestNotification {
+  match: 'digest'
+  /** A heading, `Service level objectives, week of 2026-11-23`. */
+  title: string
+  /** One line on the whole report. */
+  summary: string
+  /** One per objective (`Checkout availability` → `99.95 % over 7 days…`). */
+  fields: AlertMessageField[]
+  /** Where the report comes from and why the contact receives it. */
+  footer: string
+}
+
+/** What a sender can deliver: a matched transition, a test or a digest. */
+export type OutgoingNotification = AlertNotification | TestNotification | DigestNotification
 
 /** How a message should look: red, amber, green or neutral. */
 export type AlertTone = 'critical' | 'warning' | 'ok' | 'info'
@@ -38,7 +55,7 @@ export interface AlertMessageField {
  * characters.
  */
 export interface AlertMessage {
-  kind: 'trigger' | 'recovery' | 'test'
+  kind: 'trigger' | 'recovery' | 'test' | 'digest'
   /** `DOWN`, `SEEMS DOWN`, `DEGRADED`, `WARNING`, `RECOVERED`, `RESOLVED`, `CLOSED` or `TEST`. */
   tag: string
   tone: AlertTone
@@ -79,6 +96,7 @@ const SUBJECT_MAX = 200
  */
 export function renderAlertMessage(notification: OutgoingNotification, options: RenderOptions = {}): AlertMessage {
   if (notification.match === 'test') return renderTest(notification)
+  if (notification.match === 'digest') return renderDigest(notification)
   const { event, site, transition, cause } = notification
   const eventUrl = notification.eventUrl || eventLink(options.dashboardUrl, event.id)
   const checkTag = event.checkType === 'http' ? '' : ` [${event.checkType}]`
@@ -146,6 +164,23 @@ export function renderAlertMessage(notification: OutgoingNotification, options: 
     eventUrl,
     siteUrl: httpUrl(site.monitorUrl),
     footer,
+  }
+}
+
+function renderDigest(notification: DigestNotification): AlertMessage {
+  const title = oneLine(notification.title)
+  return {
+    kind: 'digest',
+    tag: 'DIGEST',
+    tone: 'info',
+    title,
+    subject: subjectOf(title),
+    summary: notification.summary,
+    fields: notification.fields.map((field) => ({ label: oneLine(field.label), value: field.value })),
+    votes: [],
+    eventUrl: null,
+    siteUrl: null,
+    footer: notification.footer,
   }
 }
 

@@ -151,6 +151,7 @@ export function createAlertSender(options: AlertSenderOptions = {}): AlertSender
       case 'pagerduty': {
         const key = fields.integration_key ?? ''
         const { notification } = request
+        if (notification.match === 'digest') return refused('pagerduty: pages only on events; a digest is not sent')
         const body =
           notification.match === 'test'
             ? pagerDutyTestEvent(key, notification.contactLabel, notification.sentAt)

@@ -358,6 +358,10 @@ export const alertContacts = mysqlTable('jetmon_alert_contacts', {
   createdBy: varchar('created_by', { length: 128 }).notNull(),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+  /** `weekly`: the contact gets a digest of its objectives each week; NULL = none. */
+  sloDigest: mysqlEnum('slo_digest', ['weekly']),
+  /** The Monday (UTC) of the last week whose digest was claimed for the contact: each week goes once. */
+  sloDigestSentWeek: dateDay('slo_digest_sent_week'),
 })
 
 const deliveryColumns = () => ({

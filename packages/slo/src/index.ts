@@ -1,5 +1,15 @@
 export { type AppliedChange, type AppliedDocument, type ApplyReport, applyOpenSlo } from './apply.js'
 export {
+  composeWeeklyDigest,
+  type DigestContact,
+  type DigestDeliver,
+  type DigestReport,
+  digestWeekStart,
+  MAX_DIGEST_OBJECTIVES,
+  sendWeeklyDigests,
+  type WeeklyDigest,
+} from './digest.js'
+export {
   InvalidInputError,
   InvalidObjectiveError,
   type ObjectiveIssue,

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { type Logger, noopLogger, systemTimers, type Timers } from '@jetmon/vocabulary'
+import { type DigestDeliver, sendWeeklyDigests } from './digest.js'
 import { type EvaluationRun, type EvaluatorContext, runEvaluation } from './evaluator.js'
 import { utcDay } from './snapshots.js'
 
@@ -19,6 +20,11 @@ export interface ObjectiveEvaluatorOptions {
   onRun?: (run: EvaluationRun, durationMs: number) => void
   /** Called when a run fails (it is logged, and the next minute tries again). */
   onFailure?: (error: unknown) => void
+  /**
+   * Sends the weekly objective digests (see `sendWeeklyDigests`) after each minute this process
+   * claimed; without it no digest is sent.
+   */
+  deliverDigest?: DigestDeliver
 }
 
 /**
@@ -93,6 +99,7 @@ export class ObjectiveEvaluator {
         )
       }
       this.options.onRun?.(run, performance.now() - started)
+      if (run.claimed && this.options.deliverDigest) await this.sendDigests(this.options.deliverDigest)
       return run
     } catch (error) {
       this.options.onFailure?.(error)
@@ -100,6 +107,15 @@ export class ObjectiveEvaluator {
         this.logger.warn({ err: error }, 'objective evaluation failed; it is tried again every minute')
       }
       return null
+    }
+  }
+
+  private async sendDigests(deliver: DigestDeliver): Promise<void> {
+    try {
+      const report = await sendWeeklyDigests({ ctx: this.options.ctx, deliver })
+      if (report.claimed > 0) this.logger.info(report, 'weekly objective digests sent')
+    } catch (error) {
+      this.logger.warn({ err: error }, 'weekly objective digests failed; they are tried again next minute')
     }
   }
 

@@ -88,7 +88,7 @@ function policyOf(stored: readonly SloAlertRuleRow[] | null): BurnRule[] | null 
     .map((rule) => ruleFromFields(rule as AlertRuleFields))
 }
 
-function objectiveOf(row: Row): Objective {
+export function objectiveOf(row: Row): Objective {
   return {
     id: row.id,
     name: row.name,

@@ -150,7 +150,7 @@ export class MonitorService {
       )
     }
     this.keep(this.startRetention())
-    if (config.SLO_EVALUATOR_ENABLE) this.keep(startObjectiveEvaluator({ ...deps, registry: this.registry }))
+    if (config.SLO_EVALUATOR_ENABLE) this.keep(startObjectiveEvaluator({ ...deps, registry: this.registry, alerting }))
     this.state = 'running'
     await this.writeHealth()
     log.info(

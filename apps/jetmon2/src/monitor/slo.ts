@@ -1,6 +1,8 @@
-import { ObjectiveEvaluator } from '@jetmon/slo'
+import { openDestination } from '@jetmon/alerting'
+import { type DigestDeliver, ObjectiveEvaluator } from '@jetmon/slo'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { MonitorPartDeps } from './checking.js'
+import type { Alerting } from './delivery.js'
 import type { Running } from './running.js'
 
 /**
@@ -8,10 +10,11 @@ import type { Running } from './running.js'
  * gives each minute to exactly one of them (see @jetmon/slo). Its alerts are events written as
  * `slo:<host>`; its daily snapshots and streaks follow each evaluation. Its metrics say what this
  * host did: a fleet evaluates once a minute when the `evaluated` counters of all hosts add up to one
- * a minute.
+ * a minute. With `alerting`, the host that evaluates a minute also sends the weekly objective
+ * digests due (each contact's once a week) through the contacts' transports.
  */
 export function startObjectiveEvaluator(
-  deps: MonitorPartDeps & { registry: Registry; clock?: () => Date },
+  deps: MonitorPartDeps & { registry: Registry; clock?: () => Date; alerting?: Alerting },
 ): Running & { evaluator: ObjectiveEvaluator } {
   const host = deps.config().HOST_ID
   const registers = [deps.registry]
@@ -70,7 +73,21 @@ export function startObjectiveEvaluator(
       failedSites.inc(run.evaluation.failedSites)
     },
     onFailure: () => runs.inc({ outcome: 'failed' }),
+    ...(deps.alerting ? { deliverDigest: digestSender(deps.alerting) } : {}),
   })
   evaluator.start()
   return { name: 'objective evaluator', evaluator, stop: () => evaluator.stop() }
+}
+
+/** Sends a digest through the contact's transport, its destination opened with SECRETS_KEY. */
+export function digestSender(alerting: Alerting): DigestDeliver {
+  return async (contact, digest) => {
+    let destination: unknown
+    try {
+      destination = openDestination(contact.destination, alerting.secretsKey)
+    } catch (error) {
+      return { ok: false, error: error instanceof Error ? error.message : String(error) }
+    }
+    return alerting.alertSender.send({ transport: contact.transport, destination, notification: digest })
+  }
 }
