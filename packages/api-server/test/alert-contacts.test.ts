@@ -240,6 +240,41 @@ describe('alert contacts CRUD', () => {
     expect(after.data).toEqual(contact)
   })
 
+  it('opts a contact in and out of the weekly objective digest; PagerDuty cannot opt in', async () => {
+    const h = harness()
+    const contact = (await createContact(h)).data
+    expect(contact.slo_digest).toBeNull()
+    const weekly = await createContact(h, { transport: 'slack', destination: DESTINATIONS.slack, slo_digest: 'weekly' })
+    expect(weekly.data.slo_digest).toBe('weekly')
+    const on = await h.client.write.call('alertContacts.update', {
+      params: { id: contact.id },
+      body: { slo_digest: 'weekly' },
+    })
+    expect(on.data.slo_digest).toBe('weekly')
+    const off = await h.client.write.call('alertContacts.update', {
+      params: { id: contact.id },
+      body: { slo_digest: null },
+    })
+    expect(off.data.slo_digest).toBeNull()
+    const [row] = await h.database.db
+      .select()
+      .from(alertContacts)
+      .where(eq(alertContacts.id, BigInt(contact.id)))
+    expect(row?.sloDigest).toBeNull()
+
+    const invalid = await failure(createContact(h, { slo_digest: 'daily' }))
+    expect(invalid).toMatchObject({ status: 400, details: [{ path: 'slo_digest' }] })
+    const pager = await failure(
+      createContact(h, { transport: 'pagerduty', destination: DESTINATIONS.pagerduty, slo_digest: 'weekly' }),
+    )
+    expect(pager).toMatchObject({ status: 422, code: 'digest_not_supported', details: [{ path: 'slo_digest' }] })
+    const paging = (await createContact(h, { transport: 'pagerduty', destination: DESTINATIONS.pagerduty })).data
+    const refused = await failure(
+      h.client.write.call('alertContacts.update', { params: { id: paging.id }, body: { slo_digest: 'weekly' } }),
+    )
+    expect(refused).toMatchObject({ status: 422, code: 'digest_not_supported' })
+  })
+
   it('lists newest first with cursors', async () => {
     const h = harness()
     const ids = []

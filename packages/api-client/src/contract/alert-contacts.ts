@@ -27,6 +27,13 @@ const MaxPerHour = v.pipe(
   v.maxValue(100_000, 'must be at most 100000'),
   v.description('Messages per rolling hour; over it alerts are suppressed. 0 = unlimited.'),
 )
+const SloDigest = v.pipe(
+  v.nullable(v.picklist(['weekly'], 'must be weekly or null')),
+  v.description(
+    '`weekly`: a digest of the objectives the contact may see, sent once a week (Monday, UTC) for the week before; null: none. Not for PagerDuty contacts.',
+  ),
+)
+
 const Destination = v.pipe(
   v.record(v.string(), v.unknown(), 'must be an object'),
   v.description(
@@ -43,6 +50,7 @@ export const AlertContact = v.object({
   site_filter: v.pipe(DeliverySiteFilter, v.description('Empty `blog_ids` = every site.')),
   min_severity: v.picklist(MIN_SEVERITY_NAMES),
   max_per_hour: v.number(),
+  slo_digest: SloDigest,
   owner_tenant_id: v.optional(v.pipe(v.string(), v.description('Gateway mode only: the owning tenant.'))),
   created_by: v.string(),
   created_at: Timestamp,
@@ -77,10 +85,11 @@ export const createAlertContact = defineRoute({
     site_filter: v.optional(DeliverySiteFilterInput, { blog_ids: [] }),
     min_severity: v.optional(MinSeverity, 'Down'),
     max_per_hour: v.optional(MaxPerHour, 60),
+    slo_digest: v.optional(SloDigest, null),
   }),
   status: 201,
   response: AlertContact,
-  errors: ['target_not_allowed', 'site_not_found'],
+  errors: ['target_not_allowed', 'site_not_found', 'digest_not_supported'],
   idempotent: true,
 })
 
@@ -113,10 +122,11 @@ export const updateAlertContact = defineRoute({
     site_filter: v.optional(DeliverySiteFilterInput),
     min_severity: v.optional(MinSeverity),
     max_per_hour: v.optional(MaxPerHour),
+    slo_digest: v.optional(SloDigest),
   }),
   status: 200,
   response: AlertContact,
-  errors: [...contactErrors, 'transport_immutable', 'target_not_allowed', 'site_not_found'],
+  errors: [...contactErrors, 'transport_immutable', 'target_not_allowed', 'site_not_found', 'digest_not_supported'],
 })
 
 export const deleteAlertContact = defineRoute({

@@ -36,6 +36,21 @@ import { alertQueue, listDeliveries, retryDelivery } from './_delivery-queue.js'
 type Ctx = RequestContext<RouteDefinition>
 type ContactRow = typeof alertContacts.$inferSelect
 
+/** The weekly objective digest goes by email, Slack or Teams; PagerDuty pages on events only. */
+function checkedDigest(transport: string, digest: 'weekly' | null): 'weekly' | null {
+  if (digest !== null && transport === 'pagerduty') {
+    throw new ApiError(
+      422,
+      'digest_not_supported',
+      'a pagerduty contact pages on events only and cannot get the weekly digest',
+      {
+        details: [{ path: 'slo_digest', message: 'not for pagerduty contacts' }],
+      },
+    )
+  }
+  return digest
+}
+
 /** An alert contact row in wire form; the destination itself is never shown. */
 function contactJson(row: ContactRow, ctx: Ctx): AlertContact {
   return {
@@ -47,6 +62,7 @@ function contactJson(row: ContactRow, ctx: Ctx): AlertContact {
     site_filter: siteFilterJson(row.siteFilter),
     min_severity: minSeverityName(row.minSeverity),
     max_per_hour: row.maxPerHour,
+    slo_digest: row.sloDigest ?? null,
     ...ownerField(row.ownerTenantId, ctx.tenantId),
     created_by: row.createdBy,
     created_at: row.createdAt.toISOString(),
@@ -134,6 +150,7 @@ export const alertContactsHandlers: Handlers<typeof alertContactsRoutes> = {
         siteFilter: siteFilterRow(body.site_filter.blog_ids),
         minSeverity: minSeverityNumber(body.min_severity),
         maxPerHour: body.max_per_hour,
+        sloDigest: checkedDigest(body.transport, body.slo_digest),
         ownerTenantId: ctx.tenantId,
         createdBy: ctx.source,
         createdAt: ctx.now,
@@ -173,6 +190,7 @@ export const alertContactsHandlers: Handlers<typeof alertContactsRoutes> = {
       if (body.active !== undefined) changes.active = body.active
       if (body.min_severity !== undefined) changes.minSeverity = minSeverityNumber(body.min_severity)
       if (body.max_per_hour !== undefined) changes.maxPerHour = body.max_per_hour
+      if (body.slo_digest !== undefined) changes.sloDigest = checkedDigest(current.transport, body.slo_digest)
       await tx.update(alertContacts).set(changes).where(eq(alertContacts.id, current.id))
       return findContact(ctx, tx, current.id)
     })
