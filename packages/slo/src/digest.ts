@@ -26,6 +26,8 @@ export interface DigestContact {
   transport: string
   destination: unknown
   ownerTenantId: string | null
+  /** `{"blog_ids": [...]}` as stored: the digest lists only these sites' objectives; empty or null = every site. */
+  siteFilter?: { blog_ids?: readonly (bigint | number | string)[] | null } | null
 }
 
 /** The digest's words, in the shape the alert sender of @jetmon/alerting sends (`match: 'digest'`). */
@@ -72,22 +74,29 @@ const percent = (value: number | null | undefined): string =>
 
 /**
  * The digest of the week starting `weekStart` for a contact: the active objectives its tenant owns
- * (all of them for an operator's contact), at most {@link MAX_DIGEST_OBJECTIVES}, in id order.
+ * (all of them for an operator's contact), of the sites its site filter names if it names any, at most {@link MAX_DIGEST_OBJECTIVES}, in id order.
  */
 export async function composeWeeklyDigest(input: {
   ctx: { db: DbOrTx }
-  contact: Pick<DigestContact, 'label' | 'ownerTenantId'>
+  contact: Pick<DigestContact, 'label' | 'ownerTenantId' | 'siteFilter'>
   weekStart: Date
 }): Promise<WeeklyDigest> {
   const { ctx, contact, weekStart } = input
   const weekEnd = new Date(weekStart.getTime() + WEEK_MS)
   const tenant = contact.ownerTenantId
+  const blogIds = (contact.siteFilter?.blog_ids ?? []).map((blogId) => BigInt(blogId))
   const owned: SQL | undefined =
     tenant === null ? undefined : and(eq(sloObjectives.ownerKey, tenant), eq(sloObjectives.ownerTenantId, tenant))
   const rows = await ctx.db
     .select()
     .from(sloObjectives)
-    .where(and(owned, eq(sloObjectives.active, true)))
+    .where(
+      and(
+        owned,
+        eq(sloObjectives.active, true),
+        blogIds.length > 0 ? inArray(sloObjectives.blogId, blogIds) : undefined,
+      ),
+    )
     .orderBy(asc(sloObjectives.id))
     .limit(MAX_DIGEST_OBJECTIVES + 1)
   const objectives: Objective[] = rows.slice(0, MAX_DIGEST_OBJECTIVES).map(objectiveOf)
@@ -187,6 +196,7 @@ export async function sendWeeklyDigests(input: {
       transport: alertContacts.transport,
       destination: alertContacts.destination,
       ownerTenantId: alertContacts.ownerTenantId,
+      siteFilter: alertContacts.siteFilter,
       updatedAt: alertContacts.updatedAt,
     })
     .from(alertContacts)

@@ -45,7 +45,13 @@ async function setUp(suffix = '') {
   closers.push(() => new Promise((resolve) => peer.server.close(resolve)))
   const alertSender = createAlertSender({ allowPrivateTargets: true, allowInsecureHttp: true })
   closers.push(() => alertSender.close())
-  const contact = (name: string, tenant: string | null, digest: boolean, transport: 'slack' | 'teams' = 'slack') => ({
+  const contact = (
+    name: string,
+    tenant: string | null,
+    digest: boolean,
+    transport: 'slack' | 'teams' = 'slack',
+    blogIds: string[] = [],
+  ) => ({
     label: `${name}${suffix}`,
     transport,
     destination: { webhook_url: `${peer.url}/${name}${suffix}` },
@@ -53,10 +59,16 @@ async function setUp(suffix = '') {
     ownerTenantId: tenant,
     createdBy: 'test',
     sloDigest: digest ? ('weekly' as const) : null,
+    siteFilter: { blog_ids: blogIds },
   })
   await db
     .insert(alertContacts)
-    .values([contact('tenant-a', 'a', true), contact('tenant-b', 'b', true, 'teams'), contact('quiet', 'a', false)])
+    .values([
+      contact('tenant-a', 'a', true),
+      contact('tenant-b', 'b', true, 'teams'),
+      contact('quiet', 'a', false),
+      contact('operator', null, true, 'slack', ['202']),
+    ])
   const objective = (name: string, blogId: bigint, tenant: string) => ({
     name,
     blogId,
@@ -103,20 +115,23 @@ describe('the weekly objective digest', () => {
     now = new Date('2026-12-06T23:59:05Z')
     expect(await a.evaluator.runOnce()).toMatchObject({ claimed: true })
 
-    expect(peer.received.map((request) => request.path).sort()).toEqual(['/tenant-a', '/tenant-b'])
+    expect(peer.received.map((request) => request.path).sort()).toEqual(['/operator', '/tenant-a', '/tenant-b'])
     const to = (path: string) => peer.received.find((request) => request.path === path)?.body ?? ''
     expect(to('/tenant-a')).toContain('week of 2026-11-23')
     expect(to('/tenant-a')).toContain('checkout of a')
     expect(to('/tenant-a')).not.toContain('front page of b')
     expect(to('/tenant-b')).toContain('front page of b')
     expect(to('/tenant-b')).not.toContain('checkout of a')
+    // The operator's contact may see every objective; its site filter keeps site 202's.
+    expect(to('/operator')).toContain('front page of b')
+    expect(to('/operator')).not.toContain('checkout of a')
     const rows = await db.select().from(alertContacts).where(eq(alertContacts.label, 'quiet'))
     expect(rows[0]?.sloDigestSentWeek).toBeNull()
 
     // The next week's digest is due from the next Monday on.
     now = new Date('2026-12-07T00:00:05Z')
     expect(await b.evaluator.runOnce()).toMatchObject({ claimed: true })
-    expect(peer.received).toHaveLength(4)
+    expect(peer.received).toHaveLength(6)
   })
 
   it('gives a week to one of two processes sending at the same time', async () => {
@@ -127,9 +142,9 @@ describe('the weekly objective digest', () => {
       sendWeeklyDigests({ ctx: { db }, deliver, now }),
       sendWeeklyDigests({ ctx: { db }, deliver, now }),
     ])
-    expect(reports.reduce((sum, report) => sum + report.claimed, 0)).toBe(2)
-    expect(reports.reduce((sum, report) => sum + report.sent, 0)).toBe(2)
-    expect(peer.received).toHaveLength(2)
+    expect(reports.reduce((sum, report) => sum + report.claimed, 0)).toBe(3)
+    expect(reports.reduce((sum, report) => sum + report.sent, 0)).toBe(3)
+    expect(peer.received).toHaveLength(3)
   })
 
   it('is not paged: a PagerDuty contact’s digest is refused', async () => {
