@@ -263,3 +263,24 @@ describe('createAlertSender', () => {
     expect(createAlertSender().emailTransport).toBe('stub')
   })
 })
+
+describe('a digest', () => {
+  const digest = {
+    match: 'digest' as const,
+    title: 'Service level objectives, week of 2026-11-23',
+    summary: '1 objective from 2026-11-23 to 2026-11-30 (UTC).',
+    fields: [{ label: 'checkout <shop> (blog 7)', value: 'SLI 99.9 % over the week · alerts opened 1' }],
+    footer: 'You receive it because alert contact “ops” opted in.',
+  }
+
+  it('renders as an informational message with no event, one field per item', () => {
+    const message = renderAlertMessage(digest, { dashboardUrl })
+    expect(message).toMatchObject({ kind: 'digest', tag: 'DIGEST', tone: 'info', eventUrl: null, votes: [] })
+    expect(message.subject).toBe('[Jetmon] Service level objectives, week of 2026-11-23')
+    const email = renderAlertEmail(message, 'ops@example.com')
+    expect(email.text).toContain('checkout <shop> (blog 7): SLI 99.9 % over the week · alerts opened 1')
+    expect(email.html).toContain('checkout &lt;shop&gt; (blog 7)')
+    expect(JSON.stringify(slackMessage(message))).toContain('alerts opened 1')
+    expect(JSON.stringify(teamsMessage(message))).toContain('alerts opened 1')
+  })
+})
