@@ -1,4 +1,4 @@
 import { defineConfig } from 'tsup'
-import { internal } from '../../tsup.base.ts'
+import { base } from '../../tsup.base.ts'
 
-export default defineConfig(internal)
+export default defineConfig(base)
