@@ -162,7 +162,23 @@ const entries = {
   ),
   RETRY_INTERVAL_SEC: v.optional(
     integer(1, 3600, 'Seconds between local re-checks of an endpoint that seems down.'),
-    20,
+    10,
+  ),
+  QUICK_RECHECK_SEC: v.optional(
+    integer(
+      0,
+      3600,
+      'Seconds before the first local re-check after the failure that opens Seems Down (0 = RETRY_INTERVAL_SEC). Inside the flap window re-checks keep RETRY_INTERVAL_SEC.',
+    ),
+    3,
+  ),
+  HARD_FAILURE_CHECKS: v.optional(
+    integer(
+      0,
+      20,
+      'Consecutive hard failures (refused connection, NXDOMAIN, HTTP error status, TLS failure, redirect loop) that are enough to ask the verifliers before NUM_OF_CHECKS (0 = off). Down still needs their quorum.',
+    ),
+    2,
   ),
   FAILED_CHECK_INTERVAL_SEC: v.optional(
     integer(1, 86400, 'Seconds between checks of an endpoint that is down (or its own interval if shorter).'),

@@ -15,6 +15,7 @@ export {
   checkRequestOf,
   type Decision,
   type DownNotice,
+  isHardFailure,
   type MonitoredEndpoint,
   type PipelineDeps,
   type PipelineSettings,

@@ -71,6 +71,18 @@ export interface PipelineSettings {
   /** Consecutive local failures (the first included) before asking the verifliers. */
   numOfChecks: number
   retryIntervalMs: number
+  /**
+   * Delay of the first local re-check after the failure that opened Seems Down (absent or 0: the
+   * retry interval; never more than it). Not used inside the flap window, where re-checks keep the
+   * retry interval.
+   */
+  quickRecheckMs?: number
+  /**
+   * Consecutive hard failures (see `isHardFailure`) that are enough to ask the verifliers before
+   * `numOfChecks` local failures (absent or 0: off). Down still needs the verifliers' quorum; with
+   * no verifliers configured, Down still needs `numOfChecks` local failures.
+   */
+  hardFailureChecks?: number
   failedCheckIntervalMs: number
   flapWindowMs: number
   /** Configured verifliers; none ⇒ Down after numOfChecks local failures. */
@@ -119,6 +131,8 @@ interface EndpointState {
   /** Open events by check type. */
   open: Map<string, Event>
   failures: number
+  /** Consecutive hard failures (the latest checks, all of a hard class). */
+  hardFailures: number
   /** Successful-but-slow and fast streaks for the latency advisory. */
   slow: number
   fast: number
@@ -144,6 +158,29 @@ function isDatabaseFailure(error: unknown): boolean {
 }
 
 const ADVISORY_TYPES = ['tls_expiry', 'tls_deprecated', 'latency'] as const
+
+/**
+ * Whether a failed check is hard evidence of an outage: an answer that a second look a few seconds
+ * later repeats when the site is really down — a refused connection, a name that does not exist,
+ * an HTTP error status, a failed TLS handshake or certificate, a redirect loop. A timeout, a reset,
+ * a partial or empty body, a missing keyword or a resolver that did not answer may be a passing
+ * hiccup on the path and get the slower, local rhythm.
+ */
+export function isHardFailure(result: CheckResult): boolean {
+  switch (result.error) {
+    case 'http_status':
+    case 'tls':
+    case 'tls_expired':
+    case 'redirect':
+      return true
+    case 'dns':
+      return result.dns?.failureClass === 'nxdomain'
+    case 'connect':
+      return result.detail?.startsWith('connection refused') === true
+    default:
+      return false
+  }
+}
 
 /** The evidence recorded on an event: what the failing check saw. */
 function evidence(result: CheckResult): Metadata {
@@ -362,6 +399,7 @@ export class ConfirmationPipeline {
     const { settings } = this.deps
     this.stats.failures++
     state.failures++
+    state.hardFailures = isHardFailure(result) ? state.hardFailures + 1 : 0
     const now = this.clock().getTime()
     let event = state.open.get('http')
 
@@ -398,14 +436,22 @@ export class ConfirmationPipeline {
       return Math.min(settings.failedCheckIntervalMs, endpoint.intervalMs)
     }
 
-    if (state.failures >= settings.numOfChecks) {
-      if (settings.veriflierCount === 0 || !this.deps.askVerifliers) {
-        await this.confirmDown(endpoint, state, result, [], 'local_retries')
-        if (!state.open.has('http')) return settings.retryIntervalMs
-        return Math.min(settings.failedCheckIntervalMs, endpoint.intervalMs)
-      }
+    const verifliers = settings.veriflierCount > 0 && this.deps.askVerifliers !== undefined
+    if (!verifliers && state.failures >= settings.numOfChecks) {
+      await this.confirmDown(endpoint, state, result, [], 'local_retries')
+      if (!state.open.has('http')) return settings.retryIntervalMs
+      return Math.min(settings.failedCheckIntervalMs, endpoint.intervalMs)
+    }
+    // Enough local evidence: NUM_OF_CHECKS failures, or fewer when they are all hard. The round runs
+    // beside the local re-checks, which go on at their own pace; only a quorum of the verifliers
+    // makes it Down.
+    const hard = (settings.hardFailureChecks ?? 0) > 0 && state.hardFailures >= (settings.hardFailureChecks ?? 0)
+    if (verifliers && (state.failures >= settings.numOfChecks || hard)) {
       if (!state.confirming && now >= state.nextAskAt) this.startRound(endpoint, state, result, request)
     }
+    // The failure that opened the incident gets a quick second look (never later than a retry).
+    if (state.failures === 1 && settings.quickRecheckMs)
+      return Math.min(settings.quickRecheckMs, settings.retryIntervalMs)
     return settings.retryIntervalMs
   }
 
@@ -416,6 +462,7 @@ export class ConfirmationPipeline {
     closeReason?: 'probe_cleared',
   ): Promise<undefined> {
     state.failures = 0
+    state.hardFailures = 0
     const event = state.open.get('http')
     if (!event) return undefined
     const wasDown = event.state === 'Down'
@@ -500,6 +547,7 @@ export class ConfirmationPipeline {
       )
       state.lastClosedAt = this.clock().getTime()
       state.failures = 0
+      state.hardFailures = 0
       return
     }
     // Inconclusive: never Down, never a false alarm. Stay Seems Down and ask again later.
@@ -612,6 +660,7 @@ export class ConfirmationPipeline {
   /** A maintenance window began covering the endpoint: failures open nothing, an open http event closes. */
   private async swallow(endpoint: MonitoredEndpoint, state: EndpointState): Promise<void> {
     state.failures = 0
+    state.hardFailures = 0
     if (!state.open.get('http')) return
     await this.closeOpen(state, 'http', 'maintenance_swallowed', {})
     this.stats.swallowed++
@@ -762,6 +811,7 @@ export class ConfirmationPipeline {
         stale: false,
         open: new Map(),
         failures: 0,
+        hardFailures: 0,
         slow: 0,
         fast: 0,
         lastClosedAt: null,

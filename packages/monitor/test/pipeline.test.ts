@@ -11,13 +11,14 @@ import {
   noopLogger,
 } from '@jetmon/db'
 import { closeEvent, getEvent, listOpenEvents } from '@jetmon/eventstore'
-import { recordingLogger } from '@jetmon/testkit'
+import { manualClock, recordingLogger } from '@jetmon/testkit'
 import { asc, eq, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   ConfirmationPipeline,
   type Decision,
   type DownNotice,
+  type MonitoredEndpoint,
   type PipelineSettings,
   type Vote,
 } from '../src/pipeline.js'
@@ -474,5 +475,107 @@ describe('a close whose database write fails', () => {
       resolutionReason: 'verifier_cleared',
     })
     expect(notices.map((n) => n.statusId)).toEqual([2, 1])
+  })
+})
+
+describe('quick confirmation: a quick second look, the verifliers asked on hard evidence', () => {
+  /**
+   * A pipeline with two verifliers whose rounds answer from `rounds` in turn, on a manual clock that
+   * a test moves by the delay each check asks for: the scheduler's part, without waiting.
+   */
+  function quick(rounds: Vote[][]) {
+    const clock = manualClock(Date.now())
+    let asked = 0
+    const p = new ConfirmationPipeline({
+      db: world.db,
+      check: world.check,
+      decide,
+      followEveryMs: 0,
+      clock: clock.now,
+      askVerifliers: async () => {
+        asked++
+        return rounds.shift() ?? []
+      },
+      settings: pipelineSettings({
+        veriflierCount: 2,
+        quorum: 2,
+        retryIntervalMs: 10_000,
+        quickRecheckMs: 3_000,
+        hardFailureChecks: 2,
+      }),
+    })
+    /** One check as the scheduler runs it: the delay it asked for, the clock moved by it. */
+    const step = async (ep: MonitoredEndpoint) => {
+      const delay = await p.runCheck(ep)
+      await p.settle()
+      clock.advance(delay ?? ep.intervalMs)
+      return delay
+    }
+    return { p, step, asked: () => asked }
+  }
+  const stateOf = async (endpointId: bigint) =>
+    (await listOpenEvents({ ctx: { db: world.db }, endpointId })).find((e) => e.checkType === 'http')?.state ?? null
+
+  it('re-checks the failure that opened Seems Down after the quick delay, later ones at the retry interval', async () => {
+    const { ep } = await world.endpoint({ abort: 'reset' }) // a reset: soft evidence
+    const { step, asked } = quick([])
+    expect(await step(ep)).toBe(3_000)
+    expect(await step(ep)).toBe(10_000)
+    expect(asked()).toBe(0) // two soft failures are not enough
+    expect(await step(ep)).toBe(10_000) // NUM_OF_CHECKS: the verifliers are asked
+    expect(asked()).toBe(1)
+  })
+
+  it('asks the verifliers at the second hard failure, and only their quorum makes it Down', async () => {
+    const { ep } = await world.endpoint({ status: 503 })
+    const { step, asked } = quick([[vote('v1', 'down'), vote('v2', 'down')]])
+    await step(ep)
+    expect(asked()).toBe(0)
+    expect(await stateOf(ep.endpointId)).toBe('Seems Down')
+    expect(await step(ep)).toBe(10_000) // the local re-checks go on at their pace beside the round
+    expect(asked()).toBe(1)
+    expect(await stateOf(ep.endpointId)).toBe('Down')
+    const confirmed = (await transitionsOf(ep.endpointId)).at(-1)
+    expect(confirmed?.reason).toBe('verifier_confirmed')
+    expect(confirmed?.metadata).toMatchObject({ confirmed_by: 'verifliers', quorum: 2 })
+  })
+
+  it('never goes Down on local evidence alone: the verifliers see it up (false alarm) or do not answer (Seems Down)', async () => {
+    const { ep } = await world.endpoint({ status: 503 })
+    const { step, asked } = quick([[vote('v1', 'up'), vote('v2', 'up')]])
+    await step(ep)
+    await step(ep)
+    expect(asked()).toBe(1)
+    expect(await stateOf(ep.endpointId)).toBeNull()
+    expect((await transitionsOf(ep.endpointId)).map((tr) => tr.reason)).toEqual(['opened', 'false_alarm'])
+
+    const { ep: unanswered } = await world.endpoint({ status: 503 })
+    const second = quick([[vote('v1', 'error'), vote('v2', 'error')]])
+    for (let i = 0; i < 4; i++) await second.step(unanswered)
+    expect(await stateOf(unanswered.endpointId)).toBe('Seems Down')
+    expect((await transitionsOf(unanswered.endpointId)).map((tr) => tr.stateAfter)).toEqual(['Seems Down'])
+  })
+
+  it('a flap after a recovery opens nothing: re-checks keep the retry interval and no veriflier is asked', async () => {
+    const { ep, name } = await world.endpoint({ status: 503 })
+    const { step, asked } = quick([[vote('v1', 'down'), vote('v2', 'down')]])
+    await step(ep)
+    await step(ep)
+    expect(await stateOf(ep.endpointId)).toBe('Down')
+    world.sites.setSite(name, { status: 200 })
+    await step(ep) // recovered: closed
+    expect(await stateOf(ep.endpointId)).toBeNull()
+    // Two hard failures within the flap window, then healthy again.
+    world.sites.setSite(name, { status: 503 })
+    expect(await step(ep)).toBe(10_000)
+    expect(await step(ep)).toBe(10_000)
+    world.sites.setSite(name, { status: 200 })
+    await step(ep)
+    expect(asked()).toBe(1)
+    expect((await transitionsOf(ep.endpointId)).map((tr) => tr.reason)).toEqual([
+      'opened',
+      'verifier_confirmed',
+      'verifier_cleared',
+    ])
   })
 })

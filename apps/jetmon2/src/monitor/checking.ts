@@ -388,6 +388,8 @@ function pipelineSettings(config: Jetmon2Config) {
     hostId: config.HOST_ID,
     numOfChecks: config.NUM_OF_CHECKS,
     retryIntervalMs: config.RETRY_INTERVAL_SEC * 1000,
+    quickRecheckMs: config.QUICK_RECHECK_SEC * 1000,
+    hardFailureChecks: config.HARD_FAILURE_CHECKS,
     failedCheckIntervalMs: config.FAILED_CHECK_INTERVAL_SEC * 1000,
     flapWindowMs: config.FLAP_WINDOW_SEC * 1000,
     veriflierCount: config.VERIFLIERS.length,
