@@ -12,6 +12,9 @@ const root = fileURLToPath(new URL('.', import.meta.url))
 // Node.js keeps the code it compiled on disk and reuses it in the next process (the workers, and the
 // binaries the tests start hundreds of times). `npm test` sets the same.
 Object.assign(process.env, { NODE_COMPILE_CACHE: `${root}.jetmon/compile-cache`, ...process.env })
+// The `jetmon2 serve` processes tests start check in one process unless a test asks for more
+// (MONITOR_PROCESSES defaults to one per core).
+Object.assign(process.env, { MONITOR_PROCESSES: '1', ...process.env })
 const workspaces = ['packages', 'apps'].flatMap((group) =>
   readdirSync(`${root}${group}`)
     .filter((name) => existsSync(`${root}${group}/${name}/package.json`))

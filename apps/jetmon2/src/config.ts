@@ -208,6 +208,15 @@ const entries = {
     ),
     DEFAULT_DETECTION_PROFILE,
   ),
+  MONITOR_PROCESSES: v.optional(
+    v.pipe(
+      v.union([v.literal('auto'), integer(1, 1024, 'Fixed number of checking processes.')]),
+      v.description(
+        'Checking processes of jetmon2 serve on this host: "auto" (one per core, os.availableParallelism()) or a number. They share the host\'s buckets through their own leases under one supervisor, which alone serves the API, the dashboard and /metrics. A pinned, standby or api-controlled host runs one.',
+      ),
+    ),
+    'auto',
+  ),
   MAX_IN_FLIGHT: v.optional(
     v.pipe(
       v.union([v.literal('auto'), integer(1, 100000, 'Fixed limit of checks in flight.')]),

@@ -95,7 +95,11 @@ describe('jetmon2 validate-config', () => {
       DEFAULT_REQUEST_METHOD: 'HEAD',
       DEFAULT_DETECTION_PROFILE: 'legacy',
     })
-    const result = await jetmon2(['validate-config', '--config', config, '--json'], clean)
+    const result = await jetmon2(['validate-config', '--config', config, '--json'], {
+      ...clean,
+      HOST_ID: 'mon-1',
+      MONITOR_PROCESSES: '3',
+    })
     const report = JSON.parse(result.stdout) as {
       ok: boolean
       findings: { verdict: string; topic: string; message: string }[]
@@ -115,6 +119,9 @@ describe('jetmon2 validate-config', () => {
         /^endpoints that set no request method or detection profile are checked with HEAD and the legacy profile/,
       ),
     })
+    expect(report.findings.find((f) => f.topic === 'processes')?.message).toBe(
+      '3 checking processes (MONITOR_PROCESSES is 3): serve and 2 worker(s) leased as mon-1/w2…mon-1/w3, one API, dashboard and /metrics',
+    )
     expect(result.stdout).not.toContain(new URL(migrated.url).password)
   })
 
@@ -133,11 +140,15 @@ describe('jetmon2 validate-config', () => {
       ROLLOUT_MODE: 'api-controlled',
       ROLLOUT_POLL_SEC: 2,
     })
-    const result = await jetmon2(['validate-config', '--config', controlled], clean)
+    const result = await jetmon2(['validate-config', '--config', controlled], { ...clean, MONITOR_PROCESSES: 'auto' })
     expect(result.stdout).toMatch(
       /^INFO +buckets +ROLLOUT_MODE api-controlled: host ctl-x checks exactly the ranges activated for it through the rollout API, read every 2 s$/m,
     )
     expect(result.stdout).toMatch(/^INFO +buckets +rollout locks of host ctl-x: 10–19 \(active\)$/m)
+    // Its buckets belong to its HOST_ID: it checks in one process whatever the cores.
+    expect(result.stdout).toMatch(
+      /^INFO +processes +one checking process: ROLLOUT_MODE api-controlled owns its buckets by host$/m,
+    )
   })
 
   it('warns when SMTP_REQUIRE_TLS=false lets the SMTP login go out unencrypted', async () => {

@@ -10,6 +10,7 @@ import { configArg } from '../command-config.js'
 import { type Jetmon2Config, loadJetmon2Config } from '../config.js'
 import { resolveDatabase } from '../database.js'
 import { CommandError } from '../errors.js'
+import { plannedProcesses, workerHostId } from '../supervisor.js'
 import { databaseProblem } from './migrate.js'
 
 export type Verdict = 'PASS' | 'INFO' | 'WARN' | 'FAIL'
@@ -248,6 +249,15 @@ function checkFleet(config: Jetmon2Config, add: (f: Finding) => void): void {
             message: `dynamic: a share of ${config.BUCKET_TOTAL} buckets through ${config.BUCKET_LEASE_SEC} s leases (host ${config.HOST_ID})`,
           },
     )
+  const plan = plannedProcesses(config)
+  add({
+    verdict: 'INFO',
+    topic: 'processes',
+    message:
+      plan.count > 1
+        ? `${plan.count} checking processes (${plan.reason}): serve and ${plan.count - 1} worker(s) leased as ${workerHostId(config.HOST_ID, 2)}${plan.count > 2 ? `…${workerHostId(config.HOST_ID, plan.count)}` : ''}, one API, dashboard and /metrics`
+        : `one checking process: ${plan.reason.replace(/^one: /, '')}`,
+  })
   add(
     config.DELIVERY_WORKERS_ENABLE
       ? { verdict: 'INFO', topic: 'delivery', message: 'webhook and alert delivery workers run in this process' }

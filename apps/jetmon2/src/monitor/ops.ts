@@ -21,6 +21,8 @@ export interface Readiness {
     reading: Record<string, number>
     bounds: Record<string, number | boolean>
   }
+  /** When `serve` runs several checking processes: each of them (its lease name, pid, state, restarts). */
+  workers?: unknown[]
 }
 
 export interface OpsServerOptions {

@@ -28,6 +28,10 @@ export interface MonitorServiceOptions {
   config: Jetmon2Config
   databaseUrl: string
   logger: Logger
+  /** The metrics registry `/metrics` serves (a supervisor's merges its workers' in); a new one by default. */
+  registry?: Registry
+  /** The checking processes of this host when `serve` runs several: shown by `/readyz` and the health row. */
+  workers?: { list(): unknown[]; describe(): string }
 }
 
 /** How often this process's `jetmon_process_health` row is written. */
@@ -53,7 +57,7 @@ export class MonitorService {
   private api: Awaited<ReturnType<typeof startApi>> | null = null
   private opsServer: { port: number } | null = null
   private readonly sources: MetricSources = {}
-  private readonly registry = new Registry()
+  private readonly registry: Registry
   private state: 'starting' | 'running' | 'draining' | 'stopped' = 'starting'
   private readonly startedAt = new Date()
   private config: Jetmon2Config
@@ -62,6 +66,7 @@ export class MonitorService {
   constructor(private readonly options: MonitorServiceOptions) {
     this.config = options.config
     this.logger = options.logger
+    this.registry = options.registry ?? new Registry()
   }
 
   /** The REST API's base URL (`http://host:port/api/v1`), or null when `API_PORT` is 0. */
@@ -254,13 +259,17 @@ export class MonitorService {
     checks.leases = ranges.length ? describeRanges(ranges) : noBucketsHeld(mode)
     // A standby host, or an api-controlled one with no range activated, holds its lease and is ready.
     if (leases?.state !== 'active') ok = false
+    const workers = this.options.workers
+    if (workers) checks.workers = workers.describe()
+    const processes = workers ? { workers: workers.list() } : {}
     // Pressure is amber: still ready (the checks go on), but the failures it sees give no verdict.
-    if (!this.pressure) return { ok, checks }
+    if (!this.pressure) return { ok, checks, ...processes }
     const status = this.pressure.judge.status()
     checks.pressure = this.pressure.describe()
     return {
       ok,
       checks,
+      ...processes,
       pressure: {
         state: status.state,
         signals: status.signals,
@@ -308,6 +317,7 @@ export class MonitorService {
         rss: process.memoryUsage().rss,
         pressure: pressure?.signals ?? [],
         pressure_suppressed: pressure?.suppressed ?? 0,
+        ...(this.options.workers ? { processes: this.options.workers.describe() } : {}),
       },
       startedAt: this.startedAt,
       updatedAt: new Date(),
