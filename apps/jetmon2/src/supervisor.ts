@@ -9,10 +9,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { availableParallelism } from 'node:os'
-import { createDatabase, hosts } from '@jetmon/db'
+import { createDatabase } from '@jetmon/db'
 import type { Logger } from '@jetmon/logging'
 import { BucketLeases } from '@jetmon/scheduler'
-import { and, eq, sql } from 'drizzle-orm'
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client'
 import type { Jetmon2Config } from './config.js'
 import { VERSION } from './version.js'
@@ -313,12 +312,10 @@ export class Supervisor {
 
   /** The dead worker checks nothing: its lease ends now, and the others take its buckets at their next renewal. */
   async #expireLease(hostId: string): Promise<void> {
-    const { db, close } = createDatabase(this.#options.databaseUrl, { connectionLimit: 1 })
+    const { config, databaseUrl } = this.#options
+    const { db, close } = createDatabase(databaseUrl, { connectionLimit: 1 })
     try {
-      await db
-        .update(hosts)
-        .set({ status: 'draining', leaseExpiresAt: sql`NOW(3)`, bucketMin: null, bucketMax: null })
-        .where(and(eq(hosts.hostId, hostId), eq(hosts.status, 'active')))
+      await new BucketLeases({ db, hostId, version: VERSION, bucketTotal: config.BUCKET_TOTAL }).drain()
     } finally {
       await close()
     }
