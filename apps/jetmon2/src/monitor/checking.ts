@@ -26,6 +26,7 @@ import type { Jetmon2Config } from '../config.js'
 import { VERSION } from '../version.js'
 import type { MonitorMetrics } from './metrics.js'
 import type { Running } from './running.js'
+import { loadWhileDispatching } from './startup.js'
 
 /** How often `MAX_IN_FLIGHT=auto` is recomputed from the endpoints held and the observed latency. */
 const IN_FLIGHT_SIZING_MS = 5_000
@@ -339,16 +340,21 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
       await drained()
     })
     ranges = await leases.start()
-    await source.setRanges(ranges)
-    await pipeline.preload(new Set(endpoints.keys()))
-    source.start({ refreshMs: config.TARGET_RELOAD_SEC * 1000 })
     const sizeInFlight = () => {
       if (deps.config().MAX_IN_FLIGHT === 'auto') scheduler.setMaxInFlight(autoInFlight())
     }
-    sizeInFlight()
     sizingTimer = setInterval(sizeInFlight, IN_FLIGHT_SIZING_MS)
     sizingTimer.unref()
-    scheduler.start()
+    await loadWhileDispatching(
+      {
+        scheduler,
+        load: (owned) => source.setRanges(owned),
+        afterLoad: () => pipeline.preload(new Set(endpoints.keys())),
+      },
+      ranges,
+    )
+    sizeInFlight()
+    source.start({ refreshMs: config.TARGET_RELOAD_SEC * 1000 })
   } catch (error) {
     // Whatever started is stopped (the buckets released) before the failure goes to the caller.
     await stop(() => 1_000).catch(() => {})
