@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
-import { createApiApp, startApiServer } from '@jetmon/api-server'
+import { createApiApp, KEY_CACHE_MS, startApiServer } from '@jetmon/api-server'
 import { apiKeys, auditLog, monitorSites, noopLogger, siteTenants } from '@jetmon/db'
 import { openEvent } from '@jetmon/eventstore'
 import { createTestDatabase, type TestDatabase } from '@jetmon/testkit'
@@ -204,8 +204,11 @@ describe('jetmon2 keys', { timeout: 60_000 }, () => {
 
   it('revokes a key (idempotently), and refuses to rotate it afterwards', async () => {
     const { key, token } = await json<{ key: KeyJson; token: string }>(['keys', 'create', '--consumer', 'leaver'])
-    // The token works against a live API on the same database until it is revoked.
-    const api = await startApiServer(createApiApp({ db: database.db, logger: noopLogger }), { port: 0 })
+    // The token works against a live API on the same database until it is revoked; that API sees
+    // a revocation made elsewhere once its kept copy of the key is KEY_CACHE_MS old.
+    let ahead = 0
+    const now = () => new Date(Date.now() + ahead)
+    const api = await startApiServer(createApiApp({ db: database.db, logger: noopLogger, now }), { port: 0 })
     const me = () => fetch(`${api.url}/me`, { headers: { authorization: `Bearer ${token}` } })
     try {
       const before = await me()
@@ -213,6 +216,7 @@ describe('jetmon2 keys', { timeout: 60_000 }, () => {
       expect(await before.json()).toMatchObject({ consumer: 'leaver', scope: 'read' })
       const revoked = await json<KeyJson>(['keys', 'revoke', String(key.id)])
       expect(revoked).toMatchObject({ id: key.id, status: 'revoked' })
+      ahead = KEY_CACHE_MS
       const after = await me()
       expect(after.status).toBe(401)
       expect(await after.json()).toMatchObject({ error: { code: 'token_revoked' } })

@@ -131,7 +131,13 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
       (async () => {
         throw new ApiError(501, 'not_implemented', `${route.method} ${route.path} is not implemented`)
       })
-    api.on(route.method, honoPath(route.path), (c) => serve(c, route, run, (body) => secretBearingAnswer(id, body)))
+    // A key changed through this process (create, revoke, rotate) is seen by the next request.
+    const changesKeys = id.startsWith('keys.') && route.method !== 'GET'
+    api.on(route.method, honoPath(route.path), async (c) => {
+      const response = await serve(c, route, run, (body) => secretBearingAnswer(id, body))
+      if (changesKeys) authenticate.forget()
+      return response
+    })
   }
   app.route('/api/v1', api)
 

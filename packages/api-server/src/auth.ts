@@ -2,6 +2,12 @@
  * Bearer authentication of `/api/v1`: the token's sha256 is looked up in `jetmon_api_keys`; a
  * revoked or expired key is refused with its own code; `last_used_at` is written at most once a
  * minute per key, without holding the request.
+ *
+ * A key row read from the database is kept for {@link KEY_CACHE_MS} (by the request clock), so a
+ * busy client costs one lookup every few seconds instead of one per request. The cut-offs are
+ * still judged at each request's time against the kept row; a change to a key made through this
+ * process (create, revoke, rotate) drops every kept row at once, and one made elsewhere (the CLI,
+ * another API process) is seen within {@link KEY_CACHE_MS}. Unknown tokens are never kept.
  */
 
 import type { RouteDefinition, Scope } from '@jetmon/api-client'
@@ -14,13 +20,42 @@ import { ApiError } from './errors.js'
 import type { RateLimiter } from './rate-limit.js'
 
 const LAST_USED_EVERY_MS = 60_000
+/** How long a key row read from the database answers for its token (request clock). */
+export const KEY_CACHE_MS = 5_000
+/** Kept rows at most; past it the cache starts afresh. */
+const KEY_CACHE_MAX = 10_000
 
 /** Resolves the request's `Authorization: Bearer jm_…` header to the key's principal at `at`, or throws a 401. */
-export type Authenticate = (c: Context, at: Date) => Promise<Principal>
+export interface Authenticate {
+  (c: Context, at: Date): Promise<Principal>
+  /** Drops every kept key row: the next request of each token reads its key again. */
+  forget(): void
+}
+
+type KeyRow = typeof apiKeys.$inferSelect
 
 export function createAuthenticator(deps: { db: DbOrTx; logger: Logger }): Authenticate {
   const lastUsedWritten = new Map<bigint, number>()
-  return async function authenticate(c, at) {
+  const kept = new Map<string, { row: KeyRow; readAt: number }>()
+  // Bumped by forget(): a read that started before it is not kept.
+  let generation = 0
+  async function keyOf(hash: string, at: Date): Promise<KeyRow | undefined> {
+    const hit = kept.get(hash)
+    const age = hit ? at.getTime() - hit.readAt : -1
+    if (hit && age >= 0 && age < KEY_CACHE_MS) return hit.row
+    const readIn = generation
+    const [row] = await deps.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash))
+    if (!row) {
+      kept.delete(hash)
+      return undefined
+    }
+    if (readIn === generation) {
+      if (kept.size >= KEY_CACHE_MAX) kept.clear()
+      kept.set(hash, { row, readAt: at.getTime() })
+    }
+    return row
+  }
+  async function authenticate(c: Context, at: Date): Promise<Principal> {
     const header = c.req.header('authorization')
     if (header === undefined || header.trim() === '') {
       throw new ApiError(401, 'missing_token', 'this route needs an API key: send Authorization: Bearer jm_…', {
@@ -33,10 +68,7 @@ export function createAuthenticator(deps: { db: DbOrTx; logger: Logger }): Authe
         headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
       })
     if (!match) throw invalid()
-    const [row] = await deps.db
-      .select()
-      .from(apiKeys)
-      .where(eq(apiKeys.keyHash, hashToken(match[1]!)))
+    const row = await keyOf(hashToken(match[1]!), at)
     if (!row) throw invalid()
     const status = keyStatus(row, at)
     if (status === 'revoked') throw new ApiError(401, 'token_revoked', 'the API key has been revoked')
@@ -59,6 +91,12 @@ export function createAuthenticator(deps: { db: DbOrTx; logger: Logger }): Authe
       revokedAt: row.revokedAt,
     }
   }
+  return Object.assign(authenticate, {
+    forget: () => {
+      generation++
+      kept.clear()
+    },
+  })
 }
 
 /**

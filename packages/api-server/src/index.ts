@@ -7,6 +7,7 @@ export {
   MAX_BODY_BYTES,
 } from './app.js'
 export { AccessAuditWriter, type AccessRecord } from './audit.js'
+export { KEY_CACHE_MS } from './auth.js'
 export type {
   ApiDeps,
   EndpointProbe,

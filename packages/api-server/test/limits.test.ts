@@ -2,7 +2,7 @@ import { createApiKey } from '@jetmon/api-keys'
 import { apiKeys } from '@jetmon/db'
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { RateLimiter } from '../src/index.js'
+import { KEY_CACHE_MS, RateLimiter } from '../src/index.js'
 import { envelopeOf, useTestApi } from './_helpers.js'
 
 const harness = useTestApi({ manualClock: true })
@@ -62,6 +62,8 @@ describe('rate limits', () => {
     const after = await h.fetch('/me', { token })
     expect(after.headers.get('x-ratelimit-remaining')).toBe('118')
     await h.database.db.update(apiKeys).set({ rateLimitPerMinute: 10 }).where(eq(apiKeys.id, row.id))
+    // A change made outside this process is seen once the kept copy of the key has expired.
+    h.clock.advance(KEY_CACHE_MS)
     const changed = await h.fetch('/me', { token })
     expect(changed.headers.get('x-ratelimit-limit')).toBe('10')
   })
@@ -106,6 +108,26 @@ describe('expiry and revocation are half-open', () => {
     expect(grace.status).toBe(200)
     expect(((await grace.json()) as { revoked_at: string }).revoked_at).toBe(revokeAt.toISOString())
     h.clock.set(revokeAt)
+    expect((await envelopeOf(await h.fetch('/me', { token }))).code).toBe('token_revoked')
+  })
+})
+
+describe('verified keys are kept briefly', () => {
+  it('a key changed in the database is read again once its kept copy is KEY_CACHE_MS old', async () => {
+    const h = harness()
+    const { token, row } = await createApiKey({
+      ctx: { db: h.database.db },
+      input: { consumer: 'kept', scope: 'read', createdBy: 'test' },
+    })
+    expect((await h.fetch('/me', { token })).status).toBe(200)
+    // Revoked by another process (the CLI, another API host): this process keeps its copy a while.
+    await h.database.db
+      .update(apiKeys)
+      .set({ revokedAt: new Date(h.clock.now().getTime() - 1_000) })
+      .where(eq(apiKeys.id, row.id))
+    h.clock.advance(KEY_CACHE_MS - 1)
+    expect((await h.fetch('/me', { token })).status).toBe(200)
+    h.clock.advance(1)
     expect((await envelopeOf(await h.fetch('/me', { token }))).code).toBe('token_revoked')
   })
 })
