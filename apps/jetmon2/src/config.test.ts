@@ -62,6 +62,7 @@ describe('defaults', () => {
       RETRY_INTERVAL_SEC: 10,
       QUICK_RECHECK_SEC: 3,
       HARD_FAILURE_CHECKS: 2,
+      FALSE_ALARM_BACKOFF: true,
       ROLLOUT_MODE: 'active',
       ROLLOUT_POLL_SEC: 5,
       ROLLOUT_TOKEN_TTL_SEC: 600,

@@ -180,6 +180,12 @@ const entries = {
     ),
     2,
   ),
+  FALSE_ALARM_BACKOFF: v.optional(
+    flag(
+      'After a false alarm, the flap guard needs twice NUM_OF_CHECKS consecutive failures before a new incident opens (four times after two false alarms with no passing check between).',
+    ),
+    true,
+  ),
   FAILED_CHECK_INTERVAL_SEC: v.optional(
     integer(1, 86400, 'Seconds between checks of an endpoint that is down (or its own interval if shorter).'),
     60,

@@ -83,6 +83,12 @@ export interface PipelineSettings {
    * no verifliers configured, Down still needs `numOfChecks` local failures.
    */
   hardFailureChecks?: number
+  /**
+   * After a false alarm, the flap guard needs `numOfChecks` × 2 consecutive failures before a new
+   * incident opens, × 4 after two false alarms with no passing check between (absent: off, always
+   * `numOfChecks`). A site the verifliers keep seeing up is asked about less and less often.
+   */
+  falseAlarmBackoff?: boolean
   failedCheckIntervalMs: number
   flapWindowMs: number
   /** Configured verifliers; none ⇒ Down after numOfChecks local failures. */
@@ -133,6 +139,8 @@ interface EndpointState {
   failures: number
   /** Consecutive hard failures (the latest checks, all of a hard class). */
   hardFailures: number
+  /** False alarms since the last passing check. */
+  falseAlarms: number
   /** Successful-but-slow and fast streaks for the latency advisory. */
   slow: number
   fast: number
@@ -406,7 +414,8 @@ export class ConfirmationPipeline {
     if (!event) {
       // Flap guard: right after a recovery, one failure is not enough to reopen.
       const flapping = state.lastClosedAt !== null && now - state.lastClosedAt < settings.flapWindowMs
-      if (flapping && state.failures < settings.numOfChecks) return settings.retryIntervalMs
+      const backoff = settings.falseAlarmBackoff ? 2 ** Math.min(state.falseAlarms, 2) : 1
+      if (flapping && state.failures < settings.numOfChecks * backoff) return settings.retryIntervalMs
       const startedAt = new Date(Date.parse(result.startedAt))
       const opened = await openEvent({
         ctx: this.ctx,
@@ -463,6 +472,7 @@ export class ConfirmationPipeline {
   ): Promise<undefined> {
     state.failures = 0
     state.hardFailures = 0
+    state.falseAlarms = 0
     const event = state.open.get('http')
     if (!event) return undefined
     const wasDown = event.state === 'Down'
@@ -548,6 +558,7 @@ export class ConfirmationPipeline {
       state.lastClosedAt = this.clock().getTime()
       state.failures = 0
       state.hardFailures = 0
+      state.falseAlarms++
       return
     }
     // Inconclusive: never Down, never a false alarm. Stay Seems Down and ask again later.
@@ -812,6 +823,7 @@ export class ConfirmationPipeline {
         open: new Map(),
         failures: 0,
         hardFailures: 0,
+        falseAlarms: 0,
         slow: 0,
         fast: 0,
         lastClosedAt: null,

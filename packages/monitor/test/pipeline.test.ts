@@ -502,6 +502,7 @@ describe('quick confirmation: a quick second look, the verifliers asked on hard 
         retryIntervalMs: 10_000,
         quickRecheckMs: 3_000,
         hardFailureChecks: 2,
+        falseAlarmBackoff: true,
       }),
     })
     /** One check as the scheduler runs it: the delay it asked for, the clock moved by it. */
@@ -576,6 +577,39 @@ describe('quick confirmation: a quick second look, the verifliers asked on hard 
       'opened',
       'verifier_confirmed',
       'verifier_cleared',
+    ])
+  })
+  it('after a false alarm, a site still failing locally needs twice NUM_OF_CHECKS failures before it opens again', async () => {
+    const { ep, name } = await world.endpoint({ status: 503 })
+    const up = [vote('v1', 'up'), vote('v2', 'up')]
+    const { step, asked } = quick([up, up, up])
+    await step(ep)
+    await step(ep) // hard evidence: asked, the verifliers see it up
+    expect(asked()).toBe(1)
+    for (let i = 0; i < 5; i++) expect(await step(ep)).toBe(10_000)
+    expect(await stateOf(ep.endpointId)).toBeNull()
+    await step(ep) // the sixth: a new incident, asked at once, a false alarm again
+    expect(asked()).toBe(2)
+    for (let i = 0; i < 11; i++) await step(ep)
+    expect(asked()).toBe(2) // after two in a row: four times NUM_OF_CHECKS
+    await step(ep)
+    expect(asked()).toBe(3)
+    // A passing check ends the streak: the guard is back to NUM_OF_CHECKS.
+    world.sites.setSite(name, { status: 200 })
+    await step(ep)
+    world.sites.setSite(name, { status: 503 })
+    for (let i = 0; i < 2; i++) await step(ep)
+    expect(await stateOf(ep.endpointId)).toBeNull()
+    await step(ep)
+    expect(await stateOf(ep.endpointId)).toBe('Seems Down')
+    expect((await transitionsOf(ep.endpointId)).map((tr) => tr.reason)).toEqual([
+      'opened',
+      'false_alarm',
+      'opened',
+      'false_alarm',
+      'opened',
+      'false_alarm',
+      'opened',
     ])
   })
 })

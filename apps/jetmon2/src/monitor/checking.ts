@@ -396,6 +396,7 @@ function pipelineSettings(config: Jetmon2Config) {
     retryIntervalMs: config.RETRY_INTERVAL_SEC * 1000,
     quickRecheckMs: config.QUICK_RECHECK_SEC * 1000,
     hardFailureChecks: config.HARD_FAILURE_CHECKS,
+    falseAlarmBackoff: config.FALSE_ALARM_BACKOFF,
     failedCheckIntervalMs: config.FAILED_CHECK_INTERVAL_SEC * 1000,
     flapWindowMs: config.FLAP_WINDOW_SEC * 1000,
     veriflierCount: config.VERIFLIERS.length,
