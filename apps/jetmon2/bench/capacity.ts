@@ -4,8 +4,15 @@
 // Prints one JSON line: checks/s, missed checks, dispatch lag percentiles, CPU per check of the
 // monitor process and of the checker alone at the same rate (their ratio is the pipeline's
 // overhead), database statements and CPU, RSS.
+// BENCH_SCHEME=https (BENCH_CERT=rsa, the default, or ecdsa) makes the fleet HTTPS sites with an
+// RSA-2048 or ECDSA P-256 certificate; the figures are the same.
+// Then the saturation throughput (bench/_saturation.ts): a real `jetmon2 serve` on the same fleet,
+// made due faster than it can check (BENCH_SATURATION_RATE checks/s, default 20 000), for
+// BENCH_SATURATION_SEC (default 60; 0 skips it) with one checking process pinned to one core, then
+// with BENCH_PROCESSES (default one per core), and the scaling efficiency between the two.
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { createChecker } from '@jetmon/checker'
@@ -14,10 +21,17 @@ import { createLogger } from '@jetmon/logging'
 import * as v from 'valibot'
 import { jetmon2ConfigSchema } from '../src/config.js'
 import { MonitorService } from '../src/monitor/service.js'
+import { measureSaturation } from './_saturation.js'
 
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 100_000)
-const INTERVAL_SEC = Number(process.env.BENCH_INTERVAL_SEC ?? 100)
+const SCHEME = process.env.BENCH_SCHEME === 'https' ? 'https' : 'http'
+// An HTTPS check costs the fixture a TLS handshake too: 200 checks/s by default instead of 1 000.
+const INTERVAL_SEC = Number(process.env.BENCH_INTERVAL_SEC ?? (SCHEME === 'https' ? 500 : 100))
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 600)
+const CERT = process.env.BENCH_CERT === 'ecdsa' ? 'ecdsa' : 'rsa'
+const SATURATION_SEC = Number(process.env.BENCH_SATURATION_SEC ?? 60)
+const SATURATION_RATE = Number(process.env.BENCH_SATURATION_RATE ?? 20_000)
+const PROCESSES = Number(process.env.BENCH_PROCESSES ?? availableParallelism())
 const ROOT = join(import.meta.dirname, '..', '..', '..')
 const TICKS = 100
 
@@ -42,14 +56,19 @@ const fixtureChild = spawn(
 )
 const fixture = JSON.parse(
   await new Promise<string>((resolve) => createInterface({ input: fixtureChild.stdout }).once('line', resolve)),
-) as { pid: number; httpPort: number; dns: string }
+) as { pid: number; httpPort: number; httpsPorts: { rsa: number; ecdsa: number }; dns: string; ca: string }
+const port = SCHEME === 'https' ? fixture.httpsPorts[CERT] : fixture.httpPort
+const urlOf = (i: number) => `${SCHEME}://ok--${i}.bench.test:${port}/`
+// The monitor trusts the fixture's CA as an operator's CA_FILE.
+const caFile = join(mkdtempSync(join(tmpdir(), 'jetmon-capacity-')), 'ca.pem')
+writeFileSync(caFile, fixture.ca)
 
 // The fleet: names under *.bench.test, resolved by the fixture's DNS server on every check.
 const started = Date.now()
 for (let from = 0; from < ENDPOINTS; from += 5_000) {
   const rows: string[] = []
   for (let i = from; i < Math.min(ENDPOINTS, from + 5_000); i++) {
-    rows.push(`(${100_000 + i}, ${i % 1000}, 'http://ok--${i}.bench.test:${fixture.httpPort}/', 1, 1)`)
+    rows.push(`(${100_000 + i}, ${i % 1000}, '${urlOf(i)}', 1, 1)`)
   }
   await database.pool.query(
     `INSERT INTO jetpack_monitor_sites (blog_id, bucket_no, monitor_url, monitor_active, check_interval) VALUES ${rows.join(',')}`,
@@ -66,7 +85,7 @@ const seedMs = Date.now() - started
 // pipeline's overhead is the difference between two paced runs.
 const CHECKER_ONLY_SEC = Number(process.env.BENCH_CHECKER_ONLY_SEC ?? 60)
 const checkerOnly = await (async () => {
-  const check = createChecker({ dnsServers: [fixture.dns] })
+  const check = createChecker({ dnsServers: [fixture.dns], ca: [fixture.ca] })
   const rate = ENDPOINTS / INTERVAL_SEC
   const tickMs = 10
   let due = 0
@@ -80,7 +99,7 @@ const checkerOnly = await (async () => {
     while (due >= 1) {
       due--
       const i = next++ % ENDPOINTS
-      const run = check({ url: `http://ok--${i}.bench.test:${fixture.httpPort}/`, timeoutMs: 5_000 }).then(() => {
+      const run = check({ url: urlOf(i), timeoutMs: 5_000 }).then(() => {
         done++
         inFlight.delete(run)
       })
@@ -96,6 +115,7 @@ const checkerOnly = await (async () => {
 const config = v.parse(jetmon2ConfigSchema, {
   HOST_ID: 'bench',
   DNS_SERVERS: [fixture.dns],
+  CA_FILE: caFile,
   DASHBOARD_PORT: 0,
   API_PORT: 0,
   WPCOM_NOTIFY_ENABLE: false,
@@ -165,6 +185,8 @@ const checks = s1.completed - s0.completed
 const report = {
   bench: 'capacity',
   node: process.version,
+  scheme: SCHEME,
+  ...(SCHEME === 'https' ? { certificate: CERT === 'rsa' ? 'RSA-2048' : 'ECDSA P-256' } : {}),
   endpoints: ENDPOINTS,
   intervalSec: INTERVAL_SEC,
   seconds: Math.round(wallMs / 1000),
@@ -196,8 +218,28 @@ const report = {
   peakRssMb: Math.round(Math.max(peakRss, process.memoryUsage().rss) / 1024 / 1024),
   heapUsedMb: Math.round(process.memoryUsage().heapUsed / 1024 / 1024),
 }
-process.stdout.write(`${JSON.stringify(report)}\n`)
 await service.drain(20_000)
+// Flat out: the whole fleet due every ENDPOINTS / SATURATION_RATE seconds.
+const saturationIntervalSec = Math.max(1, Math.round(ENDPOINTS / SATURATION_RATE))
+await database.pool.query(`UPDATE jetmon_endpoint_config SET check_interval_sec = ${saturationIntervalSec}`)
+const saturation =
+  SATURATION_SEC > 0
+    ? await measureSaturation({
+        root: ROOT,
+        databaseUrl: monitorUrl.toString(),
+        dnsServer: fixture.dns,
+        caFile,
+        fixturePid: fixture.pid,
+        databasePid: server.pid,
+        seconds: SATURATION_SEC,
+        warmupSec: 10,
+        allProcesses: PROCESSES,
+        maxInFlight: 256,
+      })
+    : null
+process.stdout.write(
+  `${JSON.stringify({ ...report, ...(saturation ? { saturation: { offeredChecksPerSec: Math.round(ENDPOINTS / saturationIntervalSec), ...saturation } } : {}) })}\n`,
+)
 fixtureChild.kill('SIGTERM')
 await database.close()
 await server.stop()
