@@ -89,22 +89,45 @@ function derLength(buf: Buffer, offset: number): [number, number] | null {
   return [length, 1 + bytes]
 }
 
+/** What newer runtimes put before the session's DER: this tag, a NUL, then the server name (16-bit length). */
+const SESSION_HEADER = Buffer.from('\0nodejs:tls:session:', 'latin1')
+
+/** Where the DER SSL_SESSION starts in what `getSession()` returned; -1 when it is not there. */
+function sessionStart(session: Buffer): number {
+  if (session[0] === 0x30) return 0
+  if (
+    session.length < SESSION_HEADER.length ||
+    session.compare(SESSION_HEADER, 0, SESSION_HEADER.length, 0, SESSION_HEADER.length) !== 0
+  )
+    return -1
+  const nul = session.indexOf(0, SESSION_HEADER.length)
+  if (nul === -1 || nul > 64 || nul + 3 > session.length) return -1
+  const start = nul + 3 + session.readUInt16BE(nul + 1)
+  return session[start] === 0x30 ? start : -1
+}
+
 /**
  * The server's certificate (DER) inside an encoded client SSL_SESSION, whose field `peer [3]`
- * holds it; null when absent or malformed.
+ * holds it; null when absent or malformed. Node.js 24 prefixes the DER with a header naming the
+ * server, which is skipped.
  */
 export function peerCertificateFromSession(session: Buffer): Buffer | null {
-  if (session[0] !== 0x30) return null
-  const outer = derLength(session, 1)
+  const start = sessionStart(session)
+  if (start === -1) return null
+  const outer = derLength(session, start + 1)
   if (!outer) return null
-  let offset = 1 + outer[1]
+  let offset = start + 1 + outer[1]
   const end = Math.min(session.length, offset + outer[0])
   while (offset < end) {
     const tag = session[offset]
     const length = derLength(session, offset + 1)
     if (!length) return null
     const contentStart = offset + 1 + length[1]
-    if (tag === 0xa3) return session.subarray(contentStart, contentStart + length[0])
+    if (tag === 0xa3) {
+      return contentStart + length[0] <= session.length
+        ? session.subarray(contentStart, contentStart + length[0])
+        : null
+    }
     offset = contentStart + length[0]
   }
   return null
