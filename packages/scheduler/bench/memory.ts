@@ -11,7 +11,8 @@
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { type EndpointRow, toEndpointConfig } from '../src/endpoint-config.js'
-import { DEFAULT_ENDPOINT_DEFAULTS, type EndpointConfig, Scheduler } from '../src/index.js'
+import { EndpointTable } from '../src/endpoint-table.js'
+import { DEFAULT_ENDPOINT_DEFAULTS, Scheduler } from '../src/index.js'
 
 interface Case {
   /** `scheduler`: the due queue alone (the ≤ 300 B target); `source`: the configurations an EndpointSource holds. */
@@ -71,20 +72,20 @@ function runCase(name: string): void {
   const spec = CASES[name]
   if (!spec) throw new Error(`unknown case ${name}`)
   const before = measure()
-  let held: Scheduler | Map<number, EndpointConfig>
+  let held: Scheduler | EndpointTable
   const started = process.hrtime.bigint()
   if (spec.kind === 'scheduler') {
     const scheduler = new Scheduler({ maxInFlight: 1000, run: async () => {} })
     for (let i = 0; i < spec.endpoints; i++) scheduler.upsert(BigInt(spec.firstId + i * spec.step), 300_000)
     held = scheduler
   } else {
-    // What EndpointSource keeps: a Map from id to a frozen configuration.
-    const map = new Map<number, EndpointConfig>()
+    // What EndpointSource keeps: its compact table of configurations.
+    const table = new EndpointTable()
     for (let i = 0; i < spec.endpoints; i++) {
       const id = spec.firstId + i * spec.step
-      map.set(id, toEndpointConfig(rowFor(id), DEFAULT_ENDPOINT_DEFAULTS))
+      table.set(toEndpointConfig(rowFor(id), DEFAULT_ENDPOINT_DEFAULTS))
     }
-    held = map
+    held = table
   }
   const upsertNs = Number(process.hrtime.bigint() - started) / spec.endpoints
   const after = measure()

@@ -12,9 +12,9 @@ import {
   type EndpointRow,
   endpointColumns,
   type RowProblem,
-  sameConfig,
   toEndpointConfig,
 } from './endpoint-config.js'
+import { EndpointTable } from './endpoint-table.js'
 import { SchedulerError } from './errors.js'
 import { DEFAULT_BUCKET_TOTAL } from './phase.js'
 
@@ -120,7 +120,7 @@ export class EndpointSource {
   readonly #clock: Timing
   readonly #logger: Logger
   #defaults: EndpointDefaults
-  readonly #endpoints = new Map<number | bigint, EndpointConfig>()
+  readonly #endpoints = new EndpointTable()
   readonly #listeners = new Set<(change: EndpointChange) => void>()
   #owned = new Uint8Array(65_536)
   /** Owned buckets whose load has not completed (a failed setRanges): loaded by the next setRanges or fullReconcile. */
@@ -165,9 +165,19 @@ export class EndpointSource {
     return this.#endpoints.get(keyOf(endpointId))
   }
 
-  /** Every endpoint held, in no particular order. */
+  /** Every endpoint held (each a new object), in no particular order. */
   values(): IterableIterator<EndpointConfig> {
     return this.#endpoints.values()
+  }
+
+  /** The ids of every endpoint held, in no particular order. */
+  ids(): IterableIterator<bigint> {
+    return this.#endpoints.ids()
+  }
+
+  /** Checks per second the endpoints held ask for (one per interval each). */
+  checksPerSecond(): number {
+    return this.#endpoints.checksPerSecond()
   }
 
   /** Registers a listener for batches of changes; returns a function that unregisters it. */
@@ -219,17 +229,17 @@ export class EndpointSource {
       this.#ranges = rangesOfBitmap(wanted, this.bucketTotal)
 
       const batch = this.#batch('unload')
-      for (const [key, endpoint] of this.#endpoints) {
-        if (wanted[endpoint.bucketNo]) continue
+      for (const [key, bucketNo] of this.#endpoints.buckets()) {
+        if (wanted[bucketNo]) continue
         this.#endpoints.delete(key)
-        batch.removals.push(endpoint.endpointId)
+        batch.removals.push(BigInt(key))
       }
       const removals = batch.removals.length
       this.#emit(batch)
 
       const toLoad = wanted.map((w, bucket) => (w && (!previous[bucket] || this.#unloaded[bucket]) ? 1 : 0))
       this.#unloaded = toLoad
-      const load = await this.#readRanges(rangesOfBitmap(toLoad, this.bucketTotal), 'load', null)
+      const load = await this.#readRanges(rangesOfBitmap(toLoad, this.bucketTotal), 'load', false)
       this.#unloaded = new Uint8Array(65_536)
       return { ...load, reason: 'ranges', removals: load.removals + removals, durationMs: this.#clock.now() - started }
     })
@@ -253,14 +263,13 @@ export class EndpointSource {
     return this.#exclusive(async () => {
       const started = this.#clock.now()
       if (!this.#cursors) await this.#initCursors()
-      const seen = new Set<number | bigint>()
-      const summary = await this.#readRanges(this.#ranges, 'reconcile', seen)
+      this.#endpoints.clearMarks()
+      const summary = await this.#readRanges(this.#ranges, 'reconcile', true)
       this.#unloaded = new Uint8Array(65_536)
       const batch = this.#batch('reconcile')
-      for (const [key, endpoint] of this.#endpoints) {
-        if (seen.has(key)) continue
-        this.#endpoints.delete(key)
-        batch.removals.push(endpoint.endpointId)
+      for (const endpointId of this.#endpoints.unmarked()) {
+        this.#endpoints.delete(keyOf(endpointId))
+        batch.removals.push(endpointId)
       }
       const removals = batch.removals.length
       this.#emit(batch)
@@ -435,7 +444,8 @@ export class EndpointSource {
   async #readRanges(
     ranges: readonly BucketRange[],
     reason: EndpointChangeReason,
-    seen: Set<number | bigint> | null,
+    /** Marks every endpoint read (a full reconciliation removes those left unmarked). */
+    mark: boolean,
   ): Promise<SyncSummary> {
     const started = this.#clock.now()
     const batch = this.#batch(reason)
@@ -464,8 +474,8 @@ export class EndpointSource {
         next = last && rows.length >= this.#pageSize ? page({ bucket: last.bucketNo, id: last.endpointId }) : null
         rowsRead += rows.length
         for (const row of rows) {
-          seen?.add(keyOf(row.endpointId))
           this.#apply(row, batch)
+          if (mark) this.#endpoints.mark(keyOf(row.endpointId))
         }
         this.#emit(batch)
       }
@@ -523,25 +533,21 @@ export class EndpointSource {
 
   /** One row read from the database → an upsert, a removal or nothing. */
   #apply(row: EndpointRow, batch: Batch): void {
-    const key = keyOf(row.endpointId)
-    const known = this.#endpoints.get(key)
     if (row.active !== 1 || !this.#owned[row.bucketNo]) {
-      if (known) {
-        this.#endpoints.delete(key)
-        batch.removals.push(row.endpointId)
-      }
+      if (this.#endpoints.delete(keyOf(row.endpointId))) batch.removals.push(row.endpointId)
       return
     }
     const problems: RowProblem[] = []
     const config = toEndpointConfig(row, this.#defaults, problems)
-    if (problems.length > 0 && !(known && sameConfig(known, config))) {
+    const unchanged = this.#endpoints.holds(config)
+    if (problems.length > 0 && !unchanged) {
       this.#logger.warn(
         { endpointId: row.endpointId.toString(), columns: problems },
         'unusable JSON in jetmon_endpoint_config (expected an array of strings / an object of strings); checking with the default instead',
       )
     }
-    if (known && sameConfig(known, config)) return
-    this.#endpoints.set(key, config)
+    if (unchanged) return
+    this.#endpoints.set(config)
     batch.upserts.push(config)
   }
 

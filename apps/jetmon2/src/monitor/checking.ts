@@ -147,7 +147,7 @@ export interface Checking extends Running {
   /** `ROLLOUT_MODE`: how this host comes by its buckets. */
   mode: RolloutMode
   /** The endpoints of the buckets held, by endpoint id. */
-  endpoints: ReadonlyMap<bigint, MonitoredEndpoint>
+  endpoints: { get(endpointId: bigint): MonitoredEndpoint | undefined; readonly size: number }
   /** The bucket ranges held when it started. */
   ranges: readonly BucketRange[]
   /** Applies a new configuration: the in-flight bound, pipeline thresholds and endpoint defaults. */
@@ -168,7 +168,14 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
   const config = deps.config()
   const durations = new DurationWindow()
   const fdLimit = openFileLimit()
-  const endpoints = new Map<bigint, MonitoredEndpoint>()
+  // The endpoints of the buckets held, in the endpoint source's compact table (no second copy here).
+  const endpoints = new EndpointSource({
+    db,
+    bucketTotal: config.BUCKET_TOTAL,
+    defaults: endpointDefaults(config),
+    logger: log.child({ module: 'endpoints' }),
+  })
+  const source = endpoints
 
   // A timeout or connect failure seen while this monitor is under pressure gives no verdict.
   const judged = (check: Check): Check => (deps.pressure ? judgedCheck(check, deps.pressure) : check)
@@ -249,9 +256,7 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
 
   /** `MAX_IN_FLIGHT=auto`: the bound for the endpoints held now and the latency observed lately. */
   const autoInFlight = (): number => {
-    let checksPerSecond = 0
-    for (const endpoint of endpoints.values()) checksPerSecond += 1000 / endpoint.intervalMs
-    return autoMaxInFlight({ checksPerSecond, latencyP95Ms: durations.p95(), fdLimit })
+    return autoMaxInFlight({ checksPerSecond: source.checksPerSecond(), latencyP95Ms: durations.p95(), fdLimit })
   }
   const scheduler = new Scheduler({
     maxInFlight: config.MAX_IN_FLIGHT === 'auto' ? autoInFlight() : config.MAX_IN_FLIGHT,
@@ -278,19 +283,9 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
     rolloutPollMs: config.ROLLOUT_POLL_SEC * 1000,
     logger: log.child({ module: 'leases' }),
   })
-  const source = new EndpointSource({
-    db,
-    bucketTotal: config.BUCKET_TOTAL,
-    defaults: endpointDefaults(config),
-    logger: log.child({ module: 'endpoints' }),
-  })
   source.onChange((change) => {
-    for (const endpoint of change.upserts) {
-      endpoints.set(endpoint.endpointId, endpoint)
-      scheduler.upsert(endpoint.endpointId, endpoint.intervalMs)
-    }
+    for (const endpoint of change.upserts) scheduler.upsert(endpoint.endpointId, endpoint.intervalMs)
     for (const endpointId of change.removals) {
-      endpoints.delete(endpointId)
       scheduler.remove(endpointId)
       pipeline.forget(endpointId)
     }
@@ -349,7 +344,7 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
       {
         scheduler,
         load: (owned) => source.setRanges(owned),
-        afterLoad: () => pipeline.preload(new Set(endpoints.keys())),
+        afterLoad: () => pipeline.preload(new Set(source.ids())),
       },
       ranges,
     )
