@@ -235,7 +235,7 @@ const saturation =
         warmupSec: 10,
         allProcesses: PROCESSES,
         maxInFlight: 256,
-      })
+      }).catch((error: Error) => ({ error: error.message.slice(0, 2_000) }))
     : null
 process.stdout.write(
   `${JSON.stringify({ ...report, ...(saturation ? { saturation: { offeredChecksPerSec: Math.round(ENDPOINTS / saturationIntervalSec), ...saturation } } : {}) })}\n`,

@@ -349,7 +349,14 @@ export class MonitorService {
   /** Applies a new, valid configuration: intervals, thresholds, verifliers and limits. */
   reload(config: Jetmon2Config): void {
     const before = this.config
-    for (const key of ['ROLLOUT_MODE', 'ROLLOUT_POLL_SEC', 'PINNED_BUCKET_MIN', 'PINNED_BUCKET_MAX'] as const) {
+    const restartKeys = [
+      'ROLLOUT_MODE',
+      'ROLLOUT_POLL_SEC',
+      'PINNED_BUCKET_MIN',
+      'PINNED_BUCKET_MAX',
+      'MONITOR_PROCESSES',
+    ] as const
+    for (const key of restartKeys) {
       if (config[key] !== before[key]) {
         this.logger.warn(
           { key, running: before[key], file: config[key] },
