@@ -40,7 +40,11 @@ const cpuMsOf = (pid: number) => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS
 }
 
-const server = await startEmbeddedMariadb({ dir: join(ROOT, '.jetmon', 'bench-db'), database: 'jetmon_bench' })
+// BENCH_DB_DIR: another database directory, so that two runs on one machine do not share (and drop) one database.
+const server = await startEmbeddedMariadb({
+  dir: process.env.BENCH_DB_DIR ?? join(ROOT, '.jetmon', 'bench-db'),
+  database: 'jetmon_bench',
+})
 const { pool, close } = createDatabase(server.url, { connectionLimit: 4 })
 await pool.query('DROP DATABASE IF EXISTS jetmon_bench')
 await pool.query('CREATE DATABASE jetmon_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci')
