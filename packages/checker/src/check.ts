@@ -129,6 +129,23 @@ const skippedPeerCertificate = (() => ({})) as unknown as TLSSocket['getPeerCert
 
 const elapsed = (since: number) => Math.max(0, Math.round(performance.now() - since))
 
+let isoSecond = Number.NaN
+let isoPrefix = ''
+
+/** `new Date(ms).toISOString()`, reusing the text down to the second for every check started within it. */
+function isoTime(ms: number): string {
+  const second = Math.floor(ms / 1000)
+  if (second !== isoSecond) {
+    // 'YYYY-MM-DDTHH:MM:SS.' (years 0-9999: every start time a check can have).
+    isoPrefix = new Date(second * 1000).toISOString()
+    if (isoPrefix.length !== 24) return new Date(ms).toISOString()
+    isoPrefix = isoPrefix.slice(0, 20)
+    isoSecond = second
+  }
+  const milli = ms - second * 1000
+  return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`
+}
+
 function describeSocketError(error: NodeJS.ErrnoException, address: string, port: number): string {
   switch (error.code) {
     case 'ECONNREFUSED':
@@ -221,6 +238,8 @@ class CheckRun {
   private draining = false
   private byteLimit = 0
   private bodyTimer: NodeJS.Timeout | null = null
+  /** When the body phase began: its time budget counts from here. */
+  private bodyStartedAt = 0
   private dnsMs: number | null = null
   private connectMs: number | null = null
   private tlsMs: number | null = null
@@ -501,7 +520,8 @@ class CheckRun {
       // Only the full profile calls an empty page a failure.
       this.emptiness = this.profile === 'full' ? new EmptinessProbe() : null
       this.phase = 'body'
-      this.bodyTimer = setTimeout(this.onBodyBudget, this.shared.limits.bodyMaxMs)
+      // The budget's timer is armed only if the body outlasts the read that brought the head (onData).
+      this.bodyStartedAt = performance.now()
     }
     return wanted
   }
@@ -584,6 +604,11 @@ class CheckRun {
     if (this.done || this.reader !== reader) return
     if (this.body) this.body.contentLength = reader.contentLength
     if (reader.done) this.responseComplete()
+    else if (this.phase === 'body' && this.bodyTimer === null) {
+      // Most pages end in the read that brings their head and never need this timer.
+      const left = this.shared.limits.bodyMaxMs - (performance.now() - this.bodyStartedAt)
+      this.bodyTimer = setTimeout(this.onBodyBudget, Math.max(1, Math.ceil(left)))
+    }
   }
 
   /** The byte or time budget for the body ran out: not a failure, the rest is left unread. */
@@ -800,7 +825,7 @@ class CheckRun {
       finalUrl: this.url.href,
       method: this.method,
       profile: this.profile,
-      startedAt: new Date(this.startedAt).toISOString(),
+      startedAt: isoTime(this.startedAt),
       ok: reported === null || reported.error === 'tls_deprecated',
       error: reported?.error ?? null,
       errorCode: reported ? ERROR_CODES[reported.error] : 0,
