@@ -134,7 +134,7 @@ it('checks every endpoint once per interval with two processes, survives a kille
         const readiness = await ready()
         return readiness?.ok && readiness.workers && want(readiness.workers) ? readiness : undefined
       },
-      { timeoutMs: 45_000, intervalMs: 200 },
+      { timeoutMs: 90_000, intervalMs: 200 },
     ).catch((error: Error) => {
       throw new Error(`${error.message}\n${output.slice(-40).join('\n')}`)
     })
@@ -177,4 +177,4 @@ it('checks every endpoint once per interval with two processes, survives a kille
   expect(() => process.kill(worker, 0)).toThrow()
   const after = await t.db.select().from(hostLeases)
   expect(after.filter((row) => row.status === 'active').map((row) => row.hostId)).toEqual([])
-}, 120_000)
+}, 240_000)
