@@ -48,6 +48,16 @@ export class ResponseReader {
     return this.state === 'done'
   }
 
+  /**
+   * Whether every byte of the response has been read: it is done and no body was left unread (a
+   * body the owner did not want, behind a head it judged alone). The server has nothing more to send.
+   */
+  get consumed(): boolean {
+    return this.state === 'done' && !this.skippedBody
+  }
+
+  private skippedBody = false
+
   /** Feeds bytes from the socket; throws MalformedResponse for bytes that are not HTTP. */
   push(data: Buffer): void {
     let buf = this.pending ? Buffer.concat([this.pending, data]) : data
@@ -148,6 +158,7 @@ export class ResponseReader {
     if (!wanted || this.isHead || status === 204 || status === 304) {
       this.framing = 'none'
       this.state = 'done'
+      this.skippedBody = !(this.isHead || status === 204 || status === 304 || this.contentLength === 0)
     } else if (transferEncoding?.split(',').pop()?.trim() === 'chunked') {
       this.framing = 'chunked'
       this.state = 'chunk-size'

@@ -51,8 +51,53 @@ interface Failure {
   targetNotAllowed?: { hostname: string; address: string; kind: RefusedAddressKind }
 }
 
+/** How long a connection whose response was read to the end is left for the server to close. */
+const LINGER_MS = 1_000
+
+/**
+ * Connections whose response was read to its end, left for the server to close them, as it was
+ * asked to (`Connection: close`). The side that closes first keeps the connection in TIME_WAIT: this
+ * way the monitor's host does not collect one per check, and a check does not pay for sending its
+ * own FIN. A server that has not closed within LINGER_MS is cut off. Lingering sockets are unref'd,
+ * so they never keep a process alive, and hold nothing of the check's result.
+ */
+class Lingering {
+  private readonly sockets = new Map<Socket, number>()
+  private sweeper: NodeJS.Timeout | null = null
+
+  add(socket: Socket): void {
+    socket.unref()
+    this.sockets.set(socket, performance.now() + LINGER_MS)
+    this.sweeper ??= setInterval(this.sweep, LINGER_MS / 2).unref()
+  }
+
+  /** The server closed the connection. */
+  delete(socket: Socket): void {
+    this.sockets.delete(socket)
+  }
+
+  get size(): number {
+    return this.sockets.size
+  }
+
+  private readonly sweep = (): void => {
+    const now = performance.now()
+    for (const [socket, until] of this.sockets) {
+      if (until > now && !socket.destroyed) continue
+      this.sockets.delete(socket)
+      socket.destroy()
+    }
+    if (this.sockets.size === 0 && this.sweeper !== null) {
+      clearInterval(this.sweeper)
+      this.sweeper = null
+    }
+  }
+}
+
 /** The check function's state shared by all calls: resolver, TLS context, limits. */
 interface Shared {
+  /** Finished checks' connections waiting for the server's close. */
+  lingering: Lingering
   certificates: CertificateCache
   /** Read buffer of every socket, shared: a read is consumed synchronously. */
   readBuffer: Buffer
@@ -174,6 +219,7 @@ export function createChecker(options: CheckerOptions = {}): (request: CheckRequ
   const extraCa = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca]
   const shared: Shared = {
     readBuffer: Buffer.allocUnsafe(64 * 1024),
+    lingering: new Lingering(),
     certificates: new CertificateCache(),
     resolver: new HostResolver({
       servers: options.dnsServers,
@@ -228,6 +274,8 @@ class CheckRun {
   private head: ResponseHead | undefined
   private body: BodyDetails | undefined
   private reader: ResponseReader | null = null
+  /** The finished check's connection, left for the server to close (see Lingering). */
+  private lingerSocket: Socket | null = null
   private scanner: KeywordScanner | null = null
   private emptiness: EmptinessProbe | null = null
   /** A compressed body: its coding, the decoder (made at the first body byte) and how decoding went. */
@@ -619,6 +667,11 @@ class CheckRun {
   }
 
   private readonly onEnd = (): void => {
+    if (this.lingerSocket !== null) {
+      this.shared.lingering.delete(this.lingerSocket)
+      this.lingerSocket = null
+      return
+    }
     if (this.done || !this.reader) return
     const outcome = this.reader.end()
     if (outcome === 'no_response') {
@@ -664,10 +717,12 @@ class CheckRun {
   }
 
   private judgeResponse(): void {
-    this.endHop()
     const status = this.head?.status ?? 0
     const location = this.head?.headers.get('location')
-    if (status >= 300 && status < 400 && location) {
+    const redirected = status >= 300 && status < 400 && location !== undefined && location !== ''
+    // The last hop's connection is left for the server to close; a redirect's is closed now.
+    this.endHop(!redirected)
+    if (redirected) {
       this.redirect(status, location)
       return
     }
@@ -726,8 +781,8 @@ class CheckRun {
   }
 
   /** Closes the hop's connection (Connection: close; nothing more is read) and its decoder. */
-  private endHop(): void {
-    this.stopReading()
+  private endHop(linger = false): void {
+    this.stopReading(linger)
     const decoder = this.decoder
     if (decoder !== null) {
       decoder.off('end', this.onDrained)
@@ -739,13 +794,21 @@ class CheckRun {
     this.scanner?.finish()
   }
 
-  private stopReading(): void {
+  private stopReading(linger = false): void {
     if (this.bodyTimer) {
       clearTimeout(this.bodyTimer)
       this.bodyTimer = null
     }
-    this.socket?.destroy()
+    const socket = this.socket
+    if (socket === null) return
     this.socket = null
+    // Only a response read to its last byte, on a connection the server has not closed yet.
+    if (linger && this.reader?.consumed === true && !socket.readableEnded && !socket.destroyed) {
+      this.lingerSocket = socket
+      this.shared.lingering.add(socket)
+    } else {
+      socket.destroy()
+    }
   }
 
   // ── 6. Verdict ──────────────────────────────────────────────────────────────────────────────

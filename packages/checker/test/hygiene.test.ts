@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { gzipSync } from 'node:zlib'
@@ -125,3 +126,54 @@ it('leaves no sockets, timers or memory behind after 10 000 checks against faili
   const growth = heapAfterGc() - heapBefore
   expect(growth, `heap grew by ${Math.round(growth / 1024)} KiB`).toBeLessThan(8 * 1024 * 1024)
 }, 120_000)
+
+/** A server answering every request with a small page; `close` says when (if ever) it closes the connection. */
+async function rawSite(close: (socket: Socket) => void) {
+  const events: string[] = []
+  const closed: Promise<void>[] = []
+  const server = createServer((socket) => {
+    closed.push(new Promise((resolve) => socket.once('close', () => resolve())))
+    socket.once('data', () => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 21\r\n\r\n<html>a page</html>\r\n')
+      close(socket)
+    })
+    socket.once('end', () => events.push('client closed'))
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}/`, events, closed, server }
+}
+
+it('leaves a finished connection for the server to close, as Connection: close asks', async () => {
+  const site = await rawSite((socket) => {
+    // The server takes its time: a client that closes first would be seen before this.
+    setTimeout(() => {
+      site.events.push('server closed')
+      socket.end()
+    }, 200)
+  })
+  try {
+    const result = await createChecker()({ url: site.url })
+    expect(result.ok).toBe(true)
+    await site.closed[0]
+    expect(site.events).toEqual(['server closed', 'client closed'])
+  } finally {
+    site.server.close()
+  }
+})
+
+it('closes a finished connection the server keeps open, without holding the result or the process', async () => {
+  const site = await rawSite(() => {})
+  try {
+    const started = performance.now()
+    const result = await createChecker()({ url: site.url })
+    expect(result.ok).toBe(true)
+    // The result does not wait for the connection to close.
+    expect(performance.now() - started).toBeLessThan(1_000)
+    await site.closed[0]
+    expect(site.events).toEqual(['client closed'])
+  } finally {
+    site.server.close()
+  }
+})
