@@ -5,7 +5,8 @@
  * are split between them by the same leases that split them between hosts; the supervisor alone
  * serves the API, the dashboard and `/metrics` (with its workers' metrics merged in), runs the
  * delivery workers and the objective evaluator. A worker that dies is restarted with backoff and its
- * lease is expired at once, so that its buckets go to the others meanwhile.
+ * lease is expired at once, so that its buckets go to the others meanwhile. Why processes and not
+ * threads: docs/adr/0018-every-core-through-leased-worker-processes.md.
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { availableParallelism } from 'node:os'
