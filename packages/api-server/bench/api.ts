@@ -17,6 +17,7 @@ import { Session } from 'node:inspector/promises'
 import { join, resolve } from 'node:path'
 import { createApiKey } from '@jetmon/api-keys'
 import { createDatabase, migrate, noopLogger, startEmbeddedMariadb } from '@jetmon/db'
+import { refreshUrlTrigrams } from '@jetmon/read-models'
 import { createObjective } from '@jetmon/slo'
 import { createApiApp, startApiServer } from '../src/index.js'
 
@@ -77,6 +78,10 @@ await pool.query(
   `INSERT INTO jetmon_events (blog_id, endpoint_id, check_type, severity, state, started_at, updated_at) VALUES ${openEvents.join(',')}`,
 )
 log(`fleet: ${ENDPOINTS} endpoints, ${openEvents.length} open events in ${Date.now() - started} ms`)
+// The URL trigrams of the new endpoints (queued by the table's triggers), as the first search would.
+started = Date.now()
+const { handled } = await refreshUrlTrigrams(database.db)
+log(`url trigrams: ${handled} endpoints indexed in ${Date.now() - started} ms`)
 
 // ── history: full 30 days for the busy sites, the rest spread thinly over the fleet ──────────
 started = Date.now()

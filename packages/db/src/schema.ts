@@ -51,6 +51,34 @@ export const monitorSites = mysqlTable(
   ],
 )
 
+/**
+ * Every three-character substring of each endpoint's `monitor_url`, for `GET /sites?q=`. Triggers
+ * on `jetpack_monitor_sites` queue every inserted, deleted or re-addressed endpoint in
+ * {@link urlTrigramQueue}, whoever writes it, and a search first brings the queued endpoints'
+ * trigrams up to date (`@jetmon/read-models`' `refreshUrlTrigrams`). The column takes the
+ * database's collation, as `monitor_url` does, so a lookup matches what a case-insensitive `LIKE` would.
+ */
+export const urlTrigrams = mysqlTable(
+  'jetmon_url_trigrams',
+  {
+    trigram: varchar('trigram', { length: 3 }).notNull(),
+    blogId: id('blog_id').notNull(),
+    endpointId: id('endpoint_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.trigram, t.blogId, t.endpointId] }), index('idx_endpoint').on(t.endpointId)],
+)
+
+/** Endpoints whose trigrams are out of date (written by the triggers of `jetpack_monitor_sites`), oldest first. */
+export const urlTrigramQueue = mysqlTable('jetmon_url_trigram_queue', {
+  seq: id('seq').autoincrement().primaryKey(),
+  endpointId: id('endpoint_id').notNull(),
+})
+
+/** The numbers 1 to 3000: where each trigram of a URL starts, to compute them in one statement. */
+export const urlTrigramPositions = mysqlTable('jetmon_url_trigram_positions', {
+  position: smallint('position', { unsigned: true }).primaryKey(),
+})
+
 export const endpointConfig = mysqlTable(
   'jetmon_endpoint_config',
   {

@@ -17,7 +17,16 @@ export {
   subtract,
   union,
 } from './intervals.js'
-export { listSitePage, type SiteListOptions, type SiteListRow } from './site-list.js'
+export {
+  listSitePage,
+  RARE_TRIGRAM_ENTRIES,
+  refreshUrlTrigrams,
+  type SiteListOptions,
+  type SiteListRow,
+  trigramsOf,
+  URL_TRIGRAMS_PER_SEARCH,
+  urlSearchOf,
+} from './site-list.js'
 export {
   currentWindows,
   type EndpointFacts,

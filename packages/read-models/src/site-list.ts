@@ -6,8 +6,8 @@
  * lookups, `jetmon_events (blog_id, ended_at)` for the worst open event, the unique
  * `jetmon_events (dedup_key)` (non-NULL only while an event is open) to find the blogs with open
  * events, `jetmon_maintenance_windows (blog_id, ends_at)` for coverage, `jetmon_site_tenants`'s
- * primary key for a tenant's blogs, and `jetmon_endpoint_state`'s primary key for last checks.
- * Only `q` reads every URL (a substring cannot use a B-tree index).
+ * primary key for a tenant's blogs, `jetmon_endpoint_state`'s primary key for last checks, and
+ * `jetmon_url_trigrams (trigram, blog_id, endpoint_id)` for `q` (see {@link urlSearchOf}).
  */
 import type { SiteSummary, State } from '@jetmon/api-client'
 import {
@@ -17,10 +17,16 @@ import {
   events,
   maintenanceWindows,
   monitorSites,
+  rerunDeadlockVictim,
   siteTenants,
+  urlTrigramPositions,
+  urlTrigramQueue,
+  urlTrigrams,
+  withTransaction,
 } from '@jetmon/db'
 import { EVENT_STATES, jsonId } from '@jetmon/vocabulary'
-import { type Column, type SQL, sql } from 'drizzle-orm'
+import { type Column, is, type SQL, sql } from 'drizzle-orm'
+import { MySqlTransaction } from 'drizzle-orm/mysql-core'
 import {
   type CheckPolicyDefaults,
   type CheckPolicyFilter,
@@ -46,6 +52,8 @@ export interface SiteListOptions {
   policy?: CheckPolicyFilter
   /** The fleet defaults a NULL method or profile stands for (default GET and full). */
   policyDefaults?: CheckPolicyDefaults
+  /** Index entries under which a trigram of `q` counts as rare (default {@link RARE_TRIGRAM_ENTRIES}). */
+  rareTrigramEntries?: number
 }
 
 export interface SiteListRow {
@@ -62,9 +70,130 @@ function containsPattern(text: string): string {
 
 /** `table AS alias` and `alias.column`, for the hand-written statement below. */
 const from = (
-  table: typeof monitorSites | typeof events | typeof maintenanceWindows | typeof endpointState | typeof endpointConfig,
+  table:
+    | typeof monitorSites
+    | typeof events
+    | typeof maintenanceWindows
+    | typeof endpointState
+    | typeof endpointConfig
+    | typeof urlTrigrams,
   name: string,
 ) => sql`${table} AS ${sql.identifier(name)}`
+
+/** Trigrams of `q` whose index entries are counted to pick the rarest (evenly spread over `q`). */
+const COUNTED_TRIGRAMS = 6
+/**
+ * Index entries counted per trigram at most. A trigram with fewer entries (after the cursor)
+ * drives the search; when every counted trigram has this many, matches are dense enough that
+ * reading sites in page order finds a page quickly.
+ */
+export const RARE_TRIGRAM_ENTRIES = 2_000
+
+/** Distinct three-character substrings of `text` (by code point), in order of first appearance. */
+export function trigramsOf(text: string): string[] {
+  const chars = Array.from(text.toLowerCase())
+  const out = new Set<string>()
+  for (let i = 0; i + 3 <= chars.length; i++) out.add(chars.slice(i, i + 3).join(''))
+  return [...out]
+}
+
+/** Queue entries a search brings up to date before it reads the index (more: see {@link urlSearchOf}). */
+export const URL_TRIGRAMS_PER_SEARCH = 200
+
+/**
+ * Brings the trigrams of the endpoints queued in `jetmon_url_trigram_queue` (by the triggers of
+ * `jetpack_monitor_sites`: inserted, deleted, re-addressed) up to date, in one transaction: their
+ * old trigrams deleted, those of their current URL inserted, the queue entries handled removed. A
+ * write that queues an endpoint meanwhile stays queued for the next call. Handles the oldest
+ * `limit` entries at most (default: all); returns how many it handled and whether any are left.
+ */
+export async function refreshUrlTrigrams(
+  db: DbOrTx,
+  options: { limit?: number } = {},
+): Promise<{ handled: number; left: boolean }> {
+  const limit = options.limit ?? Number.MAX_SAFE_INTEGER
+  const work = () =>
+    withTransaction(db, async (tx) => {
+      const [rows] = (await tx.execute(
+        sql`SELECT MAX(oldest.seq) AS upto, COUNT(*) AS entries
+          FROM (SELECT ${urlTrigramQueue.seq} FROM ${urlTrigramQueue} ORDER BY ${urlTrigramQueue.seq} LIMIT ${limit}) AS oldest`,
+      )) as unknown as [{ upto: string | number | null; entries: string | number }[]]
+      const upto = rows[0]?.upto ?? null
+      if (upto === null) return { handled: 0, left: false }
+      const queued = sql`SELECT ${urlTrigramQueue.endpointId} FROM ${urlTrigramQueue} WHERE ${urlTrigramQueue.seq} <= ${upto}`
+      await tx.execute(sql`DELETE FROM ${urlTrigrams} WHERE ${urlTrigrams.endpointId} IN (${queued})`)
+      await tx.execute(
+        sql`INSERT IGNORE INTO ${urlTrigrams} (${sql.identifier(urlTrigrams.trigram.name)}, ${sql.identifier(urlTrigrams.blogId.name)}, ${sql.identifier(urlTrigrams.endpointId.name)})
+          SELECT SUBSTRING(${col('s', monitorSites.monitorUrl)}, ${col('p', urlTrigramPositions.position)}, 3),
+            ${col('s', monitorSites.blogId)}, ${col('s', monitorSites.endpointId)}
+          FROM (SELECT DISTINCT ${urlTrigramQueue.endpointId} AS endpoint_id FROM ${urlTrigramQueue}
+            WHERE ${urlTrigramQueue.seq} <= ${upto}) AS q
+          JOIN ${monitorSites} AS s ON ${col('s', monitorSites.endpointId)} = q.endpoint_id
+          JOIN ${urlTrigramPositions} AS p
+            ON ${col('p', urlTrigramPositions.position)} <= CHAR_LENGTH(${col('s', monitorSites.monitorUrl)}) - 2`,
+      )
+      await tx.execute(sql`DELETE FROM ${urlTrigramQueue} WHERE ${urlTrigramQueue.seq} <= ${upto}`)
+      const [after] = (await tx.execute(
+        sql`SELECT EXISTS (SELECT 1 FROM ${urlTrigramQueue}) AS ${sql.identifier('left')}`,
+      )) as unknown as [{ left: number | string }[]]
+      return { handled: Number(rows[0]!.entries), left: Number(after[0]!.left) === 1 }
+    })
+  // Two searches may refresh at once: the one InnoDB picks as a deadlock victim runs again.
+  return is(db, MySqlTransaction) ? work() : rerunDeadlockVictim(work)
+}
+
+/**
+ * How `q` is searched: by its rarest trigram (`driver`: candidate endpoints from the trigram
+ * index, each then tested with the exact `LIKE`), or, for a query shorter than three characters
+ * or whose trigrams are all common, by testing each site in page order (`driver: null`). One
+ * statement counts the index entries (after the cursor) of a few of the query's trigrams, each
+ * count stopping at {@link RARE_TRIGRAM_ENTRIES}, and sees whether URLs were written since the last
+ * search; if so, {@link refreshUrlTrigrams} runs first.
+ */
+export async function urlSearchOf(
+  db: DbOrTx,
+  q: string,
+  after: bigint | null,
+  rare = RARE_TRIGRAM_ENTRIES,
+): Promise<{ driver: string | null }> {
+  const all = trigramsOf(q)
+  if (all.length === 0) return { driver: null }
+  const step = Math.max(1, all.length / COUNTED_TRIGRAMS)
+  const counted = [
+    ...new Set(Array.from({ length: Math.min(COUNTED_TRIGRAMS, all.length) }, (_, i) => all[Math.floor(i * step)]!)),
+  ]
+  const entries = (trigram: string) => sql`(SELECT COUNT(*) FROM (SELECT 1 FROM ${urlTrigrams}
+      WHERE ${urlTrigrams.trigram} = ${trigram} AND ${urlTrigrams.blogId} ${after === null ? sql`>= 0` : sql`> ${after}`}
+      LIMIT ${rare}) AS ${sql.identifier('entries')})`
+  const count = async () =>
+    (
+      (await db.execute(
+        sql`SELECT EXISTS (SELECT 1 FROM ${urlTrigramQueue}) AS ${sql.identifier('queued')}, ${sql.join(
+          counted.map((trigram, i) => sql`${entries(trigram)} AS ${sql.identifier(`c${i}`)}`),
+          sql`, `,
+        )}`,
+      )) as unknown as [Record<string, number | string>[]]
+    )[0]
+  let rows = await count()
+  // URLs written since the last search: their trigrams first, then count again. After a bulk
+  // import that leaves more queued than one search brings up to date, this search tests sites in
+  // page order (exact, if slower) and each search brings another batch up to date.
+  if (Number(rows[0]!.queued) === 1) {
+    const { left } = await refreshUrlTrigrams(db, { limit: URL_TRIGRAMS_PER_SEARCH })
+    if (left) return { driver: null }
+    rows = await count()
+  }
+  let driver: string | null = null
+  let fewest = rare
+  counted.forEach((trigram, i) => {
+    const n = Number(rows[0]![`c${i}`])
+    if (n < fewest) {
+      fewest = n
+      driver = trigram
+    }
+  })
+  return { driver }
+}
 const col = (name: string, column: Column) => sql`${sql.identifier(name)}.${sql.identifier(column.name)}`
 
 /**
@@ -147,16 +276,31 @@ export async function listSitePage({
   const windowBlogs = sql`SELECT DISTINCT ${col('candidate_window', maintenanceWindows.blogId)} AS blog_id
       FROM ${from(maintenanceWindows, 'candidate_window')}
       WHERE ${col('candidate_window', maintenanceWindows.startsAt)} <= ${now} AND ${col('candidate_window', maintenanceWindows.endsAt)} > ${now}`
-  if (options.q !== null) {
-    // A substring cannot use an index: one pass over the URLs finds the candidate blogs.
-    candidateSets.push(
-      sql`SELECT DISTINCT ${col('matching', monitorSites.blogId)} AS blog_id FROM ${from(monitorSites, 'matching')}
-        WHERE ${col('matching', monitorSites.monitorUrl)} LIKE ${containsPattern(options.q)}`,
-    )
-  }
-
   // Conditions on the grouped blog id (the driving source's column, once it is chosen below).
   const having: ((grouped: SQL) => SQL)[] = []
+  if (options.q !== null) {
+    const pattern = containsPattern(options.q)
+    const { driver } = await urlSearchOf(db, options.q, options.after, options.rareTrigramEntries)
+    if (driver !== null) {
+      // The rarest trigram's index entries (after the cursor) name the candidate endpoints; the
+      // exact, case-insensitive LIKE on each keeps those that contain the whole query.
+      candidateSets.push(
+        sql`SELECT DISTINCT ${col('tri', urlTrigrams.blogId)} AS blog_id FROM ${from(urlTrigrams, 'tri')}
+          STRAIGHT_JOIN ${from(monitorSites, 'matching')}
+            ON ${col('matching', monitorSites.endpointId)} = ${col('tri', urlTrigrams.endpointId)}
+          WHERE ${col('tri', urlTrigrams.trigram)} = ${driver}
+            AND ${col('tri', urlTrigrams.blogId)} ${options.after === null ? sql`>= 0` : sql`> ${options.after}`}
+            AND ${col('matching', monitorSites.monitorUrl)} LIKE ${pattern}`,
+      )
+    } else {
+      // Short or common: each site in page order is tested until the page is full.
+      having.push(
+        (grouped) => sql`EXISTS (SELECT 1 FROM ${from(monitorSites, 'matching')}
+          WHERE ${col('matching', monitorSites.blogId)} = ${grouped}
+            AND ${col('matching', monitorSites.monitorUrl)} LIKE ${pattern})`,
+      )
+    }
+  }
   if (hasPolicyFilter(options.policy)) {
     const defaults = options.policyDefaults ?? DEFAULT_CHECK_POLICY
     const matches = policyCondition(options.policy, defaults, {

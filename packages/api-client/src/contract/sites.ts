@@ -413,7 +413,9 @@ export const listSites = defineRoute({
         v.string(),
         v.nonEmpty('must not be empty'),
         v.maxLength(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`),
-        v.description('Substring of any endpoint URL (case-insensitive).'),
+        v.description(
+          'Substring of any endpoint URL (case-insensitive). Three characters or more are looked up in an index of the URLs; one or two are matched site by site in page order.',
+        ),
       ),
     ),
     ...PolicyFilters,
