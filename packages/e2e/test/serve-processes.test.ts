@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { endpointConfig, hosts as hostLeases, monitorSites } from '@jetmon/db'
-import { createTestDatabase, spawnSource, type TestDatabase, waitFor } from '@jetmon/testkit'
+import { createTestDatabase, runToCompletion, spawnSource, type TestDatabase, waitFor } from '@jetmon/testkit'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 
@@ -148,6 +148,17 @@ it('checks every endpoint once per interval with two processes, survives a kille
   expect(leases.map((row) => row.hostId).sort()).toEqual(['cores', 'cores/w2'])
   const [a, b] = leases.map((row) => [row.bucketMin!, row.bucketMax!]).sort((x, y) => x[0]! - y[0]!)
   expect(a![1], JSON.stringify(leases.map((r) => [r.hostId, r.bucketMin, r.bucketMax]))).toBeLessThan(b![0]!)
+
+  // `jetmon2 status` lists both, the supervisor saying how many of the host's processes check.
+  const status = await runToCompletion(
+    spawnSource(join(ROOT, 'apps/jetmon2/src/cli.ts'), ['status', '--json'], {
+      env: { JETMON_CONFIG: file, DATABASE_URL: '' },
+    }),
+  )
+  const rows = JSON.parse(status.stdout) as { process: string; state: string; stats: Record<string, unknown> }[]
+  const mine = rows.filter((row) => row.process.startsWith('cores'))
+  expect(mine.map((row) => row.process).sort()).toEqual(['cores/w2:monitor', 'cores:monitor'])
+  expect(mine.find((row) => row.process === 'cores:monitor')?.stats.processes).toBe('2 of 2 processes checking')
 
   // Both processes check: their series are on the one /metrics, each with its worker label.
   await checkedOncePerInterval(Date.now(), 3)
