@@ -18,6 +18,7 @@ import {
   ConfirmationPipeline,
   type Decision,
   type DownNotice,
+  isHardFailure,
   type MonitoredEndpoint,
   type PipelineSettings,
   type Vote,
@@ -254,6 +255,36 @@ describe('the confirmation pipeline', () => {
     await second.p.runCheck(ep)
     expect(second.notices.map((n) => n.statusId)).toEqual([1])
     expect((await transitionsOf(ep.endpointId)).at(-1)?.reason).toBe('verifier_cleared')
+  })
+
+  it('a snapshot for every endpoint serves those first checked after it, but not one another writer changed since', async () => {
+    const a = await world.endpoint({ status: 500 })
+    const b = await world.endpoint({ status: 500 })
+    const first = pipeline({})
+    for (let i = 0; i < 3; i++) {
+      await first.p.runCheck(a.ep)
+      await first.p.runCheck(b.ep)
+    }
+    const second = pipeline({})
+    await second.p.preload()
+    const openOf = async (endpointId: bigint) =>
+      (await listOpenEvents({ ctx: { db: world.db }, endpointId, checkType: 'http' })).map((e) => e.id)
+    const [aEvent] = await openOf(a.ep.endpointId)
+    const [bEvent] = await openOf(b.ep.endpointId)
+    // Closed without a transition, which nobody follows: only a check that reads the store sees it.
+    await world.db.execute(sql`UPDATE jetmon_events SET ended_at = NOW(3) WHERE id = ${aEvent!}`)
+    // Closed by the operator: a transition the snapshot must give way to.
+    await closeEvent({
+      ctx: { db: world.db, source: 'api:operator' },
+      input: { eventId: bEvent!, reason: 'manual_override' },
+    })
+
+    await second.p.runCheck(a.ep)
+    expect(second.p.stats.stillDown).toBe(1) // from the snapshot: still Down, no new incident
+    expect(await openOf(a.ep.endpointId)).toEqual([])
+    // From the store: closed, so not Down any more (the flap guard then counts the failures anew).
+    await second.p.runCheck(b.ep)
+    expect(second.p.stats.stillDown).toBe(1)
   })
 })
 
@@ -610,6 +641,31 @@ describe('quick confirmation: a quick second look, the verifliers asked on hard 
       'opened',
       'false_alarm',
       'opened',
+    ])
+  })
+})
+
+describe('isHardFailure', () => {
+  it('holds answers (HTTP error, refused connection, NXDOMAIN) as hard and hiccups (reset, SERVFAIL, timeout) as soft', async () => {
+    const { ep: error } = await world.endpoint({ status: 503 })
+    const { ep: reset } = await world.endpoint({ abort: 'reset' })
+    const { ep: hanging } = await world.endpoint({ ttfbMs: Number.POSITIVE_INFINITY })
+    const check = (url: string, timeoutMs = 2_000) => world.check({ url, method: 'GET', timeoutMs })
+    const results = await Promise.all([
+      check(error.url),
+      check('http://127.0.0.1:1/'),
+      check('http://nxdomain.dns.test/'),
+      check(reset.url),
+      check('http://servfail.dns.test/'),
+      check(hanging.url, 200),
+    ])
+    expect(results.map((r) => [r.error, r.dns?.failureClass ?? null, isHardFailure(r)])).toEqual([
+      ['http_status', null, true],
+      ['connect', null, true],
+      ['dns', 'nxdomain', true],
+      ['connect', null, false],
+      ['dns', 'servfail', false],
+      ['timeout', null, false],
     ])
   })
 })
