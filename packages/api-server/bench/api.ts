@@ -33,7 +33,7 @@ const CHECKS_30D = 8_640
 const FIRST_BLOG = 1_000_000
 
 const log = (message: string) => process.stderr.write(`${message}\n`)
-const server = await startEmbeddedMariadb({ dir: join(ROOT, '.jetmon', 'bench-db'), database: DB })
+const server = await startEmbeddedMariadb({ dir: join(ROOT, '.jetmon', 'bench-api-db'), database: DB })
 {
   const { pool, close } = createDatabase(server.url, { connectionLimit: 1 })
   await pool.query(`DROP DATABASE IF EXISTS ${DB}`)

@@ -307,7 +307,10 @@ function errorResponse(c: Context, error: unknown, deps: ApiDeps): Response {
 }
 
 async function readBody(c: Context): Promise<string> {
-  const declared = Number(c.req.header('content-length') ?? '0')
+  const length = c.req.header('content-length')
+  // Without Content-Length or Transfer-Encoding an HTTP/1.1 request has no body: no stream to build.
+  if (length === undefined && c.req.header('transfer-encoding') === undefined) return ''
+  const declared = Number(length ?? '0')
   if (declared > MAX_BODY_BYTES) throw tooLarge()
   const stream = c.req.raw.body
   if (!stream) return ''

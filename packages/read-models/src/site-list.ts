@@ -285,7 +285,7 @@ export async function listSitePage({
       // The rarest trigram's index entries (after the cursor) name the candidate endpoints; the
       // exact, case-insensitive LIKE on each keeps those that contain the whole query.
       candidateSets.push(
-        sql`SELECT DISTINCT ${col('tri', urlTrigrams.blogId)} AS blog_id FROM ${from(urlTrigrams, 'tri')}
+        sql`SELECT DISTINCT ${col('matching', monitorSites.blogId)} AS blog_id FROM ${from(urlTrigrams, 'tri')}
           STRAIGHT_JOIN ${from(monitorSites, 'matching')}
             ON ${col('matching', monitorSites.endpointId)} = ${col('tri', urlTrigrams.endpointId)}
           WHERE ${col('tri', urlTrigrams.trigram)} = ${driver}
