@@ -243,10 +243,16 @@ export function checkRequestOf(endpoint: MonitoredEndpoint): CheckRequest {
 export class ConfirmationPipeline {
   private readonly states = new Map<bigint, EndpointState>()
   /**
-   * A snapshot taken at start for the endpoints loaded then; each entry is used once. Endpoints that
-   * arrive later (a bucket handover) load from the event store, which is current.
+   * A snapshot taken at start; each entry is used once. `endpoints` null: it covers every endpoint
+   * first checked after it. `invalid`: endpoints another writer changed (or that were forgotten)
+   * since, which load from the event store instead.
    */
-  private preloaded: { endpoints: Set<bigint>; open: Map<bigint, Event[]>; closedAt: Map<bigint, number> } | null = null
+  private preloaded: {
+    endpoints: Set<bigint> | null
+    invalid: Set<bigint>
+    open: Map<bigint, Event[]>
+    closedAt: Map<bigint, number>
+  } | null = null
   private readonly rounds = new Set<Promise<void>>()
   private readonly clock: () => Date
   private readonly logger: Logger
@@ -284,6 +290,7 @@ export class ConfirmationPipeline {
         if (transition.source === this.ctx.source || transition.endpointId === null) return
         const state = this.states.get(transition.endpointId)
         if (state) state.stale = true
+        else this.preloaded?.invalid.add(transition.endpointId)
       },
     })
   }
@@ -298,7 +305,7 @@ export class ConfirmationPipeline {
    * the open events and the http closes inside the flap window — so that no check has to ask the
    * event store about its endpoint. Other endpoints load lazily.
    */
-  async preload(endpointIds: ReadonlySet<bigint>): Promise<void> {
+  async preload(endpointIds?: ReadonlySet<bigint>): Promise<void> {
     const { db, settings } = this.deps
     const since = new Date(this.clock().getTime() - settings.flapWindowMs)
     // Before the snapshot: what is written while it is read is followed, not lost.
@@ -311,7 +318,12 @@ export class ConfirmationPipeline {
         .where(and(eq(events.checkType, 'http'), gt(events.endedAt, since)))
         .groupBy(events.endpointId),
     ])
-    this.preloaded = { endpoints: new Set(endpointIds), open: new Map(), closedAt: new Map() }
+    this.preloaded = {
+      endpoints: endpointIds ? new Set(endpointIds) : null,
+      invalid: new Set(),
+      open: new Map(),
+      closedAt: new Map(),
+    }
     for (const row of open) {
       if (row.endpointId === null) continue
       const list = this.preloaded.open.get(row.endpointId) ?? []
@@ -333,7 +345,7 @@ export class ConfirmationPipeline {
 
   /** Forgets an endpoint that left this host (unassigned bucket, deleted, paused). */
   forget(endpointId: bigint): void {
-    this.states.delete(endpointId)
+    if (this.states.delete(endpointId)) this.preloaded?.invalid.add(endpointId)
   }
 
   async runCheck(endpoint: MonitoredEndpoint): Promise<number | undefined> {
@@ -834,9 +846,17 @@ export class ConfirmationPipeline {
       }
       this.states.set(endpoint.endpointId, state)
     }
-    if (!state.loaded && this.preloaded?.endpoints.delete(endpoint.endpointId)) {
-      for (const event of this.preloaded.open.get(endpoint.endpointId) ?? []) state.open.set(event.checkType, event)
-      state.lastClosedAt = this.preloaded.closedAt.get(endpoint.endpointId) ?? null
+    const preloaded = this.preloaded
+    if (
+      !state.loaded &&
+      preloaded &&
+      !preloaded.invalid.has(endpoint.endpointId) &&
+      (preloaded.endpoints === null || preloaded.endpoints.delete(endpoint.endpointId))
+    ) {
+      for (const event of preloaded.open.get(endpoint.endpointId) ?? []) state.open.set(event.checkType, event)
+      state.lastClosedAt = preloaded.closedAt.get(endpoint.endpointId) ?? null
+      preloaded.open.delete(endpoint.endpointId)
+      preloaded.closedAt.delete(endpoint.endpointId)
       state.loaded = true
     }
     if (state.stale) {

@@ -343,8 +343,8 @@ export async function startChecking(deps: CheckingDeps): Promise<Checking> {
     await loadWhileDispatching(
       {
         scheduler,
+        snapshot: () => pipeline.preload(),
         load: (owned) => source.setRanges(owned),
-        afterLoad: () => pipeline.preload(new Set(source.ids())),
       },
       ranges,
     )

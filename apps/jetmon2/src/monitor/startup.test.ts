@@ -26,7 +26,13 @@ describe('loadWhileDispatching', () => {
       }
       loadedAt = now()
     }
-    await loadWhileDispatching({ scheduler, load, afterLoad: async () => {} }, [{ min: 0, max: 999 }])
+    let snapshotAt: number | null = null
+    const snapshot = async () => {
+      expect(scheduler.running).toBe(false)
+      snapshotAt = now()
+    }
+    await loadWhileDispatching({ scheduler, snapshot, load }, [{ min: 0, max: 999 }])
+    expect(snapshotAt).toBe(startedAt)
     await timers.advanceSettling(10_000)
     await scheduler.stop({ drain: false })
 
