@@ -48,6 +48,7 @@ export {
   computeUptime,
   type EndpointActivity,
   type EndpointChange,
+  type EndpointFlags,
   loadEndpointActivities,
   loadEndpointActivity,
   loadMaintenancePeriods,

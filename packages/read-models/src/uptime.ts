@@ -45,6 +45,17 @@ export interface StatsScope {
   siteEndpointIds: bigint[]
   /** The endpoints measured: `[endpointId]` or every endpoint of the site. */
   endpointIds: bigint[]
+  /**
+   * Every endpoint's `monitor_active` flag and last check, as `loadStatsScopes` read them with the
+   * endpoint ids; when present, `loadUptimeInputs` does not read them again.
+   */
+  endpointFlags?: ReadonlyMap<bigint, EndpointFlags>
+}
+
+/** An endpoint's `monitor_active` flag and last check (epoch ms). */
+export interface EndpointFlags {
+  activeNow: boolean
+  lastCheckedAt: number | null
 }
 
 /** An event as the figures need it (times in epoch ms). */
@@ -352,13 +363,28 @@ export async function loadStatsScopes({
   scopes: readonly { blogId: bigint; endpointId: bigint | null }[]
 }): Promise<(StatsScope | null)[]> {
   const endpointsOf = new Map<bigint, bigint[]>()
+  const flagsOf = new Map<bigint, Map<bigint, EndpointFlags>>()
   for (const chunk of chunks(unique(scopes.map((scope) => scope.blogId)), ID_CHUNK)) {
     const rows = await ctx.db
-      .select({ id: monitorSites.endpointId, blogId: monitorSites.blogId })
+      .select({
+        id: monitorSites.endpointId,
+        blogId: monitorSites.blogId,
+        monitorActive: monitorSites.monitorActive,
+        lastCheckedAt: endpointState.lastCheckedAt,
+      })
       .from(monitorSites)
+      .leftJoin(endpointState, eq(endpointState.endpointId, monitorSites.endpointId))
       .where(inArray(monitorSites.blogId, chunk))
       .orderBy(asc(monitorSites.endpointId))
-    for (const row of rows) pushTo(endpointsOf, row.blogId, row.id)
+    for (const row of rows) {
+      pushTo(endpointsOf, row.blogId, row.id)
+      let flags = flagsOf.get(row.blogId)
+      if (!flags) {
+        flags = new Map()
+        flagsOf.set(row.blogId, flags)
+      }
+      flags.set(row.id, { activeNow: row.monitorActive !== 0, lastCheckedAt: row.lastCheckedAt?.getTime() ?? null })
+    }
   }
   return scopes.map(({ blogId, endpointId }) => {
     const siteEndpointIds = endpointsOf.get(blogId) ?? []
@@ -368,6 +394,7 @@ export async function loadStatsScopes({
       endpointId,
       siteEndpointIds,
       endpointIds: endpointId === null ? siteEndpointIds : [endpointId],
+      endpointFlags: flagsOf.get(blogId) ?? new Map(),
     }
   })
 }
@@ -390,11 +417,11 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 /**
- * Reads what {@link computeUptime} needs: at most four indexed queries per request (plus one per
- * thousand events in the period). Events are found through `(blog_id, ended_at)` (open, or ended
- * after `from`), transitions
- * through `(event_id, id)`, windows through `(blog_id, ends_at)`, and confirmation rounds — only
- * when some event was Seems Down — through the audit log's `(blog_id, created_at)`.
+ * Reads what {@link computeUptime} needs: four indexed queries per request (plus one per thousand
+ * blogs). Events are found through `(blog_id, ended_at)` (open, or ended after `from`) together
+ * with their transitions through `(event_id, id)` in one statement, windows through
+ * `(blog_id, ends_at)`, and confirmation rounds — only when some event was Seems Down — through the
+ * audit log's `(blog_id, created_at)`.
  */
 export async function loadUptimeInput({
   ctx,
@@ -433,7 +460,9 @@ export async function loadUptimeInputs({
   const blogIds = unique(scopes.map((scope) => scope.blogId))
   // With a single scope the endpoint filter goes into the query, as the statistics of one endpoint read it.
   const only = scopes.length === 1 ? scopes[0]! : null
-  const eventRows = (
+  // The events and their transitions in one statement (an event without transitions gives one row
+  // with a null transition), ordered by event then transition.
+  const joined = (
     await Promise.all(
       chunks(blogIds, ID_CHUNK).map((chunk) =>
         db
@@ -444,8 +473,11 @@ export async function loadUptimeInputs({
             state: events.state,
             startedAt: events.startedAt,
             endedAt: events.endedAt,
+            changeState: eventTransitions.stateAfter,
+            changedAt: eventTransitions.changedAt,
           })
           .from(events)
+          .leftJoin(eventTransitions, eq(eventTransitions.eventId, events.id))
           .where(
             and(
               chunk.length === 1 ? eq(events.blogId, chunk[0]!) : inArray(events.blogId, chunk),
@@ -453,10 +485,19 @@ export async function loadUptimeInputs({
               lt(events.startedAt, period.to),
               or(isNull(events.endedAt), gt(events.endedAt, period.from)),
             ),
-          ),
+          )
+          .orderBy(asc(events.id), asc(eventTransitions.id)),
       ),
     )
   ).flat()
+  const eventRows: (typeof joined)[number][] = []
+  const changes: StateChange[] = []
+  for (const row of joined) {
+    if (eventRows.at(-1)?.id !== row.id) eventRows.push(row)
+    if (row.changeState !== null && row.changedAt !== null) {
+      changes.push({ eventId: row.id, stateAfter: row.changeState, changedAt: row.changedAt.getTime() })
+    }
+  }
   const [windows, activity] = await Promise.all([
     loadMaintenancePeriodsOfBlogs({ ctx, blogIds, period }),
     loadEndpointActivities({
@@ -464,25 +505,11 @@ export async function loadUptimeInputs({
       blogIds,
       endpointIds: unique(scopes.flatMap((scope) => scope.endpointIds)),
       now,
+      ...(scopes.every((scope) => scope.endpointFlags !== undefined)
+        ? { flags: new Map(scopes.flatMap((scope) => [...(scope.endpointFlags ?? [])])) }
+        : {}),
     }),
   ])
-
-  const changes: StateChange[] = []
-  for (const chunk of chunks(
-    eventRows.map((row) => row.id),
-    ID_CHUNK,
-  )) {
-    const rows = await db
-      .select({
-        eventId: eventTransitions.eventId,
-        stateAfter: eventTransitions.stateAfter,
-        changedAt: eventTransitions.changedAt,
-      })
-      .from(eventTransitions)
-      .where(inArray(eventTransitions.eventId, chunk))
-      .orderBy(asc(eventTransitions.eventId), asc(eventTransitions.id))
-    for (const row of rows) changes.push({ ...row, changedAt: row.changedAt.getTime() })
-  }
 
   // Only events that were Seems Down can have waited on verifliers; most periods have none.
   const waited = new Set<bigint>()
@@ -629,35 +656,32 @@ export async function loadEndpointActivity({
 /**
  * {@link loadEndpointActivity} for endpoints of many blogs, by endpoint id (each query once per
  * thousand blogs or endpoints). An endpoint absent from `monitor_sites` is absent from the map.
+ * With `flags` (every endpoint's flags, as {@link loadStatsScopes} read them), only the audit rows
+ * are read, and an endpoint absent from `flags` is absent from the map.
  */
 export async function loadEndpointActivities({
   ctx,
   blogIds,
   endpointIds,
   now,
+  flags: known,
 }: {
   ctx: { db: DbOrTx }
   blogIds: readonly bigint[]
   endpointIds: readonly bigint[]
   now: Date
+  flags?: ReadonlyMap<bigint, EndpointFlags>
 }): Promise<Map<bigint, EndpointActivity>> {
   const { db } = ctx
   const out = new Map<bigint, EndpointActivity>()
   if (endpointIds.length === 0) return out
   const [flags, audits] = await Promise.all([
-    Promise.all(
-      chunks(unique(endpointIds), ID_CHUNK).map((chunk) =>
-        db
-          .select({
-            endpointId: monitorSites.endpointId,
-            monitorActive: monitorSites.monitorActive,
-            lastCheckedAt: endpointState.lastCheckedAt,
-          })
-          .from(monitorSites)
-          .leftJoin(endpointState, eq(endpointState.endpointId, monitorSites.endpointId))
-          .where(inArray(monitorSites.endpointId, chunk)),
-      ),
-    ),
+    known !== undefined
+      ? unique(endpointIds).flatMap((endpointId) => {
+          const flag = known.get(endpointId)
+          return flag === undefined ? [] : [{ endpointId, ...flag }]
+        })
+      : readFlags(db, endpointIds),
     Promise.all(
       chunks(unique(blogIds), ID_CHUNK).map((chunk) =>
         db
@@ -685,13 +709,38 @@ export async function loadEndpointActivities({
       active: typeof active === 'boolean' ? active : null,
     })
   }
-  for (const row of flags.flat()) {
+  for (const row of flags) {
     out.set(row.endpointId, {
       endpointId: row.endpointId,
       changes: (changesOf.get(row.endpointId.toString()) ?? []).sort((a, b) => a.at - b.at),
-      activeNow: row.monitorActive !== 0,
-      lastCheckedAt: row.lastCheckedAt?.getTime() ?? null,
+      activeNow: row.activeNow,
+      lastCheckedAt: row.lastCheckedAt,
     })
   }
   return out
+}
+
+/** The `monitor_active` flag and last check of endpoints (one query per thousand endpoints). */
+async function readFlags(
+  db: DbOrTx,
+  endpointIds: readonly bigint[],
+): Promise<({ endpointId: bigint } & EndpointFlags)[]> {
+  const rows = await Promise.all(
+    chunks(unique(endpointIds), ID_CHUNK).map((chunk) =>
+      db
+        .select({
+          endpointId: monitorSites.endpointId,
+          monitorActive: monitorSites.monitorActive,
+          lastCheckedAt: endpointState.lastCheckedAt,
+        })
+        .from(monitorSites)
+        .leftJoin(endpointState, eq(endpointState.endpointId, monitorSites.endpointId))
+        .where(inArray(monitorSites.endpointId, chunk)),
+    ),
+  )
+  return rows.flat().map((row) => ({
+    endpointId: row.endpointId,
+    activeNow: row.monitorActive !== 0,
+    lastCheckedAt: row.lastCheckedAt?.getTime() ?? null,
+  }))
 }

@@ -5,7 +5,9 @@
 import { auditLog, checkHistory, checkRollups, maintenanceWindows, monitorSites } from '@jetmon/db'
 import { closeEvent, type EventStoreContext, openEvent, promoteEvent } from '@jetmon/eventstore'
 import { RTT_BUCKET_EDGES_MS, RTT_BUCKETS } from '@jetmon/history'
+import { loadStatsScopes, loadUptimeInputs } from '@jetmon/read-models'
 import { useTestDatabase } from '@jetmon/testkit'
+import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import {
   createObjective,
@@ -291,6 +293,42 @@ describe('availability', () => {
       [600, false],
     ])
     expect(together[2]!.eligible).toBe(5 * 86_400)
+  })
+
+  it('reads the endpoints’ flags with the scope and the transitions with the events, giving the inputs of separate reads', async () => {
+    const s = await site()
+    const db = database().db
+    const [second] = await db
+      .insert(monitorSites)
+      .values({ blogId: s.blogId, monitorUrl: `https://${s.blogId}.example/second` })
+      .$returningId()
+    const e2 = BigInt(second!.endpointId)
+    await db.update(monitorSites).set({ monitorActive: 0 }).where(eq(monitorSites.endpointId, e2))
+    const closed = await outage(s.blogId, s.endpointId, ago(2 * DAY), ago(2 * DAY - HOUR))
+    const open = await outage(s.blogId, e2, ago(10 * MINUTE), null)
+    const period = { from: ago(30 * DAY), to: new Date(NOW) }
+    const now = new Date(NOW)
+    const scopes = (await loadStatsScopes({ ctx: { db }, scopes: [{ blogId: s.blogId, endpointId: null }, s] })).map(
+      (scope) => scope!,
+    )
+    expect(scopes[0]!.endpointFlags?.get(e2)).toEqual({ activeNow: false, lastCheckedAt: null })
+    const joined = await loadUptimeInputs({ ctx: { db }, scopes, period, now })
+    const apart = await loadUptimeInputs({
+      ctx: { db },
+      scopes: scopes.map(({ endpointFlags: _, ...scope }) => scope),
+      period,
+      now,
+    })
+    expect(joined).toEqual(apart)
+    expect(joined[0]!.events.map((event) => event.id)).toEqual([closed, open])
+    expect(joined[0]!.changes.map((change) => [change.eventId, change.stateAfter])).toEqual([
+      [closed, 'Seems Down'],
+      [closed, 'Down'],
+      [closed, 'Resolved'],
+      [open, 'Seems Down'],
+      [open, 'Down'],
+    ])
+    expect(joined[1]!.events.map((event) => event.id)).toEqual([closed])
   })
 
   it('gives null figures for a window with no eligible time', async () => {
