@@ -3,7 +3,7 @@
  * of a hand-computed case, snapshots paging, and SLOs as code (OpenSLO export and apply).
  */
 import { JetmonApiError, SLO_LOOKBACKS, SLO_WINDOWS, type Slo, type SloSnapshot } from '@jetmon/api-client'
-import { monitorSites, siteTenants, sloDailySnapshots, sloObjectives } from '@jetmon/db'
+import { monitorSites, siteTenants, sloDailySnapshots, sloObjectives, sloStreaks } from '@jetmon/db'
 import { closeEvent, type EventStoreContext, openEvent, promoteEvent } from '@jetmon/eventstore'
 import { ALERT_LOOKBACKS, OBJECTIVE_WINDOWS, openSloDocuments } from '@jetmon/slo'
 import { eq } from 'drizzle-orm'
@@ -411,6 +411,15 @@ describe('snapshots', () => {
     const bad = await h.fetch(`/slos/${slo.id}/snapshots?cursor=bm9wZQ`, { token: h.tokens.read })
     expect(bad.status).toBe(400)
     expect((await envelopeOf(bad)).details?.[0]?.path).toBe('query.cursor')
+
+    // The status carries the objective's streak, read with the objective, as the site's list does.
+    await h.database.db
+      .insert(sloStreaks)
+      .values({ objectiveId: BigInt(slo.id), currentDays: 4, bestDays: 9, lastDay: '2026-04-30' })
+    const status = (await h.client.read.call('slos.status', { params: { id: slo.id } })).data
+    expect([status.current_streak_days, status.best_streak_days]).toEqual([4, 9])
+    const listed = (await h.client.read.call('slos.site', { params: { blog_id: slo.blog_id } })).data.data
+    expect(listed.map((one) => [one.current_streak_days, one.best_streak_days])).toEqual([[4, 9]])
   })
 })
 

@@ -79,7 +79,17 @@ export async function listSnapshots({
   return { snapshots: page, nextBefore: rows.length > limit ? (page.at(-1)?.day ?? null) : null }
 }
 
-const NO_STREAK: ObjectiveStreak = Object.freeze({ currentDays: 0, bestDays: 0, brokenAt: null, lastDay: null })
+export const NO_STREAK: ObjectiveStreak = Object.freeze({ currentDays: 0, bestDays: 0, brokenAt: null, lastDay: null })
+
+/** A streak from its row. */
+export function streakOf(row: typeof sloStreaks.$inferSelect): ObjectiveStreak {
+  return {
+    currentDays: row.currentDays,
+    bestDays: row.bestDays,
+    brokenAt: row.brokenAt,
+    lastDay: row.lastDay === null ? null : dayText(row.lastDay),
+  }
+}
 
 /** The streaks of these objectives (zero for one without a row yet), in one query. */
 export async function objectiveStreaks({
@@ -96,13 +106,6 @@ export async function objectiveStreaks({
     .from(sloStreaks)
     .where(inArray(sloStreaks.objectiveId, [...new Set(objectiveIds)]))
   for (const id of objectiveIds) out.set(id, NO_STREAK)
-  for (const row of rows) {
-    out.set(row.objectiveId, {
-      currentDays: row.currentDays,
-      bestDays: row.bestDays,
-      brokenAt: row.brokenAt,
-      lastDay: row.lastDay === null ? null : dayText(row.lastDay),
-    })
-  }
+  for (const row of rows) out.set(row.objectiveId, streakOf(row))
   return out
 }

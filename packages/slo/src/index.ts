@@ -96,6 +96,7 @@ export {
   deactivateObjectivesOfSite,
   getActiveObjectives,
   getObjective,
+  getObjectiveWithStreak,
   listObjectives,
   MAX_OBJECTIVE_PAGE,
   type Objective,

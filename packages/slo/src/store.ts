@@ -13,6 +13,7 @@ import {
   type SloAlertRuleRow,
   siteTenants,
   sloObjectives,
+  sloStreaks,
   withTransaction,
 } from '@jetmon/db'
 import { and, asc, eq, gt, inArray, type SQL } from 'drizzle-orm'
@@ -23,6 +24,7 @@ import {
   ObjectiveNotFoundError,
   SiteNotFoundError,
 } from './errors.js'
+import { NO_STREAK, type ObjectiveStreak, streakOf } from './history.js'
 import {
   ALERT_LOOKBACKS,
   ALERT_SEVERITIES,
@@ -252,6 +254,31 @@ export async function getObjective({
 }): Promise<Objective> {
   checkId(id)
   return objectiveOf(await findRow(ctx.db, tenantId, id))
+}
+
+/**
+ * {@link getObjective} with its streak (zero for an objective without a streak row yet), in one
+ * statement.
+ * @throws {ObjectiveNotFoundError} when absent or another tenant's.
+ */
+export async function getObjectiveWithStreak({
+  ctx,
+  tenantId,
+  id,
+}: {
+  ctx: SloContext
+  tenantId: string | null
+  id: bigint
+}): Promise<{ objective: Objective; streak: ObjectiveStreak }> {
+  checkId(id)
+  const [row] = await ctx.db
+    .select({ objective: sloObjectives, streak: sloStreaks })
+    .from(sloObjectives)
+    .leftJoin(sloStreaks, eq(sloStreaks.objectiveId, sloObjectives.id))
+    .where(and(eq(sloObjectives.id, id), ownedBy(tenantId)))
+    .limit(1)
+  if (row === undefined) throw new ObjectiveNotFoundError(id)
+  return { objective: objectiveOf(row.objective), streak: row.streak === null ? NO_STREAK : streakOf(row.streak) }
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   createObjective,
   deactivateObjective,
   getObjective,
+  getObjectiveWithStreak,
   InvalidInputError,
   InvalidObjectiveError,
   listObjectives,
@@ -16,6 +17,7 @@ import {
   type Objective,
   ObjectiveNameTakenError,
   ObjectiveNotFoundError,
+  type ObjectiveStreak,
   objectiveStatuses,
   objectiveStreaks,
   objectiveToOpenSlo,
@@ -84,12 +86,16 @@ export function sloJson(objective: Objective, tenantId: string | null): Slo {
   }
 }
 
-/** The statuses of objectives now, with their streaks, in wire form. */
-async function statusesJson(ctx: Ctx, objectives: readonly Objective[]): Promise<SloStatus[]> {
+/** The statuses of objectives now, with their streaks (read here unless given), in wire form. */
+async function statusesJson(
+  ctx: Ctx,
+  objectives: readonly Objective[],
+  known?: ReadonlyMap<bigint, ObjectiveStreak>,
+): Promise<SloStatus[]> {
   if (objectives.length === 0) return []
   const [statuses, streaks] = await Promise.all([
     objectiveStatuses({ ctx: sloCtx(ctx), objectives, now: ctx.now }),
-    objectiveStreaks({ ctx: sloCtx(ctx), objectiveIds: objectives.map((objective) => objective.id) }),
+    known ?? objectiveStreaks({ ctx: sloCtx(ctx), objectiveIds: objectives.map((objective) => objective.id) }),
   ])
   return objectives.map((objective, index) => {
     const status = statuses[index]!
@@ -195,8 +201,10 @@ export const sloHandlers: Handlers<typeof sloRoutes> = {
   },
 
   async 'slos.status'(ctx) {
-    const objective = await verb(() => getObjective({ ctx: sloCtx(ctx), tenantId: ctx.tenantId, id: ctx.params.id }))
-    const [status] = await statusesJson(ctx, [objective])
+    const { objective, streak } = await verb(() =>
+      getObjectiveWithStreak({ ctx: sloCtx(ctx), tenantId: ctx.tenantId, id: ctx.params.id }),
+    )
+    const [status] = await statusesJson(ctx, [objective], new Map([[objective.id, streak]]))
     return status!
   },
 
