@@ -308,8 +308,17 @@ function errorResponse(c: Context, error: unknown, deps: ApiDeps): Response {
 
 async function readBody(c: Context): Promise<string> {
   const length = c.req.header('content-length')
-  // Without Content-Length or Transfer-Encoding an HTTP/1.1 request has no body: no stream to build.
-  if (length === undefined && c.req.header('transfer-encoding') === undefined) return ''
+  // A GET or HEAD without Content-Length or Transfer-Encoding has no body: no stream to build. Other
+  // methods are read whatever their headers say: a request made in process (app.request, a Request
+  // with a body) carries its body without a Content-Length header.
+  const method = c.req.method
+  if (
+    (method === 'GET' || method === 'HEAD') &&
+    length === undefined &&
+    c.req.header('transfer-encoding') === undefined
+  ) {
+    return ''
+  }
   const declared = Number(length ?? '0')
   if (declared > MAX_BODY_BYTES) throw tooLarge()
   const stream = c.req.raw.body
