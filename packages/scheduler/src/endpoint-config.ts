@@ -201,6 +201,9 @@ function parseHeaders(raw: unknown): Readonly<Record<string, string>> | null | u
   return entries.length === 0 ? null : Object.freeze(Object.fromEntries(entries) as Record<string, string>)
 }
 
+/** The settings of a check, apart from which endpoint it is, where and how often. */
+export type CheckSettings = Omit<EndpointConfig, 'endpointId' | 'blogId' | 'bucketNo' | 'url' | 'intervalMs'>
+
 /** Field-by-field equality of two configurations (arrays and header maps by content). */
 export function sameConfig(a: EndpointConfig, b: EndpointConfig): boolean {
   return (
@@ -209,6 +212,13 @@ export function sameConfig(a: EndpointConfig, b: EndpointConfig): boolean {
     a.bucketNo === b.bucketNo &&
     a.url === b.url &&
     a.intervalMs === b.intervalMs &&
+    sameCheckSettings(a, b)
+  )
+}
+
+/** Field-by-field equality of two configurations' check settings (see {@link CheckSettings}). */
+export function sameCheckSettings(a: CheckSettings, b: CheckSettings): boolean {
+  return (
     a.timeoutMs === b.timeoutMs &&
     a.method === b.method &&
     a.profile === b.profile &&

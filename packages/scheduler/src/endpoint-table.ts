@@ -1,4 +1,4 @@
-import type { EndpointConfig } from './endpoint-config.js'
+import { type CheckSettings, type EndpointConfig, sameCheckSettings } from './endpoint-config.js'
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
@@ -8,7 +8,7 @@ export function endpointKey(endpointId: bigint): number | bigint {
 }
 
 /** The fields of an {@link EndpointConfig} that most endpoints share: held once per distinct combination. */
-type Settings = Omit<EndpointConfig, 'endpointId' | 'blogId' | 'bucketNo' | 'url' | 'intervalMs'>
+type Settings = CheckSettings
 
 /**
  * The endpoints an {@link EndpointSource} holds, as a struct of arrays: per endpoint one slot in
@@ -62,7 +62,7 @@ export class EndpointTable {
       this.#buckets[slot] === config.bucketNo &&
       this.#intervals[slot] === config.intervalMs &&
       this.#urls[slot] === config.url &&
-      sameSettings(this.#settings[this.#settingsOf[slot]!]!, config)
+      sameCheckSettings(this.#settings[this.#settingsOf[slot]!]!, config)
     )
   }
 
@@ -167,7 +167,7 @@ export class EndpointTable {
   #internSettings(config: EndpointConfig): number {
     // Neighbouring rows mostly share their settings: the last ones interned are tried first.
     const last = this.#lastSettings
-    if (last >= 0 && this.#settings[last] !== undefined && sameSettings(this.#settings[last]!, config)) {
+    if (last >= 0 && this.#settings[last] !== undefined && sameCheckSettings(this.#settings[last]!, config)) {
       this.#settingsRefs[last]!++
       return last
     }
@@ -230,34 +230,6 @@ export class EndpointTable {
     this.#marks = grown(this.#marks, new Uint8Array(capacity))
     this.#capacity = capacity
   }
-}
-
-function sameSettings(a: Settings, b: EndpointConfig): boolean {
-  return (
-    a.timeoutMs === b.timeoutMs &&
-    a.method === b.method &&
-    a.profile === b.profile &&
-    a.redirectPolicy === b.redirectPolicy &&
-    a.maxRedirects === b.maxRedirects &&
-    a.keyword === b.keyword &&
-    a.keywordCaseSensitive === b.keywordCaseSensitive &&
-    a.latencyThresholdMs === b.latencyThresholdMs &&
-    a.tlsExpiryWarnDays === b.tlsExpiryWarnDays &&
-    a.alertCooldownMinutes === b.alertCooldownMinutes &&
-    a.tenantOwned === b.tenantOwned &&
-    sameList(a.forbiddenKeywords, b.forbiddenKeywords) &&
-    sameHeaders(a.customHeaders, b.customHeaders)
-  )
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a === b || (a.length === b.length && a.every((item, i) => item === b[i]))
-}
-
-function sameHeaders(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  if (a === b) return true
-  const keys = Object.keys(a)
-  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key])
 }
 
 /** The interning key of the shared part of a configuration: equal keys, equal settings. */
