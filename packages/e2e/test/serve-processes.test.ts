@@ -7,9 +7,10 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { endpointConfig, hosts as hostLeases, monitorSites } from '@jetmon/db'
+import { endpointConfig, hosts as hostLeases, monitorSites, processHealth } from '@jetmon/db'
 import { createTestDatabase, runToCompletion, spawnSource, type TestDatabase, waitFor } from '@jetmon/testkit'
 import { type DnsServer, type FixtureServer, startDnsServer, startFixtureServer } from '@jetmon/testkit/fixtures'
+import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 
 const ROOT = join(import.meta.dirname, '..', '..', '..')
@@ -149,7 +150,16 @@ it('checks every endpoint once per interval with two processes, survives a kille
   const [a, b] = leases.map((row) => [row.bucketMin!, row.bucketMax!]).sort((x, y) => x[0]! - y[0]!)
   expect(a![1], JSON.stringify(leases.map((r) => [r.hostId, r.bucketMin, r.bucketMax]))).toBeLessThan(b![0]!)
 
-  // `jetmon2 status` lists both, the supervisor saying how many of the host's processes check.
+  // `jetmon2 status` lists both, the supervisor saying how many of the host's processes check. Its
+  // health row is written on its own heartbeat, which can come just before the worker was counted.
+  await waitFor(
+    "the supervisor's health row counting both processes",
+    async () => {
+      const [row] = await t.db.select().from(processHealth).where(eq(processHealth.processId, 'cores:monitor'))
+      return row?.stats?.processes === '2 of 2 processes checking' ? true : undefined
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  )
   const status = await runToCompletion(
     spawnSource(join(ROOT, 'apps/jetmon2/src/cli.ts'), ['status', '--json'], {
       env: { JETMON_CONFIG: file, DATABASE_URL: '' },
