@@ -7,6 +7,11 @@
 // history and incidents) and GET /slos/{id}/status (an objective on each of those sites:
 // availability of the site, or latency of its endpoint, over 30 days).
 //
+// Before each route is measured, one sequential pass over its paths checks that each answers, then
+// a warm-up load runs through the same load process at the same rate for BENCH_WARMUP_SECONDS
+// (default min(5, BENCH_SECONDS)) and is not recorded: every route, the first one included, is
+// measured after the API process's JIT and the database's caches have seen it at the bench rate.
+//
 // Prints one JSON line per route (latency percentiles, the API process's CPU per request, the
 // database server's CPU per request, SQL statements per request), then a summary line with the
 // targets. BENCH_ROUTES=sites,status,… runs only the routes whose names contain one of those words;
@@ -25,6 +30,7 @@ const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 100_000)
 const HISTORY_ROWS = Number(process.env.BENCH_HISTORY_ROWS ?? 1_000_000)
 const RATE = Number(process.env.BENCH_RATE ?? 100)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30)
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? Math.min(5, SECONDS))
 const ROOT = join(import.meta.dirname, '..', '..', '..')
 const DB = 'jetmon_api_bench'
 /** Sites with a full 30 days of 5-minute history (8 640 rows each): the uptime route's targets. */
@@ -224,12 +230,8 @@ interface RouteLine extends LoadResult {
   server_cpu_us_per_request: number
 }
 
-async function load(name: string, paths: string[], token: string): Promise<RouteLine> {
-  await api.audit.flush()
-  const statementsBefore = await statementsSoFar()
-  const dbCpuBefore = databaseCpuUs()
-  if (session) await session.post('Profiler.start')
-  const cpuBefore = process.cpuUsage()
+/** Runs the load process against `paths` at the bench rate for `seconds`: its JSON line, parsed. */
+async function runLoad(paths: string[], token: string, seconds: number): Promise<LoadResult> {
   const child = spawn(
     process.execPath,
     [
@@ -239,7 +241,7 @@ async function load(name: string, paths: string[], token: string): Promise<Route
       origin,
       token,
       String(RATE),
-      String(SECONDS),
+      String(seconds),
       JSON.stringify(paths),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT },
@@ -249,6 +251,18 @@ async function load(name: string, paths: string[], token: string): Promise<Route
     out += chunk
   })
   await new Promise((resolve) => child.on('close', resolve))
+  return JSON.parse(out) as LoadResult
+}
+
+async function load(name: string, paths: string[], token: string): Promise<RouteLine> {
+  // Warm-up at the bench rate, not recorded (its audit rows written before the figures start).
+  if (WARMUP_SECONDS > 0) await runLoad(paths, token, WARMUP_SECONDS)
+  await api.audit.flush()
+  const statementsBefore = await statementsSoFar()
+  const dbCpuBefore = databaseCpuUs()
+  if (session) await session.post('Profiler.start')
+  const cpuBefore = process.cpuUsage()
+  const result = await runLoad(paths, token, SECONDS)
   // The audit rows of these requests are part of their cost: written before the figures are taken.
   await api.audit.flush()
   const cpu = process.cpuUsage(cpuBefore)
@@ -258,7 +272,6 @@ async function load(name: string, paths: string[], token: string): Promise<Route
   }
   const dbCpuAfter = databaseCpuUs()
   const statements = (await statementsSoFar()) - statementsBefore - 1
-  const result = JSON.parse(out) as LoadResult
   const requests = Math.max(1, result.requests)
   const line = {
     route: name,
@@ -349,7 +362,7 @@ const lines: (RouteLine & { target: number })[] = []
 for (const spec of chosen) {
   const token = spec.token ?? readToken
   const paths = await spec.paths()
-  // Warm-up: one pass over the paths.
+  // Every path answers (a failure stops the bench here); the warm-up load runs in `load`.
   for (const path of paths) await get(path, token)
   lines.push({ ...(await load(spec.name, paths, token)), target: spec.target })
 }
