@@ -150,7 +150,18 @@ interface EndpointState {
   nextAskAt: number
   askBackoffMs: number
   confirmationUnavailable: boolean
+  /** Checks using this object now: it goes back to its compact form only once none is. */
+  users: number
 }
+
+/**
+ * The compact memory of an endpoint whose state is the plain one — loaded, nothing open, no
+ * streak, no round, no false alarm, no recovery remembered (or only the time of its last recovery)
+ * — which is nearly every endpoint: its passing-check count for the latency advisory, with the
+ * time of the last http recovery when there was one. A few bytes in one Map instead of an object
+ * and a Map of its own per endpoint.
+ */
+type QuietState = number | { fast: number; lastClosedAt: number }
 
 /**
  * Whether `error` (or a cause it wraps, as drizzle does) came from the database or its driver: a
@@ -241,7 +252,14 @@ export function checkRequestOf(endpoint: MonitoredEndpoint): CheckRequest {
  * check (undefined = its normal interval).
  */
 export class ConfirmationPipeline {
+  /** Endpoints in use or with something to remember beyond a quiet state; these win over `quiet`. */
   private readonly states = new Map<bigint, EndpointState>()
+  /**
+   * Every other endpoint the pipeline has loaded, in its compact form. An entry may be left behind
+   * while the endpoint is in `states` (overwritten in place when it comes back: no churn in a Map
+   * of the whole fleet).
+   */
+  private readonly quiet = new Map<bigint, QuietState>()
   /**
    * A snapshot taken at start; each entry is used once. `endpoints` null: it covers every endpoint
    * first checked after it. `invalid`: endpoints another writer changed (or that were forgotten)
@@ -288,7 +306,7 @@ export class ConfirmationPipeline {
       logger: this.logger,
       onTransition: (transition) => {
         if (transition.source === this.ctx.source || transition.endpointId === null) return
-        const state = this.states.get(transition.endpointId)
+        const state = this.states.get(transition.endpointId) ?? this.unpack(transition.endpointId)
         if (state) state.stale = true
         else this.preloaded?.invalid.add(transition.endpointId)
       },
@@ -345,7 +363,8 @@ export class ConfirmationPipeline {
 
   /** Forgets an endpoint that left this host (unassigned bucket, deleted, paused). */
   forget(endpointId: bigint): void {
-    if (this.states.delete(endpointId)) this.preloaded?.invalid.add(endpointId)
+    const held = this.states.delete(endpointId)
+    if (this.quiet.delete(endpointId) || held) this.preloaded?.invalid.add(endpointId)
   }
 
   async runCheck(endpoint: MonitoredEndpoint): Promise<number | undefined> {
@@ -383,8 +402,25 @@ export class ConfirmationPipeline {
     // endpoint with nothing open never waits on the database.
     const following = this.follower.poll()
     const cached = this.states.get(endpoint.endpointId)
-    if (isDowntime(result) || !cached || cached.stale || cached.open.size > 0) await following
-    const state = await this.stateOf(endpoint)
+    // A quiet endpoint is loaded, not stale and has nothing open.
+    if (isDowntime(result) || (cached ? cached.stale || cached.open.size > 0 : !this.quiet.has(endpoint.endpointId)))
+      await following
+    const state = this.acquire(endpoint.endpointId)
+    try {
+      return await this.checkWith(endpoint, state, result, request, options.closeReason)
+    } finally {
+      this.release(endpoint.endpointId, state)
+    }
+  }
+
+  private async checkWith(
+    endpoint: MonitoredEndpoint,
+    state: EndpointState,
+    result: CheckResult,
+    request: CheckRequest,
+    closeReason: 'probe_cleared' | undefined,
+  ): Promise<{ delayMs: number | undefined; result: CheckResult; closedHttp: boolean; openHttp: boolean }> {
+    await this.load(endpoint, state)
     const now = this.clock()
     const wasOpen = state.open.has('http')
     const outcome = (delayMs: number | undefined) => ({
@@ -404,7 +440,7 @@ export class ConfirmationPipeline {
     await this.advisories(endpoint, state, result)
     const delayMs = isDowntime(result)
       ? await this.failed(endpoint, state, result, request)
-      : await this.passed(endpoint, state, result, options.closeReason)
+      : await this.passed(endpoint, state, result, closeReason)
     return outcome(delayMs)
   }
 
@@ -825,27 +861,80 @@ export class ConfirmationPipeline {
     return true
   }
 
-  /** The endpoint's memory, rebuilt from the event store on first touch (after a start or a handover). */
-  private async stateOf(endpoint: MonitoredEndpoint): Promise<EndpointState> {
-    let state = this.states.get(endpoint.endpointId)
-    if (!state) {
-      state = {
-        loaded: false,
-        stale: false,
-        open: new Map(),
-        failures: 0,
-        hardFailures: 0,
-        falseAlarms: 0,
-        slow: 0,
-        fast: 0,
-        lastClosedAt: null,
-        confirming: false,
-        nextAskAt: 0,
-        askBackoffMs: this.deps.settings.retryIntervalMs,
-        confirmationUnavailable: false,
-      }
-      this.states.set(endpoint.endpointId, state)
+  private freshState(): EndpointState {
+    return {
+      loaded: false,
+      stale: false,
+      open: new Map(),
+      failures: 0,
+      hardFailures: 0,
+      falseAlarms: 0,
+      slow: 0,
+      fast: 0,
+      lastClosedAt: null,
+      confirming: false,
+      nextAskAt: 0,
+      askBackoffMs: this.deps.settings.retryIntervalMs,
+      confirmationUnavailable: false,
+      users: 0,
     }
+  }
+
+  /** The full state of a quiet endpoint, back in `states` (undefined: the endpoint is not quiet). */
+  private unpack(endpointId: bigint): EndpointState | undefined {
+    const quiet = this.quiet.get(endpointId)
+    if (quiet === undefined) return undefined
+    const state = this.freshState()
+    state.loaded = true
+    if (typeof quiet === 'number') state.fast = quiet
+    else {
+      state.fast = quiet.fast
+      state.lastClosedAt = quiet.lastClosedAt
+    }
+    this.states.set(endpointId, state)
+    return state
+  }
+
+  /** The endpoint's state for one check (created, or unpacked from its quiet form), marked in use. */
+  private acquire(endpointId: bigint): EndpointState {
+    let state = this.states.get(endpointId) ?? this.unpack(endpointId)
+    if (!state) {
+      state = this.freshState()
+      this.states.set(endpointId, state)
+    }
+    state.users++
+    return state
+  }
+
+  /** A check is done with the state: when nothing else uses it and it is quiet, it goes back to its compact form. */
+  private release(endpointId: bigint, state: EndpointState): void {
+    if (--state.users > 0 || this.states.get(endpointId) !== state) return
+    if (
+      !state.loaded ||
+      state.stale ||
+      state.confirming ||
+      state.open.size > 0 ||
+      state.failures !== 0 ||
+      state.hardFailures !== 0 ||
+      state.falseAlarms !== 0 ||
+      state.slow !== 0 ||
+      // No inconclusive round since the last opening: the backoff is still the retry interval.
+      state.nextAskAt !== 0 ||
+      state.confirmationUnavailable
+    ) {
+      // Something to remember: the full state stays, and no stale compact copy beside it.
+      this.quiet.delete(endpointId)
+      return
+    }
+    this.quiet.set(
+      endpointId,
+      state.lastClosedAt === null ? state.fast : { fast: state.fast, lastClosedAt: state.lastClosedAt },
+    )
+    this.states.delete(endpointId)
+  }
+
+  /** The endpoint's memory, rebuilt from the event store on first touch (after a start or a handover). */
+  private async load(endpoint: MonitoredEndpoint, state: EndpointState): Promise<void> {
     const preloaded = this.preloaded
     if (
       !state.loaded &&
@@ -882,7 +971,6 @@ export class ConfirmationPipeline {
       }
       state.loaded = true
     }
-    return state
   }
 
   /** Whether the endpoint's confirmation is currently unavailable (no veriflier quorum answered). */

@@ -10,7 +10,7 @@ import {
   monitorSites,
   noopLogger,
 } from '@jetmon/db'
-import { closeEvent, getEvent, listOpenEvents } from '@jetmon/eventstore'
+import { closeEvent, getEvent, listOpenEvents, openEvent } from '@jetmon/eventstore'
 import { manualClock, recordingLogger } from '@jetmon/testkit'
 import { asc, eq, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -285,6 +285,22 @@ describe('the confirmation pipeline', () => {
     // From the store: closed, so not Down any more (the flap guard then counts the failures anew).
     await second.p.runCheck(b.ep)
     expect(second.p.stats.stillDown).toBe(1)
+  })
+
+  it('a healthy endpoint keeps its streaks in its compact memory and sees an event another writer opened for it', async () => {
+    const { ep } = await world.endpoint({ status: 200 }, { latencyThresholdMs: 60_000 })
+    const { p } = pipeline({})
+    for (let i = 0; i < 3; i++) await p.runCheck(ep) // three fast checks: enough to close a latency advisory
+    const opened = await openEvent({
+      ctx: { db: world.db, source: 'monitor:another-host' },
+      input: { blogId: ep.blogId, endpointId: ep.endpointId, checkType: 'latency', state: 'Degraded', severity: 2 },
+    })
+    // A healthy check does not wait for the transitions: the one after it acts on what they said.
+    await p.runCheck(ep)
+    await p.runCheck(ep)
+    expect((await getEvent({ ctx: { db: world.db }, eventId: opened.event.id }))?.resolutionReason).toBe(
+      'probe_cleared',
+    )
   })
 })
 
