@@ -68,6 +68,16 @@ export const urlTrigrams = mysqlTable(
   (t) => [primaryKey({ columns: [t.trigram, t.blogId, t.endpointId] }), index('idx_endpoint').on(t.endpointId)],
 )
 
+/**
+ * How many {@link urlTrigrams} entries each trigram has, kept exact by the same refresh that writes
+ * them (`refreshUrlTrigrams` applies the entries it deletes and inserts), so that a search picks
+ * its rarest trigram by primary-key reads. Same collation as `jetmon_url_trigrams.trigram`.
+ */
+export const urlTrigramCounts = mysqlTable('jetmon_url_trigram_counts', {
+  trigram: varchar('trigram', { length: 3 }).primaryKey(),
+  entries: int('entries').notNull(),
+})
+
 /** Endpoints whose trigrams are out of date (written by the triggers of `jetpack_monitor_sites`), oldest first. */
 export const urlTrigramQueue = mysqlTable('jetmon_url_trigram_queue', {
   seq: id('seq').autoincrement().primaryKey(),
@@ -259,7 +269,12 @@ export const auditLog = mysqlTable(
     metadata: jsonColumn<Record<string, unknown>>('metadata'),
     createdAt: createdAt(),
   },
-  (t) => [index('idx_blog_created').on(t.blogId, t.createdAt), index('idx_type_created').on(t.eventType, t.createdAt)],
+  (t) => [
+    index('idx_blog_created').on(t.blogId, t.createdAt),
+    index('idx_type_created').on(t.eventType, t.createdAt),
+    // The whole log newest first (`GET /audit`, `jetmon2 audit`): read in index order, not sorted.
+    index('idx_created').on(t.createdAt, t.id),
+  ],
 )
 
 // ── Fleet ───────────────────────────────────────────────────────────────────────────────────────

@@ -7,7 +7,8 @@
  * `jetmon_events (dedup_key)` (non-NULL only while an event is open) to find the blogs with open
  * events, `jetmon_maintenance_windows (blog_id, ends_at)` for coverage, `jetmon_site_tenants`'s
  * primary key for a tenant's blogs, `jetmon_endpoint_state`'s primary key for last checks, and
- * `jetmon_url_trigrams (trigram, blog_id, endpoint_id)` for `q` (see {@link urlSearchOf}).
+ * `jetmon_url_trigrams (trigram, blog_id, endpoint_id)` and `jetmon_url_trigram_counts`'s primary
+ * key for `q` (see {@link urlSearchOf}).
  */
 import type { SiteSummary, State } from '@jetmon/api-client'
 import {
@@ -19,13 +20,14 @@ import {
   monitorSites,
   rerunDeadlockVictim,
   siteTenants,
+  urlTrigramCounts,
   urlTrigramPositions,
   urlTrigramQueue,
   urlTrigrams,
   withTransaction,
 } from '@jetmon/db'
 import { EVENT_STATES, jsonId } from '@jetmon/vocabulary'
-import { type Column, is, type SQL, sql } from 'drizzle-orm'
+import { type Column, getTableName, is, type SQL, sql } from 'drizzle-orm'
 import { MySqlTransaction } from 'drizzle-orm/mysql-core'
 import {
   type CheckPolicyDefaults,
@@ -52,7 +54,7 @@ export interface SiteListOptions {
   policy?: CheckPolicyFilter
   /** The fleet defaults a NULL method or profile stands for (default GET and full). */
   policyDefaults?: CheckPolicyDefaults
-  /** Index entries under which a trigram of `q` counts as rare (default {@link RARE_TRIGRAM_ENTRIES}). */
+  /** Index entries under which a trigram of `q` is rare enough to drive the search (default {@link RARE_TRIGRAM_ENTRIES}). */
   rareTrigramEntries?: number
 }
 
@@ -80,12 +82,12 @@ const from = (
   name: string,
 ) => sql`${table} AS ${sql.identifier(name)}`
 
-/** Trigrams of `q` whose index entries are counted to pick the rarest (evenly spread over `q`). */
-const COUNTED_TRIGRAMS = 6
+/** Trigrams of `q` whose index entries are compared to pick the rarest (evenly spread over `q`). */
+const COUNTED_TRIGRAMS = 16
 /**
- * Index entries counted per trigram at most. A trigram with fewer entries (after the cursor)
- * drives the search; when every counted trigram has this many, matches are dense enough that
- * reading sites in page order finds a page quickly.
+ * The rarest trigram of a query drives the search when it has fewer index entries than this; when
+ * every compared trigram has this many, matches are dense enough that reading sites in page order
+ * finds a page quickly.
  */
 export const RARE_TRIGRAM_ENTRIES = 2_000
 
@@ -103,9 +105,11 @@ export const URL_TRIGRAMS_PER_SEARCH = 200
 /**
  * Brings the trigrams of the endpoints queued in `jetmon_url_trigram_queue` (by the triggers of
  * `jetpack_monitor_sites`: inserted, deleted, re-addressed) up to date, in one transaction: their
- * old trigrams deleted, those of their current URL inserted, the queue entries handled removed. A
- * write that queues an endpoint meanwhile stays queued for the next call. Handles the oldest
- * `limit` entries at most (default: all); returns how many it handled and whether any are left.
+ * old trigrams deleted, those of their current URL inserted, `jetmon_url_trigram_counts` moved by
+ * the entries deleted and inserted, the queue entries handled removed. A write that queues an
+ * endpoint meanwhile stays queued for the next call. Calls run one at a time (each first locks the
+ * oldest queue entry). Handles the oldest `limit` entries at most (default: all); returns how many
+ * it handled and whether any are left.
  */
 export async function refreshUrlTrigrams(
   db: DbOrTx,
@@ -114,23 +118,44 @@ export async function refreshUrlTrigrams(
   const limit = options.limit ?? Number.MAX_SAFE_INTEGER
   const work = () =>
     withTransaction(db, async (tx) => {
+      // One refresh at a time: the next one waits here, then finds what this one left queued.
+      await tx.execute(
+        sql`SELECT ${urlTrigramQueue.seq} FROM ${urlTrigramQueue} ORDER BY ${urlTrigramQueue.seq} LIMIT 1 FOR UPDATE`,
+      )
       const [rows] = (await tx.execute(
         sql`SELECT MAX(oldest.seq) AS upto, COUNT(*) AS entries
           FROM (SELECT ${urlTrigramQueue.seq} FROM ${urlTrigramQueue} ORDER BY ${urlTrigramQueue.seq} LIMIT ${limit}) AS oldest`,
       )) as unknown as [{ upto: string | number | null; entries: string | number }[]]
       const upto = rows[0]?.upto ?? null
       if (upto === null) return { handled: 0, left: false }
-      const queued = sql`SELECT ${urlTrigramQueue.endpointId} FROM ${urlTrigramQueue} WHERE ${urlTrigramQueue.seq} <= ${upto}`
-      await tx.execute(sql`DELETE FROM ${urlTrigrams} WHERE ${urlTrigrams.endpointId} IN (${queued})`)
+      // The queued endpoints, each once: every statement below starts from them and reaches their
+      // entries through `idx_endpoint` (an IN subquery would have the DELETE scan the whole index).
+      const queued = sql`(SELECT DISTINCT ${urlTrigramQueue.endpointId} AS endpoint_id FROM ${urlTrigramQueue}
+        WHERE ${urlTrigramQueue.seq} <= ${upto}) AS q`
+      const queuedEntries = sql`${queued} STRAIGHT_JOIN ${urlTrigrams} AS t FORCE INDEX (idx_endpoint)
+        ON ${col('t', urlTrigrams.endpointId)} = q.endpoint_id`
+      // Entries per trigram of the queued endpoints, as they stand (read under lock, like the writes).
+      const entriesOfQueued = sql`SELECT ${col('t', urlTrigrams.trigram)} AS trigram, COUNT(*) AS n
+        FROM ${queuedEntries} GROUP BY ${col('t', urlTrigrams.trigram)}`
+      const counts = sql.identifier(getTableName(urlTrigramCounts))
+      const entries = sql.identifier(urlTrigramCounts.entries.name)
+      const trigram = sql.identifier(urlTrigramCounts.trigram.name)
+      await tx.execute(
+        sql`UPDATE ${counts} AS c JOIN (${entriesOfQueued}) AS d ON c.${trigram} = d.trigram SET c.${entries} = c.${entries} - d.n`,
+      )
+      await tx.execute(sql`DELETE t FROM ${queuedEntries}`)
       await tx.execute(
         sql`INSERT IGNORE INTO ${urlTrigrams} (${sql.identifier(urlTrigrams.trigram.name)}, ${sql.identifier(urlTrigrams.blogId.name)}, ${sql.identifier(urlTrigrams.endpointId.name)})
           SELECT SUBSTRING(${col('s', monitorSites.monitorUrl)}, ${col('p', urlTrigramPositions.position)}, 3),
             ${col('s', monitorSites.blogId)}, ${col('s', monitorSites.endpointId)}
-          FROM (SELECT DISTINCT ${urlTrigramQueue.endpointId} AS endpoint_id FROM ${urlTrigramQueue}
-            WHERE ${urlTrigramQueue.seq} <= ${upto}) AS q
+          FROM ${queued}
           JOIN ${monitorSites} AS s ON ${col('s', monitorSites.endpointId)} = q.endpoint_id
           JOIN ${urlTrigramPositions} AS p
             ON ${col('p', urlTrigramPositions.position)} <= CHAR_LENGTH(${col('s', monitorSites.monitorUrl)}) - 2`,
+      )
+      await tx.execute(
+        sql`INSERT INTO ${counts} (${trigram}, ${entries}) SELECT d.trigram, d.n FROM (${entriesOfQueued}) AS d
+          ON DUPLICATE KEY UPDATE ${entries} = ${entries} + VALUES(${entries})`,
       )
       await tx.execute(sql`DELETE FROM ${urlTrigramQueue} WHERE ${urlTrigramQueue.seq} <= ${upto}`)
       const [after] = (await tx.execute(
@@ -145,15 +170,14 @@ export async function refreshUrlTrigrams(
 /**
  * How `q` is searched: by its rarest trigram (`driver`: candidate endpoints from the trigram
  * index, each then tested with the exact `LIKE`), or, for a query shorter than three characters
- * or whose trigrams are all common, by testing each site in page order (`driver: null`). One
- * statement counts the index entries (after the cursor) of a few of the query's trigrams, each
- * count stopping at {@link RARE_TRIGRAM_ENTRIES}, and sees whether URLs were written since the last
- * search; if so, {@link refreshUrlTrigrams} runs first.
+ * or whose trigrams all have {@link RARE_TRIGRAM_ENTRIES} index entries or more, by testing each
+ * site in page order (`driver: null`). One statement reads the entries of up to 16 of the query's
+ * trigrams from `jetmon_url_trigram_counts` (a primary-key read each) and sees whether URLs were
+ * written since the last search; if so, {@link refreshUrlTrigrams} runs first.
  */
 export async function urlSearchOf(
   db: DbOrTx,
   q: string,
-  after: bigint | null,
   rare = RARE_TRIGRAM_ENTRIES,
 ): Promise<{ driver: string | null }> {
   const all = trigramsOf(q)
@@ -162,9 +186,8 @@ export async function urlSearchOf(
   const counted = [
     ...new Set(Array.from({ length: Math.min(COUNTED_TRIGRAMS, all.length) }, (_, i) => all[Math.floor(i * step)]!)),
   ]
-  const entries = (trigram: string) => sql`(SELECT COUNT(*) FROM (SELECT 1 FROM ${urlTrigrams}
-      WHERE ${urlTrigrams.trigram} = ${trigram} AND ${urlTrigrams.blogId} ${after === null ? sql`>= 0` : sql`> ${after}`}
-      LIMIT ${rare}) AS ${sql.identifier('entries')})`
+  const entries = (trigram: string) =>
+    sql`(SELECT ${urlTrigramCounts.entries} FROM ${urlTrigramCounts} WHERE ${urlTrigramCounts.trigram} = ${trigram})`
   const count = async () =>
     (
       (await db.execute(
@@ -186,7 +209,7 @@ export async function urlSearchOf(
   let driver: string | null = null
   let fewest = rare
   counted.forEach((trigram, i) => {
-    const n = Number(rows[0]![`c${i}`])
+    const n = Number(rows[0]![`c${i}`] ?? 0)
     if (n < fewest) {
       fewest = n
       driver = trigram
@@ -280,7 +303,7 @@ export async function listSitePage({
   const having: ((grouped: SQL) => SQL)[] = []
   if (options.q !== null) {
     const pattern = containsPattern(options.q)
-    const { driver } = await urlSearchOf(db, options.q, options.after, options.rareTrigramEntries)
+    const { driver } = await urlSearchOf(db, options.q, options.rareTrigramEntries)
     if (driver !== null) {
       // The rarest trigram's index entries (after the cursor) name the candidate endpoints; the
       // exact, case-insensitive LIKE on each keeps those that contain the whole query.

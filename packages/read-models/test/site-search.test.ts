@@ -1,11 +1,12 @@
 /**
  * `q` of the site list through the trigram index: the same sites, in the same order, as a
  * case-insensitive `LIKE` over every URL, whichever way the query is searched (by its rarest
- * trigram, or site by site in page order), across pages, after URLs change by any writer; and the
- * plan reads the trigram index instead of every URL.
+ * trigram, or site by site in page order), across pages, after URLs change by any writer; the
+ * entries per trigram stay exact; and the plan reads the trigram index instead of every URL, and
+ * picks the rarest trigram by primary-key reads of the per-trigram entries.
  */
 import * as schema from '@jetmon/db'
-import { createDatabase, monitorSites, urlTrigramQueue } from '@jetmon/db'
+import { createDatabase, monitorSites, urlTrigramCounts, urlTrigramQueue, urlTrigrams } from '@jetmon/db'
 import { useTestDatabase } from '@jetmon/testkit'
 import { sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/mysql2'
@@ -97,6 +98,22 @@ async function likeScan(q: string): Promise<bigint[]> {
   return rows.map((row) => BigInt(row.blog_id))
 }
 
+/**
+ * Trigrams whose `jetmon_url_trigram_counts` entries differ from their rows in `jetmon_url_trigrams`
+ * (compared in SQL, under the column's collation): none when the counts are exact.
+ */
+async function miscounted(): Promise<unknown[]> {
+  const { db } = database()
+  const [rows] = (await db.execute(
+    sql`SELECT c.trigram, c.entries, (SELECT COUNT(*) FROM ${urlTrigrams} AS t WHERE t.trigram = c.trigram) AS actual
+      FROM ${urlTrigramCounts} AS c HAVING c.entries <> actual
+      UNION ALL
+      SELECT DISTINCT t.trigram, NULL, NULL FROM ${urlTrigrams} AS t
+      WHERE NOT EXISTS (SELECT 1 FROM ${urlTrigramCounts} AS c WHERE c.trigram = t.trigram)`,
+  )) as unknown as [unknown[]]
+  return rows
+}
+
 /** Every page of the list for `q`, `limit` sites a page. */
 async function listed(q: string, limit: number, rareTrigramEntries?: number): Promise<bigint[]> {
   const { db } = database()
@@ -163,6 +180,7 @@ describe('GET /sites?q= through the trigram index', () => {
     expect(await likeScan('renamed')).toEqual([first!.blogId])
     expect(await likeScan('hello-world')).toEqual([])
     expect(blogs.length).toBeGreaterThan(0)
+    expect(await miscounted()).toEqual([])
   })
 
   it('stays exact after a bulk import, while the index catches up a batch per search', async () => {
@@ -186,6 +204,19 @@ describe('GET /sites?q= through the trigram index', () => {
     expect(await refreshUrlTrigrams(db)).toMatchObject({ left: false })
     expect(await queued()).toBe(0)
     for (const q of ['bulk-1', 'BULK-99.', 'bulk-1000']) expect(await listed(q, 7), `q=${q}`).toEqual(await likeScan(q))
+    expect(await miscounted()).toEqual([])
+  })
+
+  it('keeps the entries of each trigram exact when refreshes run side by side', async () => {
+    const { db } = database()
+    await db.execute(
+      sql`UPDATE ${monitorSites} SET monitor_url = CONCAT(monitor_url, 'x') WHERE monitor_url LIKE 'https://Bulk-%'`,
+    )
+    await db.execute(sql`DELETE FROM ${monitorSites} WHERE monitor_url LIKE 'https://Bulk-1%'`)
+    await Promise.all(Array.from({ length: 4 }, () => refreshUrlTrigrams(db, { limit: 150 })))
+    await refreshUrlTrigrams(db)
+    expect(await miscounted()).toEqual([])
+    for (const q of ['bulk-2', '/x', 'bulk-1']) expect(await listed(q, 50), `q=${q}`).toEqual(await likeScan(q))
   })
 
   it('reads the trigram index, not every URL', async () => {
@@ -210,7 +241,16 @@ describe('GET /sites?q= through the trigram index', () => {
         q: 'shop.example',
       })
       expect(statements).toHaveLength(2)
-      for (const statement of statements) {
+      // The rarest trigram is picked by primary-key reads of the entries per trigram, not by counting entries.
+      const [choice] = (await pool.query(`EXPLAIN ${statements[0]!.query}`, statements[0]!.params)) as unknown as [
+        { table: string | null; type: string | null; key: string | null }[],
+      ]
+      expect(choice.filter((row) => row.table === 'jetmon_url_trigrams')).toEqual([])
+      const countReads = choice.filter((row) => row.table === 'jetmon_url_trigram_counts')
+      expect(countReads.length).toBeGreaterThan(0)
+      for (const row of countReads) expect([row.type, row.key]).toEqual(['const', 'PRIMARY'])
+      const [, search] = statements
+      for (const statement of [search!]) {
         const [plan] = (await pool.query(`EXPLAIN ${statement.query}`, statement.params)) as unknown as [
           { table: string | null; type: string | null; key: string | null }[],
         ]
