@@ -1,5 +1,5 @@
 import { checkHistory, checkRollups, type DbOrTx } from '@jetmon/db'
-import { and, asc, eq, gte, inArray, isNotNull, lt, notInArray, sql } from 'drizzle-orm'
+import { and, asc, eq, gte, inArray, isNotNull, lt, notInArray, type SQL, sql } from 'drizzle-orm'
 import { InvalidOptionsError } from './errors.js'
 import {
   bucketIndex,
@@ -191,9 +191,10 @@ export interface LatencySamples {
 }
 
 /**
- * Reads the samples of a latency objective over `[from, to)` in two indexed queries: the hourly
- * rollups of the hours before `rawFrom` (the current hour, whose rollup is not written yet) and the
- * monitor's own raw checks from `rawFrom` on.
+ * Reads the samples of a latency objective over `[from, to)` in one statement of two indexed
+ * reads: the hourly rollups of the hours before `rawFrom` (the current hour, whose rollup is not
+ * written yet) through their primary key, and the monitor's own raw checks from `rawFrom` on through
+ * `(endpoint_id, checked_at)`.
  */
 export async function loadLatencySamples(input: {
   ctx: { db: DbOrTx }
@@ -208,60 +209,49 @@ export async function loadLatencySamples(input: {
   const rawFrom = Math.max(from, input.rawFrom.getTime())
   const samples: LatencySamples = { rawFrom, rollups: [], raw: [] }
   if (input.endpointIds.length === 0 || to <= from) return samples
-  const ids = [...input.endpointIds]
+  const ids = input.endpointIds.length === 1 ? sql`= ${input.endpointIds[0]}` : sql`IN ${[...input.endpointIds]}`
   const rollupEnd = Math.min(to, rawFrom)
+  const reads: SQL[] = []
   if (from < rollupEnd) {
-    const rows = await db
-      .select({
-        endpointId: checkRollups.endpointId,
-        hourStart: checkRollups.hourStart,
-        checks: checkRollups.checks,
-        rttHist: checkRollups.rttHist,
-      })
-      .from(checkRollups)
-      .where(
-        and(
-          inArray(checkRollups.endpointId, ids),
-          gte(checkRollups.hourStart, new Date(floorHour(from))),
-          lt(checkRollups.hourStart, new Date(rollupEnd)),
-        ),
-      )
-    for (const row of rows) {
-      samples.rollups.push({
-        endpointId: row.endpointId,
-        hourStart: row.hourStart.getTime(),
-        checks: row.checks,
-        rttHist: row.rttHist ?? [],
-      })
-    }
+    reads.push(
+      sql`SELECT 0 AS kind, r.endpoint_id, r.hour_start AS at, r.checks AS n, r.rtt_hist AS v FROM jetmon_check_rollups r WHERE r.endpoint_id ${ids} AND r.hour_start >= ${new Date(floorHour(from))} AND r.hour_start < ${new Date(rollupEnd)}`,
+    )
   }
   if (rawFrom < to) {
-    const rows = await db
-      .select({
-        endpointId: checkHistory.endpointId,
-        checkedAt: checkHistory.checkedAt,
-        errorCode: checkHistory.errorCode,
-        rtt: checkHistory.rttMs,
+    reads.push(
+      sql`SELECT 1 AS kind, h.endpoint_id, h.checked_at AS at, h.error_code AS n, h.rtt_ms AS v FROM jetmon_check_history h WHERE h.endpoint_id ${ids} AND h.checked_at >= ${new Date(rawFrom)} AND h.checked_at < ${input.to} AND h.vantage = ${LOCAL_VANTAGE}`,
+    )
+  }
+  if (reads.length === 0) return samples
+  // A row per rollup hour (kind 0: `n` its checks, `v` its histogram) or raw check (kind 1: `n` its
+  // error code, `v` its response time).
+  const [rows] = (await db.execute(sql.join(reads, sql` UNION ALL `))) as unknown as [
+    { kind: number; endpoint_id: number | string; at: string; n: number | null; v: unknown }[],
+  ]
+  for (const row of rows) {
+    if (row.kind === 0) {
+      const hist = typeof row.v === 'string' ? (JSON.parse(row.v) as number[] | null) : (row.v as number[] | null)
+      samples.rollups.push({
+        endpointId: BigInt(row.endpoint_id),
+        hourStart: dateMs(row.at),
+        checks: row.n ?? 0,
+        rttHist: hist ?? [],
       })
-      .from(checkHistory)
-      .where(
-        and(
-          inArray(checkHistory.endpointId, ids),
-          gte(checkHistory.checkedAt, new Date(rawFrom)),
-          lt(checkHistory.checkedAt, input.to),
-          eq(checkHistory.vantage, LOCAL_VANTAGE),
-        ),
-      )
-    for (const row of rows) {
+    } else {
       samples.raw.push({
-        endpointId: row.endpointId,
-        checkedAt: row.checkedAt.getTime(),
-        failed: !NOT_DOWNTIME_CODES.includes(row.errorCode),
-        rttMs: row.rtt,
+        endpointId: BigInt(row.endpoint_id),
+        checkedAt: dateMs(row.at),
+        failed: !NOT_DOWNTIME_CODES.includes(row.n ?? 0),
+        rttMs: row.v === null || row.v === undefined ? null : Number(row.v),
       })
     }
   }
   return samples
+}
+
+/** Epoch ms of a `DATETIME` as the driver returns it through drizzle (`YYYY-MM-DD HH:MM:SS[.fff]`, UTC). */
+function dateMs(value: string | Date): number {
+  return typeof value === 'string' ? Date.parse(`${value.replace(' ', 'T')}Z`) : value.getTime()
 }
 
 export interface LatencyCountsInput {

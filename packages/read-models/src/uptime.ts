@@ -17,17 +17,9 @@
  * its endpoints) existed and was active ({@link monitoredTime}). Time before an endpoint was
  * created, or while it was paused or deleted, is neither up nor down and is not in `total`.
  */
-import {
-  auditLog,
-  type DbOrTx,
-  endpointState,
-  events,
-  eventTransitions,
-  maintenanceWindows,
-  monitorSites,
-} from '@jetmon/db'
+import { auditLog, type DbOrTx, endpointState, maintenanceWindows, monitorSites } from '@jetmon/db'
 import { ENDPOINT_CHANGED_EVENT } from '@jetmon/scheduler'
-import { and, asc, eq, gt, gte, inArray, isNull, lt, lte, or } from 'drizzle-orm'
+import { and, asc, eq, gt, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm'
 import { clip, type Interval, type IntervalSet, intersect, measure, subtract, union } from './intervals.js'
 
 /** The measured period `[from, to)`; `to` is never later than `now`. */
@@ -362,12 +354,11 @@ export async function loadStatsScopes({
   ctx: { db: DbOrTx }
   scopes: readonly { blogId: bigint; endpointId: bigint | null }[]
 }): Promise<(StatsScope | null)[]> {
-  const endpointsOf = new Map<bigint, bigint[]>()
-  const flagsOf = new Map<bigint, Map<bigint, EndpointFlags>>()
+  const endpointsOf = new Map<bigint, SiteEndpoint[]>()
   for (const chunk of chunks(unique(scopes.map((scope) => scope.blogId)), ID_CHUNK)) {
     const rows = await ctx.db
       .select({
-        id: monitorSites.endpointId,
+        endpointId: monitorSites.endpointId,
         blogId: monitorSites.blogId,
         monitorActive: monitorSites.monitorActive,
         lastCheckedAt: endpointState.lastCheckedAt,
@@ -377,26 +368,55 @@ export async function loadStatsScopes({
       .where(inArray(monitorSites.blogId, chunk))
       .orderBy(asc(monitorSites.endpointId))
     for (const row of rows) {
-      pushTo(endpointsOf, row.blogId, row.id)
-      let flags = flagsOf.get(row.blogId)
-      if (!flags) {
-        flags = new Map()
-        flagsOf.set(row.blogId, flags)
-      }
-      flags.set(row.id, { activeNow: row.monitorActive !== 0, lastCheckedAt: row.lastCheckedAt?.getTime() ?? null })
+      pushTo(endpointsOf, row.blogId, {
+        endpointId: row.endpointId,
+        monitorActive: row.monitorActive !== 0,
+        lastCheckedAt: row.lastCheckedAt?.getTime() ?? null,
+      })
     }
   }
-  return scopes.map(({ blogId, endpointId }) => {
-    const siteEndpointIds = endpointsOf.get(blogId) ?? []
-    if (endpointId !== null && !siteEndpointIds.includes(endpointId)) return null
-    return {
-      blogId,
-      endpointId,
-      siteEndpointIds,
-      endpointIds: endpointId === null ? siteEndpointIds : [endpointId],
-      endpointFlags: flagsOf.get(blogId) ?? new Map(),
-    }
-  })
+  return scopes.map(({ blogId, endpointId }) =>
+    statsScopeOf({ blogId, endpointId, endpoints: endpointsOf.get(blogId) ?? [] }),
+  )
+}
+
+/** An endpoint of a site as {@link statsScopeOf} needs it: its id, `monitor_active` flag and last check (epoch ms). */
+export interface SiteEndpoint {
+  endpointId: bigint
+  monitorActive: boolean
+  lastCheckedAt: number | null
+}
+
+/**
+ * The scope of a site (`endpointId` null) or of one of its endpoints, from every endpoint row of the
+ * site (active or not, ascending by id), as {@link loadStatsScopes} builds it: for a caller that read
+ * those rows in a statement of its own. Null when `endpointId` is not one of them.
+ */
+export function statsScopeOf({
+  blogId,
+  endpointId,
+  endpoints,
+}: {
+  blogId: bigint
+  endpointId: bigint | null
+  endpoints: readonly SiteEndpoint[]
+}): StatsScope | null {
+  const siteEndpointIds = endpoints.map((endpoint) => endpoint.endpointId)
+  if (endpointId !== null && !siteEndpointIds.includes(endpointId)) return null
+  const endpointFlags = new Map<bigint, EndpointFlags>()
+  for (const endpoint of endpoints) {
+    endpointFlags.set(endpoint.endpointId, {
+      activeNow: endpoint.monitorActive,
+      lastCheckedAt: endpoint.lastCheckedAt,
+    })
+  }
+  return {
+    blogId,
+    endpointId,
+    siteEndpointIds,
+    endpointIds: endpointId === null ? siteEndpointIds : [endpointId],
+    endpointFlags,
+  }
 }
 
 /** Ids per `IN (…)` list: keeps statements small for a site with thousands of events in the period. */
@@ -417,11 +437,11 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 /**
- * Reads what {@link computeUptime} needs: four indexed queries per request (plus one per thousand
- * blogs). Events are found through `(blog_id, ended_at)` (open, or ended after `from`) together
- * with their transitions through `(event_id, id)` in one statement, windows through
- * `(blog_id, ends_at)`, and confirmation rounds — only when some event was Seems Down — through the
- * audit log's `(blog_id, created_at)`.
+ * Reads what {@link computeUptime} needs in one statement, plus one for the endpoints' flags when
+ * the scope does not carry them. The statement reads, as one union, the events through
+ * `(blog_id, ended_at)` (open, or ended after `from`) with their transitions through
+ * `(event_id, id)`, the maintenance windows through `(blog_id, ends_at)`, and the `endpoint_changed`
+ * audit rows and the events' confirmation rounds through the audit log's `(blog_id, created_at)`.
  */
 export async function loadUptimeInput({
   ctx,
@@ -440,9 +460,10 @@ export async function loadUptimeInput({
 
 /**
  * {@link loadUptimeInput} for many scopes over one period, in the order given, with the same
- * queries over all of their blogs at once (each one per thousand blogs, events or endpoints): the
- * reads of a page of sites cost about as many statements as those of one. Several scopes of one
- * blog (the site and some of its endpoints) share its rows.
+ * statement over all of their blogs at once (one per thousand blogs; past a thousand blogs the
+ * confirmation rounds are read apart, one query per thousand events): the reads of a page of sites
+ * cost as many statements as those of one. Several scopes of one blog (the site and some of its
+ * endpoints) share its rows.
  */
 export async function loadUptimeInputs({
   ctx,
@@ -460,56 +481,80 @@ export async function loadUptimeInputs({
   const blogIds = unique(scopes.map((scope) => scope.blogId))
   // With a single scope the endpoint filter goes into the query, as the statistics of one endpoint read it.
   const only = scopes.length === 1 ? scopes[0]! : null
-  // The events and their transitions in one statement (an event without transitions gives one row
-  // with a null transition), ordered by event then transition.
-  const joined = (
-    await Promise.all(
-      chunks(blogIds, ID_CHUNK).map((chunk) =>
-        db
-          .select({
-            id: events.id,
-            blogId: events.blogId,
-            endpointId: events.endpointId,
-            state: events.state,
-            startedAt: events.startedAt,
-            endedAt: events.endedAt,
-            changeState: eventTransitions.stateAfter,
-            changedAt: eventTransitions.changedAt,
-          })
-          .from(events)
-          .leftJoin(eventTransitions, eq(eventTransitions.eventId, events.id))
-          .where(
-            and(
-              chunk.length === 1 ? eq(events.blogId, chunk[0]!) : inArray(events.blogId, chunk),
-              only === null || only.endpointId === null ? undefined : eq(events.endpointId, only.endpointId),
-              lt(events.startedAt, period.to),
-              or(isNull(events.endedAt), gt(events.endedAt, period.from)),
-            ),
-          )
-          .orderBy(asc(events.id), asc(eventTransitions.id)),
+  const endpointIds = unique(scopes.flatMap((scope) => scope.endpointIds))
+  const known = scopes.every((scope) => scope.endpointFlags !== undefined)
+    ? new Map(scopes.flatMap((scope) => [...(scope.endpointFlags ?? [])]))
+    : null
+  // One statement per thousand blogs reads the events with their transitions, the maintenance
+  // windows and the `endpoint_changed` audit rows; the flags too unless the scopes carry them.
+  // With one statement for all the blogs, it reads the confirmation rounds too.
+  const blogChunks = chunks(blogIds, ID_CHUNK)
+  const withRounds = blogChunks.length === 1
+  const [read, flags] = await Promise.all([
+    Promise.all(
+      blogChunks.map((chunk) =>
+        readUptimeRows(db, chunk, only === null ? null : only.endpointId, period, now, withRounds),
       ),
-    )
-  ).flat()
-  const eventRows: (typeof joined)[number][] = []
+    ),
+    known !== null || endpointIds.length === 0 ? null : readFlags(db, endpointIds),
+  ])
+  const eventRows: {
+    id: bigint
+    blogId: bigint
+    endpointId: bigint | null
+    state: string
+    startedAt: number
+    endedAt: number | null
+  }[] = []
   const changes: StateChange[] = []
-  for (const row of joined) {
-    if (eventRows.at(-1)?.id !== row.id) eventRows.push(row)
-    if (row.changeState !== null && row.changedAt !== null) {
-      changes.push({ eventId: row.id, stateAfter: row.changeState, changedAt: row.changedAt.getTime() })
+  const windows = new Map<bigint, MaintenancePeriod[]>()
+  const audits: EndpointAudit[] = []
+  const roundRows: { blogId: bigint; eventId: bigint; at: number; metadata: Record<string, unknown> | null }[] = []
+  for (const rows of read) {
+    for (const row of rows) {
+      if (row.kind === 0) {
+        const id = BigInt(row.id as number | string)
+        if (eventRows.at(-1)?.id !== id) {
+          eventRows.push({
+            id,
+            blogId: BigInt(row.blog_id),
+            endpointId: row.endpoint_id === null ? null : BigInt(row.endpoint_id),
+            state: row.text as string,
+            startedAt: dateMs(row.t1 as string),
+            endedAt: row.t2 === null ? null : dateMs(row.t2),
+          })
+        }
+        if (row.change_state !== null && row.t3 !== null) {
+          changes.push({ eventId: id, stateAfter: row.change_state, changedAt: dateMs(row.t3) })
+        }
+      } else if (row.kind === 1) {
+        pushTo(windows, BigInt(row.blog_id), {
+          endpointId: row.endpoint_id === null ? null : BigInt(row.endpoint_id),
+          startsAt: dateMs(row.t1 as string),
+          endsAt: dateMs(row.t2 as string),
+        })
+      } else if (row.kind === 2) {
+        audits.push({ createdAt: dateMs(row.t1 as string), detail: row.text, metadata: jsonOf(row.meta) })
+      } else {
+        roundRows.push({
+          blogId: BigInt(row.blog_id),
+          eventId: BigInt(row.event_id as number | string),
+          at: dateMs(row.t1 as string),
+          metadata: jsonOf(row.meta),
+        })
+      }
     }
   }
-  const [windows, activity] = await Promise.all([
-    loadMaintenancePeriodsOfBlogs({ ctx, blogIds, period }),
-    loadEndpointActivities({
-      ctx,
-      blogIds,
-      endpointIds: unique(scopes.flatMap((scope) => scope.endpointIds)),
-      now,
-      ...(scopes.every((scope) => scope.endpointFlags !== undefined)
-        ? { flags: new Map(scopes.flatMap((scope) => [...(scope.endpointFlags ?? [])])) }
-        : {}),
-    }),
-  ])
+  const activity = new Map<bigint, EndpointActivity>()
+  if (endpointIds.length > 0) {
+    const flagRows =
+      flags ??
+      endpointIds.flatMap((endpointId) => {
+        const flag = known?.get(endpointId)
+        return flag === undefined ? [] : [{ endpointId, ...flag }]
+      })
+    activitiesOf(flagRows, audits, activity)
+  }
 
   // Only events that were Seems Down can have waited on verifliers; most periods have none.
   const waited = new Set<bigint>()
@@ -521,11 +566,19 @@ export async function loadUptimeInputs({
     const waitedBlogs = new Set<bigint>()
     for (const row of eventRows) {
       if (!waited.has(row.id)) continue
-      oldest = Math.min(oldest, row.startedAt.getTime())
+      oldest = Math.min(oldest, row.startedAt)
       waitedBlogs.add(row.blogId)
     }
     const blogs = [...waitedBlogs]
-    for (const chunk of chunks([...waited], ID_CHUNK)) {
+    if (withRounds) {
+      // Those of the rounds read that the query below would give, in its order: by time, then id.
+      for (const row of roundRows) {
+        if (!waited.has(row.eventId) || !waitedBlogs.has(row.blogId) || row.at < oldest) continue
+        rounds.push({ eventId: row.eventId, at: row.at, inconclusive: row.metadata?.outcome === 'inconclusive' })
+      }
+      rounds.sort((a, b) => a.at - b.at)
+    }
+    for (const chunk of withRounds ? [] : chunks([...waited], ID_CHUNK)) {
       const rows = await db
         .select({ eventId: auditLog.eventId, createdAt: auditLog.createdAt, metadata: auditLog.metadata })
         .from(auditLog)
@@ -534,7 +587,7 @@ export async function loadUptimeInputs({
             blogs.length === 1 ? eq(auditLog.blogId, blogs[0]!) : inArray(auditLog.blogId, blogs),
             gte(auditLog.createdAt, new Date(oldest)),
             lt(auditLog.createdAt, period.to),
-            eq(auditLog.eventType, 'veriflier_request'),
+            eq(auditLog.eventType, VERIFIER_ROUND_EVENT),
             inArray(auditLog.eventId, chunk),
           ),
         )
@@ -555,8 +608,8 @@ export async function loadUptimeInputs({
       id: row.id,
       endpointId: row.endpointId,
       state: row.state,
-      startedAt: row.startedAt.getTime(),
-      endedAt: row.endedAt?.getTime() ?? null,
+      startedAt: row.startedAt,
+      endedAt: row.endedAt,
     })
   }
   return scopes.map((scope) => {
@@ -581,6 +634,130 @@ export async function loadUptimeInputs({
         : {}),
     }
   })
+}
+
+/** The audit rows of the confirmation rounds. */
+const VERIFIER_ROUND_EVENT = 'veriflier_request'
+
+/** A row of {@link readUptimeRows}; which columns are set depends on `kind`. */
+interface UptimeRow {
+  /**
+   * 0: an event with one of its transitions (none: null transition columns); 1: a maintenance
+   * window; 2: an `endpoint_changed` audit row; 3: a confirmation round.
+   */
+  kind: number
+  blog_id: number | string
+  /** The event's, the window's or the audit row's id. */
+  id: number | string | null
+  /** The event's or the window's endpoint. */
+  endpoint_id: number | string | null
+  /** The event's state, or the audit row's detail. */
+  text: string | null
+  /** `started_at`, `starts_at` or `created_at`. */
+  t1: string | null
+  /** `ended_at` or `ends_at`. */
+  t2: string | null
+  /** The transition's `state_after` and `changed_at`. */
+  change_state: string | null
+  t3: string | null
+  /** The audit row's metadata (JSON text). */
+  meta: unknown
+  /** A confirmation round's event. */
+  event_id: number | string | null
+}
+
+/**
+ * The rows of a set of blogs that the uptime figures need, in one statement: the events overlapping
+ * the period (of one endpoint when `endpointId` is given) each with its transitions in id order,
+ * the maintenance windows overlapping the period, the `endpoint_changed` audit rows up to `now`
+ * and, `withRounds`, the confirmation rounds (`veriflier_request` rows) of those events from the
+ * first one's start to the period's end, each kind in id order. The text is fixed but for the number of blogs: nothing is built per request but the
+ * parameters.
+ */
+async function readUptimeRows(
+  db: DbOrTx,
+  blogIds: readonly bigint[],
+  endpointId: bigint | null,
+  period: StatsPeriod,
+  now: Date,
+  withRounds: boolean,
+): Promise<UptimeRow[]> {
+  const blogs = blogIds.length === 1 ? sql`= ${blogIds[0]}` : sql`IN ${blogIds}`
+  const endpoint = endpointId === null ? sql`` : sql` AND e.endpoint_id = ${endpointId}`
+  const overlapping = sql`e.blog_id ${blogs}${endpoint} AND e.started_at < ${period.to} AND (e.ended_at IS NULL OR e.ended_at > ${period.from})`
+  // The confirmation rounds of the events read, from the first of them on: a superset of those
+  // loadUptimeInputs keeps (of the events that were Seems Down, from the first of those on).
+  const rounds = withRounds
+    ? sql`
+UNION ALL
+SELECT 3, a.blog_id, a.id, NULL, NULL, a.created_at, NULL, NULL, NULL, a.metadata, NULL, a.event_id
+ FROM jetmon_audit_log a
+ WHERE a.blog_id ${blogs} AND a.event_type = ${VERIFIER_ROUND_EVENT} AND a.created_at < ${period.to}
+  AND a.created_at >= (SELECT MIN(e.started_at) FROM jetmon_events e WHERE ${overlapping})
+  AND a.event_id IN (SELECT e.id FROM jetmon_events e WHERE ${overlapping})`
+    : sql``
+  const statement: SQL = sql`SELECT 0 AS kind, e.blog_id, e.id, e.endpoint_id, e.state AS text, e.started_at AS t1, e.ended_at AS t2, t.state_after AS change_state, t.changed_at AS t3, NULL AS meta, t.id AS ord, NULL AS event_id
+ FROM jetmon_events e LEFT JOIN jetmon_event_transitions t ON t.event_id = e.id
+ WHERE ${overlapping}
+UNION ALL
+SELECT 1, w.blog_id, w.id, w.endpoint_id, NULL, w.starts_at, w.ends_at, NULL, NULL, NULL, NULL, NULL
+ FROM jetmon_maintenance_windows w
+ WHERE w.blog_id ${blogs} AND w.ends_at > ${period.from} AND w.starts_at < ${period.to}
+UNION ALL
+SELECT 2, a.blog_id, a.id, NULL, a.detail, a.created_at, NULL, NULL, NULL, a.metadata, NULL, NULL
+ FROM jetmon_audit_log a
+ WHERE a.blog_id ${blogs} AND a.created_at <= ${now} AND a.event_type = ${ENDPOINT_CHANGED_EVENT}${rounds}
+ORDER BY kind, id, ord`
+  const [rows] = (await db.execute(statement)) as unknown as [UptimeRow[]]
+  return rows
+}
+
+/** Epoch ms of a `DATETIME` as the driver returns it through drizzle (`YYYY-MM-DD HH:MM:SS[.fff]`, UTC). */
+function dateMs(value: string | Date): number {
+  return typeof value === 'string' ? Date.parse(`${value.replace(' ', 'T')}Z`) : value.getTime()
+}
+
+/** A JSON column's value, whichever way the engine returns it (MariaDB: its text). */
+function jsonOf(value: unknown): Record<string, unknown> | null {
+  if (value === null || value === undefined) return null
+  return (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, unknown> | null
+}
+
+/** An `endpoint_changed` audit row, as {@link activitiesOf} needs it. */
+interface EndpointAudit {
+  createdAt: number
+  detail: string | null
+  metadata: Record<string, unknown> | null
+}
+
+/**
+ * The activity of each endpoint in `flags` into `out`, from the audit rows of their blogs (in
+ * `(created_at, id)` or in `id` order: each endpoint's changes are sorted by time, stably).
+ */
+function activitiesOf(
+  flags: readonly ({ endpointId: bigint } & EndpointFlags)[],
+  audits: readonly EndpointAudit[],
+  out: Map<bigint, EndpointActivity>,
+): void {
+  const changesOf = new Map<string, EndpointChange[]>()
+  for (const row of audits) {
+    const id = row.metadata?.endpoint_id
+    if (typeof id !== 'string') continue
+    const active = row.metadata?.monitor_active
+    pushTo(changesOf, id, {
+      at: row.createdAt,
+      created: row.detail === `endpoint ${id} created`,
+      active: typeof active === 'boolean' ? active : null,
+    })
+  }
+  for (const row of flags) {
+    out.set(row.endpointId, {
+      endpointId: row.endpointId,
+      changes: (changesOf.get(row.endpointId.toString()) ?? []).sort((a, b) => a.at - b.at),
+      activeNow: row.activeNow,
+      lastCheckedAt: row.lastCheckedAt,
+    })
+  }
 }
 
 /** The maintenance windows of a blog overlapping the period (through `(blog_id, ends_at)`). */
@@ -698,25 +875,11 @@ export async function loadEndpointActivities({
       ),
     ),
   ])
-  const changesOf = new Map<string, EndpointChange[]>()
-  for (const row of audits.flat()) {
-    const id = row.metadata?.endpoint_id
-    if (typeof id !== 'string') continue
-    const active = row.metadata?.monitor_active
-    pushTo(changesOf, id, {
-      at: row.createdAt.getTime(),
-      created: row.detail === `endpoint ${id} created`,
-      active: typeof active === 'boolean' ? active : null,
-    })
-  }
-  for (const row of flags) {
-    out.set(row.endpointId, {
-      endpointId: row.endpointId,
-      changes: (changesOf.get(row.endpointId.toString()) ?? []).sort((a, b) => a.at - b.at),
-      activeNow: row.activeNow,
-      lastCheckedAt: row.lastCheckedAt,
-    })
-  }
+  activitiesOf(
+    flags,
+    audits.flat().map((row) => ({ createdAt: row.createdAt.getTime(), detail: row.detail, metadata: row.metadata })),
+    out,
+  )
   return out
 }
 

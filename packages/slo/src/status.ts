@@ -111,6 +111,11 @@ export interface ObjectiveStatusesInput {
   ctx: { db: DbOrTx; clock?: () => Date }
   /** Objectives of one site or of many; each site's tables are read once for all of its objectives. */
   objectives: readonly ObjectiveInput[]
+  /**
+   * The objectives' scopes, in the same order, when the caller has read them (`getObjectiveWithStreak`
+   * gives one with its objective; null for an endpoint that is no longer the site's); read otherwise.
+   */
+  scopes?: readonly (StatsScope | null)[]
   /** Defaults to `ctx.clock()`, then the system clock. */
   now?: Date
 }
@@ -126,7 +131,7 @@ export async function objectiveStatuses(input: ObjectiveStatusesInput): Promise<
   const { ctx, objectives } = input
   const now = input.now ?? (ctx.clock ?? (() => new Date()))()
   for (const objective of objectives) checkObjective(objective)
-  const measurers = await measurersOf(ctx.db, objectives, now)
+  const measurers = await measurersOf(ctx.db, objectives, now, input.scopes)
   const out: ObjectiveStatus[] = []
   for (const [index, objective] of objectives.entries()) {
     out.push(statusOf(objective, measurers[index] as Measurer, now))
@@ -257,17 +262,28 @@ const LONGEST_LOOKBACK_MS = Math.max(...Object.values(LOOKBACK_MS))
 
 /**
  * The measurers of objectives at one instant, from reads shared by all of them, over the longest
- * period any of them needs: the scopes in one query, the uptime inputs of the availability
+ * period any of them needs: the scopes in one query (unless given), the uptime inputs of the availability
  * objectives' distinct scopes in one set of queries (`loadUptimeInputs`: a site and its endpoints
  * share the site's rows), and the maintenance windows and latency samples of the latency
  * objectives' endpoints once, each objective counting its own.
  */
-async function measurersOf(db: DbOrTx, objectives: readonly ObjectiveInput[], now: Date): Promise<Measurer[]> {
+async function measurersOf(
+  db: DbOrTx,
+  objectives: readonly ObjectiveInput[],
+  now: Date,
+  known: readonly (StatsScope | null)[] | undefined,
+): Promise<Measurer[]> {
   if (objectives.length === 0) return []
+  if (known !== undefined && known.length !== objectives.length) {
+    throw new InvalidInputError(
+      'scopes',
+      `must give one scope per objective, got ${known.length} for ${objectives.length}`,
+    )
+  }
   let fromMs = now.getTime() - LONGEST_LOOKBACK_MS
   for (const objective of objectives) fromMs = Math.min(fromMs, objectiveWindow(objective.window, now).from.getTime())
   const period = { from: new Date(fromMs), to: now }
-  const scopes = await loadStatsScopes({ ctx: { db }, scopes: objectives })
+  const scopes = known ?? (await loadStatsScopes({ ctx: { db }, scopes: objectives }))
   const keyOf = (scope: StatsScope) => `${scope.blogId}:${scope.endpointId ?? ''}`
 
   const availability = new Map<string, StatsScope>()

@@ -9,6 +9,7 @@
  */
 import {
   type DbOrTx,
+  endpointState,
   monitorSites,
   type SloAlertRuleRow,
   siteTenants,
@@ -16,7 +17,8 @@ import {
   sloStreaks,
   withTransaction,
 } from '@jetmon/db'
-import { and, asc, eq, gt, inArray, type SQL } from 'drizzle-orm'
+import { type SiteEndpoint, type StatsScope, statsScopeOf } from '@jetmon/read-models'
+import { and, asc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm'
 import {
   InvalidInputError,
   InvalidObjectiveError,
@@ -239,46 +241,105 @@ export async function createObjective({
   return objectiveOf(await findRow(ctx.db, tenantId, id))
 }
 
+/** Which objective a reader looks up, and for whom. */
+export interface ObjectiveLookup {
+  ctx: SloContext
+  tenantId: string | null
+  id: bigint
+}
+
 /**
  * One objective, active or not.
  * @throws {ObjectiveNotFoundError} when absent or owned by another tenant.
  */
-export async function getObjective({
-  ctx,
-  tenantId,
-  id,
-}: {
-  ctx: SloContext
-  tenantId: string | null
-  id: bigint
-}): Promise<Objective> {
+export async function getObjective({ ctx, tenantId, id }: ObjectiveLookup): Promise<Objective> {
   checkId(id)
   return objectiveOf(await findRow(ctx.db, tenantId, id))
 }
 
+/** {@link getObjectiveWithStreak}'s answer. */
+export interface ObjectiveWithStreak {
+  objective: Objective
+  /** Zero for an objective without a streak row yet. */
+  streak: ObjectiveStreak
+  /**
+   * The objective's scope (its site's endpoints, their flags and last checks, as `loadStatsScopes`
+   * of @jetmon/read-models gives it; null when its endpoint is no longer one of the site's): pass it
+   * to `objectiveStatuses` so that the status does not read it again.
+   */
+  scope: StatsScope | null
+}
+
 /**
- * {@link getObjective} with its streak (zero for an objective without a streak row yet), in one
- * statement.
+ * {@link getObjective} with its streak and its scope, in one statement (one row per endpoint of
+ * the site). The statement is built once per database handle and reused with new parameters.
  * @throws {ObjectiveNotFoundError} when absent or another tenant's.
  */
-export async function getObjectiveWithStreak({
-  ctx,
-  tenantId,
-  id,
-}: {
-  ctx: SloContext
-  tenantId: string | null
-  id: bigint
-}): Promise<{ objective: Objective; streak: ObjectiveStreak }> {
+export async function getObjectiveWithStreak({ ctx, tenantId, id }: ObjectiveLookup): Promise<ObjectiveWithStreak> {
   checkId(id)
-  const [row] = await ctx.db
-    .select({ objective: sloObjectives, streak: sloStreaks })
+  const rows =
+    tenantId === null
+      ? await statusReadsOf(ctx.db).operator.execute({ id })
+      : await statusReadsOf(ctx.db).tenant.execute({ id, tenant: tenantId })
+  const first = rows[0]
+  if (first === undefined) throw new ObjectiveNotFoundError(id)
+  const objective = objectiveOf(first.objective)
+  const endpoints: SiteEndpoint[] = []
+  for (const row of rows) {
+    if (row.endpointId === null) continue
+    endpoints.push({
+      endpointId: row.endpointId,
+      monitorActive: row.monitorActive !== 0,
+      lastCheckedAt: row.lastCheckedAt?.getTime() ?? null,
+    })
+  }
+  return {
+    objective,
+    streak: first.streak === null ? NO_STREAK : streakOf(first.streak),
+    scope: statsScopeOf({ blogId: objective.blogId, endpointId: objective.endpointId, endpoints }),
+  }
+}
+
+/** The objective with its streak and its site's endpoints, as a statement with placeholders. */
+function statusRead(db: DbOrTx, tenant: boolean) {
+  return db
+    .select({
+      objective: sloObjectives,
+      streak: sloStreaks,
+      endpointId: monitorSites.endpointId,
+      monitorActive: monitorSites.monitorActive,
+      lastCheckedAt: endpointState.lastCheckedAt,
+    })
     .from(sloObjectives)
     .leftJoin(sloStreaks, eq(sloStreaks.objectiveId, sloObjectives.id))
-    .where(and(eq(sloObjectives.id, id), ownedBy(tenantId)))
-    .limit(1)
-  if (row === undefined) throw new ObjectiveNotFoundError(id)
-  return { objective: objectiveOf(row.objective), streak: row.streak === null ? NO_STREAK : streakOf(row.streak) }
+    .leftJoin(monitorSites, eq(monitorSites.blogId, sloObjectives.blogId))
+    .leftJoin(endpointState, eq(endpointState.endpointId, monitorSites.endpointId))
+    .where(
+      tenant
+        ? and(
+            eq(sloObjectives.id, sql.placeholder('id')),
+            eq(sloObjectives.ownerKey, sql.placeholder('tenant')),
+            eq(sloObjectives.ownerTenantId, sql.placeholder('tenant')),
+          )
+        : eq(sloObjectives.id, sql.placeholder('id')),
+    )
+    .orderBy(asc(monitorSites.endpointId))
+    .prepare()
+}
+
+const statusReads = new WeakMap<
+  DbOrTx,
+  { operator: ReturnType<typeof statusRead>; tenant: ReturnType<typeof statusRead> }
+>()
+
+/** The prepared {@link statusRead}s of a database handle (built on its first use). */
+function statusReadsOf(db: DbOrTx) {
+  let reads = statusReads.get(db)
+  if (reads === undefined) {
+    reads = { operator: statusRead(db, false), tenant: statusRead(db, true) }
+    statusReads.set(db, reads)
+  }
+  return reads
 }
 
 /**

@@ -2,16 +2,20 @@
  * The status arithmetic against hand-computed cases on the real database. Every case has a site of
  * its own; `NOW` is fixed, and each expected figure is worked out next to the data producing it.
  */
-import { auditLog, checkHistory, checkRollups, maintenanceWindows, monitorSites } from '@jetmon/db'
+
+import * as schema from '@jetmon/db'
+import { auditLog, checkHistory, checkRollups, createDatabase, maintenanceWindows, monitorSites } from '@jetmon/db'
 import { closeEvent, type EventStoreContext, openEvent, promoteEvent } from '@jetmon/eventstore'
 import { RTT_BUCKET_EDGES_MS, RTT_BUCKETS } from '@jetmon/history'
 import { loadStatsScopes, loadUptimeInputs } from '@jetmon/read-models'
 import { useTestDatabase } from '@jetmon/testkit'
 import { eq } from 'drizzle-orm'
+import { drizzle } from 'drizzle-orm/mysql2'
 import { describe, expect, it } from 'vitest'
 import {
   createObjective,
   DEFAULT_ALERT_POLICY,
+  getObjectiveWithStreak,
   type ObjectiveInput,
   objectiveStatus,
   objectiveStatuses,
@@ -369,6 +373,104 @@ describe('a stored objective', () => {
     // 1 h burns at 16.7: above the default page rule's 14.4, below this policy's 20.
     expect(result.burnRates['1h']).toBeCloseTo(600 / 3_600 / 0.01, 9)
     expect(result.firing).toEqual([])
+  })
+})
+
+describe('the status route’s reads', () => {
+  it('read an objective with its streak and scope in one statement, then measure it in one more (availability) or two (latency), with the figures of separate reads', async () => {
+    const s = await site()
+    const db = database().db
+    const [second] = await db
+      .insert(monitorSites)
+      .values({ blogId: s.blogId, monitorUrl: `https://${s.blogId}.example/second` })
+      .$returningId()
+    const e2 = BigInt(second!.endpointId)
+    await outage(s.blogId, s.endpointId, ago(2 * DAY), ago(2 * DAY - HOUR))
+    await outage(s.blogId, e2, ago(20 * MINUTE), null)
+    await db.insert(maintenanceWindows).values({
+      blogId: s.blogId,
+      startsAt: ago(3 * DAY),
+      endsAt: ago(3 * DAY - 2 * HOUR),
+      createdBy: 'test',
+    })
+    // The second endpoint was added 10 days ago: the site's time before that counts for the first only.
+    await db.insert(auditLog).values({
+      blogId: s.blogId,
+      eventType: 'endpoint_changed',
+      source: 'test',
+      detail: `endpoint ${e2} created`,
+      metadata: { endpoint_id: String(e2), monitor_active: true },
+      createdAt: ago(10 * DAY),
+    })
+    await db.insert(checkRollups).values({
+      endpointId: s.endpointId,
+      blogId: s.blogId,
+      hourStart: ago(5 * HOUR),
+      checks: 10,
+      failures: 0,
+      rttHist: [10, ...new Array<number>(RTT_BUCKETS - 1).fill(0)],
+    })
+    await db.insert(checkHistory).values({
+      endpointId: s.endpointId,
+      blogId: s.blogId,
+      checkedAt: new Date(NOW + 10 * MINUTE),
+      vantage: 'local',
+      method: 'GET',
+      httpCode: 200,
+      errorCode: 0,
+      rttMs: 900,
+    })
+    const ctx = { db, clock: () => new Date(NOW) }
+    const create = (fields: Record<string, unknown>) =>
+      createObjective({
+        ctx,
+        tenantId: null,
+        createdBy: 'test',
+        fields: {
+          name: `reads ${s.blogId} ${fields.sli}`,
+          blog_id: Number(s.blogId),
+          target: 99,
+          window: '7d',
+          ...fields,
+        },
+      })
+    const availability = await create({ sli: 'availability' })
+    const latency = await create({
+      sli: 'latency',
+      endpoint_id: Number(s.endpointId),
+      latency_threshold_ms: 500,
+    })
+
+    // 12:30: the latency objective reads the rollups and the current hour's raw checks.
+    const at = new Date(NOW + 30 * MINUTE)
+    const statements: string[] = []
+    const logged = createDatabase(database().url, { connectionLimit: 1 })
+    try {
+      const loggedDb = drizzle(logged.pool, {
+        schema,
+        mode: 'default',
+        logger: { logQuery: (query) => statements.push(query) },
+      })
+      for (const [stored, expected] of [
+        [availability, 2],
+        [latency, 3],
+      ] as const) {
+        statements.length = 0
+        const read = await getObjectiveWithStreak({ ctx: { db: loggedDb }, tenantId: null, id: stored.id })
+        expect(statements).toHaveLength(1)
+        expect(read.objective).toEqual(stored)
+        const [measured] = await objectiveStatuses({
+          ctx: { db: loggedDb },
+          objectives: [read.objective],
+          scopes: [read.scope],
+          now: at,
+        })
+        expect(statements, stored.sli).toHaveLength(expected)
+        expect(measured).toEqual(await objectiveStatus({ ctx, objective: stored, now: at }))
+      }
+    } finally {
+      await logged.close()
+    }
   })
 })
 

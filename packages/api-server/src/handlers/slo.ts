@@ -4,6 +4,7 @@
  */
 import { jsonId, type RouteDefinition, type Slo, type SloStatus, type sloRoutes } from '@jetmon/api-client'
 import { monitorSites } from '@jetmon/db'
+import type { StatsScope } from '@jetmon/read-models'
 import {
   applyOpenSlo,
   createObjective,
@@ -86,15 +87,19 @@ export function sloJson(objective: Objective, tenantId: string | null): Slo {
   }
 }
 
-/** The statuses of objectives now, with their streaks (read here unless given), in wire form. */
+/**
+ * The statuses of objectives now, with their streaks (read here unless given), in wire form; with
+ * `scopes` (one per objective, as `getObjectiveWithStreak` gives them) the scopes are not read again.
+ */
 async function statusesJson(
   ctx: Ctx,
   objectives: readonly Objective[],
   known?: ReadonlyMap<bigint, ObjectiveStreak>,
+  scopes?: readonly (StatsScope | null)[],
 ): Promise<SloStatus[]> {
   if (objectives.length === 0) return []
   const [statuses, streaks] = await Promise.all([
-    objectiveStatuses({ ctx: sloCtx(ctx), objectives, now: ctx.now }),
+    objectiveStatuses({ ctx: sloCtx(ctx), objectives, now: ctx.now, ...(scopes ? { scopes } : {}) }),
     known ?? objectiveStreaks({ ctx: sloCtx(ctx), objectiveIds: objectives.map((objective) => objective.id) }),
   ])
   return objectives.map((objective, index) => {
@@ -201,10 +206,10 @@ export const sloHandlers: Handlers<typeof sloRoutes> = {
   },
 
   async 'slos.status'(ctx) {
-    const { objective, streak } = await verb(() =>
+    const { objective, streak, scope } = await verb(() =>
       getObjectiveWithStreak({ ctx: sloCtx(ctx), tenantId: ctx.tenantId, id: ctx.params.id }),
     )
-    const [status] = await statusesJson(ctx, [objective], new Map([[objective.id, streak]]))
+    const [status] = await statusesJson(ctx, [objective], new Map([[objective.id, streak]]), [scope])
     return status!
   },
 
