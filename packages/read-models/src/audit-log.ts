@@ -1,5 +1,5 @@
 import { auditLog, type DbOrTx } from '@jetmon/db'
-import { and, desc, eq, gte, inArray, lt, or, type SQL } from 'drizzle-orm'
+import { and, desc, eq, gte, inArray, lt, lte, or, type SQL } from 'drizzle-orm'
 import { tenantCondition } from './sites.js'
 
 /** One `jetmon_audit_log` row: who did what, about which blog and event, when. */
@@ -54,16 +54,19 @@ export async function listAuditLog({
   if (filter.since !== undefined) conditions.push(gte(auditLog.createdAt, filter.since))
   if (filter.until !== undefined) conditions.push(lt(auditLog.createdAt, filter.until))
   if (before !== undefined) {
+    // The bound on created_at alone makes it a range of the index the rows are read in.
     conditions.push(
-      or(
-        lt(auditLog.createdAt, before.createdAt),
-        and(eq(auditLog.createdAt, before.createdAt), lt(auditLog.id, before.id)),
-      ),
+      lte(auditLog.createdAt, before.createdAt),
+      or(lt(auditLog.createdAt, before.createdAt), lt(auditLog.id, before.id)),
     )
   }
+  // The whole log (or a time window of it) is read newest first through (created_at, id): the
+  // optimizer would otherwise sort the table while it is small, and a blog's or an event type's
+  // entries have their own index.
+  const wholeLog = filter.tenantId === undefined && filter.blogId === undefined && filter.eventTypes === undefined
   return ctx.db
     .select()
-    .from(auditLog)
+    .from(auditLog, wholeLog ? { forceIndex: 'idx_created' } : undefined)
     .where(and(...conditions))
     .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
     .limit(limit)

@@ -1,5 +1,7 @@
-import { auditLog, siteTenants } from '@jetmon/db'
+import * as schema from '@jetmon/db'
+import { auditLog, createDatabase, siteTenants } from '@jetmon/db'
 import { useTestDatabase } from '@jetmon/testkit'
+import { drizzle } from 'drizzle-orm/mysql2'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { listAuditLog } from '../src/index.js'
 
@@ -97,5 +99,42 @@ describe('listAuditLog', () => {
     await db.insert(siteTenants).values({ tenantId: 'tenant-audit', blogId: 77n, source: 'test' })
     expect(await details({ tenantId: 'tenant-audit' })).toEqual(['other blog 1h ago'])
     expect(await details({ tenantId: 'nobody' })).toEqual([])
+  })
+
+  it('reads the whole log newest first in index order, from the top or from a position, without sorting it', async () => {
+    const t = database()
+    // Enough older entries that a scan and a sort would cost more than the index.
+    await t.db.insert(auditLog).values(
+      Array.from({ length: 2_000 }, (_, i) => ({
+        eventType: 'bulk',
+        source: 't',
+        createdAt: ago(1_000 + Math.floor(i / 3)),
+      })),
+    )
+    const statements: { query: string; params: unknown[] }[] = []
+    const { pool, close } = createDatabase(t.url, { connectionLimit: 1 })
+    try {
+      const logged = drizzle(pool, {
+        schema,
+        mode: 'default',
+        logger: { logQuery: (query, params) => statements.push({ query, params }) },
+      })
+      const first = await listAuditLog({ ctx: { db: logged }, limit: 50 })
+      const next = await listAuditLog({ ctx: { db: logged }, before: first.at(-1)!, limit: 50 })
+      expect(next[0]!.createdAt.getTime()).toBeLessThanOrEqual(first.at(-1)!.createdAt.getTime())
+      expect(statements).toHaveLength(2)
+      for (const [i, statement] of statements.entries()) {
+        const [plan] = (await pool.query(`EXPLAIN ${statement.query}`, statement.params)) as unknown as [
+          { table: string; type: string; key: string | null; Extra: string | null }[],
+        ]
+        expect(plan, statement.query).toHaveLength(1)
+        expect(plan[0]!.key, statement.query).toBe('idx_created')
+        expect(plan[0]!.Extra ?? '', statement.query).not.toMatch(/filesort/)
+        // From a position, a range that starts there rather than a walk from the newest entry.
+        if (i === 1) expect(plan[0]!.type, statement.query).toBe('range')
+      }
+    } finally {
+      await close()
+    }
   })
 })
