@@ -1,0 +1,167 @@
+// The monitor measured by `pnpm bench:capacity`, in a process of its own: the benchmark's process
+// seeds the database and runs the checker-only reference, and neither its memory nor its garbage
+// may count against the monitor's. Reads its options from BENCH_MONITOR (JSON), runs a
+// MonitorService on the seeded fleet (warm-up, then the measured seconds), drains it and prints
+// one JSON line of figures: dispatch, start-up, CPU per check, database, memory.
+import { readFileSync } from 'node:fs'
+import { createLogger } from '@jetmon/logging'
+import type { Scheduler } from '@jetmon/scheduler'
+import * as v from 'valibot'
+import { jetmon2ConfigSchema } from '../src/config.js'
+import { MonitorService } from '../src/monitor/service.js'
+
+export interface CapacityMonitorOptions {
+  databaseUrl: string
+  dnsServer: string
+  caFile: string
+  endpoints: number
+  intervalSec: number
+  seconds: number
+  databasePid: number
+  fixturePid: number
+}
+
+const TICKS = 100
+const MB = 1024 * 1024
+const cpuMsOf = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS
+}
+
+const options = JSON.parse(process.env.BENCH_MONITOR ?? '{}') as CapacityMonitorOptions
+const ENDPOINTS = options.endpoints
+const INTERVAL_SEC = options.intervalSec
+// The process before the monitor holds anything: the runtime and the code it loaded.
+const baseRss = process.memoryUsage().rss
+
+const config = v.parse(jetmon2ConfigSchema, {
+  HOST_ID: 'bench',
+  DNS_SERVERS: [options.dnsServer],
+  CA_FILE: options.caFile,
+  DASHBOARD_PORT: 0,
+  API_PORT: 0,
+  WPCOM_NOTIFY_ENABLE: false,
+  CHECK_TIMEOUT_MS: 5_000,
+  MAX_IN_FLIGHT: 500,
+  LOG_LEVEL: 'warn',
+})
+const service = new MonitorService({
+  config,
+  databaseUrl: options.databaseUrl,
+  logger: createLogger({ level: 'warn', format: 'json', destination: process.stderr }),
+})
+// Start-up counts: the lag of every dispatch from the service's start (the peak of the windowed
+// p99, sampled every second, bounds the p99 over the whole run), when the first check and the
+// whole fleet were dispatching, and the peak RSS.
+const internals = service as unknown as {
+  checking: { scheduler: Scheduler } | null
+  sources: { recorder?: { stats(): { statements: number; rowsWritten: number } } }
+  pressure: { judge: { dispatched(lagMs: number): void } } | null
+}
+const stats = () => internals.checking!.scheduler.stats()
+const recorder = () => internals.sources.recorder!.stats()
+const serviceStartedAt = Date.now()
+let startupPeakLagP99 = 0
+let startupMaxLag = 0
+let firstDispatchMs: number | null = null
+let fleetLoadedMs: number | null = null
+let peakRss = 0
+// Every dispatch's lag from the start on (the scheduler is only reachable once start() returns, but
+// the pressure judge hears of each dispatch): the first dispatch, and the p99 over the whole run.
+const lags: number[] = []
+const hook = setInterval(() => {
+  const judge = internals.pressure?.judge
+  if (!judge) return
+  clearInterval(hook)
+  const dispatched = judge.dispatched.bind(judge)
+  judge.dispatched = (lagMs) => {
+    if (lags.length === 0) firstDispatchMs = Date.now() - serviceStartedAt
+    lags.push(lagMs)
+    dispatched(lagMs)
+  }
+}, 5)
+const startupSampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss)
+  const scheduler = internals.checking?.scheduler
+  if (!scheduler) return
+  const s = scheduler.stats()
+  startupPeakLagP99 = Math.max(startupPeakLagP99, s.lagMs.p99)
+  startupMaxLag = Math.max(startupMaxLag, s.lagMs.max)
+  if (fleetLoadedMs === null && s.endpoints >= ENDPOINTS) fleetLoadedMs = Date.now() - serviceStartedAt
+}, 1_000)
+await service.start()
+const serviceStartMs = Date.now() - serviceStartedAt
+
+// Warm-up: one interval lets every endpoint reach its first phase slot.
+const warmup = Math.min(INTERVAL_SEC, 30) * 1000
+await new Promise((r) => setTimeout(r, warmup))
+const s0 = stats()
+const r0 = recorder()
+const cpu0 = process.cpuUsage()
+const db0 = cpuMsOf(options.databasePid)
+const fx0 = cpuMsOf(options.fixturePid)
+const t0 = Date.now()
+let peakLagP99 = 0
+let maxBacklog = 0
+const sampler = setInterval(() => {
+  const s = stats()
+  peakLagP99 = Math.max(peakLagP99, s.lagMs.p99)
+  maxBacklog = Math.max(maxBacklog, s.dueBacklog)
+}, 5_000)
+await new Promise((r) => setTimeout(r, options.seconds * 1000))
+clearInterval(sampler)
+clearInterval(startupSampler)
+const wallMs = Date.now() - t0
+const s1 = stats()
+const r1 = recorder()
+const cpu = process.cpuUsage(cpu0)
+const checks = s1.completed - s0.completed
+const memory = process.memoryUsage()
+const heldEndpoints = s1.endpoints
+const report = {
+  seconds: Math.round(wallMs / 1000),
+  checksPerSec: Math.round((checks / wallMs) * 1000),
+  missedChecks: s1.missed - s0.missed,
+  overruns: s1.overruns - s0.overruns,
+  failedRuns: s1.failed - s0.failed,
+  lagMs: { ...s1.lagMs, peakP99OverRun: peakLagP99 },
+  startup: {
+    serviceStartMs,
+    firstDispatchMs,
+    fleetLoadedMs,
+    peakLagP99IncludingStartup: Math.max(startupPeakLagP99, peakLagP99),
+    wholeRunLagMs: (() => {
+      const sorted = Float64Array.from(lags).sort()
+      const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0)
+      return { p50: at(0.5), p99: at(0.99), max: Math.round(sorted.at(-1) ?? 0), count: sorted.length }
+    })(),
+    maxLagIncludingStartup: startupMaxLag,
+  },
+  maxDueBacklog: maxBacklog,
+  monitorCpuUsPerCheck: Math.round((cpu.user + cpu.system) / checks),
+  db: {
+    statementsPerSec: Number((((r1.statements - r0.statements) / wallMs) * 1000).toFixed(1)),
+    rowsPerSec: Math.round(((r1.rowsWritten - r0.rowsWritten) / wallMs) * 1000),
+    cpuShareOfOneCore: Number(((cpuMsOf(options.databasePid) - db0) / wallMs).toFixed(3)),
+  },
+  fixtureCpuShareOfOneCore: Number(((cpuMsOf(options.fixturePid) - fx0) / wallMs).toFixed(3)),
+  // The monitor's own process, at the end of the run and at its peak (sampled every second from its start).
+  rssMb: Math.round(memory.rss / MB),
+  peakRssMb: Math.round(Math.max(peakRss, memory.rss) / MB),
+  heapUsedMb: Math.round(memory.heapUsed / MB),
+  memory: {
+    /** Before the service started: the runtime and the code loaded (tsx's compiled sources included). */
+    baseRssMb: Math.round(baseRss / MB),
+    heapTotalMb: Math.round(memory.heapTotal / MB),
+    externalMb: Math.round(memory.external / MB),
+    arrayBuffersMb: Math.round(memory.arrayBuffers / MB),
+    endpointsHeld: heldEndpoints,
+    /** RSS at the end per endpoint held, and above the base. */
+    rssBytesPerEndpoint: Math.round(memory.rss / heldEndpoints),
+    rssAboveBaseBytesPerEndpoint: Math.round((memory.rss - baseRss) / heldEndpoints),
+    heapUsedBytesPerEndpoint: Math.round(memory.heapUsed / heldEndpoints),
+  },
+}
+await service.drain(20_000)
+process.stdout.write(`${JSON.stringify(report)}\n`)
+process.exit(0)
