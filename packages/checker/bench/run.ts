@@ -2,6 +2,18 @@
 // same fixture in the same run (docs/operations.md), over BENCH_ROUNDS rounds (default 7) with the median
 // ratio. Each round also measures the floor of Node itself: a bare net/tls socket that connects,
 // (verifies,) writes the same request and reads to the close, with no checker code around it.
+//
+// What is compared, and how fairly: each side is measured alone, closed-loop with BENCH_CONCURRENCY
+// requests in flight, against the same fixture process, one after the other within a round; the
+// figure is the CPU (user + system) of the client process only, per request — this process's
+// process.cpuUsage() for the checker and the floor, the shell's `times` for wrk. On loopback the
+// kernel work of a connect (the server's half of the handshake included) is charged to the client
+// that connects, for wrk as for the checker. One difference is the checker's by design: wrk closes
+// its socket as soon as it has parsed a `Connection: close` response (one read, and the TIME_WAIT on
+// its own side), while the checker, like the floor, leaves the connection for the server to close
+// and reads the server's FIN (one more wake-up and read per check, no TIME_WAIT on the monitor's
+// host). The ratio of the checker to the floor (`checkerToNodeFloor`) is its own cost over the
+// runtime's; the ratio of the floor to wrk (`nodeFloorRatio`) is the runtime's over a C client.
 // Then a soak of BENCH_SOAK_CHECKS checks (default 100 000; 0 skips it) shows whether memory or open
 // handles grow. Prints one JSON line of figures.
 import { spawn, spawnSync } from 'node:child_process'
@@ -140,6 +152,8 @@ async function measureNodeFloor(kind: 'http' | 'https', fixture: Fixture, second
         socket.write(request, 'latin1')
       })
       socket.once('error', reject)
+      // As the checker: the server's FIN closes the socket, without a shutdown() of its own first.
+      socket.once('end', () => socket.destroy())
       socket.once('close', () => resolve())
     })
   const run = async (until: number) => {
@@ -266,6 +280,8 @@ function measureWrk(url: string, seconds: number) {
     requests,
     requestsPerSec: Math.round(requests / seconds),
     cpuUsPerRequest: Math.round(((user + sys) * 1e6) / requests),
+    userUsPerRequest: Math.round((user * 1e6) / requests),
+    sysUsPerRequest: Math.round((sys * 1e6) / requests),
     ...(errors ? { socketErrors: errors } : {}),
     ...(non2xx ? { non2xx } : {}),
   }
@@ -291,7 +307,15 @@ try {
   // of wrk's own HTTPS cost can swing by a fifth, which a single ratio would take for ours.
   const ratio = (ours: number, wrk: number) => Number((ours / wrk).toFixed(2))
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
-  type Round = { http: number; https: number; httpNode: number; httpsNode: number; cpuUs: Record<string, number> }
+  type Round = {
+    http: number
+    https: number
+    httpNode: number
+    httpsNode: number
+    httpToNode: number
+    httpsToNode: number
+    cpuUs: Record<string, number>
+  }
   const rounds: Round[] = []
   let last: Record<string, unknown> = {}
   for (let round = 0; round < ROUNDS; round++) {
@@ -305,6 +329,8 @@ try {
       http: ratio(http.cpuUsPerCheck, httpWrk.cpuUsPerRequest),
       https: ratio(https.cpuUsPerCheck, httpsWrk.cpuUsPerRequest),
       httpNode: ratio(httpNode.cpuUsPerRequest, httpWrk.cpuUsPerRequest),
+      httpToNode: ratio(http.cpuUsPerCheck, httpNode.cpuUsPerRequest),
+      httpsToNode: ratio(https.cpuUsPerCheck, httpsNode.cpuUsPerRequest),
       httpsNode: ratio(httpsNode.cpuUsPerRequest, httpsWrk.cpuUsPerRequest),
       cpuUs: {
         http: http.cpuUsPerCheck,
@@ -336,6 +362,8 @@ try {
       target: 2.0,
       // The bare Node socket against wrk, in the same rounds: the floor this runtime sets.
       nodeFloorRatio: median(rounds.map((r) => r.httpNode)),
+      // The checker against that bare socket, same rounds: what the checker adds to the runtime's cost.
+      checkerToNodeFloor: median(rounds.map((r) => r.httpToNode)),
     },
     httpWithDns: httpDns,
     https: {
@@ -345,6 +373,7 @@ try {
       ratios: rounds.map((r) => r.https),
       target: 1.1,
       nodeFloorRatio: median(rounds.map((r) => r.httpsNode)),
+      checkerToNodeFloor: median(rounds.map((r) => r.httpsToNode)),
     },
     soak: soakReport,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),

@@ -51,6 +51,11 @@ interface Failure {
   targetNotAllowed?: { hostname: string; address: string; kind: RefusedAddressKind }
 }
 
+/** A lingering socket's 'end' listener (the emitter is `this`). */
+function destroyOnEnd(this: Socket): void {
+  this.destroy()
+}
+
 /** How long a connection whose response was read to the end is left for the server to close. */
 const LINGER_MS = 1_000
 
@@ -67,6 +72,8 @@ class Lingering {
 
   add(socket: Socket): void {
     socket.unref()
+    // The server's FIN ends it: closed at once, without the shutdown() a half-closed socket would send first.
+    socket.on('end', destroyOnEnd)
     this.sockets.set(socket, performance.now() + LINGER_MS)
     this.sweeper ??= setInterval(this.sweep, LINGER_MS / 2).unref()
   }
