@@ -67,5 +67,6 @@ export {
   type UptimeEvent,
   type UptimeFigures,
   type UptimeInput,
+  uptimeOver,
   type VerifierRound,
 } from './uptime.js'

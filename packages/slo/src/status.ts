@@ -3,21 +3,22 @@
  * budget (total, consumed, remaining), the burn rates over the standard lookbacks, the alert rules
  * that fire, and when the budget runs out at the current pace.
  *
- * Availability uses the uptime statistics' own figures (`computeUptime` of @jetmon/read-models):
- * bad time is downtime, eligible time is monitored time outside maintenance and Unknown time.
+ * Availability uses the uptime statistics' own figures (`computeUptime` of @jetmon/read-models,
+ * through `uptimeOver` for the window and every lookback): bad time is downtime, eligible time is
+ * monitored time outside maintenance and Unknown time.
  * Latency counts checks (`latencyCounts` of @jetmon/history): good ones answered within the
  * threshold, eligible ones all successful and failed checks outside maintenance.
  */
 import type { DbOrTx } from '@jetmon/db'
 import { countLatency, type LatencySamples, loadLatencySamples } from '@jetmon/history'
 import {
-  computeUptime,
   loadMaintenancePeriodsOfBlogs,
   loadStatsScopes,
   loadUptimeInputs,
   type MaintenancePeriod,
   type StatsScope,
   type UptimeInput,
+  uptimeOver,
 } from '@jetmon/read-models'
 import { InvalidInputError } from './errors.js'
 import { type BurnRule, DEFAULT_ALERT_POLICY } from './objectives.js'
@@ -377,11 +378,13 @@ function availabilityMeasurer(input: UptimeInput | null, now: Date): Measurer {
     const down = downAt.get(event.id)
     return down !== undefined ? down <= at : !withChanges.has(event.id) && event.state === 'Down'
   })
+  // The window and every lookback measure the same inputs: their timelines are classified once.
+  const over = uptimeOver(input)
   return {
     unit: 'seconds',
     hasOpenDowntime,
     measure(period) {
-      const figures = computeUptime({ ...input, from: period.from.getTime(), to: period.to.getTime() })
+      const figures = over(period.from.getTime(), period.to.getTime())
       return { eligible: Math.max(0, figures.eligibleMs) / 1000, bad: figures.downMs / 1000 }
     },
   }
