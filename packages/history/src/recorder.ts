@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks'
 import type { Db } from '@jetmon/db'
 import { type Logger, noopLogger, type Timers } from '@jetmon/vocabulary'
 import { ChunkQueue } from './_queue.js'
+import { HourRollups } from './_rollups.js'
 import {
-  addToSparse,
   type HistoryRow,
   insertHistory,
   type RollupDelta,
@@ -13,7 +13,6 @@ import {
   upsertState,
 } from './_statements.js'
 import { InvalidOptionsError, InvalidSampleError } from './errors.js'
-import { bucketIndex } from './histogram.js'
 import {
   type CheckSample,
   type FlushOutcome,
@@ -180,9 +179,11 @@ export class CheckRecorder {
   #timer: unknown
 
   #history: ChunkQueue<HistoryRow>
-  /** Pending rollup deltas: UTC hour start (epoch ms) → endpoint → delta. */
-  #rollups = new Map<number, Map<bigint, RollupDelta>>()
+  /** Pending rollup deltas by UTC hour start (epoch ms). */
+  #rollups = new Map<number, HourRollups>()
   #rollupCount = 0
+  /** Rows of the latest hour opened: the room the next hour starts with. */
+  #rollupCapacity = 0
   #states = new Map<bigint, StateEntry>()
   #inFlight = { history: 0, rollups: 0, state: 0 }
 
@@ -248,24 +249,9 @@ export class CheckRecorder {
     if (row.vantage !== LOCAL_VANTAGE) return
 
     const hourStart = Math.floor(row.checkedAt.getTime() / HOUR_MS) * HOUR_MS
-    let hour = this.#rollups.get(hourStart)
-    if (!hour) {
-      hour = new Map()
-      this.#rollups.set(hourStart, hour)
-    }
-    let delta = hour.get(row.endpointId)
-    if (!delta) {
-      delta = { endpointId: row.endpointId, blogId: row.blogId, checks: 0, failures: 0, rttSumMs: 0, hist: [] }
-      hour.set(row.endpointId, delta)
+    const hour = this.#rollups.get(hourStart) ?? this.#openHour(hourStart)
+    if (hour.add(row.endpointId, row.blogId, sample.failed, row.rttMs)) {
       if (++this.#rollupCount > this.#maxPendingRollups) this.#dropOldestRollups()
-    }
-    delta.checks++
-    if (sample.failed) delta.failures++
-    // Latency statistics describe successful responses: a timeout or a refused connection has no
-    // meaningful response time (statistics.ts applies the same rule to raw history).
-    else if (row.rttMs !== null) {
-      delta.rttSumMs += row.rttMs
-      addToSparse(delta.hist, bucketIndex(row.rttMs))
     }
 
     const checkedAt = row.checkedAt.getTime()
@@ -429,30 +415,51 @@ export class CheckRecorder {
   }
 
   async #writeRollups(hours: number[]): Promise<{ ok: boolean; rows: number }> {
-    const writes: RollupWrite[] = []
+    const taken: HourRollups[] = []
     for (const hourStart of hours) {
       const hour = this.#rollups.get(hourStart)
       if (!hour) continue
       this.#rollups.delete(hourStart)
       this.#rollupCount -= hour.size
-      for (const delta of hour.values()) writes.push({ hourStart, delta })
+      this.#rollupCapacity = Math.max(hour.size, taken.length === 0 ? 0 : this.#rollupCapacity)
+      taken.push(hour)
     }
-    // Primary-key order: two hosts upserting overlapping rows lock them in the same order (no deadlock).
-    writes.sort((a, b) =>
-      a.delta.endpointId === b.delta.endpointId
-        ? a.hourStart - b.hourStart
-        : a.delta.endpointId < b.delta.endpointId
+    // Every (endpoint, hour) row, then their order: primary-key order, so that two hosts upserting
+    // overlapping rows lock them in the same order (no deadlock). Deltas are built a statement at a time.
+    const total = taken.reduce((sum, hour) => sum + hour.size, 0)
+    const endpointIds = new Array<bigint>(total)
+    const hourOf = new Uint32Array(total)
+    const rowOf = new Uint32Array(total)
+    let n = 0
+    for (let h = 0; h < taken.length; h++) {
+      for (const [endpointId, row] of taken[h]!.rows) {
+        endpointIds[n] = endpointId
+        hourOf[n] = h
+        rowOf[n++] = row
+      }
+    }
+    const order = new Uint32Array(total)
+    for (let i = 0; i < total; i++) order[i] = i
+    order.sort((a, b) =>
+      endpointIds[a] === endpointIds[b]
+        ? taken[hourOf[a]!]!.hourStart - taken[hourOf[b]!]!.hourStart
+        : endpointIds[a]! < endpointIds[b]!
           ? -1
           : 1,
     )
-    this.#inFlight.rollups = writes.length
+    const writeAt = (i: number): RollupWrite => {
+      const hour = taken[hourOf[i]!]!
+      return { hourStart: hour.hourStart, delta: hour.delta(endpointIds[i]!, rowOf[i]!) }
+    }
+    this.#inFlight.rollups = total
     let rows = 0
     try {
-      for (const batch of chunks(writes, this.#maxBatch)) {
+      for (let from = 0; from < total; from += this.#maxBatch) {
+        const batch = Array.from(order.subarray(from, Math.min(total, from + this.#maxBatch)), writeAt)
         try {
           await upsertRollups(this.#db, batch)
         } catch (error) {
-          this.#restoreRollups(writes.slice(rows))
+          this.#restoreRollups(Array.from(order.subarray(from), writeAt))
           this.#failed('rollups', error)
           return { ok: false, rows }
         }
@@ -493,24 +500,21 @@ export class CheckRecorder {
     }
   }
 
+  /** A new hour's pending rollups, with room for as many rows as the latest hour opened had. */
+  #openHour(hourStart: number): HourRollups {
+    let rows = 0
+    for (const hour of this.#rollups.values()) rows = Math.max(rows, hour.size)
+    if (rows > 0) this.#rollupCapacity = rows
+    const hour = new HourRollups(hourStart, this.#rollupCapacity)
+    this.#rollups.set(hourStart, hour)
+    return hour
+  }
+
   /** Unwritten deltas come back, added to any recorded since for the same (endpoint, hour). */
-  #restoreRollups(unwritten: RollupWrite[]): void {
+  #restoreRollups(unwritten: readonly { hourStart: number; delta: RollupDelta }[]): void {
     for (const { hourStart, delta } of unwritten) {
-      let hour = this.#rollups.get(hourStart)
-      if (!hour) {
-        hour = new Map()
-        this.#rollups.set(hourStart, hour)
-      }
-      const newer = hour.get(delta.endpointId)
-      if (newer) {
-        newer.checks += delta.checks
-        newer.failures += delta.failures
-        newer.rttSumMs += delta.rttSumMs
-        for (const packed of delta.hist) addToSparse(newer.hist, packed % 64, Math.floor(packed / 64))
-      } else {
-        hour.set(delta.endpointId, delta)
-        this.#rollupCount++
-      }
+      const hour = this.#rollups.get(hourStart) ?? this.#openHour(hourStart)
+      if (hour.merge(delta)) this.#rollupCount++
     }
     this.#dropOldestRollups()
   }
@@ -520,7 +524,7 @@ export class CheckRecorder {
     while (this.#rollupCount > this.#maxPendingRollups) {
       const oldest = Math.min(...this.#rollups.keys())
       const hour = this.#rollups.get(oldest)!
-      for (const endpointId of hour.keys()) {
+      for (const endpointId of hour.rows.keys()) {
         if (this.#rollupCount <= this.#maxPendingRollups) break
         hour.delete(endpointId)
         this.#rollupCount--
