@@ -64,7 +64,7 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed
 }
 
-it('leaves no sockets, timers or memory behind after 10 000 checks against failing and slow targets', async () => {
+it('leaves no sockets, timers or memory behind after 3 000 checks against failing and slow targets', async () => {
   const check = createChecker({ dnsServers: [dns.server], ca: sites.ca, limits: { bodyMaxMs: 100 } })
   const targets: CheckRequest[] = [
     { url: `http://127.0.0.1:${sites.refusedPort}/` },
@@ -102,7 +102,9 @@ it('leaves no sockets, timers or memory behind after 10 000 checks against faili
   const baseline = await settle(resources())
   const heapBefore = heapAfterGc()
 
-  const errors = await run(10_000)
+  // Every target 200 times: a handle kept by any one path shows at once; slow growth of memory is
+  // pnpm bench:checker's soak (100 000 checks) to find.
+  const errors = await run(3_000)
   // Every target failed, each in its own way.
   expect([...errors.keys()].sort()).toEqual(
     [
@@ -117,14 +119,15 @@ it('leaves no sockets, timers or memory behind after 10 000 checks against faili
       'tls_expired',
     ].sort(),
   )
-  expect([...errors.values()].reduce((a, b) => a + b, 0)).toBe(10_000)
+  expect([...errors.values()].reduce((a, b) => a + b, 0)).toBe(3_000)
 
   const after = await settle(baseline)
   for (const [type, count] of Object.entries(after)) {
     expect(count, `${type} handles`).toBeLessThanOrEqual(baseline[type] ?? 0)
   }
   const growth = heapAfterGc() - heapBefore
-  expect(growth, `heap grew by ${Math.round(growth / 1024)} KiB`).toBeLessThan(8 * 1024 * 1024)
+  // 4 MiB: a check's own state (about 2 KiB) kept by every check would show.
+  expect(growth, `heap grew by ${Math.round(growth / 1024)} KiB`).toBeLessThan(4 * 1024 * 1024)
 }, 120_000)
 
 /** A server answering every request with a small page; `close` says when (if ever) it closes the connection. */
