@@ -4,7 +4,15 @@
  */
 
 import * as schema from '@jetmon/db'
-import { auditLog, checkHistory, checkRollups, createDatabase, maintenanceWindows, monitorSites } from '@jetmon/db'
+import {
+  auditLog,
+  checkHistory,
+  checkRollups,
+  createDatabase,
+  maintenanceWindows,
+  monitorSites,
+  siteTenants,
+} from '@jetmon/db'
 import { closeEvent, type EventStoreContext, openEvent, promoteEvent } from '@jetmon/eventstore'
 import { RTT_BUCKET_EDGES_MS, RTT_BUCKETS } from '@jetmon/history'
 import { loadStatsScopes, loadUptimeInputs } from '@jetmon/read-models'
@@ -17,6 +25,7 @@ import {
   DEFAULT_ALERT_POLICY,
   getObjectiveWithStreak,
   type ObjectiveInput,
+  ObjectiveNotFoundError,
   objectiveStatus,
   objectiveStatuses,
 } from '../src/index.js'
@@ -471,6 +480,24 @@ describe('the status route’s reads', () => {
     } finally {
       await logged.close()
     }
+
+    // A tenant reads its own objective with its scope, and not another owner's.
+    await db.insert(siteTenants).values({ tenantId: 'tenant-r', blogId: s.blogId })
+    const owned = await createObjective({
+      ctx,
+      tenantId: 'tenant-r',
+      createdBy: 'test',
+      fields: { name: 'owned', blog_id: Number(s.blogId), sli: 'availability', target: 99, window: '7d' },
+    })
+    const read = await getObjectiveWithStreak({ ctx, tenantId: 'tenant-r', id: owned.id })
+    expect(read.objective).toEqual(owned)
+    expect(read.scope?.siteEndpointIds).toEqual([s.endpointId, e2])
+    await expect(getObjectiveWithStreak({ ctx, tenantId: 'tenant-s', id: owned.id })).rejects.toBeInstanceOf(
+      ObjectiveNotFoundError,
+    )
+    await expect(getObjectiveWithStreak({ ctx, tenantId: 'tenant-r', id: availability.id })).rejects.toBeInstanceOf(
+      ObjectiveNotFoundError,
+    )
   })
 })
 
