@@ -3,6 +3,7 @@ import type { Db } from '@jetmon/db'
 import { type Logger, noopLogger, type Timers } from '@jetmon/vocabulary'
 import { ChunkQueue } from './_queue.js'
 import { HourRollups } from './_rollups.js'
+import { StateEntries } from './_state-entries.js'
 import {
   type HistoryRow,
   insertHistory,
@@ -137,7 +138,7 @@ function historyRowOf(s: CheckSample): HistoryRow {
   }
 }
 
-function* chunks<T>(items: T[], size: number): Generator<T[]> {
+function* chunks<T>(items: { length: number; slice(from: number, to: number): T[] }, size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size)
 }
 
@@ -184,7 +185,7 @@ export class CheckRecorder {
   #rollupCount = 0
   /** Rows of the latest hour opened: the room the next hour starts with. */
   #rollupCapacity = 0
-  #states = new Map<bigint, StateEntry>()
+  #states = new StateEntries(0)
   #inFlight = { history: 0, rollups: 0, state: 0 }
 
   #lastRollupCheckpoint: number
@@ -254,24 +255,14 @@ export class CheckRecorder {
       if (++this.#rollupCount > this.#maxPendingRollups) this.#dropOldestRollups()
     }
 
-    const checkedAt = row.checkedAt.getTime()
-    const state = this.#states.get(row.endpointId)
-    if (!state) {
-      this.#states.set(row.endpointId, {
-        endpointId: row.endpointId,
-        lastCheckedAt: checkedAt,
-        lastHttpCode: row.httpCode,
-        lastErrorCode: row.errorCode,
-        sslExpiresAt: sslExpiresAt?.getTime() ?? null,
-        tlsVersion,
-      })
-    } else if (checkedAt >= state.lastCheckedAt) {
-      state.lastCheckedAt = checkedAt
-      state.lastHttpCode = row.httpCode
-      state.lastErrorCode = row.errorCode
-      if (sslExpiresAt) state.sslExpiresAt = sslExpiresAt.getTime()
-      if (tlsVersion) state.tlsVersion = tlsVersion
-    }
+    this.#states.record(
+      row.endpointId,
+      row.checkedAt.getTime(),
+      row.httpCode,
+      row.errorCode,
+      sslExpiresAt?.getTime() ?? null,
+      tlsVersion,
+    )
   }
 
   /**
@@ -475,10 +466,15 @@ export class CheckRecorder {
 
   async #writeState(): Promise<{ ok: boolean; rows: number }> {
     if (this.#states.size === 0) return { ok: true, rows: 0 }
-    const entries = [...this.#states.values()].sort((a, b) =>
-      a.endpointId === b.endpointId ? 0 : a.endpointId < b.endpointId ? -1 : 1,
-    )
-    this.#states = new Map()
+    const states = this.#states
+    this.#states = new StateEntries(states.size)
+    // Primary-key order; the entries are built a statement at a time.
+    const endpointIds = [...states.rows.keys()].sort((a, b) => (a === b ? 0 : a < b ? -1 : 1))
+    const entryAt = (endpointId: bigint) => states.entry(endpointId, states.rows.get(endpointId)!)
+    const entries = {
+      length: endpointIds.length,
+      slice: (from: number, to?: number) => endpointIds.slice(from, to).map(entryAt),
+    }
     this.#inFlight.state = entries.length
     let rows = 0
     try {
@@ -536,14 +532,7 @@ export class CheckRecorder {
 
   /** Unwritten state entries come back unless a newer sample of the endpoint arrived meanwhile. */
   #restoreState(unwritten: StateEntry[]): void {
-    for (const old of unwritten) {
-      const current = this.#states.get(old.endpointId)
-      if (!current) this.#states.set(old.endpointId, old)
-      else {
-        current.sslExpiresAt ??= old.sslExpiresAt
-        current.tlsVersion ??= old.tlsVersion
-      }
-    }
+    for (const old of unwritten) this.#states.restore(old)
   }
 
   #succeeded(table: Table, rows: number): void {
