@@ -37,6 +37,7 @@ import {
   needsExplicitValue,
   policyCondition,
 } from './check-policy.js'
+import { prebuilt } from './prebuilt.js'
 
 export interface SiteListOptions {
   now: Date
@@ -186,17 +187,10 @@ export async function urlSearchOf(
   const counted = [
     ...new Set(Array.from({ length: Math.min(COUNTED_TRIGRAMS, all.length) }, (_, i) => all[Math.floor(i * step)]!)),
   ]
-  const entries = (trigram: string) =>
-    sql`(SELECT ${urlTrigramCounts.entries} FROM ${urlTrigramCounts} WHERE ${urlTrigramCounts.trigram} = ${trigram})`
+  const statement = countStatement(counted.length)
+  const values = Object.fromEntries(counted.map((trigram, i) => [`t${i}`, trigram]))
   const count = async () =>
-    (
-      (await db.execute(
-        sql`SELECT EXISTS (SELECT 1 FROM ${urlTrigramQueue}) AS ${sql.identifier('queued')}, ${sql.join(
-          counted.map((trigram, i) => sql`${entries(trigram)} AS ${sql.identifier(`c${i}`)}`),
-          sql`, `,
-        )}`,
-      )) as unknown as [Record<string, number | string>[]]
-    )[0]
+    ((await db.execute(statement(values))) as unknown as [Record<string, number | string | null>[]])[0]
   let rows = await count()
   // URLs written since the last search: their trigrams first, then count again. After a bulk
   // import that leaves more queued than one search brings up to date, this search tests sites in
@@ -217,6 +211,26 @@ export async function urlSearchOf(
   })
   return { driver }
 }
+
+/** The statement reading whether URLs are queued and the entries of `n` trigrams (`t0`…), by `n`. */
+const countStatements: ((values: Record<string, unknown>) => SQL)[] = []
+function countStatement(n: number): (values: Record<string, unknown>) => SQL {
+  let statement = countStatements[n]
+  if (statement !== undefined) return statement
+  statement = prebuilt(
+    () =>
+      sql`SELECT EXISTS (SELECT 1 FROM ${urlTrigramQueue}) AS ${sql.identifier('queued')}, ${sql.join(
+        Array.from(
+          { length: n },
+          (_, i) =>
+            sql`(SELECT ${urlTrigramCounts.entries} FROM ${urlTrigramCounts} WHERE ${urlTrigramCounts.trigram} = ${sql.placeholder(`t${i}`)}) AS ${sql.identifier(`c${i}`)}`,
+        ),
+        sql`, `,
+      )}`,
+  )
+  countStatements[n] = statement
+  return statement
+}
 const col = (name: string, column: Column) => sql`${sql.identifier(name)}.${sql.identifier(column.name)}`
 
 /**
@@ -224,7 +238,7 @@ const col = (name: string, column: Column) => sql`${sql.identifier(name)}.${sql.
  * `Paused` when no endpoint is active (checked by the caller from the aggregate), `Maintenance`
  * when current windows cover every active endpoint, else the worst open event's state, else `Up`.
  */
-function stateSql(now: Date) {
+function stateSql(now: unknown) {
   const coversNow = (name: string) =>
     sql`${col(name, maintenanceWindows.startsAt)} <= ${now} AND ${col(name, maintenanceWindows.endsAt)} > ${now}`
   return {
@@ -277,7 +291,101 @@ export async function listSitePage({
   ...options
 }: { ctx: { db: DbOrTx } } & SiteListOptions): Promise<SiteListRow[]> {
   const { db } = ctx
-  const { now } = options
+  const driver = options.q === null ? null : (await urlSearchOf(db, options.q, options.rareTrigramEntries)).driver
+  const values: PageValues = {
+    now: options.now,
+    after: options.after,
+    limit: options.limit + 1,
+    tenantId: options.tenantId,
+    pattern: options.q === null ? null : containsPattern(options.q),
+    driver,
+  }
+  const plain =
+    !hasPolicyFilter(options.policy) &&
+    options.states === null &&
+    !(options.minSeverity !== null && options.minSeverity > 0) &&
+    options.monitorActive === null
+  const statement = plain
+    ? plainPage(
+        options.tenantId !== null,
+        options.after !== null,
+        options.q === null ? 'none' : driver === null ? 'scan' : 'driver',
+      )(values)
+    : pageStatement(options, values)
+  const [rows] = (await db.execute(statement)) as unknown as [RawRow[]]
+
+  return rows.map((row) => {
+    const blogId = BigInt(row.blog_id)
+    const activeCount = Number(row.active_count)
+    const covered = Number(row.in_maintenance) === 1
+    const worstState = row.worst_state as State | null
+    return {
+      blogId,
+      item: {
+        blog_id: jsonId(blogId),
+        monitor_url: row.monitor_url ?? '',
+        endpoint_count: Number(row.endpoint_count),
+        active_endpoint_count: activeCount,
+        monitor_active: activeCount > 0,
+        current_state: activeCount === 0 ? 'Paused' : covered ? 'Maintenance' : (worstState ?? 'Up'),
+        current_severity: activeCount > 0 && !covered && worstState !== null ? Number(row.worst_severity) : 0,
+        active_event_id: row.worst_id === null ? null : jsonId(BigInt(row.worst_id)),
+        last_checked_at: row.last_checked_at === null ? null : new Date(row.last_checked_at).toISOString(),
+      },
+    }
+  })
+}
+
+/**
+ * The values a page statement binds: the request's time, the cursor, `limit + 1`, the tenant, the
+ * `LIKE` pattern of `q` and its rarest trigram `driver` when there is one (see {@link urlSearchOf}).
+ */
+type PageValues = {
+  now: unknown
+  after: unknown
+  limit: unknown
+  tenantId: unknown
+  pattern: unknown
+  driver: unknown
+}
+
+/**
+ * The statement of a page without filters but `q` (the common cases), by whether it has a tenant,
+ * a cursor and how `q` is searched: rendered once each ({@link prebuilt}), then only bound per request.
+ */
+const plainPages = new Map<string, (values: Record<string, unknown>) => SQL>()
+function plainPage(tenant: boolean, after: boolean, q: 'none' | 'scan' | 'driver'): (values: PageValues) => SQL {
+  const key = `${tenant}:${after}:${q}`
+  let page = plainPages.get(key)
+  if (page === undefined) {
+    const shape: SiteListOptions = {
+      now: new Date(0),
+      tenantId: tenant ? '' : null,
+      after: after ? 0n : null,
+      limit: 0,
+      states: null,
+      minSeverity: null,
+      monitorActive: null,
+      q: q === 'none' ? null : '',
+    }
+    page = prebuilt(() =>
+      pageStatement(shape, {
+        now: sql.placeholder('now'),
+        after: sql.placeholder('after'),
+        limit: sql.placeholder('limit'),
+        tenantId: sql.placeholder('tenantId'),
+        pattern: sql.placeholder('pattern'),
+        driver: q === 'driver' ? sql.placeholder('driver') : null,
+      }),
+    )
+    plainPages.set(key, page)
+  }
+  return page
+}
+
+/** The page's statement for `options` (its filters' shape), binding `values`. */
+function pageStatement(options: SiteListOptions, values: PageValues): SQL {
+  const { now } = values
   const state = stateSql(now)
   const blog = col('s', monitorSites.blogId)
   const active = sql`SUM(${col('s', monitorSites.monitorActive)} <> 0)`
@@ -302,8 +410,7 @@ export async function listSitePage({
   // Conditions on the grouped blog id (the driving source's column, once it is chosen below).
   const having: ((grouped: SQL) => SQL)[] = []
   if (options.q !== null) {
-    const pattern = containsPattern(options.q)
-    const { driver } = await urlSearchOf(db, options.q, options.rareTrigramEntries)
+    const { pattern, driver } = values
     if (driver !== null) {
       // The rarest trigram's index entries (after the cursor) name the candidate endpoints; the
       // exact, case-insensitive LIKE on each keeps those that contain the whole query.
@@ -312,7 +419,7 @@ export async function listSitePage({
           STRAIGHT_JOIN ${from(monitorSites, 'matching')}
             ON ${col('matching', monitorSites.endpointId)} = ${col('tri', urlTrigrams.endpointId)}
           WHERE ${col('tri', urlTrigrams.trigram)} = ${driver}
-            AND ${col('tri', urlTrigrams.blogId)} ${options.after === null ? sql`>= 0` : sql`> ${options.after}`}
+            AND ${col('tri', urlTrigrams.blogId)} ${options.after === null ? sql`>= 0` : sql`> ${values.after}`}
             AND ${col('matching', monitorSites.monitorUrl)} LIKE ${pattern}`,
       )
     } else {
@@ -401,7 +508,7 @@ export async function listSitePage({
   if (options.tenantId !== null) {
     driverBlog = col('t', siteTenants.blogId)
     source = sql`${siteTenants} AS t STRAIGHT_JOIN ${sites} ON ${blog} = ${driverBlog}`
-    where.push(sql`${col('t', siteTenants.tenantId)} = ${options.tenantId}`)
+    where.push(sql`${col('t', siteTenants.tenantId)} = ${values.tenantId}`)
     for (const set of candidateSets) where.push(sql`${driverBlog} IN (${set})`)
   } else if (candidateSets.length > 0) {
     driverBlog = sql`${sql.identifier('c')}.${sql.identifier('blog_id')}`
@@ -413,7 +520,7 @@ export async function listSitePage({
   }
   // Always a range on blog_id, even for the first page: with it (and the index hint) the optimizer
   // walks the index in order instead of grouping the whole table in a temporary table.
-  where.push(options.after === null ? sql`${driverBlog} >= 0` : sql`${driverBlog} > ${options.after}`)
+  where.push(options.after === null ? sql`${driverBlog} >= 0` : sql`${driverBlog} > ${values.after}`)
 
   const pageBlog = sql`${sql.identifier('page')}.${sql.identifier('blog_id')}`
   const statement = sql`SELECT ${pageBlog} AS blog_id, page.endpoint_count, page.active_count,
@@ -439,30 +546,9 @@ export async function listSitePage({
           : sql``
       }
       ORDER BY ${driverBlog}
-      LIMIT ${options.limit + 1}
+      LIMIT ${values.limit}
     ) AS page
     LEFT JOIN ${from(events, 'we')} ON ${col('we', events.id)} = ${state.worst(pageBlog, events.id)}
     ORDER BY ${pageBlog}`
-  const [rows] = (await db.execute(statement)) as unknown as [RawRow[]]
-
-  return rows.map((row) => {
-    const blogId = BigInt(row.blog_id)
-    const activeCount = Number(row.active_count)
-    const covered = Number(row.in_maintenance) === 1
-    const worstState = row.worst_state as State | null
-    return {
-      blogId,
-      item: {
-        blog_id: jsonId(blogId),
-        monitor_url: row.monitor_url ?? '',
-        endpoint_count: Number(row.endpoint_count),
-        active_endpoint_count: activeCount,
-        monitor_active: activeCount > 0,
-        current_state: activeCount === 0 ? 'Paused' : covered ? 'Maintenance' : (worstState ?? 'Up'),
-        current_severity: activeCount > 0 && !covered && worstState !== null ? Number(row.worst_severity) : 0,
-        active_event_id: row.worst_id === null ? null : jsonId(BigInt(row.worst_id)),
-        last_checked_at: row.last_checked_at === null ? null : new Date(row.last_checked_at).toISOString(),
-      },
-    }
-  })
+  return statement
 }
