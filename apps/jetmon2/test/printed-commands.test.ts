@@ -5,26 +5,18 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { createDatabase } from '@jetmon/db'
 import { evaluateObjectives, listObjectives, objectiveStatuses } from '@jetmon/slo'
-import { waitFor } from '@jetmon/testkit'
+import { entryArguments, waitFor } from '@jetmon/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CliResult, jetmon2, spawnJetmon2 } from './helpers.js'
 
 const REPO = join(import.meta.dirname, '..', '..', '..')
 const PRINTED_BINARY = 'node apps/jetmon2/dist/cli.js'
-// The built binary, from source: the same entry point, no build needed.
-const SOURCE_BINARY = [
-  process.execPath,
-  '--conditions=@jetmon/source',
-  '--import',
-  pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
-  join(REPO, 'apps', 'jetmon2', 'src', 'cli.ts'),
-].join(' ')
+// The binary the line names: its build when current, else its source (see entryArguments).
+const RUNNABLE_BINARY = [process.execPath, ...entryArguments(join(REPO, 'apps', 'jetmon2', 'src', 'cli.ts'))].join(' ')
 
 const tmp = mkdtempSync(join(tmpdir(), 'jetmon2-printed-'))
 const home = join(tmp, 'home')
@@ -77,7 +69,7 @@ function tokenFile(): string {
 
 /** Runs one shell command line in `cwd`, the printed binary swapped for the same one from source. */
 function shell(line: string, cwd: string, input = ''): Promise<CliResult> {
-  const child = spawn('bash', ['-c', line.replaceAll(PRINTED_BINARY, SOURCE_BINARY)], {
+  const child = spawn('bash', ['-c', line.replaceAll(PRINTED_BINARY, RUNNABLE_BINARY)], {
     cwd,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -4,6 +4,7 @@ export * from './fixtures.js'
 export { type LogEntry, type LogLevel, type RecordingLogger, recordingLogger } from './logger.js'
 export {
   type CliResult,
+  entryArguments,
   firstCodeBlock,
   outputByCommand,
   runReadmeExample,

@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { basename, delimiter, dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 
 /** What a command run to completion left behind. */
 export interface CliResult {
@@ -75,8 +77,11 @@ export function entryArguments(entry: string): string[] {
     root !== undefined &&
     existsSync(built) &&
     workspaceBuilt(root)
-  return fromBuild ? [built] : ['--conditions=@jetmon/source', '--import', 'tsx', entry]
+  return fromBuild ? [built] : ['--conditions=@jetmon/source', '--import', tsxUrl(), entry]
 }
+
+/** tsx's loader by absolute URL, so the sources run from any working directory. */
+const tsxUrl = () => pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 
 /**
  * Starts a workspace binary named by its TypeScript entry point, built or from source as

@@ -96,7 +96,12 @@ describe('entryArguments', () => {
     }
     return { root, entry: join(root, 'packages', 'app', 'src', 'cli.ts') }
   }
-  const fromSource = (entry: string) => ['--conditions=@jetmon/source', '--import', 'tsx', entry]
+  const fromSource = (entry: string) => [
+    '--conditions=@jetmon/source',
+    '--import',
+    expect.stringMatching(/^file:.*tsx/),
+    entry,
+  ]
 
   it('runs the build when every package was built after its sources last changed', () => {
     const { root, entry } = workspace({ source: 300, build: 200 })
