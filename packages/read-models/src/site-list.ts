@@ -413,14 +413,25 @@ function pageStatement(options: SiteListOptions, values: PageValues): SQL {
     const { pattern, driver } = values
     if (driver !== null) {
       // The rarest trigram's index entries (after the cursor) name the candidate endpoints; the
-      // exact, case-insensitive LIKE on each keeps those that contain the whole query.
+      // exact, case-insensitive LIKE on each keeps those that contain the whole query. When `q` is
+      // the only filter, the page is the first `limit + 1` of them in blog order: read in index
+      // order, and no further.
+      const onlyFilter =
+        options.tenantId === null &&
+        !hasPolicyFilter(options.policy) &&
+        options.states === null &&
+        !(options.minSeverity !== null && options.minSeverity > 0) &&
+        options.monitorActive === null
       candidateSets.push(
-        sql`SELECT DISTINCT ${col('matching', monitorSites.blogId)} AS blog_id FROM ${from(urlTrigrams, 'tri')}
+        sql`SELECT ${col('tri', urlTrigrams.blogId)} AS blog_id FROM ${from(urlTrigrams, 'tri')}
           STRAIGHT_JOIN ${from(monitorSites, 'matching')}
             ON ${col('matching', monitorSites.endpointId)} = ${col('tri', urlTrigrams.endpointId)}
+            AND ${col('matching', monitorSites.blogId)} = ${col('tri', urlTrigrams.blogId)}
           WHERE ${col('tri', urlTrigrams.trigram)} = ${driver}
             AND ${col('tri', urlTrigrams.blogId)} ${options.after === null ? sql`>= 0` : sql`> ${values.after}`}
-            AND ${col('matching', monitorSites.monitorUrl)} LIKE ${pattern}`,
+            AND ${col('matching', monitorSites.monitorUrl)} LIKE ${pattern}
+          GROUP BY ${col('tri', urlTrigrams.blogId)}
+          ${onlyFilter ? sql`ORDER BY ${col('tri', urlTrigrams.blogId)} LIMIT ${values.limit}` : sql``}`,
       )
     } else {
       // Short or common: each site in page order is tested until the page is full.

@@ -252,7 +252,7 @@ describe('GET /sites?q= through the trigram index', () => {
       const [, search] = statements
       for (const statement of [search!]) {
         const [plan] = (await pool.query(`EXPLAIN ${statement.query}`, statement.params)) as unknown as [
-          { table: string | null; type: string | null; key: string | null }[],
+          { id: number; table: string | null; type: string | null; key: string | null; Extra: string | null }[],
         ]
         // The sites and their trigrams are read through keys only: no full scan of either.
         const reads = plan.filter((row) => ['s', 'matching', 'tri', 'jetmon_url_trigrams'].includes(row.table ?? ''))
@@ -261,6 +261,9 @@ describe('GET /sites?q= through the trigram index', () => {
         const trigramReads = reads.filter((row) => row.table === 'tri' || row.table === 'jetmon_url_trigrams')
         expect(trigramReads.length, statement.query).toBeGreaterThan(0)
         for (const row of trigramReads) expect(row.key).toBe('PRIMARY')
+        // q is the only filter: its candidates are read in blog order up to the page, never sorted.
+        const candidates = plan.filter((row) => row.id === trigramReads[0]!.id)
+        for (const row of candidates) expect(row.Extra ?? '', statement.query).not.toMatch(/temporary|filesort/)
       }
     } finally {
       await close()
