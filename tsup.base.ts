@@ -6,7 +6,9 @@ export const base = {
   format: ['esm'],
   target: 'node22',
   platform: 'node',
-  dts: true,
+  // Declarations are built against the dependencies' declarations (built first: turbo's `^build`)
+  // rather than their sources, so each package's build compiles its own sources only.
+  dts: { compilerOptions: { customConditions: [] } },
   sourcemap: true,
   clean: true,
   splitting: false,
