@@ -124,7 +124,8 @@ const monitorOptions: CapacityMonitorOptions = {
 }
 const monitorChild = spawn(
   process.execPath,
-  ['--conditions=@jetmon/source', '--import', 'tsx', join(import.meta.dirname, '_capacity-monitor.ts')],
+  // --expose-gc: after its figures, the monitor reports what of its heap is live.
+  ['--expose-gc', '--conditions=@jetmon/source', '--import', 'tsx', join(import.meta.dirname, '_capacity-monitor.ts')],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
     cwd: ROOT,
