@@ -124,8 +124,16 @@ const monitorOptions: CapacityMonitorOptions = {
 }
 const monitorChild = spawn(
   process.execPath,
-  // --expose-gc: after its figures, the monitor reports what of its heap is live.
-  ['--expose-gc', '--conditions=@jetmon/source', '--import', 'tsx', join(import.meta.dirname, '_capacity-monitor.ts')],
+  // --expose-gc: after its figures, the monitor reports what of its heap is live. BENCH_MONITOR_NODE_FLAGS:
+  // more Node.js or V8 flags for the monitor's process alone (e.g. --optimize-for-size).
+  [
+    ...(process.env.BENCH_MONITOR_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    '--expose-gc',
+    '--conditions=@jetmon/source',
+    '--import',
+    'tsx',
+    join(import.meta.dirname, '_capacity-monitor.ts'),
+  ],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
     cwd: ROOT,
@@ -151,6 +159,7 @@ const report = {
   pipelineRatio: Number((monitor.monitorCpuUsPerCheck / checkerOnly.cpuUsPerCheck).toFixed(2)),
   /** This process: the seeding and the checker-only reference (not the monitor). */
   benchProcessRssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
+  ...(process.env.BENCH_MONITOR_NODE_FLAGS ? { monitorNodeFlags: process.env.BENCH_MONITOR_NODE_FLAGS } : {}),
 }
 // Flat out: the whole fleet due every ENDPOINTS / SATURATION_RATE seconds.
 const saturationIntervalSec = Math.max(1, Math.round(ENDPOINTS / SATURATION_RATE))
