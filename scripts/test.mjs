@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm test` after set-up (scripts/run.mjs): lint, typecheck, every vitest project against the real
 // database, then the fault suite. Ends with the line CI reads: `tests: N passed, M failed`.
-import { spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -40,6 +40,51 @@ const checks = passthrough.length
       run('package exports (publint)', 'pnpm', ['exec', 'turbo', 'run', 'publint', '--output-logs=errors-only']),
     ]
 
+/**
+ * Starts a step in the background with its output kept in `log`; resolves (true when it passed)
+ * once it has ended and its output has been printed, with the same lines as {@link run}.
+ */
+const start = (label, cmd, args, log) => {
+  const started = Date.now()
+  const fd = openSync(log, 'w')
+  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], cwd: root, env })
+  return new Promise((resolve) => {
+    child.on('exit', (code) => {
+      closeSync(fd)
+      const ok = code === 0
+      process.stdout.write(`\n\x1b[36m▸ ${label}\x1b[0m\n${readFileSync(log, 'utf8')}`)
+      process.stdout.write(
+        `${ok ? '\x1b[32m✓' : '\x1b[31m✖'} ${label} (${((Date.now() - started) / 1000).toFixed(1)} s, beside the tests)\x1b[0m\n`,
+      )
+      resolve(ok)
+    })
+  })
+}
+
+// The fault suite (`pnpm test:faults`): real processes killed and a database crashed on purpose,
+// on a MariaDB of its own. It prints a line per scenario and `faults: N scenarios, L lost, D duplicates`.
+// It runs beside the vitest run, not after it: its scenarios spend most of their time waiting (for
+// a killed process's lease to expire, for the database to come back), so the whole run is shorter
+// by about its length. Its output is printed once the vitest run has ended.
+const faults = passthrough.length
+  ? null
+  : start(
+      'fault suite',
+      'pnpm',
+      [
+        'exec',
+        'vitest',
+        'run',
+        '--config',
+        'packages/e2e/vitest.faults.config.ts',
+        '--reporter=default',
+        '--reporter=./packages/e2e/faults/reporter.ts',
+        '--reporter=json',
+        `--outputFile.json=${faultResults}`,
+      ],
+      join(root, '.jetmon', 'fault-suite.log'),
+    )
+
 const vitestOk = run('tests (vitest)', 'pnpm', [
   'exec',
   'vitest',
@@ -49,22 +94,7 @@ const vitestOk = run('tests (vitest)', 'pnpm', [
   `--outputFile.json=${results}`,
   ...passthrough,
 ])
-
-// The fault suite (`pnpm test:faults`): real processes killed and a database crashed on purpose,
-// on a MariaDB of its own. It prints a line per scenario and `faults: N scenarios, L lost, D duplicates`.
-const faultsOk = passthrough.length
-  ? true
-  : run('fault suite', 'pnpm', [
-      'exec',
-      'vitest',
-      'run',
-      '--config',
-      'packages/e2e/vitest.faults.config.ts',
-      '--reporter=default',
-      '--reporter=./packages/e2e/faults/reporter.ts',
-      '--reporter=json',
-      `--outputFile.json=${faultResults}`,
-    ])
+const faultsOk = faults === null ? true : await faults
 
 let passed = checks.filter(Boolean).length
 let failed = checks.filter((ok) => !ok).length
