@@ -1,9 +1,8 @@
-import * as schema from '@jetmon/db'
-import { auditLog, createDatabase, siteTenants } from '@jetmon/db'
+import { auditLog, siteTenants } from '@jetmon/db'
 import { useTestDatabase } from '@jetmon/testkit'
-import { drizzle } from 'drizzle-orm/mysql2'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { listAuditLog } from '../src/index.js'
+import { loggedDatabase } from './_logged.js'
 
 const database = useTestDatabase()
 
@@ -111,14 +110,8 @@ describe('listAuditLog', () => {
         createdAt: ago(1_000 + Math.floor(i / 3)),
       })),
     )
-    const statements: { query: string; params: unknown[] }[] = []
-    const { pool, close } = createDatabase(t.url, { connectionLimit: 1 })
+    const { db: logged, pool, statements, close } = loggedDatabase(t.url)
     try {
-      const logged = drizzle(pool, {
-        schema,
-        mode: 'default',
-        logger: { logQuery: (query, params) => statements.push({ query, params }) },
-      })
       const first = await listAuditLog({ ctx: { db: logged }, limit: 50 })
       const next = await listAuditLog({ ctx: { db: logged }, before: first.at(-1)!, limit: 50 })
       expect(statements).toHaveLength(2)

@@ -5,13 +5,12 @@
  * entries per trigram stay exact; and the plan reads the trigram index instead of every URL, and
  * picks the rarest trigram by primary-key reads of the per-trigram entries.
  */
-import * as schema from '@jetmon/db'
-import { createDatabase, monitorSites, urlTrigramCounts, urlTrigramQueue, urlTrigrams } from '@jetmon/db'
+import { monitorSites, urlTrigramCounts, urlTrigramQueue, urlTrigrams } from '@jetmon/db'
 import { useTestDatabase } from '@jetmon/testkit'
 import { sql } from 'drizzle-orm'
-import { drizzle } from 'drizzle-orm/mysql2'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { listSitePage, refreshUrlTrigrams, trigramsOf, URL_TRIGRAMS_PER_SEARCH } from '../src/index.js'
+import { loggedDatabase } from './_logged.js'
 
 const database = useTestDatabase()
 const NOW = new Date('2026-05-01T12:00:00.000Z')
@@ -221,14 +220,8 @@ describe('GET /sites?q= through the trigram index', () => {
 
   it('reads the trigram index, not every URL', async () => {
     const t = database()
-    const statements: { query: string; params: unknown[] }[] = []
-    const { pool, close } = createDatabase(t.url, { connectionLimit: 1 })
+    const { db: logged, pool, statements, close } = loggedDatabase(t.url)
     try {
-      const logged = drizzle(pool, {
-        schema,
-        mode: 'default',
-        logger: { logQuery: (query, params) => statements.push({ query, params }) },
-      })
       await listSitePage({
         ctx: { db: logged },
         now: NOW,
