@@ -215,6 +215,19 @@ describe('GET /sites', () => {
     }
   })
 
+  it('reports the last check in UTC whatever the time zone of the process', async () => {
+    // The database returns the time as UTC text; read as local time it would move by the offset.
+    const zone = process.env.TZ
+    process.env.TZ = 'America/New_York'
+    try {
+      const items = ours(await listAll({}, 2))
+      expect(items.find((item) => BigInt(item.blog_id) === fx.up)?.last_checked_at).toBe(at(-1).toISOString())
+    } finally {
+      if (zone === undefined) delete process.env.TZ
+      else process.env.TZ = zone
+    }
+  })
+
   it('filters on the derived state in SQL: state, state__in, severity__gte, monitor_active, q', async () => {
     const cases: [Record<string, string | number | boolean | string[]>, bigint[]][] = [
       [{ state: 'Down' }, [fx.down]],

@@ -10,6 +10,7 @@ export {
   redactDatabaseUrl,
   type Schema,
 } from './connection.js'
+export { dateTimeIso, dateTimeMs } from './datetime.js'
 export {
   type EmbeddedMariadb,
   type EmbeddedMariadbOptions,

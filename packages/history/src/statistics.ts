@@ -1,4 +1,4 @@
-import { checkHistory, checkRollups, type DbOrTx } from '@jetmon/db'
+import { checkHistory, checkRollups, type DbOrTx, dateTimeMs } from '@jetmon/db'
 import { and, asc, eq, gte, inArray, isNotNull, lt, notInArray, type SQL, sql } from 'drizzle-orm'
 import { InvalidOptionsError } from './errors.js'
 import {
@@ -233,25 +233,20 @@ export async function loadLatencySamples(input: {
       const hist = typeof row.v === 'string' ? (JSON.parse(row.v) as number[] | null) : (row.v as number[] | null)
       samples.rollups.push({
         endpointId: BigInt(row.endpoint_id),
-        hourStart: dateMs(row.at),
+        hourStart: dateTimeMs(row.at),
         checks: row.n ?? 0,
         rttHist: hist ?? [],
       })
     } else {
       samples.raw.push({
         endpointId: BigInt(row.endpoint_id),
-        checkedAt: dateMs(row.at),
+        checkedAt: dateTimeMs(row.at),
         failed: !NOT_DOWNTIME_CODES.includes(row.n ?? 0),
         rttMs: row.v === null || row.v === undefined ? null : Number(row.v),
       })
     }
   }
   return samples
-}
-
-/** Epoch ms of a `DATETIME` as the driver returns it through drizzle (`YYYY-MM-DD HH:MM:SS[.fff]`, UTC). */
-function dateMs(value: string | Date): number {
-  return typeof value === 'string' ? Date.parse(`${value.replace(' ', 'T')}Z`) : value.getTime()
 }
 
 export interface LatencyCountsInput {

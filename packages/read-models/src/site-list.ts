@@ -13,6 +13,7 @@
 import type { SiteSummary, State } from '@jetmon/api-client'
 import {
   type DbOrTx,
+  dateTimeIso,
   endpointConfig,
   endpointState,
   events,
@@ -266,7 +267,8 @@ interface RawRow {
   endpoint_count: number | string
   active_count: number | string
   monitor_url: string | null
-  last_checked_at: Date | null
+  /** The `DATETIME`'s UTC text (a raw statement through drizzle). */
+  last_checked_at: string | Date | null
   in_maintenance: number | string
   worst_id: number | string | null
   worst_state: string | null
@@ -330,7 +332,7 @@ export async function listSitePage({
         current_state: activeCount === 0 ? 'Paused' : covered ? 'Maintenance' : (worstState ?? 'Up'),
         current_severity: activeCount > 0 && !covered && worstState !== null ? Number(row.worst_severity) : 0,
         active_event_id: row.worst_id === null ? null : jsonId(BigInt(row.worst_id)),
-        last_checked_at: row.last_checked_at === null ? null : new Date(row.last_checked_at).toISOString(),
+        last_checked_at: row.last_checked_at === null ? null : dateTimeIso(row.last_checked_at),
       },
     }
   })

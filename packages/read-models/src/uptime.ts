@@ -17,7 +17,7 @@
  * its endpoints) existed and was active ({@link monitoredTime}). Time before an endpoint was
  * created, or while it was paused or deleted, is neither up nor down and is not in `total`.
  */
-import { auditLog, type DbOrTx, endpointState, monitorSites } from '@jetmon/db'
+import { auditLog, type DbOrTx, dateTimeMs, endpointState, monitorSites } from '@jetmon/db'
 import { ENDPOINT_CHANGED_EVENT } from '@jetmon/scheduler'
 import { and, asc, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm'
 import { clip, type Interval, type IntervalSet, intersect, measure, subtract, union } from './intervals.js'
@@ -538,26 +538,26 @@ export async function loadUptimeInputs({
             blogId: BigInt(row.blog_id),
             endpointId: row.endpoint_id === null ? null : BigInt(row.endpoint_id),
             state: row.text as string,
-            startedAt: dateMs(row.t1 as string),
-            endedAt: row.t2 === null ? null : dateMs(row.t2),
+            startedAt: dateTimeMs(row.t1 as string),
+            endedAt: row.t2 === null ? null : dateTimeMs(row.t2),
           })
         }
         if (row.change_state !== null && row.t3 !== null) {
-          changes.push({ eventId: id, stateAfter: row.change_state, changedAt: dateMs(row.t3) })
+          changes.push({ eventId: id, stateAfter: row.change_state, changedAt: dateTimeMs(row.t3) })
         }
       } else if (row.kind === 1) {
         pushTo(windows, BigInt(row.blog_id), {
           endpointId: row.endpoint_id === null ? null : BigInt(row.endpoint_id),
-          startsAt: dateMs(row.t1 as string),
-          endsAt: dateMs(row.t2 as string),
+          startsAt: dateTimeMs(row.t1 as string),
+          endsAt: dateTimeMs(row.t2 as string),
         })
       } else if (row.kind === 2) {
-        audits.push({ createdAt: dateMs(row.t1 as string), detail: row.text, metadata: jsonOf(row.meta) })
+        audits.push({ createdAt: dateTimeMs(row.t1 as string), detail: row.text, metadata: jsonOf(row.meta) })
       } else {
         roundRows.push({
           blogId: BigInt(row.blog_id),
           eventId: BigInt(row.event_id as number | string),
-          at: dateMs(row.t1 as string),
+          at: dateTimeMs(row.t1 as string),
           metadata: jsonOf(row.meta),
         })
       }
@@ -730,11 +730,6 @@ ORDER BY kind, id, ord`
   return rows
 }
 
-/** Epoch ms of a `DATETIME` as the driver returns it through drizzle (`YYYY-MM-DD HH:MM:SS[.fff]`, UTC). */
-function dateMs(value: string | Date): number {
-  return typeof value === 'string' ? Date.parse(`${value.replace(' ', 'T')}Z`) : value.getTime()
-}
-
 /** A JSON column's value, whichever way the engine returns it (MariaDB: its text). */
 function jsonOf(value: unknown): Record<string, unknown> | null {
   if (value === null || value === undefined) return null
@@ -812,8 +807,8 @@ export async function loadMaintenancePeriodsOfBlogs({
     for (const row of rows) {
       pushTo(out, BigInt(row.blog_id), {
         endpointId: row.endpoint_id === null ? null : BigInt(row.endpoint_id),
-        startsAt: dateMs(row.starts_at),
-        endsAt: dateMs(row.ends_at),
+        startsAt: dateTimeMs(row.starts_at),
+        endsAt: dateTimeMs(row.ends_at),
       })
     }
   }
