@@ -1,5 +1,5 @@
-import { apiKeys, type DbOrTx } from '@jetmon/db'
-import { desc, lt } from 'drizzle-orm'
+import { apiKeys, type DbOrTx, preparedPerDatabase } from '@jetmon/db'
+import { desc, lt, sql } from 'drizzle-orm'
 import type { ApiKeyRow } from './keys.js'
 
 /**
@@ -20,10 +20,17 @@ export async function listApiKeys({
   /** At most this many keys. */
   limit?: number
 }): Promise<ApiKeyRow[]> {
-  const query = ctx.db
+  const shape = `${before === undefined ? '' : 'before'}:${limit === undefined ? '' : 'limit'}`
+  return keyList(ctx.db, shape).execute({ before, limit })
+}
+
+/** The list's query, by whether it has a cursor and a limit: built once, then bound. */
+const keyList = preparedPerDatabase((db: DbOrTx, shape: string) => {
+  const [before, limit] = shape.split(':')
+  const query = db
     .select()
     .from(apiKeys)
-    .where(before === undefined ? undefined : lt(apiKeys.id, before))
+    .where(before ? lt(apiKeys.id, sql.placeholder('before')) : undefined)
     .orderBy(desc(apiKeys.id))
-  return limit === undefined ? query : query.limit(limit)
-}
+  return (limit ? query.limit(sql.placeholder('limit')) : query).prepare()
+})

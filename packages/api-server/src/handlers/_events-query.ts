@@ -5,10 +5,10 @@
 import type { EventDetail, EventResource, TransitionResource } from '@jetmon/api-client'
 import { jsonId } from '@jetmon/api-client'
 import type { DbOrTx } from '@jetmon/db'
-import { events, monitorSites, siteTenants } from '@jetmon/db'
+import { events, monitorSites, preparedPerDatabase, siteTenants } from '@jetmon/db'
 import type { Event, EventFilter, EventState, Transition } from '@jetmon/eventstore'
 import { eventColumns, severityName, toEvent } from '@jetmon/eventstore'
-import { and, desc, eq, gte, inArray, isNotNull, isNull, lt, or, type SQL } from 'drizzle-orm'
+import { and, desc, eq, gte, inArray, isNotNull, isNull, lt, or, type SQL, sql } from 'drizzle-orm'
 import { type FieldProblem, invalidRequest } from '../errors.js'
 import { decodeCursor } from '../pagination.js'
 
@@ -70,35 +70,92 @@ export async function selectEventPage(
   cursor: string | undefined,
   limit: number,
 ): Promise<Event[]> {
+  const checkTypes = filter.checkType === undefined ? undefined : asArray(filter.checkType)
+  const states = filter.state === undefined ? undefined : asArray(filter.state)
+  const values: Record<string, unknown> = { limit: limit + 1 }
+  checkTypes?.forEach((value, i) => {
+    values[`checkType${i}`] = value
+  })
+  states?.forEach((value, i) => {
+    values[`state${i}`] = value
+  })
+  if (cursor !== undefined) [values.startedAt, values.id] = decodeCursor(cursor, ['ms', 'id'])
+  const shape: EventPageShape = {
+    blogId: filter.blogId !== undefined,
+    endpointId: filter.endpointId !== undefined,
+    checkTypes: checkTypes?.length ?? -1,
+    states: states?.length ?? -1,
+    minSeverity: filter.minSeverity !== undefined,
+    open: filter.open === undefined ? null : filter.open,
+    startedFrom: filter.startedFrom !== undefined,
+    startedBefore: filter.startedBefore !== undefined,
+    tenant: filter.tenantId !== null,
+    cursor: cursor !== undefined,
+  }
+  const rows = await eventPage(db, JSON.stringify(shape)).execute({
+    ...values,
+    blogId: filter.blogId,
+    endpointId: filter.endpointId,
+    minSeverity: filter.minSeverity,
+    startedFrom: filter.startedFrom,
+    startedBefore: filter.startedBefore,
+    tenantId: filter.tenantId,
+  })
+  return rows.map(toEvent)
+}
+
+/** What varies between the statements of the event lists: which filters are given, and how many values each list holds (-1: none). */
+interface EventPageShape {
+  blogId: boolean
+  endpointId: boolean
+  checkTypes: number
+  states: number
+  minSeverity: boolean
+  open: boolean | null
+  startedFrom: boolean
+  startedBefore: boolean
+  tenant: boolean
+  cursor: boolean
+}
+
+/** The page's query for a shape (its JSON), built once and then bound to each request's values. */
+const eventPage = preparedPerDatabase((db: DbOrTx, key: string) => {
+  const shape = JSON.parse(key) as EventPageShape
+  const p = sql.placeholder
+  const listOf = (name: string, n: number) => Array.from({ length: n }, (_, i) => p(`${name}${i}`))
   const conditions: (SQL | undefined)[] = []
-  if (filter.blogId !== undefined) conditions.push(eq(events.blogId, filter.blogId))
-  if (filter.endpointId !== undefined) conditions.push(eq(events.endpointId, filter.endpointId))
-  if (filter.checkType !== undefined) conditions.push(inArray(events.checkType, [...asArray(filter.checkType)]))
-  if (filter.state !== undefined) conditions.push(inArray(events.state, [...asArray(filter.state)]))
-  if (filter.minSeverity !== undefined) conditions.push(gte(events.severity, filter.minSeverity))
-  if (filter.open !== undefined) conditions.push(filter.open ? isNull(events.endedAt) : isNotNull(events.endedAt))
-  if (filter.startedFrom !== undefined) conditions.push(gte(events.startedAt, filter.startedFrom))
-  if (filter.startedBefore !== undefined) conditions.push(lt(events.startedAt, filter.startedBefore))
-  if (filter.tenantId !== null) {
+  if (shape.blogId) conditions.push(eq(events.blogId, p('blogId')))
+  if (shape.endpointId) conditions.push(eq(events.endpointId, p('endpointId')))
+  if (shape.checkTypes >= 0) conditions.push(inArray(events.checkType, listOf('checkType', shape.checkTypes)))
+  if (shape.states >= 0) conditions.push(inArray(events.state, listOf('state', shape.states)))
+  if (shape.minSeverity) conditions.push(gte(events.severity, p('minSeverity')))
+  if (shape.open !== null) conditions.push(shape.open ? isNull(events.endedAt) : isNotNull(events.endedAt))
+  if (shape.startedFrom) conditions.push(gte(events.startedAt, p('startedFrom')))
+  if (shape.startedBefore) conditions.push(lt(events.startedAt, p('startedBefore')))
+  if (shape.tenant) {
     conditions.push(
       inArray(
         events.blogId,
-        db.select({ blogId: siteTenants.blogId }).from(siteTenants).where(eq(siteTenants.tenantId, filter.tenantId)),
+        db
+          .select({ blogId: siteTenants.blogId })
+          .from(siteTenants)
+          .where(eq(siteTenants.tenantId, p('tenantId'))),
       ),
     )
   }
-  if (cursor !== undefined) {
-    const [startedAt, id] = decodeCursor(cursor, ['ms', 'id'])
-    conditions.push(or(lt(events.startedAt, startedAt), and(eq(events.startedAt, startedAt), lt(events.id, id))))
+  if (shape.cursor) {
+    conditions.push(
+      or(lt(events.startedAt, p('startedAt')), and(eq(events.startedAt, p('startedAt')), lt(events.id, p('id')))),
+    )
   }
-  const rows = await db
+  return db
     .select(eventColumns)
     .from(events)
     .where(and(...conditions))
     .orderBy(desc(events.startedAt), desc(events.id))
-    .limit(limit + 1)
-  return rows.map(toEvent)
-}
+    .limit(p('limit'))
+    .prepare()
+})
 
 /** The cursor key of an event in the lists. */
 export const eventCursorKey = (event: Event): [number, string] => [event.startedAt.getTime(), event.id.toString()]

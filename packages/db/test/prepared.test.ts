@@ -1,0 +1,54 @@
+/** Queries prepared once per handle and shape, and never kept for a transaction. */
+import { eq, sql } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  auditLog,
+  type DbOrTx,
+  preparedPerDatabase,
+  recordAudit,
+  type ScratchDatabase,
+  withTransaction,
+} from '../src/index.js'
+import { scratchDatabase } from './helpers.js'
+
+let t: ScratchDatabase
+beforeAll(async () => {
+  t = await scratchDatabase()
+})
+afterAll(async () => {
+  await t.drop()
+})
+
+describe('preparedPerDatabase', () => {
+  const built: string[] = []
+  const byEvent = preparedPerDatabase((db: DbOrTx, shape: 'one' | 'all') => {
+    built.push(shape)
+    const query = db.select({ id: auditLog.id }).from(auditLog)
+    return (shape === 'one' ? query.where(eq(auditLog.eventType, sql.placeholder('type'))) : query).prepare()
+  })
+
+  it('builds a shape once per handle and binds each call', async () => {
+    const write = (eventType: string) =>
+      recordAudit({ ctx: { db: t.db }, entry: { eventType, source: 'test', detail: 'prepared', blogId: 1n } })
+    await write('prepared_a')
+    await write('prepared_b')
+    expect(await byEvent(t.db, 'one').execute({ type: 'prepared_a' })).toHaveLength(1)
+    expect(await byEvent(t.db, 'one').execute({ type: 'prepared_c' })).toHaveLength(0)
+    expect((await byEvent(t.db, 'all').execute()).length).toBeGreaterThanOrEqual(2)
+    expect(byEvent(t.db, 'one')).toBe(byEvent(t.db, 'one'))
+    expect(built).toEqual(['one', 'all'])
+  })
+
+  it('prepares a transaction its own query, which reads what the transaction wrote', async () => {
+    await withTransaction(t.db, async (tx) => {
+      await recordAudit({
+        ctx: { db: tx },
+        entry: { eventType: 'prepared_in_tx', source: 'test', detail: 'prepared', blogId: 1n },
+      })
+      expect(await byEvent(tx, 'one').execute({ type: 'prepared_in_tx' })).toHaveLength(1)
+      expect(byEvent(tx, 'one')).not.toBe(byEvent(tx, 'one'))
+      throw new Error('roll back')
+    }).catch((error: Error) => expect(error.message).toBe('roll back'))
+    expect(await byEvent(t.db, 'one').execute({ type: 'prepared_in_tx' })).toHaveLength(0)
+  })
+})
