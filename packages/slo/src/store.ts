@@ -11,6 +11,7 @@ import {
   type DbOrTx,
   endpointState,
   monitorSites,
+  preparedPerDatabase,
   type SloAlertRuleRow,
   siteTenants,
   sloObjectives,
@@ -400,23 +401,37 @@ export async function listObjectives({
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_OBJECTIVE_PAGE) {
     throw new InvalidInputError('limit', `must be a whole number from 1 to ${MAX_OBJECTIVE_PAGE}, got ${limit}`)
   }
-  const conditions: (SQL | undefined)[] = [ownedBy(tenantId)]
-  if (blogId !== undefined) conditions.push(eq(sloObjectives.blogId, blogId))
-  if (sli !== undefined) conditions.push(eq(sloObjectives.sli, sli))
-  if (active !== undefined) conditions.push(eq(sloObjectives.active, active))
-  if (after !== null) conditions.push(gt(sloObjectives.id, after))
-  const rows = await ctx.db
-    .select()
-    .from(sloObjectives)
-    .where(and(...conditions))
-    .orderBy(asc(sloObjectives.id))
-    .limit(limit + 1)
+  const shape = [tenantId !== null, blogId !== undefined, sli !== undefined, active ?? null, after !== null].join(':')
+  const rows = await objectivePage(ctx.db, shape).execute({ tenantId, blogId, sli, active, after, limit: limit + 1 })
   const page = rows.slice(0, limit)
   return {
     objectives: page.map(objectiveOf),
     nextAfter: rows.length > limit ? page[page.length - 1]!.id : null,
   }
 }
+
+/** The list's query for a shape (which filters are given; `active` as its value), built once and then bound. */
+const objectivePage = preparedPerDatabase((db: DbOrTx, shape: string) => {
+  const [tenant, blog, sli, active, after] = shape.split(':')
+  const p = sql.placeholder
+  return db
+    .select()
+    .from(sloObjectives)
+    .where(
+      and(
+        tenant === 'true'
+          ? and(eq(sloObjectives.ownerKey, p('tenantId')), eq(sloObjectives.ownerTenantId, p('tenantId')))
+          : undefined,
+        blog === 'true' ? eq(sloObjectives.blogId, p('blogId')) : undefined,
+        sli === 'true' ? eq(sloObjectives.sli, p('sli')) : undefined,
+        active === '' ? undefined : eq(sloObjectives.active, active === 'true'),
+        after === 'true' ? gt(sloObjectives.id, p('after')) : undefined,
+      ),
+    )
+    .orderBy(asc(sloObjectives.id))
+    .limit(p('limit'))
+    .prepare()
+})
 
 /**
  * Changes the given fields of an objective (wire form, each optional; null clears
