@@ -539,15 +539,15 @@ function pageStatement(options: SiteListOptions, values: PageValues): SQL {
   const statement = sql`SELECT ${pageBlog} AS blog_id, page.endpoint_count, page.active_count,
       (SELECT ${col('p', monitorSites.monitorUrl)} FROM ${from(monitorSites, 'p')}
         WHERE ${col('p', monitorSites.endpointId)} = page.primary_id) AS monitor_url,
-      (SELECT MAX(${col('st', endpointState.lastCheckedAt)}) FROM ${from(monitorSites, 'e')}
-        JOIN ${from(endpointState, 'st')} ON ${col('st', endpointState.endpointId)} = ${col('e', monitorSites.endpointId)}
-        WHERE ${col('e', monitorSites.blogId)} = ${pageBlog}) AS last_checked_at,
+      page.last_checked_at,
       ${state.maintenance(pageBlog)} AS in_maintenance,
       ${col('we', events.id)} AS worst_id, ${col('we', events.state)} AS worst_state, ${col('we', events.severity)} AS worst_severity
     FROM (
       SELECT ${driverBlog} AS blog_id, COUNT(*) AS endpoint_count, ${active} AS active_count,
-        MIN(${col('s', monitorSites.endpointId)}) AS primary_id
+        MIN(${col('s', monitorSites.endpointId)}) AS primary_id,
+        MAX(${col('st', endpointState.lastCheckedAt)}) AS last_checked_at
       FROM ${source}
+      LEFT JOIN ${from(endpointState, 'st')} ON ${col('st', endpointState.endpointId)} = ${col('s', monitorSites.endpointId)}
       WHERE ${sql.join(where, sql` AND `)}
       GROUP BY ${driverBlog}
       ${
