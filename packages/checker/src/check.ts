@@ -51,6 +51,68 @@ interface Failure {
   targetNotAllowed?: { hostname: string; address: string; kind: RefusedAddressKind }
 }
 
+/**
+ * The check a socket serves, kept on the socket itself: its listeners are shared functions (the
+ * emitter is `this`) rather than closures made for every check, and a socket the check is done
+ * with is detached (null), so a connection left open holds nothing of the check.
+ */
+const RUN = Symbol('jetmon.checkRun')
+/** The socket's place among the lingering connections, while it lingers. */
+const LINGER = Symbol('jetmon.linger')
+
+interface CheckSocket extends Socket {
+  [RUN]: CheckRun | null
+  [LINGER]: LingerNode | null
+}
+
+/** Attaches a new socket to its check (both properties at once: one object shape for every socket). */
+function attach(socket: Socket, run: CheckRun): CheckSocket {
+  const attached = socket as CheckSocket
+  attached[RUN] = run
+  attached[LINGER] = null
+  return attached
+}
+
+function socketConnected(this: CheckSocket): void {
+  this[RUN]?.onConnect(this)
+}
+
+function socketConnectError(this: CheckSocket, error: NodeJS.ErrnoException): void {
+  this[RUN]?.onConnectError(error)
+}
+
+function socketSecureConnected(this: CheckSocket): void {
+  this[RUN]?.onSecureConnect(this as CheckSocket & TLSSocket)
+}
+
+function socketTlsError(this: CheckSocket, error: Error & { reason?: string }): void {
+  this[RUN]?.onTlsError(error)
+}
+
+function socketTlsClosed(this: CheckSocket): void {
+  this[RUN]?.onTlsClose()
+}
+
+/** Reads: `nread` bytes at the start of the shared buffer, valid only during this call. */
+function socketRead(this: CheckSocket, nread: number, buffer: Uint8Array): boolean {
+  this[RUN]?.onData((buffer as Buffer).subarray(0, nread))
+  return true
+}
+
+function socketClosed(this: CheckSocket): void {
+  const node = this[LINGER]
+  if (node !== null) {
+    this[LINGER] = null
+    node.owner.delete(node)
+    return
+  }
+  this[RUN]?.onEnd()
+}
+
+function socketStreamError(this: CheckSocket, error: Error & { library?: string; reason?: string }): void {
+  this[RUN]?.onStreamError(error)
+}
+
 /** A lingering socket's 'end' listener (the emitter is `this`). */
 function destroyOnEnd(this: Socket): void {
   this.destroy()
@@ -58,6 +120,17 @@ function destroyOnEnd(this: Socket): void {
 
 /** How long a connection whose response was read to the end is left for the server to close. */
 const LINGER_MS = 1_000
+/** Sweeps of the lingering connections, one every LINGER_MS / 2: a connection is cut off at the third after it came, 1 to 1.5 s. */
+const LINGER_SWEEPS = 3
+
+/** One lingering connection, in the order they came (a doubly linked list: O(1) to add, remove and expire). */
+interface LingerNode {
+  readonly owner: Lingering
+  socket: CheckSocket | null
+  readonly expires: number
+  prev: LingerNode | null
+  next: LingerNode | null
+}
 
 /**
  * Connections whose response was read to its end, left for the server to close them, as it was
@@ -65,36 +138,55 @@ const LINGER_MS = 1_000
  * way the monitor's host does not collect one per check, and a check does not pay for sending its
  * own FIN. A server that has not closed within LINGER_MS is cut off. Lingering sockets are unref'd,
  * so they never keep a process alive, and hold nothing of the check's result.
+ *
+ * A linked list rather than a Map: a long-lived Map that takes and drops a young socket per check
+ * makes V8's young-generation collections keep (and promote) the garbage of every check.
  */
 class Lingering {
-  private readonly sockets = new Map<Socket, number>()
+  private head: LingerNode | null = null
+  private tail: LingerNode | null = null
+  private count = 0
+  private tick = 0
   private sweeper: NodeJS.Timeout | null = null
 
-  add(socket: Socket): void {
+  add(socket: CheckSocket): void {
     socket.unref()
     // The server's FIN ends it: closed at once, without the shutdown() a half-closed socket would send first.
     socket.on('end', destroyOnEnd)
-    this.sockets.set(socket, performance.now() + LINGER_MS)
+    const node: LingerNode = { owner: this, socket, expires: this.tick + LINGER_SWEEPS, prev: this.tail, next: null }
+    if (this.tail === null) this.head = node
+    else this.tail.next = node
+    this.tail = node
+    this.count++
+    socket[LINGER] = node
     this.sweeper ??= setInterval(this.sweep, LINGER_MS / 2).unref()
   }
 
-  /** The server closed the connection. */
-  delete(socket: Socket): void {
-    this.sockets.delete(socket)
+  /** The connection closed (the server's FIN, or cut off): it leaves the list, which keeps no reference to it. */
+  delete(node: LingerNode): void {
+    if (node.socket === null) return
+    node.socket = null
+    if (node.prev === null) this.head = node.next
+    else node.prev.next = node.next
+    if (node.next === null) this.tail = node.prev
+    else node.next.prev = node.prev
+    node.prev = node.next = null
+    this.count--
   }
 
   get size(): number {
-    return this.sockets.size
+    return this.count
   }
 
   private readonly sweep = (): void => {
-    const now = performance.now()
-    for (const [socket, until] of this.sockets) {
-      if (until > now && !socket.destroyed) continue
-      this.sockets.delete(socket)
+    this.tick++
+    for (let node = this.head; node !== null && node.expires <= this.tick; node = this.head) {
+      const socket = node.socket as CheckSocket
+      this.delete(node)
+      socket[LINGER] = null
       socket.destroy()
     }
-    if (this.sockets.size === 0 && this.sweeper !== null) {
+    if (this.count === 0 && this.sweeper !== null) {
       clearInterval(this.sweeper)
       this.sweeper = null
     }
@@ -106,8 +198,8 @@ interface Shared {
   /** Finished checks' connections waiting for the server's close. */
   lingering: Lingering
   certificates: CertificateCache
-  /** Read buffer of every socket, shared: a read is consumed synchronously. */
-  readBuffer: Buffer
+  /** Every socket's `onread`: one read buffer, shared (a read is consumed synchronously), and one callback. */
+  onread: { buffer: Buffer; callback: (this: CheckSocket, nread: number, buffer: Uint8Array) => boolean }
   resolver: HostResolver
   secureContext: SecureContext
   userAgent: string
@@ -225,7 +317,7 @@ export function createChecker(options: CheckerOptions = {}): (request: CheckRequ
   validateCheckerOptions(options)
   const extraCa = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca]
   const shared: Shared = {
-    readBuffer: Buffer.allocUnsafe(64 * 1024),
+    onread: { buffer: Buffer.allocUnsafe(64 * 1024), callback: socketRead },
     lingering: new Lingering(),
     certificates: new CertificateCache(),
     resolver: new HostResolver({
@@ -264,7 +356,7 @@ class CheckRun {
   private readonly deadline: NodeJS.Timeout
   private phase: CheckPhase = 'dns'
   private done = false
-  private socket: Socket | null = null
+  private socket: CheckSocket | null = null
   private peerCertificate: KnownCertificate | undefined
   private readonly redirects: { url: string; status: number }[] = []
   private readonly advisories: Advisory[] = []
@@ -281,8 +373,6 @@ class CheckRun {
   private head: ResponseHead | undefined
   private body: BodyDetails | undefined
   private reader: ResponseReader | null = null
-  /** The finished check's connection, left for the server to close (see Lingering). */
-  private lingerSocket: Socket | null = null
   private scanner: KeywordScanner | null = null
   private emptiness: EmptinessProbe | null = null
   /** A compressed body: its coding, the decoder (made at the first body byte) and how decoding went. */
@@ -335,14 +425,13 @@ class CheckRun {
       this.onResolved(known)
       return
     }
-    this.shared.resolver
-      .resolve(url.hostname)
-      .then(this.onResolved, (error: Error) =>
-        this.fail({ error: 'monitor_error', detail: `the resolver failed: ${error.message}` }),
-      )
+    this.shared.resolver.resolve(url.hostname).then(
+      (resolution) => this.onResolved(resolution),
+      (error: Error) => this.fail({ error: 'monitor_error', detail: `the resolver failed: ${error.message}` }),
+    )
   }
 
-  private readonly onResolved = (resolution: Resolution): void => {
+  private onResolved(resolution: Resolution): void {
     if (this.done) return
     const servers = this.shared.resolver.servers
     if (!resolution.ok) {
@@ -384,16 +473,17 @@ class CheckRun {
 
   private connect(): void {
     const address = this.addresses[this.addressIndex] as string
-    let socket: Socket
+    let socket: CheckSocket
     try {
-      socket = this.url.protocol === 'https:' ? this.connectTls(address) : this.connectPlain(address)
+      socket = attach(this.url.protocol === 'https:' ? this.connectTls(address) : this.connectPlain(address), this)
     } catch (error) {
       this.onConnectError(error as NodeJS.ErrnoException)
       return
     }
     this.socket = socket
-    socket.once('connect', this.onConnect)
-    socket.once('error', this.onConnectError)
+    // 'connect' comes once; a listener left behind costs less than once()'s wrapper.
+    socket.on('connect', socketConnected)
+    socket.on('error', socketConnectError)
   }
 
   /**
@@ -404,7 +494,7 @@ class CheckRun {
     return netConnect({
       host: address,
       port: this.port,
-      onread: { buffer: this.shared.readBuffer, callback: this.onRead },
+      onread: this.shared.onread,
     })
   }
 
@@ -420,7 +510,7 @@ class CheckRun {
       port: this.port,
       // Decrypted bytes go straight to onRead, as for plain sockets ('onread' is a net option
       // that tls.connect honours when it opens the socket itself; @types/node leaves it out).
-      onread: { buffer: this.shared.readBuffer, callback: this.onRead },
+      onread: this.shared.onread,
       secureContext: this.shared.secureContext,
       // Node verifies the chain and calls checkServerIdentity with the name; the outcome lands in
       // authorizationError, which we classify, closing before a single request byte is sent.
@@ -435,13 +525,17 @@ class CheckRun {
     // Node converts the whole peer chain into JS objects (getPeerCertificate(true)) only to hand it
     // to checkServerIdentity; ours reads the certificate natively, so that conversion is skipped.
     tls.getPeerCertificate = skippedPeerCertificate
-    tls.once('secureConnect', this.onSecureConnect)
+    tls.on('secureConnect', socketSecureConnected)
     return tls
   }
 
-  private readonly onConnectError = (error: NodeJS.ErrnoException): void => {
-    this.socket?.destroy()
-    this.socket = null
+  onConnectError(error: NodeJS.ErrnoException): void {
+    const socket = this.socket
+    if (socket !== null) {
+      socket[RUN] = null
+      socket.destroy()
+      this.socket = null
+    }
     if (this.done) return
     const local = LOCAL_TROUBLE.has(error.code ?? '')
     // A second address (another A record) gets one more try, unless the trouble is ours.
@@ -460,17 +554,16 @@ class CheckRun {
     )
   }
 
-  private readonly onConnect = (): void => {
-    const socket = this.socket as Socket
-    socket.off('error', this.onConnectError)
+  onConnect(socket: CheckSocket): void {
+    socket.off('error', socketConnectError)
     if (this.done) return
     this.connectMs = elapsed(this.phaseStarted)
     this.remoteAddress = this.addresses[this.addressIndex]
     if (this.url.protocol === 'https:') {
       this.phase = 'tls'
       this.phaseStarted = performance.now()
-      socket.once('error', this.onTlsError)
-      socket.once('close', this.onTlsClose)
+      socket.on('error', socketTlsError)
+      socket.on('close', socketTlsClosed)
     } else {
       this.sendRequest(socket)
     }
@@ -478,7 +571,7 @@ class CheckRun {
 
   // ── 3. TLS, verified by us before a single request byte is sent ─────────────────────────────
 
-  private readonly onTlsError = (error: Error & { reason?: string }): void => {
+  onTlsError(error: Error & { reason?: string }): void {
     if (this.done) return
     this.tls = failedHandshake()
     // OpenSSL errors carry a short `reason` ("wrong version number"); the message is a dump.
@@ -489,7 +582,7 @@ class CheckRun {
     })
   }
 
-  private readonly onTlsClose = (): void => {
+  onTlsClose(): void {
     if (this.done) return
     this.tls = failedHandshake()
     this.fail({
@@ -499,10 +592,9 @@ class CheckRun {
     })
   }
 
-  private readonly onSecureConnect = (): void => {
-    const tls = this.socket as TLSSocket
-    tls.off('error', this.onTlsError)
-    tls.off('close', this.onTlsClose)
+  onSecureConnect(tls: CheckSocket & TLSSocket): void {
+    tls.off('error', socketTlsError)
+    tls.off('close', socketTlsClosed)
     if (this.done) return
     this.tlsMs = elapsed(this.phaseStarted)
     // checkServerIdentity only runs when the chain verified; otherwise read the certificate now.
@@ -538,8 +630,8 @@ class CheckRun {
       : null
     this.byteLimit = keywords ? this.shared.limits.keywordMaxBytes : this.shared.limits.bodyMaxBytes
     this.reader = new ResponseReader(this, this.method === 'HEAD')
-    socket.on('close', this.onEnd)
-    socket.on('error', this.onStreamError)
+    socket.on('close', socketClosed)
+    socket.on('error', socketStreamError)
     this.phase = 'ttfb'
     this.requestWrittenAt = performance.now()
     // Custom headers go only to the origin they were configured for, never to a redirect target.
@@ -601,15 +693,15 @@ class CheckRun {
     let decoder = this.decoder
     if (decoder === null) {
       decoder = this.decoder = createBodyDecoder(this.coding as ContentCoding, part)
-      decoder.on('data', this.onDecoded)
-      decoder.on('error', this.onDecodeError)
+      decoder.on('data', (out: Buffer) => this.onDecoded(out))
+      decoder.on('error', (error: Error) => this.onDecodeError(error))
     }
     // A copy: the decoder works after this call returns, when the shared read buffer holds other bytes.
     decoder.write(Buffer.from(part))
   }
 
   /** Decoded body bytes, counted against the same budget as the wire bytes (a small download can inflate to gigabytes). */
-  private readonly onDecoded = (out: Buffer): void => {
+  private onDecoded(out: Buffer): void {
     const body = this.body
     if (this.done || !body || this.decodedFull) return
     const decoded = body.decodedBytes ?? 0
@@ -626,22 +718,17 @@ class CheckRun {
     }
   }
 
-  private readonly onDecodeError = (error: Error): void => {
+  private onDecodeError(error: Error): void {
     this.decodeError ??= error.message
     if (this.draining && !this.done) this.judgeResponse()
   }
 
-  private readonly onDrained = (): void => {
+  private onDrained(): void {
     if (this.draining && !this.done) this.judgeResponse()
   }
 
-  /** Reads: `nread` bytes at the start of the shared buffer, valid only during this call. */
-  private readonly onRead = (nread: number, buffer: Uint8Array): boolean => {
-    this.onData((buffer as Buffer).subarray(0, nread))
-    return true
-  }
-
-  private readonly onData = (data: Buffer): void => {
+  /** Bytes read, in the shared read buffer: valid only during this call. */
+  onData(data: Buffer): void {
     const reader = this.reader
     if (this.done || !reader) return
     if (!this.firstByteAt) {
@@ -662,23 +749,19 @@ class CheckRun {
     else if (this.phase === 'body' && this.bodyTimer === null) {
       // Most pages end in the read that brings their head and never need this timer.
       const left = this.shared.limits.bodyMaxMs - (performance.now() - this.bodyStartedAt)
-      this.bodyTimer = setTimeout(this.onBodyBudget, Math.max(1, Math.ceil(left)))
+      this.bodyTimer = setTimeout(() => this.onBodyBudget(), Math.max(1, Math.ceil(left)))
     }
   }
 
   /** The byte or time budget for the body ran out: not a failure, the rest is left unread. */
-  private readonly onBodyBudget = (): void => {
+  private onBodyBudget(): void {
     if (this.done || !this.body) return
     this.body.readLimitHit = true
     this.responseComplete()
   }
 
-  private readonly onEnd = (): void => {
-    if (this.lingerSocket !== null) {
-      this.shared.lingering.delete(this.lingerSocket)
-      this.lingerSocket = null
-      return
-    }
+  /** The connection closed: the server's close, a reset, or our own destroy(). */
+  onEnd(): void {
     if (this.done || !this.reader) return
     const outcome = this.reader.end()
     if (outcome === 'no_response') {
@@ -697,7 +780,7 @@ class CheckRun {
     this.responseComplete()
   }
 
-  private readonly onStreamError = (error: Error & { library?: string; reason?: string }): void => {
+  onStreamError(error: Error & { library?: string; reason?: string }): void {
     // A reset is judged like an early close: onEnd (through 'close') decides what it cut short.
     // But a TLS alert before any response byte ends a handshake the client took for done: TLS 1.3
     // servers that demand a client certificate send theirs only after the client's Finished.
@@ -716,7 +799,7 @@ class CheckRun {
       this.draining = true
       this.reader = null
       this.stopReading()
-      decoder.once('end', this.onDrained)
+      decoder.once('end', () => this.onDrained())
       decoder.end()
       return
     }
@@ -792,7 +875,7 @@ class CheckRun {
     this.stopReading(linger)
     const decoder = this.decoder
     if (decoder !== null) {
-      decoder.off('end', this.onDrained)
+      decoder.removeAllListeners('end')
       decoder.destroy()
       this.decoder = null
     }
@@ -809,9 +892,10 @@ class CheckRun {
     const socket = this.socket
     if (socket === null) return
     this.socket = null
+    // The socket no longer reaches this check: whatever it still emits is not this check's business.
+    socket[RUN] = null
     // Only a response read to its last byte, on a connection the server has not closed yet.
     if (linger && this.reader?.consumed === true && !socket.readableEnded && !socket.destroyed) {
-      this.lingerSocket = socket
       this.shared.lingering.add(socket)
     } else {
       socket.destroy()

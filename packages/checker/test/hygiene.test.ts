@@ -170,10 +170,15 @@ it('closes a finished connection the server keeps open, without holding the resu
   const site = await rawSite(() => {})
   try {
     const started = performance.now()
-    const result = await createChecker()({ url: site.url })
+    // The result is only weakly held here: the connection still open must not keep it alive.
+    const result = await createChecker()({ url: site.url }).then((r) => ({ ok: r.ok, ref: new WeakRef(r) }))
     expect(result.ok).toBe(true)
     // The result does not wait for the connection to close.
     expect(performance.now() - started).toBeLessThan(1_000)
+    await new Promise((resolve) => setImmediate(resolve))
+    gc()
+    expect(site.events).toEqual([])
+    expect(result.ref.deref(), 'the result, kept by the lingering connection').toBeUndefined()
     await site.closed[0]
     expect(site.events).toEqual(['client closed'])
   } finally {
