@@ -12,13 +12,17 @@
 // (default min(5, BENCH_SECONDS)) and is not recorded: every route, the first one included, is
 // measured after the API process's JIT and the database's caches have seen it at the bench rate.
 //
-// Prints one JSON line per route (latency percentiles, the API process's CPU per request, the
-// database server's CPU per request, SQL statements per request), then a summary line with the
-// targets. BENCH_ROUTES=sites,status,… runs only the routes whose names contain one of those words;
+// First, the runtime's floor: a bare node:http server in the same process answering each request
+// with the bytes of a GET /sites page, loaded the same way (BENCH_FLOOR=0 skips it).
+// Prints one JSON line per route and for the floor (latency percentiles, the API process's CPU per
+// request, user and system apart, the database server's CPU per request, SQL statements per
+// request), then a summary line with the targets and the floor's CPU per request. BENCH_ROUTES=sites,status,… runs only the routes whose names contain one of those words;
 // BENCH_PROFILE=<dir> writes a V8 CPU profile of the API process per route (`<route>.cpuprofile`).
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { Session } from 'node:inspector/promises'
+import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createApiKey } from '@jetmon/api-keys'
 import { createDatabase, migrate, noopLogger, startEmbeddedMariadb } from '@jetmon/db'
@@ -233,14 +237,14 @@ interface RouteLine extends LoadResult {
 }
 
 /** Runs the load process against `paths` at the bench rate for `seconds`: its JSON line, parsed. */
-async function runLoad(paths: string[], token: string, seconds: number): Promise<LoadResult> {
+async function runLoad(paths: string[], token: string, seconds: number, target = origin): Promise<LoadResult> {
   const child = spawn(
     process.execPath,
     [
       '--import',
       'tsx',
       join(import.meta.dirname, 'load.ts'),
-      origin,
+      target,
       token,
       String(RATE),
       String(seconds),
@@ -256,15 +260,15 @@ async function runLoad(paths: string[], token: string, seconds: number): Promise
   return JSON.parse(out) as LoadResult
 }
 
-async function load(name: string, paths: string[], token: string): Promise<RouteLine> {
+async function load(name: string, paths: string[], token: string, target = origin): Promise<RouteLine> {
   // Warm-up at the bench rate, not recorded (its audit rows written before the figures start).
-  if (WARMUP_SECONDS > 0) await runLoad(paths, token, WARMUP_SECONDS)
+  if (WARMUP_SECONDS > 0) await runLoad(paths, token, WARMUP_SECONDS, target)
   await api.audit.flush()
   const statementsBefore = await statementsSoFar()
   const dbCpuBefore = databaseCpuUs()
   if (session) await session.post('Profiler.start')
   const cpuBefore = process.cpuUsage()
-  const result = await runLoad(paths, token, SECONDS)
+  const result = await runLoad(paths, token, SECONDS, target)
   // The audit rows of these requests are part of their cost: written before the figures are taken.
   await api.audit.flush()
   const cpu = process.cpuUsage(cpuBefore)
@@ -282,6 +286,8 @@ async function load(name: string, paths: string[], token: string): Promise<Route
     seconds: SECONDS,
     ...result,
     server_cpu_us_per_request: Math.round((cpu.user + cpu.system) / requests),
+    server_user_us_per_request: Math.round(cpu.user / requests),
+    server_system_us_per_request: Math.round(cpu.system / requests),
     db_cpu_us_per_request:
       dbCpuBefore === null || dbCpuAfter === null ? null : Math.round((dbCpuAfter - dbCpuBefore) / requests),
     statements_per_request: Math.round((statements / requests) * 100) / 100,
@@ -360,6 +366,26 @@ const only = process.env.BENCH_ROUTES?.split(',')
   .filter(Boolean)
 const chosen = only ? specs.filter((spec) => only.some((word) => spec.name.includes(word))) : specs
 
+// The runtime's floor, measured the same way: a bare node:http server in this process answering
+// every request with a page of GET /sites (its bytes, prepared once), at the bench rate over the
+// same keep-alive connections. What a route costs above it is the API's own work.
+let floor: RouteLine | null = null
+if (process.env.BENCH_FLOOR !== '0') {
+  const page = Buffer.from(
+    await (
+      await fetch(`${origin}/api/v1/sites?limit=50`, { headers: { authorization: `Bearer ${readToken}` } })
+    ).text(),
+  )
+  const bare = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': page.length })
+    response.end(page)
+  })
+  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve))
+  const { port } = bare.address() as AddressInfo
+  floor = await load('bare node:http (a GET /sites page)', ['/'], readToken, `http://127.0.0.1:${port}`)
+  await new Promise((resolve) => bare.close(resolve))
+}
+
 const lines: (RouteLine & { target: number })[] = []
 for (const spec of chosen) {
   const token = spec.token ?? readToken
@@ -377,6 +403,7 @@ process.stdout.write(
     target_p99_ms: Object.fromEntries(lines.map((line) => [line.route, line.target])),
     server_cpu_us_per_request: Object.fromEntries(lines.map((line) => [line.route, line.server_cpu_us_per_request])),
     target_server_cpu_us_per_request: 1000,
+    ...(floor ? { floor_cpu_us_per_request: floor.server_cpu_us_per_request } : {}),
     ok: lines.every(
       (line) => line.latency_ms.p99 <= line.target && line.non2xx === 0 && line.server_cpu_us_per_request <= 1000,
     ),
