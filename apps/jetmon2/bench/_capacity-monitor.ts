@@ -4,11 +4,13 @@
 // MonitorService on the seeded fleet (warm-up, then the measured seconds), drains it and prints
 // one JSON line of figures: dispatch, start-up, CPU per check, database, memory.
 import { readFileSync } from 'node:fs'
+import { getHeapSpaceStatistics } from 'node:v8'
 import { createLogger } from '@jetmon/logging'
 import type { Scheduler } from '@jetmon/scheduler'
 import * as v from 'valibot'
 import { jetmon2ConfigSchema } from '../src/config.js'
 import { MonitorService } from '../src/monitor/service.js'
+import { heapGrowthFlag, limitHeapGrowth, TUNED_ENV } from '../src/runtime.js'
 
 export interface CapacityMonitorOptions {
   databaseUrl: string
@@ -28,11 +30,31 @@ const cpuMsOf = (pid: number) => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS
 }
 
+// The process's resident memory by kind (/proc/self/status): anonymous (heaps, malloc arenas,
+// buffers) and file-backed (the node binary and the libraries it maps).
+const residentMb = () => {
+  const status = readFileSync('/proc/self/status', 'utf8')
+  const kb = (key: string) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+)`, 'm'))?.[1] ?? 0)
+  return { anonMb: Math.round(kb('RssAnon') / 1024), fileMb: Math.round(kb('RssFile') / 1024) }
+}
+// V8's heap by space, committed (what it holds from the system) in MB.
+const heapSpacesMb = () =>
+  Object.fromEntries(
+    getHeapSpaceStatistics()
+      .filter((space) => space.physical_space_size >= MB)
+      .map((space) => [space.space_name.replace(/_space$/, ''), Math.round(space.physical_space_size / MB)]),
+  )
+
 const options = JSON.parse(process.env.BENCH_MONITOR ?? '{}') as CapacityMonitorOptions
 const ENDPOINTS = options.endpoints
 const INTERVAL_SEC = options.intervalSec
+// As `jetmon2 serve` does first (capacity.ts started this process with the rest of its settings).
+const heapGrowth = heapGrowthFlag(process.execArgv, process.env)
+limitHeapGrowth()
 // The process before the monitor holds anything: the runtime and the code it loaded.
 const baseRss = process.memoryUsage().rss
+const baseResident = residentMb()
+const baseHeapTotal = process.memoryUsage().heapTotal
 
 const config = v.parse(jetmon2ConfigSchema, {
   HOST_ID: 'bench',
@@ -148,15 +170,27 @@ const report = {
   },
   fixtureCpuShareOfOneCore: Number(((cpuMsOf(options.fixturePid) - fx0) / wallMs).toFixed(3)),
   // The monitor's own process, at the end of the run and at its peak (sampled every second from its start).
+  /** The runtime settings of the monitor's process (src/runtime.ts). */
+  runtime: {
+    tuned: process.env[TUNED_ENV] ?? null,
+    flags: [
+      ...process.execArgv.filter((arg) => !/^--(conditions|import|expose-gc)|^tsx$/.test(arg)),
+      ...(heapGrowth ? [heapGrowth] : []),
+    ],
+    ...(process.env.MALLOC_ARENA_MAX ? { mallocArenaMax: process.env.MALLOC_ARENA_MAX } : {}),
+  },
   rssMb: Math.round(memory.rss / MB),
   peakRssMb: Math.round(Math.max(peakRss, memory.rss) / MB),
   heapUsedMb: Math.round(memory.heapUsed / MB),
   memory: {
     /** Before the service started: the runtime and the code loaded (tsx's compiled sources included). */
     baseRssMb: Math.round(baseRss / MB),
+    baseResident: { ...baseResident, heapTotalMb: Math.round(baseHeapTotal / MB) },
     /** The peak over the measured seconds only (after the warm-up: the fleet loaded, every endpoint checked or due). */
     peakRssMbMeasured: Math.round(Math.max(peakRssMeasured, memory.rss) / MB),
     heapTotalMb: Math.round(memory.heapTotal / MB),
+    heapSpacesMb: heapSpacesMb(),
+    resident: residentMb(),
     externalMb: Math.round(memory.external / MB),
     arrayBuffersMb: Math.round(memory.arrayBuffers / MB),
     endpointsHeld: heldEndpoints,
@@ -175,8 +209,13 @@ if (gc) {
   Object.assign(report.memory, {
     heapUsedAfterGcMb: Math.round(collected.heapUsed / MB),
     rssAfterGcMb: Math.round(collected.rss / MB),
+    heapTotalAfterGcMb: Math.round(collected.heapTotal / MB),
+    residentAfterGc: residentMb(),
     heapUsedAfterGcBytesPerEndpoint: Math.round(collected.heapUsed / heldEndpoints),
   })
+  // V8 returns the pages a collection freed to the system from a background task: the RSS a little later.
+  await new Promise((r) => setTimeout(r, 2_000))
+  Object.assign(report.memory, { rssAfterGcSettledMb: Math.round(process.memoryUsage().rss / MB) })
 }
 await service.drain(20_000)
 process.stdout.write(`${JSON.stringify(report)}\n`)

@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { createChecker } from '@jetmon/checker'
 import { createDatabase, migrate, startEmbeddedMariadb } from '@jetmon/db'
+import { checkingProcessLaunch } from '../src/runtime.js'
 import type { CapacityMonitorOptions } from './_capacity-monitor.js'
 import { measureSaturation } from './_saturation.js'
 
@@ -122,24 +123,25 @@ const monitorOptions: CapacityMonitorOptions = {
   databasePid: server.pid,
   fixturePid: fixture.pid,
 }
-const monitorChild = spawn(
-  process.execPath,
-  // --expose-gc: after its figures, the monitor reports what of its heap is live. BENCH_MONITOR_NODE_FLAGS:
-  // more Node.js or V8 flags for the monitor's process alone (e.g. --optimize-for-size).
+// The monitor's process starts with the runtime settings `jetmon2 serve` gives a checking process
+// (src/runtime.ts; JETMON_RUNTIME_TUNED=off measures V8's and glibc's defaults instead).
+// --expose-gc: after its figures, the monitor reports what of its heap is live. BENCH_MONITOR_NODE_FLAGS:
+// more Node.js or V8 flags for the monitor's process alone (e.g. --optimize-for-size).
+const launch = checkingProcessLaunch(
   [
     ...(process.env.BENCH_MONITOR_NODE_FLAGS ?? '').split(' ').filter(Boolean),
     '--expose-gc',
     '--conditions=@jetmon/source',
     '--import',
     'tsx',
-    join(import.meta.dirname, '_capacity-monitor.ts'),
   ],
-  {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    cwd: ROOT,
-    env: { ...process.env, BENCH_MONITOR: JSON.stringify(monitorOptions) },
-  },
+  process.env,
 )
+const monitorChild = spawn(process.execPath, [...launch.execArgv, join(import.meta.dirname, '_capacity-monitor.ts')], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  cwd: ROOT,
+  env: { ...launch.env, BENCH_MONITOR: JSON.stringify(monitorOptions) },
+})
 const monitorLine = await new Promise<string>((resolve, reject) => {
   createInterface({ input: monitorChild.stdout }).once('line', resolve)
   monitorChild.once('exit', (code) => reject(new Error(`the monitor's process exited (${code}) without its figures`)))

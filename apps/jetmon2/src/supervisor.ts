@@ -15,6 +15,7 @@ import type { Logger } from '@jetmon/logging'
 import { BucketLeases } from '@jetmon/scheduler'
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client'
 import type { Jetmon2Config } from './config.js'
+import { checkingProcessLaunch } from './runtime.js'
 import { VERSION } from './version.js'
 
 /** The environment variable that tells a forked `jetmon2 serve` it is worker number N (2…). */
@@ -251,9 +252,12 @@ export class Supervisor {
   #fork(slot: Slot): void {
     const { config } = this.#options
     const entry = this.#options.entry ?? { module: process.argv[1] ?? '', args: process.argv.slice(2) }
+    // A worker starts with the runtime settings of a checking process (src/runtime.ts), as `serve` did.
+    const launch = checkingProcessLaunch(process.execArgv, process.env)
     const child = fork(entry.module, entry.args, {
+      execArgv: launch.execArgv,
       env: {
-        ...process.env,
+        ...launch.env,
         [WORKER_ENV]: String(slot.index),
         HOST_ID: slot.hostId,
         MONITOR_PROCESSES: '1',

@@ -2,7 +2,7 @@
 // buckets through their own leases, one ops port serves both, a killed worker's buckets are taken
 // over while it is restarted, and SIGTERM drains both.
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -145,6 +145,14 @@ it('checks every endpoint once per interval with two processes, survives a kille
   const first = await running((workers) => workers.length === 2 && workers.every((w) => w.state === 'running'))
   expect(first.checks.workers).toBe('2 of 2 processes checking')
   expect(first.workers!.map((w) => w.host_id)).toEqual(['cores', 'cores/w2'])
+  // Both run with a checking process's runtime settings: `serve` re-executed itself with them, under
+  // the same process id, and forked its worker with them.
+  expect(first.workers![0]!.pid).toBe(serve.pid)
+  for (const { pid } of first.workers!) {
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContainEqual(
+      expect.stringMatching(/^--max-semi-space-size=\d+$/),
+    )
+  }
   const leases = (await t.db.select().from(hostLeases)).filter((row) => row.status === 'active')
   expect(leases.map((row) => row.hostId).sort()).toEqual(['cores', 'cores/w2'])
   const [a, b] = leases.map((row) => [row.bucketMin!, row.bucketMax!]).sort((x, y) => x[0]! - y[0]!)

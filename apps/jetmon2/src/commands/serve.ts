@@ -7,6 +7,7 @@ import { loadJetmon2Config } from '../config.js'
 import { resolveDatabase } from '../database.js'
 import { CommandError } from '../errors.js'
 import { MonitorService } from '../monitor/service.js'
+import { limitHeapGrowth, relaunchTuned } from '../runtime.js'
 import { plannedProcesses, SupervisedRegistry, Supervisor, workerChannel } from '../supervisor.js'
 
 export default defineCommand({
@@ -17,6 +18,10 @@ export default defineCommand({
   },
   args: configArg,
   async run({ args }) {
+    // A checking process holds its fleet in memory: the runtime settings that keep its heap near its
+    // live data (re-executes this process once with them, before it opens anything).
+    relaunchTuned()
+    limitHeapGrowth()
     const config = loadCommandConfig(args)
     // Forked by a supervisor: this process only checks its own share of the host's buckets.
     const worker = workerChannel()
