@@ -119,8 +119,41 @@ export class EmptinessProbe {
       this.pending = ''
       return
     }
-    const text = this.pending + chunk.toString('latin1')
-    this.pending = ''
+    if (this.pending !== '') {
+      const text = this.pending + chunk.toString('latin1')
+      this.pending = ''
+      this.scanText(text)
+      return
+    }
+    // The bytes themselves, with only the tags turned into text: a page's first tags are its whole cost.
+    const length = chunk.length
+    let i = 0
+    while (i < length) {
+      const code = chunk[i] as number
+      if (isSpace(code)) {
+        i++
+        continue
+      }
+      if (code !== 0x3c /* < */) break
+      const close = chunk.indexOf(0x3e /* > */, i)
+      if (close === -1) {
+        const rest = chunk.toString('latin1', i)
+        if (couldBeSkeleton(rest, 0)) {
+          this.pending = rest
+          return
+        }
+        break
+      }
+      // A skeleton tag ends at the first '>' after its '<': it matches up to `close` or not at all.
+      SKELETON_TAG.lastIndex = 0
+      if (!SKELETON_TAG.test(chunk.toString('latin1', i, close + 1))) break
+      i = close + 1
+    }
+    if (i < length) this.content = true
+  }
+
+  /** The same scan over text: a skeleton tag that began in an earlier chunk, joined with this one. */
+  private scanText(text: string): void {
     let i = 0
     while (i < text.length) {
       const code = text.charCodeAt(i)

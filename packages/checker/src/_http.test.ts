@@ -100,6 +100,83 @@ describe('ResponseReader', () => {
     expect(read(['HTTP/1.1 200 OK\r\nContent-Le']).outcome).toBe('no_response')
   })
 
+  it('reads status lines and the kept headers as their definition does, whatever the case and spacing', () => {
+    // The definition: the status-line pattern, and each name trimmed and lower-cased before it is looked up.
+    const STATUS = /^HTTP\/1\.[01] (\d{3})(?: [^\r\n]*)?$/
+    const KEPT = ['content-encoding', 'content-length', 'content-type', 'location', 'transfer-encoding']
+    const definition = (head: string) => {
+      const lines = head.split('\r\n')
+      const match = STATUS.exec(lines[0] as string)
+      if (!match) return null
+      const headers = new Map<string, string>()
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(':')
+        const name = line.slice(0, Math.max(colon, 0)).trim().toLowerCase()
+        if (colon === -1 || !KEPT.includes(name)) continue
+        const value = line.slice(colon + 1).trim()
+        headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value)
+      }
+      return { status: Number(match[1]), headers: Object.fromEntries(headers) }
+    }
+    const statusLines = [
+      'HTTP/1.1 200 OK',
+      'HTTP/1.0 404',
+      'HTTP/1.1 301 Moved\rX',
+      'HTTP/1.2 200 OK',
+      'HTTP/1.1 20 OK',
+    ]
+    const names = [
+      'Location',
+      'LOCATION',
+      ' location',
+      'location ',
+      '\tContent-Type',
+      'Content-type\u00a0',
+      'content-lengtH',
+    ]
+    const others = [
+      'Locatio',
+      'Content_Type',
+      'x-fixture-site',
+      'Content-Lengths',
+      'Transfer-Encodinf',
+      'conten-type',
+      'Date',
+    ]
+    let seed = 11
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed % n
+    }
+    for (let run = 0; run < 500; run++) {
+      const lines = [statusLines[random(statusLines.length)] as string]
+      for (let i = random(6); i > 0; i--) {
+        const from = random(2) === 0 ? names : others
+        lines.push(`${from[random(from.length)]}:${random(2) === 0 ? ' ' : ''}v${i}`)
+      }
+      const head = lines.join('\r\n')
+      const expected = definition(head)
+      let got: { status: number; headers: Record<string, string> } | null = null
+      const reader = new ResponseReader(
+        {
+          onHead: (h) => {
+            got = { status: h.status, headers: Object.fromEntries(h.headers) }
+            return false
+          },
+          onBody: () => {},
+        },
+        false,
+      )
+      try {
+        reader.push(Buffer.from(`${head}\r\n\r\n`, 'latin1'))
+      } catch (error) {
+        if (!(error instanceof MalformedResponse)) throw error
+      }
+      // 1xx and 101 aside, every line here is final or malformed.
+      expect({ head, got }).toEqual({ head, got: expected })
+    }
+  })
+
   it('rejects bytes that are not HTTP', () => {
     expect(() => read(['SSH-2.0-OpenSSH_9.0\r\n\r\n'])).toThrow(MalformedResponse)
     expect(() => read(['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'])).toThrow(/invalid chunk size/)

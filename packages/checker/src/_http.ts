@@ -173,8 +173,6 @@ export class ResponseReader {
   }
 }
 
-const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: [^\r\n]*)?$/
-
 /**
  * The only headers a check reads: framing, redirects and what the content checks need. Others are
  * skipped without being copied out of the head, which spares a few strings per header per check.
@@ -183,12 +181,69 @@ const KEPT_HEADERS = new Set(['content-encoding', 'content-length', 'content-typ
 /** The shortest kept name ('location'): shorter names are skipped before any copy. */
 const KEPT_MIN = 8
 
+/** Whitespace that String.prototype.trim removes, within the latin1 range a head is read in. */
+const isTrimmed = (code: number) => code === 0x20 || (code >= 0x09 && code <= 0x0d) || code === 0xa0
+
+/**
+ * The kept header named by `text[from, to)`, compared in place without case (only ASCII letters
+ * fold to the ASCII names kept); null for any other name. The name has no surrounding whitespace.
+ */
+function keptName(text: string, from: number, to: number): string | null {
+  let name: string
+  switch (to - from) {
+    case 8:
+      name = 'location'
+      break
+    case 12:
+      name = 'content-type'
+      break
+    case 14:
+      name = 'content-length'
+      break
+    case 16:
+      name = 'content-encoding'
+      break
+    case 17:
+      name = 'transfer-encoding'
+      break
+    default:
+      return null
+  }
+  for (let i = from; i < to; i++) {
+    let code = text.charCodeAt(i)
+    if (code >= 0x41 && code <= 0x5a) code += 0x20
+    if (code !== name.charCodeAt(i - from)) return null
+  }
+  return name
+}
+
+const isDigit = (code: number) => code >= 0x30 && code <= 0x39
+
+/** The status of an `HTTP/1.0` or `HTTP/1.1` status line `text[0, end)` (three digits, then nothing or a space and a reason without CR or LF); -1 if it is not one. */
+function statusOf(text: string, end: number): number {
+  if (end < 12 || !text.startsWith('HTTP/1.')) return -1
+  const minor = text.charCodeAt(7)
+  if ((minor !== 0x30 && minor !== 0x31) || text.charCodeAt(8) !== 0x20) return -1
+  const a = text.charCodeAt(9)
+  const b = text.charCodeAt(10)
+  const c = text.charCodeAt(11)
+  if (!isDigit(a) || !isDigit(b) || !isDigit(c)) return -1
+  if (end > 12) {
+    if (text.charCodeAt(12) !== 0x20) return -1
+    for (let i = 13; i < end; i++) {
+      const code = text.charCodeAt(i)
+      if (code === 0x0d || code === 0x0a) return -1
+    }
+  }
+  return (a - 0x30) * 100 + (b - 0x30) * 10 + (c - 0x30)
+}
+
 function parseHead(text: string): ResponseHead {
   let lineEnd = text.indexOf('\r\n')
   if (lineEnd === -1) lineEnd = text.length
-  const statusLine = text.slice(0, lineEnd)
-  const match = STATUS_LINE.exec(statusLine)
-  if (!match) throw new MalformedResponse(`not an HTTP/1.x status line: "${statusLine.slice(0, 64)}"`)
+  const status = statusOf(text, lineEnd)
+  if (status === -1)
+    throw new MalformedResponse(`not an HTTP/1.x status line: "${text.slice(0, Math.min(lineEnd, 64))}"`)
   const headers = new Map<string, string>()
   let at = lineEnd + 2
   while (at < text.length) {
@@ -196,8 +251,12 @@ function parseHead(text: string): ResponseHead {
     if (end === -1) end = text.length
     const colon = text.indexOf(':', at)
     if (colon - at >= KEPT_MIN && colon < end) {
-      const name = text.slice(at, colon).trim().toLowerCase()
-      if (KEPT_HEADERS.has(name)) {
+      // A name with whitespace around it (tolerated) takes the slow way: copied, trimmed, lower-cased.
+      const name =
+        isTrimmed(text.charCodeAt(at)) || isTrimmed(text.charCodeAt(colon - 1))
+          ? trimmedKeptName(text.slice(at, colon))
+          : keptName(text, at, colon)
+      if (name !== null) {
         const value = text.slice(colon + 1, end).trim()
         const existing = headers.get(name)
         headers.set(name, existing === undefined ? value : `${existing}, ${value}`)
@@ -205,7 +264,12 @@ function parseHead(text: string): ResponseHead {
     }
     at = end + 2
   }
-  return { status: Number(match[1]), headers }
+  return { status, headers }
+}
+
+function trimmedKeptName(raw: string): string | null {
+  const name = raw.trim().toLowerCase()
+  return KEPT_HEADERS.has(name) ? name : null
 }
 
 /** The request bytes: our headers first, the caller's custom headers override them (Host included). */
