@@ -1,4 +1,5 @@
-import { auditLog, type Db, type Logger } from '@jetmon/db'
+import { auditLog, type Db, type Logger, poolOf } from '@jetmon/db'
+import { getTableName } from 'drizzle-orm'
 
 export interface AccessRecord {
   consumer: string
@@ -11,6 +12,21 @@ export interface AccessRecord {
   blogId: bigint | null
   at: Date
 }
+
+/**
+ * The batch insert, written once: the rows are bound to its one `?` by the driver (a list of
+ * rows), which costs a fraction of building the statement column by column on every flush.
+ */
+const INSERT = `INSERT INTO \`${getTableName(auditLog)}\` (${[
+  auditLog.blogId,
+  auditLog.eventType,
+  auditLog.source,
+  auditLog.detail,
+  auditLog.metadata,
+  auditLog.createdAt,
+]
+  .map((column) => `\`${column.name}\``)
+  .join(', ')}) VALUES ?`
 
 const FLUSH_EVERY_MS = 500
 const BATCH = 500
@@ -62,24 +78,23 @@ export class AccessAuditWriter {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, BATCH)
       try {
-        await this.db.insert(auditLog).values(
-          batch.map((entry) => ({
-            blogId: entry.blogId,
-            eventType: 'api_access',
-            source: `api:${entry.consumer}`,
-            detail: `${entry.method} ${entry.path} ${entry.status}`.slice(0, 1024),
-            metadata: {
-              consumer: entry.consumer,
-              key_id: entry.keyId.toString(),
-              method: entry.method,
-              path: entry.path,
-              status: entry.status,
-              duration_ms: entry.durationMs,
-              request_id: entry.requestId,
-            },
-            createdAt: entry.at,
-          })),
-        )
+        const rows = batch.map((entry) => [
+          entry.blogId,
+          'api_access',
+          `api:${entry.consumer}`,
+          `${entry.method} ${entry.path} ${entry.status}`.slice(0, 1024),
+          JSON.stringify({
+            consumer: entry.consumer,
+            key_id: entry.keyId.toString(),
+            method: entry.method,
+            path: entry.path,
+            status: entry.status,
+            duration_ms: entry.durationMs,
+            request_id: entry.requestId,
+          }),
+          entry.at,
+        ])
+        await poolOf(this.db).query(INSERT, [rows])
         this.written += batch.length
       } catch (error) {
         this.dropped += batch.length

@@ -207,6 +207,10 @@ describe('cross-cutting rules', () => {
     expect(row).toBeDefined()
     expect(row?.source).toBe('api:test-read')
     expect(row?.metadata).toMatchObject({ method: 'GET', path: '/api/v1/me', status: 200, consumer: 'test-read' })
+    expect(row?.detail).toBe('GET /api/v1/me 200')
+    expect(row?.blogId).toBeNull()
+    // The request's own time, in UTC, to the millisecond.
+    expect(Math.abs(row!.createdAt.getTime() - Date.now())).toBeLessThan(60_000)
   })
 
   it('only the gateway key may send a tenant header', async () => {

@@ -97,6 +97,14 @@ export function poolOptionsFromUrl(url: string): mysql.PoolOptions {
   }
 }
 
+/**
+ * The mysql2 pool a handle from {@link createDatabase} runs on, for statements drizzle cannot
+ * express cheaply (a multi-row insert bound to one `?`).
+ */
+export function poolOf(db: Db): mysql.Pool {
+  return (db as Db & { $client: mysql.Pool }).$client
+}
+
 /** Opens a pool and the drizzle handle over it. Nothing connects until the first query. */
 export function createDatabase(url: string, overrides: Partial<mysql.PoolOptions> = {}): Database {
   const pool = mysql.createPool({ ...poolOptionsFromUrl(url), ...overrides })

@@ -6,6 +6,7 @@ export {
   type DatabaseSettings,
   type Db,
   databaseUrlFrom,
+  poolOf,
   poolOptionsFromUrl,
   redactDatabaseUrl,
   type Schema,
