@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { DETECTION_PROFILES, REDIRECT_POLICIES, REQUEST_METHODS } from '@jetmon/vocabulary'
+import { parseTargetUrl, type TargetUrl } from './_url.js'
 import { CheckerError } from './errors.js'
 import type { CheckerOptions, CheckRequest } from './types.js'
 
@@ -44,13 +45,13 @@ export function validateCheckerOptions(options: CheckerOptions): void {
 }
 
 /** Validates a request and returns its parsed URL. */
-export function validateCheckRequest(request: CheckRequest): URL {
+export function validateCheckRequest(request: CheckRequest): TargetUrl {
   const fail = (message: string) => {
     throw new CheckerError('INVALID_CHECK_REQUEST', message)
   }
-  let url: URL | null = null
+  let url: TargetUrl | null = null
   try {
-    url = new URL(request.url)
+    url = parseTargetUrl(request.url)
   } catch {
     fail(`url: "${String(request.url).slice(0, 100)}" is not a valid URL`)
   }
@@ -90,5 +91,5 @@ export function validateCheckRequest(request: CheckRequest): URL {
   // A guard that a stray "true" string silently turned off would fail open.
   if (request.refusePrivateTargets !== undefined && typeof request.refusePrivateTargets !== 'boolean')
     fail(`refusePrivateTargets: must be true or false, got ${JSON.stringify(request.refusePrivateTargets)}`)
-  return url as URL
+  return url as TargetUrl
 }

@@ -20,6 +20,7 @@ import {
   isDeprecatedProtocol,
   type KnownCertificate,
 } from './_tls.js'
+import type { TargetUrl } from './_url.js'
 import { validateCheckerOptions, validateCheckRequest } from './_validate.js'
 import { classifyTargetAddress, describeRefusedAddress, type RefusedAddressKind } from './target-guard.js'
 import { ERROR_CODES, type ErrorName } from './taxonomy.js'
@@ -330,7 +331,7 @@ export function createChecker(options: CheckerOptions = {}): (request: CheckRequ
     limits: { ...DEFAULT_LIMITS, ...options.limits },
   }
   return (request) => {
-    let url: URL
+    let url: TargetUrl
     try {
       url = validateCheckRequest(request)
     } catch (error) {
@@ -363,7 +364,7 @@ class CheckRun {
   private visited: Set<string> | null = null
 
   // The current hop (one request on one fresh connection); a redirect starts a new one.
-  private url: URL
+  private url: TargetUrl
   private port = 0
   private addresses: string[] = []
   private addressIndex = 0
@@ -397,7 +398,7 @@ class CheckRun {
   constructor(
     private readonly shared: Shared,
     private readonly request: CheckRequest,
-    private readonly original: URL,
+    private readonly original: TargetUrl,
     private readonly resolveResult: (result: CheckResult) => void,
   ) {
     this.method = request.method ?? DEFAULT_REQUEST_METHOD
@@ -824,7 +825,7 @@ class CheckRun {
   private redirect(status: number, location: string): void {
     let next: URL
     try {
-      next = new URL(location, this.url)
+      next = new URL(location, this.url.href)
     } catch {
       this.finish({ error: 'redirect', detail: `redirect to an invalid URL: ${location.slice(0, 200)}` })
       return
@@ -854,7 +855,7 @@ class CheckRun {
     }
   }
 
-  private resetHop(url: URL): void {
+  private resetHop(url: TargetUrl): void {
     this.url = url
     this.dns = undefined
     this.tls = undefined
