@@ -184,6 +184,8 @@ export const events = mysqlTable(
   (t) => [
     uniqueIndex('uk_open_dedup').on(t.dedupKey),
     index('idx_blog_ended').on(t.blogId, t.endedAt),
+    // A site's worst open event (highest severity, earliest start, lowest id) in index order.
+    index('idx_blog_open_worst').on(t.blogId, t.endedAt, sql`${t.severity} desc`, t.startedAt, t.id),
     index('idx_blog_started').on(t.blogId, t.startedAt),
     index('idx_endpoint_ended').on(t.endpointId, t.endedAt),
     index('idx_type_started').on(t.checkType, t.startedAt),

@@ -22,11 +22,16 @@ function normalise(type: string): string {
     .replace(/^json$/, 'json')
 }
 
-/** A plain column, or the column of a prefix part written as SQL (`monitor_url(191)`). */
+/** A plain column, or the column of a part written as SQL: a prefix (`monitor_url(191)`) or a direction (`severity desc`). */
 function indexedColumnName(part: unknown): string {
   if (is(part, Column)) return part.name
-  const chunks = (part as SQL).queryChunks.flatMap((chunk) => (chunk as { value?: string[] }).value ?? [])
-  return chunks.join('').replace(/\(\d+\)$/, '')
+  const chunks = (part as SQL).queryChunks.flatMap((chunk) =>
+    is(chunk, Column) ? [chunk.name] : ((chunk as { value?: string[] }).value ?? []),
+  )
+  return chunks
+    .join('')
+    .replace(/\(\d+\)$/, '')
+    .replace(/ (asc|desc)$/i, '')
 }
 
 let t: ScratchDatabase
