@@ -4,6 +4,7 @@
 // MonitorService on the seeded fleet (warm-up, then the measured seconds), drains it and prints
 // one JSON line of figures: dispatch, start-up, CPU per check, database, memory.
 import { readFileSync } from 'node:fs'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { createLogger } from '@jetmon/logging'
 import type { Scheduler } from '@jetmon/scheduler'
@@ -126,6 +127,20 @@ const t0 = Date.now()
 let peakLagP99 = 0
 let maxBacklog = 0
 let peakRssMeasured = 0
+// The garbage collector's pauses over the measured seconds, by kind (scavenges of the young
+// generation, full mark-compacts, incremental marking steps): what a heap setting costs the checks.
+const pauses: Record<string, { count: number; totalMs: number; maxMs: number }> = {}
+const KINDS: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' }
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = KINDS[(entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other'
+    const p = (pauses[kind] ??= { count: 0, totalMs: 0, maxMs: 0 })
+    p.count++
+    p.totalMs += entry.duration
+    p.maxMs = Math.max(p.maxMs, entry.duration)
+  }
+})
+gcObserver.observe({ entryTypes: ['gc'] })
 const sampler = setInterval(() => {
   peakRssMeasured = Math.max(peakRssMeasured, process.memoryUsage().rss)
   const s = stats()
@@ -134,6 +149,7 @@ const sampler = setInterval(() => {
 }, 5_000)
 await new Promise((r) => setTimeout(r, options.seconds * 1000))
 clearInterval(sampler)
+gcObserver.disconnect()
 clearInterval(startupSampler)
 const wallMs = Date.now() - t0
 const s1 = stats()
@@ -163,6 +179,12 @@ const report = {
   },
   maxDueBacklog: maxBacklog,
   monitorCpuUsPerCheck: Math.round((cpu.user + cpu.system) / checks),
+  gcPausesMs: Object.fromEntries(
+    Object.entries(pauses).map(([kind, p]) => [
+      kind,
+      { count: p.count, totalMs: Math.round(p.totalMs), maxMs: Math.round(p.maxMs) },
+    ]),
+  ),
   db: {
     statementsPerSec: Number((((r1.statements - r0.statements) / wallMs) * 1000).toFixed(1)),
     rowsPerSec: Math.round(((r1.rowsWritten - r0.rowsWritten) / wallMs) * 1000),
