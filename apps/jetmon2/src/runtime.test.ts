@@ -63,9 +63,16 @@ describe('relaunchTuned', () => {
     expect(calls).toHaveLength(1)
   })
 
-  it('goes on as it is where Node.js has no process.execve', () => {
+  it('goes on as it is where Node.js has no process.execve, or it fails', () => {
     const { execve: _, ...old } = proc({}, [])
     expect(() => relaunchTuned(old)).not.toThrow()
+    const failing = {
+      ...old,
+      execve: (() => {
+        throw new Error('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM')
+      }) as never,
+    }
+    expect(() => relaunchTuned(failing)).not.toThrow()
   })
 })
 

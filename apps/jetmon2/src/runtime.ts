@@ -50,16 +50,21 @@ export function checkingProcessLaunch(execArgv: readonly string[], env: NodeJS.P
 type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never
 
 /**
- * Re-executes this process with {@link checkingProcessLaunch}'s settings, unless it already runs with
- * them or this Node.js has no `process.execve` (then it goes on as it is and returns). Call it before
- * the process opens anything: the new program keeps the process id and the standard streams only.
+ * Re-executes this process with {@link checkingProcessLaunch}'s settings, unless it already runs
+ * with them, or this Node.js or platform has no `process.execve` (then it goes on as it is and
+ * returns). Call it before the process opens anything: the new program keeps the process id, its
+ * environment and standard streams, and nothing else of this one.
  */
 export function relaunchTuned(
   proc: Pick<NodeJS.Process, 'env' | 'execArgv' | 'argv' | 'execPath'> & { execve?: Execve } = process,
 ): void {
   if (proc.env[TUNED_ENV] !== undefined || typeof proc.execve !== 'function') return
   const launch = checkingProcessLaunch(proc.execArgv, proc.env)
-  proc.execve(proc.execPath, [proc.execPath, ...launch.execArgv, ...proc.argv.slice(1)], launch.env)
+  try {
+    proc.execve(proc.execPath, [proc.execPath, ...launch.execArgv, ...proc.argv.slice(1)], launch.env)
+  } catch {
+    // Not on this platform (Windows), or the exec failed: this process goes on as it was started.
+  }
 }
 
 /** The V8 flag that bounds the old generation's growth, unless the process was started with one. */
