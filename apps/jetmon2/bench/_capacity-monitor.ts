@@ -4,7 +4,7 @@
 // MonitorService on the seeded fleet (warm-up, then the measured seconds), drains it and prints
 // one JSON line of figures: dispatch, start-up, CPU per check, database, memory.
 import { readFileSync } from 'node:fs'
-import { PerformanceObserver } from 'node:perf_hooks'
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { createLogger } from '@jetmon/logging'
 import type { Scheduler } from '@jetmon/scheduler'
@@ -130,7 +130,13 @@ let peakRssMeasured = 0
 // The garbage collector's pauses over the measured seconds, by kind (scavenges of the young
 // generation, full mark-compacts, incremental marking steps): what a heap setting costs the checks.
 const pauses: Record<string, { count: number; totalMs: number; maxMs: number }> = {}
-const KINDS: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' }
+const KINDS: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR_MARK_SWEEP]: 'minorMarkSweep',
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'markCompact',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incrementalMarking',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakCallbacks',
+}
 const gcObserver = new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     const kind = KINDS[(entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other'
