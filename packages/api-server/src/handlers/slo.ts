@@ -3,7 +3,7 @@
  * on read, daily snapshots, and SLOs as code (OpenSLO export and apply).
  */
 import { jsonId, type RouteDefinition, type Slo, type SloStatus, type sloRoutes } from '@jetmon/api-client'
-import { monitorSites } from '@jetmon/db'
+import { type DbOrTx, monitorSites, preparedPerDatabase } from '@jetmon/db'
 import type { StatsScope } from '@jetmon/read-models'
 import {
   applyOpenSlo,
@@ -26,7 +26,7 @@ import {
   SiteNotFoundError,
   updateObjective,
 } from '@jetmon/slo'
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { Handlers, RequestContext } from '../context.js'
 import { Reply } from '../context.js'
 import { ApiError, invalidRequest, notFound } from '../errors.js'
@@ -130,6 +130,16 @@ async function statusesJson(
     }
   })
 }
+
+/** One endpoint of a site (whether it has any): built once, then bound. */
+const anyEndpointOf = preparedPerDatabase((db: DbOrTx, _shape: 'site') =>
+  db
+    .select({ endpointId: monitorSites.endpointId })
+    .from(monitorSites)
+    .where(eq(monitorSites.blogId, sql.placeholder('blogId')))
+    .limit(1)
+    .prepare(),
+)
 
 export const sloHandlers: Handlers<typeof sloRoutes> = {
   async 'slos.list'(ctx) {
@@ -242,11 +252,7 @@ export const sloHandlers: Handlers<typeof sloRoutes> = {
   async 'slos.site'(ctx) {
     const blogId = ctx.params.blog_id
     const limit = ctx.query.limit ?? DEFAULT_LIMIT
-    const [site] = await ctx.deps.db
-      .select({ endpointId: monitorSites.endpointId })
-      .from(monitorSites)
-      .where(eq(monitorSites.blogId, blogId))
-      .limit(1)
+    const [site] = await anyEndpointOf(ctx.deps.db, 'site').execute({ blogId })
     if (!site || !(await tenantSeesBlog(ctx, blogId))) throw notFound('site', blogId)
     const after = ctx.query.cursor === undefined ? null : decodeCursor(ctx.query.cursor, ['id'])[0]
     const page = await verb(() =>
