@@ -194,8 +194,94 @@ class Lingering {
   }
 }
 
+/**
+ * The checks in flight with the same time limit, in the order they started (so in the order of
+ * their deadlines): a doubly linked list through the checks themselves.
+ */
+interface DeadlineList {
+  readonly timeoutMs: number
+  head: CheckRun | null
+  tail: CheckRun | null
+}
+
+/**
+ * Every in-flight check's deadline, behind one timer: the earliest deadline of all. A check that
+ * ends unlinks itself (O(1)); the timer is re-armed only when it fires or a shorter limit arrives,
+ * and stopped when no check is left, so an idle checker keeps no process alive. This spares every
+ * check a timer of its own (its object, and Node's list and async bookkeeping to arm and clear it).
+ */
+class Deadlines {
+  /** One list per time limit in use (a checker sees few distinct limits). */
+  private readonly lists = new Map<number, DeadlineList>()
+  private count = 0
+  private timer: NodeJS.Timeout | null = null
+  /** When the timer fires (performance.now() time), Infinity when stopped. */
+  private timerAt = Number.POSITIVE_INFINITY
+
+  add(run: CheckRun): void {
+    let list = this.lists.get(run.timeoutMs)
+    if (list === undefined) {
+      list = { timeoutMs: run.timeoutMs, head: null, tail: null }
+      this.lists.set(run.timeoutMs, list)
+    }
+    run.deadlinePrev = list.tail
+    run.deadlineNext = null
+    if (list.tail === null) list.head = run
+    else list.tail.deadlineNext = run
+    list.tail = run
+    this.count++
+    if (run.deadlineAt < this.timerAt) this.arm(run.deadlineAt)
+  }
+
+  delete(run: CheckRun): void {
+    const list = this.lists.get(run.timeoutMs)
+    if (list === undefined || (run.deadlinePrev === null && list.head !== run)) return
+    if (run.deadlinePrev === null) list.head = run.deadlineNext
+    else run.deadlinePrev.deadlineNext = run.deadlineNext
+    if (run.deadlineNext === null) list.tail = run.deadlinePrev
+    else run.deadlineNext.deadlinePrev = run.deadlinePrev
+    run.deadlinePrev = run.deadlineNext = null
+    if (--this.count === 0) this.stop()
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(at - performance.now())))
+  }
+
+  private stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    this.timerAt = Number.POSITIVE_INFINITY
+    // The (empty) lists are kept for the next checks, unless a caller varies its limits endlessly.
+    if (this.lists.size > 64) this.lists.clear()
+  }
+
+  private readonly fire = (): void => {
+    this.timer = null
+    this.timerAt = Number.POSITIVE_INFINITY
+    const now = performance.now()
+    const expired: CheckRun[] = []
+    let next = Number.POSITIVE_INFINITY
+    for (const list of this.lists.values()) {
+      let run = list.head
+      while (run !== null && run.deadlineAt <= now) {
+        expired.push(run)
+        run = run.deadlineNext
+      }
+      if (run !== null && run.deadlineAt < next) next = run.deadlineAt
+    }
+    // Each expired check fails, which unlinks it (and may stop the timer when it was the last).
+    for (const run of expired) run.onDeadline()
+    if (this.count > 0 && next < this.timerAt) this.arm(next)
+  }
+}
+
 /** The check function's state shared by all calls: resolver, TLS context, limits. */
 interface Shared {
+  /** In-flight checks' deadlines. */
+  deadlines: Deadlines
   /** Finished checks' connections waiting for the server's close. */
   lingering: Lingering
   certificates: CertificateCache
@@ -320,6 +406,7 @@ export function createChecker(options: CheckerOptions = {}): (request: CheckRequ
   const shared: Shared = {
     onread: { buffer: Buffer.allocUnsafe(64 * 1024), callback: socketRead },
     lingering: new Lingering(),
+    deadlines: new Deadlines(),
     certificates: new CertificateCache(),
     resolver: new HostResolver({
       servers: options.dnsServers,
@@ -351,10 +438,13 @@ class CheckRun {
   private readonly profile: DetectionProfile
   private readonly policy: RedirectPolicy
   private readonly maxRedirects: number
-  private readonly timeoutMs: number
+  readonly timeoutMs: number
   private readonly startedAt = Date.now()
   private readonly started = performance.now()
-  private readonly deadline: NodeJS.Timeout
+  /** performance.now() time at which the check times out, and its neighbours in its Deadlines list. */
+  readonly deadlineAt: number
+  deadlinePrev: CheckRun | null = null
+  deadlineNext: CheckRun | null = null
   private phase: CheckPhase = 'dns'
   private done = false
   private socket: CheckSocket | null = null
@@ -407,7 +497,8 @@ class CheckRun {
     this.maxRedirects = request.maxRedirects ?? 10
     this.timeoutMs = request.timeoutMs ?? 10_000
     this.url = original
-    this.deadline = setTimeout(this.onDeadline, this.timeoutMs)
+    this.deadlineAt = this.started + this.timeoutMs
+    shared.deadlines.add(this)
   }
 
   start(): void {
@@ -939,7 +1030,7 @@ class CheckRun {
     return null
   }
 
-  private readonly onDeadline = (): void => {
+  onDeadline(): void {
     if (this.done) return
     this.fail({ error: 'timeout', detail: `no answer within ${this.timeoutMs} ms (${PHASE_WORDS[this.phase]})` })
   }
@@ -953,7 +1044,7 @@ class CheckRun {
   private finish(failure: Failure | null): void {
     if (this.done) return
     this.done = true
-    clearTimeout(this.deadline)
+    this.shared.deadlines.delete(this)
     const request = this.request
     const advisories = this.advisories
     const tls = this.tls

@@ -346,6 +346,28 @@ describe('connections', () => {
       timeoutPhase: 'dns',
     })
   })
+
+  it('keeps every deadline of checks in flight together, a shorter one started later included', async () => {
+    const order: number[] = []
+    const started = performance.now()
+    const timed = (timeoutMs: number) =>
+      check({ url: http('hang'), timeoutMs }).then((result) => {
+        order.push(timeoutMs)
+        return { error: result.error, afterMs: performance.now() - started }
+      })
+    const long = timed(600)
+    const same = timed(600)
+    const short = timed(150)
+    const [a, b, c] = await Promise.all([long, same, short])
+    expect(order).toEqual([150, 600, 600])
+    expect(c.error).toBe('timeout')
+    expect(c.afterMs).toBeGreaterThanOrEqual(150)
+    expect(c.afterMs).toBeLessThan(550)
+    for (const result of [a, b]) {
+      expect(result.error).toBe('timeout')
+      expect(result.afterMs).toBeGreaterThanOrEqual(600)
+    }
+  })
 })
 
 describe('DNS', () => {
