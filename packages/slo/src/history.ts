@@ -2,8 +2,8 @@
  * Reading an objective's history: its daily snapshots (newest first, a page at a time) and its
  * streak, as the snapshot pass wrote them.
  */
-import { type DbOrTx, sloDailySnapshots, sloStreaks } from '@jetmon/db'
-import { and, desc, eq, inArray, lt } from 'drizzle-orm'
+import { type DbOrTx, preparedPerDatabase, sloDailySnapshots, sloStreaks } from '@jetmon/db'
+import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm'
 import { InvalidInputError } from './errors.js'
 
 /** One UTC day of an objective, at the day's end. */
@@ -101,11 +101,30 @@ export async function objectiveStreaks({
 }): Promise<Map<bigint, ObjectiveStreak>> {
   const out = new Map<bigint, ObjectiveStreak>()
   if (objectiveIds.length === 0) return out
-  const rows = await ctx.db
-    .select()
-    .from(sloStreaks)
-    .where(inArray(sloStreaks.objectiveId, [...new Set(objectiveIds)]))
+  const ids = [...new Set(objectiveIds)]
+  // A page of objectives (the API's) binds a query kept per count; a long list (the evaluator's) is built once.
+  const rows =
+    ids.length <= PREPARED_STREAKS_MAX
+      ? await streaksOf(ctx.db, ids.length).execute(Object.fromEntries(ids.map((id, i) => [`id${i}`, id])))
+      : await ctx.db.select().from(sloStreaks).where(inArray(sloStreaks.objectiveId, ids))
   for (const id of objectiveIds) out.set(id, NO_STREAK)
   for (const row of rows) out.set(row.objectiveId, streakOf(row))
   return out
 }
+
+/** Lists of objectives up to this long read their streaks through a query kept per length. */
+const PREPARED_STREAKS_MAX = 100
+
+/** The streaks of `n` objectives: built once per `n`, then bound. */
+const streaksOf = preparedPerDatabase((db: DbOrTx, n: number) =>
+  db
+    .select()
+    .from(sloStreaks)
+    .where(
+      inArray(
+        sloStreaks.objectiveId,
+        Array.from({ length: n }, (_, i) => sql.placeholder(`id${i}`)),
+      ),
+    )
+    .prepare(),
+)
