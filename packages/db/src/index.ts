@@ -33,7 +33,7 @@ export {
   migrationStatus,
 } from './migrate.js'
 export { type NamedLockContext, type NamedLockOutcome, withNamedLock } from './named-lock.js'
-export { preparedPerDatabase } from './prepared.js'
+export { PREPARED_SHAPES_MAX, preparedPerDatabase } from './prepared.js'
 export {
   listProcessHealth,
   type ProcessHealth,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   auditLog,
   type DbOrTx,
+  PREPARED_SHAPES_MAX,
   preparedPerDatabase,
   recordAudit,
   type ScratchDatabase,
@@ -50,5 +51,20 @@ describe('preparedPerDatabase', () => {
       throw new Error('roll back')
     }).catch((error: Error) => expect(error.message).toBe('roll back'))
     expect(await byEvent(t.db, 'one').execute({ type: 'prepared_in_tx' })).toHaveLength(0)
+  })
+
+  it('keeps a bounded number of shapes per handle', () => {
+    let builds = 0
+    const byNumber = preparedPerDatabase((db: DbOrTx, n: number) => {
+      builds++
+      return db.select({ id: auditLog.id }).from(auditLog).limit(n).prepare()
+    })
+    for (let n = 1; n <= PREPARED_SHAPES_MAX; n++) byNumber(t.db, n)
+    byNumber(t.db, 1)
+    expect(builds).toBe(PREPARED_SHAPES_MAX)
+    // One more shape starts afresh: the first ones are built again when asked for.
+    byNumber(t.db, PREPARED_SHAPES_MAX + 1)
+    byNumber(t.db, 1)
+    expect(builds).toBe(PREPARED_SHAPES_MAX + 2)
   })
 })
