@@ -96,6 +96,28 @@ const SAMPLE_LIMIT = 8 * 1024
 const SKELETON_TAG = /<!doctype[^>]*>|<\/?(?:html|head|body)\b[^>]*>/iy
 /** What a skeleton tag that is still arriving can start with. */
 const SKELETON_STARTS = ['<!doctype', '<html', '<head', '<body', '</html', '</head', '</body']
+/** Whether `bytes` at `at` spell `word` (lower-case ASCII letters), in any case. */
+function spells(bytes: Buffer, at: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) if (((bytes[at + k] as number) | 0x20) !== word.charCodeAt(k)) return false
+  return true
+}
+
+/** A word character as `\b` knows it. */
+const isWordByte = (code: number) =>
+  (code >= 0x30 && code <= 0x39) || ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a) || code === 0x5f
+
+/**
+ * SKELETON_TAG over the bytes of one tag, `<` before `from` and its first `>` at `close`: the
+ * same answer as the expression, without turning the tag into text.
+ */
+function isSkeletonTag(bytes: Buffer, from: number, close: number): boolean {
+  if (bytes[from] === 0x21 /* ! */) return close - from - 1 >= 7 && spells(bytes, from + 1, 'doctype')
+  const at = bytes[from] === 0x2f /* / */ ? from + 1 : from
+  if (close - at < 4) return false
+  if (!spells(bytes, at, 'html') && !spells(bytes, at, 'head') && !spells(bytes, at, 'body')) return false
+  return !isWordByte(bytes[at + 4] as number)
+}
+
 /** Whitespace as `\s` knows it, within the latin1 range the body is read in. */
 const isSpace = (code: number) => code === 0x20 || (code >= 0x09 && code <= 0x0d) || code === 0xa0
 
@@ -145,8 +167,7 @@ export class EmptinessProbe {
         break
       }
       // A skeleton tag ends at the first '>' after its '<': it matches up to `close` or not at all.
-      SKELETON_TAG.lastIndex = 0
-      if (!SKELETON_TAG.test(chunk.toString('latin1', i, close + 1))) break
+      if (!isSkeletonTag(chunk, i + 1, close)) break
       i = close + 1
     }
     if (i < length) this.content = true
