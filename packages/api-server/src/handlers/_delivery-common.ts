@@ -3,9 +3,9 @@
  * (webhook signing secrets, alert destinations).
  */
 import { jsonId, type RouteDefinition } from '@jetmon/api-client'
-import { type DbOrTx, siteTenants } from '@jetmon/db'
+import { type alertContacts, type DbOrTx, preparedPerDatabase, siteTenants, type webhooks } from '@jetmon/db'
 import { encryptSecret } from '@jetmon/webhooks'
-import { and, eq, inArray, type SQL } from 'drizzle-orm'
+import { and, desc, eq, inArray, lt, type SQL, sql } from 'drizzle-orm'
 import type { MySqlColumn } from 'drizzle-orm/mysql-core'
 import type { RequestContext } from '../context.js'
 import { ApiError } from '../errors.js'
@@ -15,6 +15,35 @@ type Ctx = RequestContext<RouteDefinition>
 /** Rows a request may see: the tenant's own in gateway mode (others are 404), every row otherwise. */
 export function ownedBy(column: MySqlColumn, tenantId: string | null): SQL | undefined {
   return tenantId === null ? undefined : eq(column, tenantId)
+}
+
+/**
+ * A page of webhooks or alert contacts, newest first, as the request may see them (its tenant's
+ * own in gateway mode), after the `before` cursor when there is one: the query is built once per
+ * shape (tenant or not, cursor or not) and then bound.
+ */
+export function ownedPage<T extends typeof webhooks | typeof alertContacts>(table: T) {
+  const page = preparedPerDatabase((db: DbOrTx, shape: string) => {
+    const [tenant, before] = shape.split(':')
+    return db
+      .select()
+      .from(table as typeof webhooks)
+      .where(
+        and(
+          tenant ? eq(table.ownerTenantId, sql.placeholder('tenantId')) : undefined,
+          before ? lt(table.id, sql.placeholder('before')) : undefined,
+        ),
+      )
+      .orderBy(desc(table.id))
+      .limit(sql.placeholder('limit'))
+      .prepare()
+  })
+  return async (db: DbOrTx, tenantId: string | null, before: bigint | undefined, limit: number) =>
+    (await page(db, `${tenantId === null ? '' : 'tenant'}:${before === undefined ? '' : 'before'}`).execute({
+      tenantId,
+      before,
+      limit,
+    })) as T['$inferSelect'][]
 }
 
 /** `owner_tenant_id` in an answer: present only in gateway mode. */

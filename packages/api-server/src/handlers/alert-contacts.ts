@@ -14,9 +14,9 @@ import {
   type MinSeverityName,
   type RouteDefinition,
 } from '@jetmon/api-client'
-import { alertContacts, type DbOrTx, preparedPerDatabase, withTransaction } from '@jetmon/db'
+import { alertContacts, type DbOrTx, withTransaction } from '@jetmon/db'
 import { checkTargetHost } from '@jetmon/webhooks'
-import { and, desc, eq, lt, sql } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import type { Handlers, RequestContext } from '../context.js'
 import { Reply } from '../context.js'
 import { ApiError, invalidRequest, notFound } from '../errors.js'
@@ -25,6 +25,7 @@ import {
   checkSiteFilterVisible,
   openDestination,
   ownedBy,
+  ownedPage,
   ownerField,
   redactDestination,
   sealDestination,
@@ -113,12 +114,13 @@ async function findContact(ctx: Ctx, db: DbOrTx, id: bigint, lock = false): Prom
   return row
 }
 
+const contactList = ownedPage(alertContacts)
+
 export const alertContactsHandlers: Handlers<typeof alertContactsRoutes> = {
   async 'alertContacts.list'(ctx) {
     const limit = ctx.query.limit ?? DEFAULT_LIMIT
     const before = ctx.query.cursor === undefined ? undefined : decodeCursor(ctx.query.cursor, ['id'])[0]
-    const shape = `${ctx.tenantId === null ? '' : 'tenant'}:${before === undefined ? '' : 'before'}`
-    const rows = await contactList(ctx.deps.db, shape).execute({ tenantId: ctx.tenantId, before, limit: limit + 1 })
+    const rows = await contactList(ctx.deps.db, ctx.tenantId, before, limit + 1)
     return pageOf(
       rows,
       limit,
@@ -259,20 +261,3 @@ export const alertContactsHandlers: Handlers<typeof alertContactsRoutes> = {
     return retryDelivery(ctx.deps.db, alertQueue, row.id, ctx.params.delivery_id, ctx.now)
   },
 }
-
-/** The list's query, by whether it has a tenant and a cursor: built once, then bound. */
-const contactList = preparedPerDatabase((db: DbOrTx, shape: string) => {
-  const [tenant, before] = shape.split(':')
-  return db
-    .select()
-    .from(alertContacts)
-    .where(
-      and(
-        tenant ? eq(alertContacts.ownerTenantId, sql.placeholder('tenantId')) : undefined,
-        before ? lt(alertContacts.id, sql.placeholder('before')) : undefined,
-      ),
-    )
-    .orderBy(desc(alertContacts.id))
-    .limit(sql.placeholder('limit'))
-    .prepare()
-})

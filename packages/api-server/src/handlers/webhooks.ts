@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { jsonId, type RouteDefinition, type Webhook, type webhooksRoutes } from '@jetmon/api-client'
-import { type DbOrTx, preparedPerDatabase, webhooks, withTransaction } from '@jetmon/db'
+import { type DbOrTx, webhooks, withTransaction } from '@jetmon/db'
 import {
   buildPingPayload,
   checkTargetHost,
@@ -10,7 +10,7 @@ import {
   sendWebhook,
   signingSecretsAt,
 } from '@jetmon/webhooks'
-import { and, desc, eq, lt, sql } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import type { Handlers, RequestContext } from '../context.js'
 import { Reply } from '../context.js'
 import { ApiError, notFound } from '../errors.js'
@@ -18,6 +18,7 @@ import { DEFAULT_LIMIT, decodeCursor, pageOf } from '../pagination.js'
 import {
   checkSiteFilterVisible,
   ownedBy,
+  ownedPage,
   ownerField,
   sealSecret,
   siteFilterJson,
@@ -86,12 +87,13 @@ function checkUrlTarget(ctx: Ctx, url: string): void {
   }
 }
 
+const webhookList = ownedPage(webhooks)
+
 export const webhooksHandlers: Handlers<typeof webhooksRoutes> = {
   async 'webhooks.list'(ctx) {
     const limit = ctx.query.limit ?? DEFAULT_LIMIT
     const before = ctx.query.cursor === undefined ? undefined : decodeCursor(ctx.query.cursor, ['id'])[0]
-    const shape = `${ctx.tenantId === null ? '' : 'tenant'}:${before === undefined ? '' : 'before'}`
-    const rows = await webhookList(ctx.deps.db, shape).execute({ tenantId: ctx.tenantId, before, limit: limit + 1 })
+    const rows = await webhookList(ctx.deps.db, ctx.tenantId, before, limit + 1)
     return pageOf(
       rows,
       limit,
@@ -216,20 +218,3 @@ export const webhooksHandlers: Handlers<typeof webhooksRoutes> = {
     return retryDelivery(ctx.deps.db, webhookQueue, row.id, ctx.params.delivery_id, ctx.now)
   },
 }
-
-/** The list's query, by whether it has a tenant and a cursor: built once, then bound. */
-const webhookList = preparedPerDatabase((db: DbOrTx, shape: string) => {
-  const [tenant, before] = shape.split(':')
-  return db
-    .select()
-    .from(webhooks)
-    .where(
-      and(
-        tenant ? eq(webhooks.ownerTenantId, sql.placeholder('tenantId')) : undefined,
-        before ? lt(webhooks.id, sql.placeholder('before')) : undefined,
-      ),
-    )
-    .orderBy(desc(webhooks.id))
-    .limit(sql.placeholder('limit'))
-    .prepare()
-})
