@@ -153,6 +153,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
     let principal: Principal | null = null
     let status = 500
     let blogId: bigint | null = null
+    const url = new URL(c.req.url)
     try {
       if (route.scope !== 'none') {
         principal = await authenticate(c, at)
@@ -162,7 +163,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
 
       const rawBody = await readBody(c)
       const params = route.params ? parseOrThrow(route.params, c.req.param(), 'params') : undefined
-      const query = parseOrThrow(route.query ?? v.strictObject({}), queryObject(c), 'query')
+      const query = parseOrThrow(route.query ?? v.strictObject({}), queryObject(url), 'query')
       let body: unknown
       if (route.body) {
         // A YAML body (routes that speak YAML) reaches the handler as its text.
@@ -222,7 +223,7 @@ export function createApiApp(deps: ApiDeps, options: ApiAppOptions = {}): ApiApp
           consumer: principal.consumer,
           keyId: principal.keyId,
           method: route.method,
-          path: new URL(c.req.url).pathname,
+          path: url.pathname,
           status,
           durationMs: Math.round(performance.now() - started),
           requestId,
@@ -364,8 +365,7 @@ function isEmptyObject(text: string): boolean {
   }
 }
 
-function queryObject(c: Context): Record<string, string> {
-  const url = new URL(c.req.url)
+function queryObject(url: URL): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [name, value] of url.searchParams) {
     if (name in out) {
