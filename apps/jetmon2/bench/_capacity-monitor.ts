@@ -140,7 +140,8 @@ const KINDS: Record<number, string> = {
 const gcObserver = new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     const kind = KINDS[(entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other'
-    const p = (pauses[kind] ??= { count: 0, totalMs: 0, maxMs: 0 })
+    const p = pauses[kind] ?? { count: 0, totalMs: 0, maxMs: 0 }
+    pauses[kind] = p
     p.count++
     p.totalMs += entry.duration
     p.maxMs = Math.max(p.maxMs, entry.duration)
