@@ -19,7 +19,7 @@ import {
   withTransaction,
 } from '@jetmon/db'
 import { type SiteEndpoint, type StatsScope, statsScopeOf } from '@jetmon/read-models'
-import { and, asc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, type Placeholder, type SQL, sql } from 'drizzle-orm'
 import {
   InvalidInputError,
   InvalidObjectiveError,
@@ -147,8 +147,8 @@ function columnsOf(fields: ObjectiveFields) {
   }
 }
 
-/** The rows a caller may see: the tenant's own, or every row for the operator. */
-function ownedBy(tenantId: string | null): SQL | undefined {
+/** The rows a caller may see: the tenant's own (its id, or a placeholder for it), or every row for the operator. */
+function ownedBy(tenantId: string | Placeholder | null): SQL | undefined {
   // `owner_key` leads the name index, so a tenant's objectives are a range of it.
   return tenantId === null
     ? undefined
@@ -419,9 +419,7 @@ const objectivePage = preparedPerDatabase((db: DbOrTx, shape: string) => {
     .from(sloObjectives)
     .where(
       and(
-        tenant === 'true'
-          ? and(eq(sloObjectives.ownerKey, p('tenantId')), eq(sloObjectives.ownerTenantId, p('tenantId')))
-          : undefined,
+        tenant === 'true' ? ownedBy(p('tenantId')) : undefined,
         blog === 'true' ? eq(sloObjectives.blogId, p('blogId')) : undefined,
         sli === 'true' ? eq(sloObjectives.sli, p('sli')) : undefined,
         active === '' ? undefined : eq(sloObjectives.active, active === 'true'),

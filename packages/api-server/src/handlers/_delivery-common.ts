@@ -5,7 +5,7 @@
 import { jsonId, type RouteDefinition } from '@jetmon/api-client'
 import { type alertContacts, type DbOrTx, preparedPerDatabase, siteTenants, type webhooks } from '@jetmon/db'
 import { encryptSecret } from '@jetmon/webhooks'
-import { and, desc, eq, inArray, lt, type SQL, sql } from 'drizzle-orm'
+import { and, desc, eq, inArray, lt, type Placeholder, type SQL, sql } from 'drizzle-orm'
 import type { MySqlColumn } from 'drizzle-orm/mysql-core'
 import type { RequestContext } from '../context.js'
 import { ApiError } from '../errors.js'
@@ -13,7 +13,7 @@ import { ApiError } from '../errors.js'
 type Ctx = RequestContext<RouteDefinition>
 
 /** Rows a request may see: the tenant's own in gateway mode (others are 404), every row otherwise. */
-export function ownedBy(column: MySqlColumn, tenantId: string | null): SQL | undefined {
+export function ownedBy(column: MySqlColumn, tenantId: string | Placeholder | null): SQL | undefined {
   return tenantId === null ? undefined : eq(column, tenantId)
 }
 
@@ -30,7 +30,7 @@ export function ownedPage<T extends typeof webhooks | typeof alertContacts>(tabl
       .from(table as typeof webhooks)
       .where(
         and(
-          tenant ? eq(table.ownerTenantId, sql.placeholder('tenantId')) : undefined,
+          tenant ? ownedBy(table.ownerTenantId, sql.placeholder('tenantId')) : undefined,
           before ? lt(table.id, sql.placeholder('before')) : undefined,
         ),
       )

@@ -1,4 +1,5 @@
 /** Small helpers for the hand-written parts of the dashboard's statements. */
+import { dateTimeMs } from '@jetmon/db'
 import { NOT_DOWNTIME_CODES } from '@jetmon/history'
 import { type SQL, sql } from 'drizzle-orm'
 
@@ -39,7 +40,7 @@ export function toBigint(value: unknown): bigint {
 export function toDate(value: unknown): Date | null {
   if (value === null || value === undefined) return null
   if (value instanceof Date) return value
-  const d = new Date(typeof value === 'string' && !value.endsWith('Z') ? `${value.replace(' ', 'T')}Z` : String(value))
+  const d = new Date(typeof value === 'string' ? dateTimeMs(value) : String(value))
   return Number.isNaN(d.getTime()) ? null : d
 }
 
